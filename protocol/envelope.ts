@@ -1,0 +1,148 @@
+// The uplink envelope (DESIGN.md §4): encode, and a strict decoder that names what is wrong.
+import { isDeviceKind, type DeviceKind } from './kinds.ts';
+import { parseFieldName } from './pollutants.ts';
+import { ID_PATTERN } from './topics.ts';
+
+export type DataFlag = string; // HJ 212 flags N F M S D C T B; the table is extensible, so any capital letter passes
+export type Aggregation = 'rt' | 'min' | 'hour' | 'day';
+
+export interface SampleRecord {
+  dev: string;
+  kind: DeviceKind;
+  ts: number;
+  m: Record<string, number>;
+  f?: Record<string, DataFlag>;
+  agg?: Aggregation;
+}
+
+export interface Envelope {
+  v: 1;
+  gw: string;
+  ep: string;
+  seq: number;
+  records: SampleRecord[];
+  /** Inclusive seq ranges the gateway will never send (evicted or already acknowledged). */
+  gap?: [number, number][];
+}
+
+export interface DecodeLimits {
+  maxBytes: number;
+  maxRecords: number;
+  maxFields: number;
+  /** How far past the receiver's clock a sample time may lie. */
+  maxFutureMs: number;
+  now: () => number;
+}
+
+export const DEFAULT_LIMITS: DecodeLimits = {
+  maxBytes: 1 << 20,
+  maxRecords: 5000,
+  maxFields: 64,
+  maxFutureMs: 5 * 60_000,
+  now: Date.now,
+};
+
+export class EnvelopeError extends Error {
+  constructor(readonly reason: string, readonly where: string) {
+    super(`${where}: ${reason}`);
+    this.name = 'EnvelopeError';
+  }
+}
+
+export function encodeEnvelope(env: Envelope): Buffer {
+  return Buffer.from(JSON.stringify(env), 'utf8');
+}
+
+const AGGS = new Set(['rt', 'min', 'hour', 'day']);
+const FLAG = /^[A-Z]$/;
+const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
+// Sample times before 2000 are a gateway clock that was never set.
+const MIN_TS = Date.UTC(2000, 0, 1);
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isSeq = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/** Decodes and validates an envelope; throws EnvelopeError naming the first problem and where it is. */
+export function decodeEnvelope(payload: Buffer | string, limits: DecodeLimits = DEFAULT_LIMITS): Envelope {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > limits.maxBytes) throw new EnvelopeError(`payload is ${size} bytes, over the ${limits.maxBytes}-byte limit`, 'envelope');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch (e) {
+    throw new EnvelopeError(`not JSON (${(e as Error).message})`, 'envelope');
+  }
+  if (!isObject(doc)) throw new EnvelopeError('expected a JSON object', 'envelope');
+  if (doc.v !== 1) throw new EnvelopeError(`unknown version ${JSON.stringify(doc.v)}, expected 1`, 'v');
+  if (typeof doc.gw !== 'string' || !ID_PATTERN.test(doc.gw)) throw new EnvelopeError('expected a gateway id of letters, digits, . _ - (1-64)', 'gw');
+  if (typeof doc.ep !== 'string' || !EPOCH.test(doc.ep)) throw new EnvelopeError('expected an epoch id of letters, digits, _ - (1-32)', 'ep');
+  if (!isSeq(doc.seq)) throw new EnvelopeError('expected a non-negative integer', 'seq');
+  if (!Array.isArray(doc.records)) throw new EnvelopeError('expected an array', 'records');
+  if (doc.records.length > limits.maxRecords) throw new EnvelopeError(`${doc.records.length} records, over the limit of ${limits.maxRecords}`, 'records');
+  if (doc.records.length === 0 && doc.gap === undefined) throw new EnvelopeError('empty, and no gap announced', 'records');
+  if (!Number.isSafeInteger(doc.seq + doc.records.length)) throw new EnvelopeError('seq range overflows', 'seq');
+  const latest = limits.now() + limits.maxFutureMs;
+  const records = doc.records.map((r, i) => decodeRecord(r, `records[${i}]`, latest, limits.maxFields));
+  const env: Envelope = { v: 1, gw: doc.gw, ep: doc.ep, seq: doc.seq, records };
+  if (doc.gap !== undefined) env.gap = decodeGaps(doc.gap);
+  return env;
+}
+
+function decodeRecord(r: unknown, at: string, latest: number, maxFields: number): SampleRecord {
+  if (!isObject(r)) throw new EnvelopeError('expected an object', at);
+  if (typeof r.dev !== 'string' || !ID_PATTERN.test(r.dev)) throw new EnvelopeError('expected a device id of letters, digits, . _ - (1-64)', `${at}.dev`);
+  if (!isDeviceKind(r.kind)) throw new EnvelopeError(`unknown device kind ${JSON.stringify(r.kind)}`, `${at}.kind`);
+  if (!Number.isSafeInteger(r.ts)) throw new EnvelopeError('expected an integer time in epoch milliseconds', `${at}.ts`);
+  const ts = r.ts as number;
+  if (ts < MIN_TS) throw new EnvelopeError(`sample time ${new Date(ts).toISOString()} is before 2000: is the gateway clock set?`, `${at}.ts`);
+  if (ts > latest) throw new EnvelopeError(`sample time ${new Date(ts).toISOString()} is in the future`, `${at}.ts`);
+  if (!isObject(r.m)) throw new EnvelopeError('expected an object of field: number', `${at}.m`);
+  const names = Object.keys(r.m);
+  if (names.length === 0) throw new EnvelopeError('no fields', `${at}.m`);
+  if (names.length > maxFields) throw new EnvelopeError(`${names.length} fields, over the limit of ${maxFields}`, `${at}.m`);
+  for (const name of names) {
+    const v = r.m[name];
+    if (!parseFieldName(name)) throw new EnvelopeError('not a registry key with an optional statistic suffix', `${at}.m.${name}`);
+    if (typeof v !== 'number') throw new EnvelopeError(`expected a number, got ${typeof v}`, `${at}.m.${name}`);
+    // JSON has no NaN or Infinity, but a huge literal such as 1e999 parses to Infinity.
+    if (!Number.isFinite(v)) throw new EnvelopeError('not a finite number', `${at}.m.${name}`);
+  }
+  const rec: SampleRecord = { dev: r.dev, kind: r.kind, ts, m: r.m as Record<string, number> };
+  if (r.f !== undefined) {
+    if (!isObject(r.f)) throw new EnvelopeError('expected an object of field: flag', `${at}.f`);
+    for (const [name, flag] of Object.entries(r.f)) {
+      if (!(name in r.m)) throw new EnvelopeError('flag for a field the record does not carry', `${at}.f.${name}`);
+      if (typeof flag !== 'string' || !FLAG.test(flag)) throw new EnvelopeError(`expected one capital letter (N F M S D C T B), got ${JSON.stringify(flag)}`, `${at}.f.${name}`);
+    }
+    rec.f = r.f as Record<string, string>;
+  }
+  if (r.agg !== undefined) {
+    if (typeof r.agg !== 'string' || !AGGS.has(r.agg)) throw new EnvelopeError(`expected one of rt, min, hour, day, got ${JSON.stringify(r.agg)}`, `${at}.agg`);
+    rec.agg = r.agg as Aggregation;
+  }
+  return rec;
+}
+
+function decodeGaps(g: unknown): [number, number][] {
+  if (!Array.isArray(g) || g.length > 1000) throw new EnvelopeError('expected an array of at most 1000 [from, to] pairs', 'gap');
+  return g.map((pair, i) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || !isSeq(pair[0]) || !isSeq(pair[1]) || pair[0] > pair[1]) {
+      throw new EnvelopeError('expected [from, to] with 0 <= from <= to', `gap[${i}]`);
+    }
+    return [pair[0], pair[1]] as [number, number];
+  });
+}
+
+/** The acknowledgement on `ack/{gw}`: every record of epoch `ep` with seq <= `seq` is durably stored. */
+export interface Ack { ep: string; seq: number }
+
+export function encodeAck(a: Ack): Buffer { return Buffer.from(JSON.stringify({ ep: a.ep, seq: a.seq })); }
+
+export function decodeAck(payload: Buffer | string): Ack {
+  let doc: unknown;
+  try { doc = JSON.parse(payload.toString()); } catch { throw new EnvelopeError('not JSON', 'ack'); }
+  if (!isObject(doc) || typeof doc.ep !== 'string' || !EPOCH.test(doc.ep)) throw new EnvelopeError('expected an epoch id', 'ack.ep');
+  if (!Number.isSafeInteger(doc.seq) || (doc.seq as number) < -1) throw new EnvelopeError('expected an integer >= -1', 'ack.seq');
+  return { ep: doc.ep, seq: doc.seq as number };
+}

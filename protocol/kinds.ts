@@ -1,0 +1,26 @@
+// Device classes (DESIGN.md §7) and the InfluxDB measurement each one writes to (§6).
+
+export const DEVICE_KINDS = {
+  'air.station': 'air',
+  'air.micro': 'air',
+  'stack.cems': 'stack',
+  'stack.nh3slip': 'nh3slip',
+  fumes: 'fumes',
+  vapor: 'vapor',
+  voc: 'voc',
+  rsd: 'rsd',
+  'water.surface': 'water',
+  'water.source': 'water',
+  'water.outfall': 'water',
+  noise: 'noise',
+} as const;
+
+export type DeviceKind = keyof typeof DEVICE_KINDS;
+
+export function isDeviceKind(k: unknown): k is DeviceKind {
+  return typeof k === 'string' && Object.hasOwn(DEVICE_KINDS, k);
+}
+
+export function measurementOf(kind: DeviceKind): string {
+  return DEVICE_KINDS[kind];
+}
