@@ -5,9 +5,8 @@
 //
 // `qingcheng broker user add` writes entries; plain-text passwords are never stored.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { parse } from 'yaml';
+import { configRoot, Node } from '../protocol/config.ts';
 import { ID_PATTERN } from '../protocol/topics.ts';
 
 const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: number, o: ScryptOptions) => Promise<Buffer>;
@@ -17,12 +16,6 @@ export type Role = (typeof ROLES)[number];
 
 export interface User { username: string; role: Role; password: string }
 
-export class ConfigError extends Error {
-  constructor(file: string, key: string, msg: string) {
-    super(`${file}: ${key}: ${msg}`);
-    this.name = 'ConfigError';
-  }
-}
 
 const HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/;
 
@@ -41,28 +34,19 @@ export async function verifyPassword(password: Buffer | string, stored: string):
   return timingSafeEqual(got, expected);
 }
 
-export function parseUsers(text: string, file: string): User[] {
-  let doc: unknown;
-  try { doc = parse(text); } catch (e) { throw new ConfigError(file, '(document)', `not valid YAML: ${(e as Error).message}`); }
-  const list = (doc as { users?: unknown } | null)?.users;
-  if (!Array.isArray(list)) throw new ConfigError(file, 'users', 'expected a list of { username, role, password }');
+export function parseUsers(root: Node): User[] {
   const seen = new Set<string>();
-  return list.map((u: unknown, i) => {
-    const at = `users[${i}]`;
-    const o = (u ?? {}) as Record<string, unknown>;
-    if (typeof o.username !== 'string' || !ID_PATTERN.test(o.username)) throw new ConfigError(file, `${at}.username`, 'expected letters, digits, . _ - (1-64)');
-    if (seen.has(o.username)) throw new ConfigError(file, `${at}.username`, `"${o.username}" is listed twice`);
-    seen.add(o.username);
-    if (!ROLES.includes(o.role as Role)) throw new ConfigError(file, `${at}.role`, `expected one of ${ROLES.join(', ')}, got ${JSON.stringify(o.role)}`);
-    if (typeof o.password !== 'string' || !HASH.test(o.password)) {
-      throw new ConfigError(file, `${at}.password`, 'expected an scrypt hash; create one with `qingcheng broker user add`');
-    }
-    return { username: o.username, role: o.role as Role, password: o.password };
+  return root.only('users').get('users').list().map((u) => {
+    u.only('username', 'role', 'password');
+    const username = u.get('username').str({ pattern: ID_PATTERN, hint: 'letters, digits, . _ - (1-64)' });
+    if (seen.has(username)) u.get('username').fail(`"${username}" is listed twice`);
+    seen.add(username);
+    const role = u.get('role').oneOf(ROLES);
+    const password = u.get('password').str({ pattern: HASH, hint: 'an scrypt hash; create one with `qingcheng broker user add`' });
+    return { username, role, password };
   });
 }
 
 export function loadUsers(file: string): User[] {
-  let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new ConfigError(file, '(file)', (e as Error).message); }
-  return parseUsers(text, file);
+  return parseUsers(configRoot(file));
 }

@@ -63,8 +63,17 @@ const isObject = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
 const isSeq = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
-/** Decodes and validates an envelope; throws EnvelopeError naming the first problem and where it is. */
-export function decodeEnvelope(payload: Buffer | string, limits: DecodeLimits = DEFAULT_LIMITS): Envelope {
+/** An envelope whose header is valid; each record is decoded, or the error that rejected it. */
+export interface DecodedBatch {
+  header: Omit<Envelope, 'records'>;
+  records: (SampleRecord | EnvelopeError)[];
+}
+
+/**
+ * Decodes an envelope record by record: a bad header throws, a bad record is returned as its error,
+ * so one instrument's bad value never costs the good records beside it.
+ */
+export function decodeBatch(payload: Buffer | string, limits: DecodeLimits = DEFAULT_LIMITS): DecodedBatch {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   if (size > limits.maxBytes) throw new EnvelopeError(`payload is ${size} bytes, over the ${limits.maxBytes}-byte limit`, 'envelope');
   let doc: unknown;
@@ -82,10 +91,25 @@ export function decodeEnvelope(payload: Buffer | string, limits: DecodeLimits = 
   if (doc.records.length > limits.maxRecords) throw new EnvelopeError(`${doc.records.length} records, over the limit of ${limits.maxRecords}`, 'records');
   if (doc.records.length === 0 && doc.gap === undefined) throw new EnvelopeError('empty, and no gap announced', 'records');
   if (!Number.isSafeInteger(doc.seq + doc.records.length)) throw new EnvelopeError('seq range overflows', 'seq');
+  const header: DecodedBatch['header'] = { v: 1, gw: doc.gw, ep: doc.ep, seq: doc.seq };
+  if (doc.gap !== undefined) header.gap = decodeGaps(doc.gap);
   const latest = limits.now() + limits.maxFutureMs;
-  const records = doc.records.map((r, i) => decodeRecord(r, `records[${i}]`, latest, limits.maxFields));
-  const env: Envelope = { v: 1, gw: doc.gw, ep: doc.ep, seq: doc.seq, records };
-  if (doc.gap !== undefined) env.gap = decodeGaps(doc.gap);
+  const records = doc.records.map((r, i) => {
+    try { return decodeRecord(r, `records[${i}]`, latest, limits.maxFields); } catch (e) {
+      if (e instanceof EnvelopeError) return e;
+      throw e;
+    }
+  });
+  return { header, records };
+}
+
+/** Decodes and validates a whole envelope; throws EnvelopeError naming the first problem and where it is. */
+export function decodeEnvelope(payload: Buffer | string, limits: DecodeLimits = DEFAULT_LIMITS): Envelope {
+  const { header, records } = decodeBatch(payload, limits);
+  const bad = records.find((r) => r instanceof EnvelopeError);
+  if (bad) throw bad;
+  const env: Envelope = { v: 1, gw: header.gw, ep: header.ep, seq: header.seq, records: records as SampleRecord[] };
+  if (header.gap) env.gap = header.gap;
   return env;
 }
 

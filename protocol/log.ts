@@ -1,13 +1,14 @@
-// Structured logs: one JSON object a line on stderr, so stdout stays free for a role's own output.
+// Structured logs: one JSON object a line, on stderr unless redirected (the stack sends them to a file
+// so its live summary stays readable).
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
-let quiet = process.env.QINGCHENG_LOG === 'quiet';
-const debug = process.env.QINGCHENG_LOG === 'debug';
+const level = process.env.QINGCHENG_LOG ?? 'info';
+let out: { write(s: string): unknown } = process.stderr;
 
-export function setQuiet(q: boolean): void { quiet = q; }
+export function setLogStream(s: { write(s: string): unknown }): void { out = s; }
 
-export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  if (quiet && level !== 'error') return;
-  if (level === 'debug' && !debug) return;
-  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level, msg, ...fields }) + '\n');
+export function log(l: Level, msg: string, fields: Record<string, unknown> = {}): void {
+  if (level === 'quiet' && l !== 'error') return;
+  if (l === 'debug' && level !== 'debug') return;
+  out.write(JSON.stringify({ t: new Date().toISOString(), level: l, msg, ...fields }) + '\n');
 }

@@ -1,0 +1,48 @@
+import { createIngest } from '../ingest/from-options.ts';
+import { log } from '../protocol/log.ts';
+import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
+import { int, parse, UsageError } from './args.ts';
+import { onShutdown } from './signals.ts';
+
+const OPTS = {
+  mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883', env: 'QC_MQTT_URL', help: 'broker URL' },
+  username: { type: 'string', default: 'ingest', env: 'QC_MQTT_USERNAME', help: 'broker user (role ingest)' },
+  password: { type: 'string', env: 'QC_MQTT_PASSWORD', help: 'broker password' },
+  index: { type: 'string', default: '0', help: 'this worker\'s index i; it reads shards s with s mod workers = i' },
+  workers: { type: 'string', default: '1', help: 'number of ingest workers sharing the shards' },
+  shards: { type: 'string', default: String(DEFAULT_SHARDS), help: 'number of up/ shards (the same for every process)' },
+  prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
+  'influx-url': { type: 'string', default: 'http://127.0.0.1:8086', env: 'INFLUX_URL', help: 'InfluxDB base URL' },
+  api: { type: 'string', default: 'v1', help: 'write endpoint: v1 (/write) or v2 (/api/v2/write)' },
+  db: { type: 'string', default: 'qingcheng', help: 'v1 database' },
+  rp: { type: 'string', help: 'v1 retention policy' },
+  'influx-username': { type: 'string', env: 'INFLUX_USERNAME', help: 'v1 user' },
+  'influx-password': { type: 'string', env: 'INFLUX_PASSWORD', help: 'v1 password' },
+  org: { type: 'string', default: 'qingcheng', help: 'v2 organisation' },
+  bucket: { type: 'string', default: 'qingcheng', help: 'v2 bucket' },
+  token: { type: 'string', env: 'INFLUX_TOKEN', help: 'v2 token' },
+  'batch-lines': { type: 'string', default: '5000', help: 'lines per database write' },
+  'flush-ms': { type: 'string', default: '200', help: 'longest wait before a partial batch is written' },
+  'max-buffer-lines': { type: 'string', default: '100000', help: 'buffered lines at most; past this ingest stops reading MQTT' },
+  sites: { type: 'string', help: 'YAML of device id → { district, site } tags' },
+} as const;
+
+export async function run(argv: string[]): Promise<void> {
+  const a = parse(argv, 'Usage: qingcheng ingest [options]', OPTS);
+  if (a.api !== 'v1' && a.api !== 'v2') throw new UsageError(`--api: expected v1 or v2, got ${a.api}`);
+  const workers = int(a.workers, 'workers', 1);
+  const index = int(a.index, 'index');
+  if (index >= workers) throw new UsageError(`--index ${index} must be below --workers ${workers}`);
+  const worker = createIngest({
+    mqttUrl: a.mqtt!, index, workers, shards: int(a.shards, 'shards', 1), prefix: a.prefix!,
+    influxUrl: a['influx-url']!, api: a.api, db: a.db!, org: a.org!, bucket: a.bucket!,
+    ...(a.username ? { username: a.username } : {}), ...(a.password ? { password: a.password } : {}),
+    ...(a.rp ? { rp: a.rp } : {}), ...(a.token ? { token: a.token } : {}),
+    ...(a['influx-username'] ? { influxUser: a['influx-username'], influxPassword: a['influx-password'] ?? '' } : {}),
+    sink: { batchLines: int(a['batch-lines'], 'batch-lines', 1), flushMs: int(a['flush-ms'], 'flush-ms'), maxBufferLines: int(a['max-buffer-lines'], 'max-buffer-lines', 1) },
+    ...(a.sites ? { sitesFile: a.sites } : {}),
+  });
+  await worker.start();
+  log('info', 'ingest running', { client: worker.clientId, influx: worker.o.sink.endpoint.describe });
+  onShutdown(() => worker.stop());
+}

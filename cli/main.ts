@@ -1,0 +1,36 @@
+// The `qingcheng` command.
+import { ConfigError } from '../protocol/config.ts';
+import { UsageError } from './args.ts';
+
+const COMMANDS: Record<string, { help: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
+  stack: { help: 'run the whole network on this machine: influxd, broker, ingest, simulators, gateway', load: () => import('./stack.ts') },
+  broker: { help: 'run the MQTT broker (Aedes) with users, ACL and a health endpoint; `broker user add` manages users', load: () => import('./broker.ts') },
+  gateway: { help: 'run a gateway: poll Modbus devices, buffer on disk, publish over MQTT', load: () => import('./gateway.ts') },
+  ingest: { help: 'run an ingest worker: MQTT → InfluxDB with acknowledgements', load: () => import('./ingest.ts') },
+  simulate: { help: 'run simulated SIM-AQ6 micro-stations as Modbus TCP servers', load: () => import('./simulate.ts') },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.help}`);
+  return `qingcheng — environmental monitoring data from instruments to InfluxDB\n\nUsage: qingcheng <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun \`qingcheng <command> --help\` for the options of each.`;
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  process.stdout.write(usage() + '\n');
+  process.exit(cmd ? 0 : 2);
+}
+const entry = COMMANDS[cmd];
+if (!entry) {
+  process.stderr.write(`qingcheng: unknown command "${cmd}"\n\n${usage()}\n`);
+  process.exit(2);
+}
+try {
+  await (await entry.load()).run(rest);
+} catch (e) {
+  if (e instanceof UsageError || e instanceof ConfigError) {
+    process.stderr.write(`qingcheng ${cmd}: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+}

@@ -1,0 +1,93 @@
+// A private influxd (Debian's `influxdb` package, InfluxDB 1.x) with its data in a directory of ours.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, waitFor } from './ports.ts';
+
+export class InfluxdMissing extends Error {
+  constructor() {
+    super('influxd was not found. Install InfluxDB 1.x (on Debian/Ubuntu: `sudo apt-get install influxdb`), or point INFLUX_URL at a running InfluxDB.');
+  }
+}
+
+export function influxdPath(): string | null {
+  const r = spawnSync('sh', ['-c', 'command -v influxd'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+export class Influxd {
+  private proc?: ChildProcess;
+  port = 0;
+  private rpcPort = 0;
+  exited?: Promise<void>;
+
+  constructor(readonly dir: string, readonly db = 'qingcheng') {}
+
+  get url(): string { return `http://127.0.0.1:${this.port}`; }
+
+  async start(): Promise<this> {
+    const bin = influxdPath();
+    if (!bin) throw new InfluxdMissing();
+    mkdirSync(this.dir, { recursive: true });
+    this.port ||= await freePort();
+    this.rpcPort ||= await freePort();
+    const conf = join(this.dir, 'influxd.conf');
+    writeFileSync(conf, `reporting-disabled = true
+bind-address = "127.0.0.1:${this.rpcPort}"
+[meta]
+  dir = "${join(this.dir, 'meta')}"
+[data]
+  dir = "${join(this.dir, 'data')}"
+  wal-dir = "${join(this.dir, 'wal')}"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:${this.port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+`);
+    const proc = spawn(bin, ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    let dead = false;
+    void this.exited.then(() => { dead = true; });
+    await waitFor(`influxd on port ${this.port}`, async () => {
+      if (dead) throw new Error(`influxd exited during start-up:\n${stderr}`);
+      return (await fetch(`${this.url}/ping`)).status === 204;
+    }, 30_000).catch((e) => { if (dead) throw new Error(`influxd exited during start-up:\n${stderr}`); throw e; });
+    await this.query(`CREATE DATABASE "${this.db}"`, 'POST');
+    return this;
+  }
+
+  /** Runs InfluxQL; returns the parsed JSON. */
+  async query(q: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxResult> {
+    const params = new URLSearchParams({ q, db: this.db, epoch: 'ms' });
+    const res = await fetch(`${this.url}/query?${params}`, { method });
+    if (!res.ok) throw new Error(`influx query failed: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as InfluxResult;
+  }
+
+  /** Rows of the first series of a query as objects. */
+  async rows(q: string): Promise<Record<string, unknown>[]> {
+    const r = await this.query(q);
+    const out: Record<string, unknown>[] = [];
+    for (const s of r.results[0]?.series ?? []) {
+      for (const v of s.values) out.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    this.proc.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+export interface InfluxResult {
+  results: { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[]; error?: string }[];
+}

@@ -1,0 +1,160 @@
+// The gateway's YAML config, validated with messages that name the file and key. See config/gateway.example.yaml.
+import { dirname, resolve } from 'node:path';
+import { configRoot, type Node } from '../protocol/config.ts';
+import { DEVICE_KINDS, type DeviceKind } from '../protocol/kinds.ts';
+import { VALUE_TYPES, WORD_ORDERS } from '../protocol/modbus-values.ts';
+import { parseFieldName } from '../protocol/pollutants.ts';
+import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
+import { TEMPLATES, type RegisterDef, type StatusDef, type Template } from './templates.ts';
+
+export interface MqttConfig {
+  url: string; username?: string; password?: string; prefix: string; shards: number;
+  /** Envelopes awaiting PUBACK at once. */
+  window: number;
+  /** Records per envelope, at most. */
+  batchMax: number;
+  /** Re-publish records not acknowledged by ingest after this long. */
+  republishMs: number;
+  /** Records sent but not yet acknowledged, at most, before backlog replay pauses (live data still flows). */
+  maxUnacked: number;
+  statusMs: number;
+}
+
+export interface OutboxConfig { path: string; maxRecords: number; sync: 'full' | 'normal' }
+
+export interface LinkConfig { name: string; type: 'modbus-tcp'; host: string; port: number; timeoutMs: number }
+
+export interface DeviceConfig {
+  id: string; kind: DeviceKind; link: string; unit: number; pollMs: number;
+  template: Template;
+}
+
+export interface GatewayConfig {
+  file: string;
+  id: string;
+  mqtt: MqttConfig;
+  outbox: OutboxConfig;
+  links: LinkConfig[];
+  devices: DeviceConfig[];
+}
+
+const ID = { pattern: ID_PATTERN, hint: 'an id of letters, digits, . _ - (1-64)' };
+
+export function loadGatewayConfig(file: string): GatewayConfig {
+  return parseGatewayConfig(configRoot(file));
+}
+
+export function parseGatewayConfig(root: Node): GatewayConfig {
+  root.only('gateway', 'mqtt', 'outbox', 'links', 'devices');
+  const gw = root.get('gateway').only('id');
+  const id = gw.get('id').str(ID);
+  const m = root.get('mqtt').only('url', 'username', 'password', 'password_env', 'prefix', 'shards', 'window', 'batch_max', 'republish_s', 'max_unacked', 'status_s');
+  const passwordEnv = m.get('password_env').optStr();
+  if (passwordEnv !== undefined && process.env[passwordEnv] === undefined) m.get('password_env').fail(`environment variable ${passwordEnv} is not set`);
+  const mqtt: MqttConfig = {
+    url: m.get('url').str({ def: 'mqtt://127.0.0.1:1883', pattern: /^(mqtts?|wss?|tcp):\/\//, hint: 'a URL such as mqtt://host:1883' }),
+    username: m.get('username').optStr() ?? id,
+    password: passwordEnv !== undefined ? process.env[passwordEnv] : m.get('password').optStr(),
+    prefix: m.get('prefix').str({ def: DEFAULT_PREFIX }),
+    shards: m.get('shards').num({ def: DEFAULT_SHARDS, min: 1, max: 1024, integer: true }),
+    window: m.get('window').num({ def: 8, min: 1, max: 1000, integer: true }),
+    batchMax: m.get('batch_max').num({ def: 200, min: 1, max: 5000, integer: true }),
+    republishMs: m.get('republish_s').num({ def: 30, min: 1 }) * 1000,
+    maxUnacked: m.get('max_unacked').num({ def: 20_000, min: 1, integer: true }),
+    statusMs: m.get('status_s').num({ def: 10, min: 1 }) * 1000,
+  };
+  const o = root.get('outbox').only('path', 'max_records', 'sync');
+  const outbox: OutboxConfig = {
+    path: resolve(dirname(root.file), o.get('path').str({ def: `${id}.outbox.sqlite` })),
+    maxRecords: o.get('max_records').num({ def: 1_000_000, min: 100, integer: true }),
+    sync: o.get('sync').oneOf(['full', 'normal'] as const, 'full'),
+  };
+  const links = root.get('links').list().map(parseLink);
+  const names = new Set<string>();
+  for (const [i, l] of links.entries()) {
+    if (names.has(l.name)) root.get('links').list()[i]!.get('name').fail(`"${l.name}" is used by another link`);
+    names.add(l.name);
+  }
+  const ids = new Set<string>();
+  const devices = root.get('devices').list().map((d) => {
+    const dev = parseDevice(d, names);
+    if (ids.has(dev.id)) d.get('id').fail(`"${dev.id}" is used by another device`);
+    ids.add(dev.id);
+    return dev;
+  });
+  if (devices.length === 0) root.get('devices').fail('expected at least one device');
+  return { file: root.file, id, mqtt, outbox, links, devices };
+}
+
+function parseLink(l: Node): LinkConfig {
+  l.only('name', 'type', 'host', 'port', 'timeout_ms');
+  return {
+    name: l.get('name').str(ID),
+    type: l.get('type').oneOf(['modbus-tcp'] as const),
+    host: l.get('host').str(),
+    port: l.get('port').num({ def: 502, min: 1, max: 65535, integer: true }),
+    timeoutMs: l.get('timeout_ms').num({ def: 1000, min: 10, max: 60_000, integer: true }),
+  };
+}
+
+function parseDevice(d: Node, links: Set<string>): DeviceConfig {
+  d.only('id', 'kind', 'link', 'unit', 'poll_ms', 'template', 'registers', 'status');
+  const id = d.get('id').str(ID);
+  const link = d.get('link').str();
+  if (!links.has(link)) d.get('link').fail(`no link named "${link}"; links are: ${[...links].join(', ') || '(none)'}`);
+  const unit = d.get('unit').num({ def: 1, min: 0, max: 255, integer: true });
+  const pollMs = d.get('poll_ms').num({ def: 1000, min: 100, integer: true });
+  let template: Template;
+  if (d.get('template').present) {
+    const name = d.get('template').str();
+    const t = TEMPLATES[name] ?? d.get('template').fail(`unknown template "${name}"; templates are: ${Object.keys(TEMPLATES).join(', ')}`);
+    if (d.get('registers').present) d.get('registers').fail('give either a template or registers, not both');
+    template = t;
+  } else {
+    const regs = d.get('registers').list().map(parseRegister);
+    if (regs.length === 0) d.get('registers').fail('expected a template or at least one register');
+    const status = d.get('status').present ? parseStatus(d.get('status')) : undefined;
+    template = { name: `${id}-custom`, kind: 'air.micro', description: 'register map from config', registers: regs, ...(status ? { status } : {}) };
+  }
+  const kind = d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[], template.kind);
+  return { id, kind, link, unit, pollMs, template };
+}
+
+function parseRegister(r: Node): RegisterDef {
+  r.only('field', 'addr', 'fc', 'type', 'order', 'scale', 'offset');
+  const field = r.get('field').str();
+  if (!parseFieldName(field)) r.get('field').fail(`"${field}" is not a registry key (pm25, so2, nox, temp, …) with an optional _min/_max/_avg/_zs… suffix`);
+  const def: RegisterDef = {
+    field,
+    addr: r.get('addr').num({ min: 0, max: 65535, integer: true }),
+    fc: functionCode(r.get('fc')),
+    type: r.get('type').oneOf(VALUE_TYPES, 'uint16'),
+  };
+  if (r.get('order').present) def.order = r.get('order').oneOf(WORD_ORDERS);
+  const scale = r.get('scale').optNum();
+  if (scale !== undefined) def.scale = scale;
+  const offset = r.get('offset').optNum();
+  if (offset !== undefined) def.offset = offset;
+  return def;
+}
+
+function parseStatus(s: Node): StatusDef {
+  s.only('addr', 'fc', 'bits');
+  return {
+    addr: s.get('addr').num({ min: 0, max: 65535, integer: true }),
+    fc: functionCode(s.get('fc')),
+    bits: s.get('bits').list().map((b) => {
+      b.only('bit', 'flag', 'fields');
+      const fields = b.get('fields').present ? b.get('fields').list().map((f) => f.str()) : undefined;
+      return {
+        bit: b.get('bit').num({ min: 0, max: 15, integer: true }),
+        flag: b.get('flag').oneOf(['F', 'M', 'S', 'D', 'C', 'T', 'B'] as const),
+        ...(fields ? { fields } : {}),
+      };
+    }),
+  };
+}
+
+function functionCode(n: Node): 3 | 4 {
+  return n.num({ def: 3, min: 3, max: 4, integer: true }) as 3 | 4;
+}

@@ -1,0 +1,119 @@
+// The gateway: polls devices on their links, stores every sample in the outbox, and hands it to the uplink.
+import type { SampleRecord } from '../protocol/envelope.ts';
+import { log } from '../protocol/log.ts';
+import { fnv1a32 } from '../protocol/topics.ts';
+import type { DeviceConfig, GatewayConfig } from './config.ts';
+import { DeviceReader } from './device-reader.ts';
+import { ModbusTcpLink } from './drivers/modbus-tcp.ts';
+import { Outbox } from './outbox.ts';
+import { Uplink } from './uplink.ts';
+
+/** A device is down after this many failed polls in a row. */
+const DOWN_AFTER = 3;
+
+interface DeviceState {
+  cfg: DeviceConfig;
+  reader: DeviceReader;
+  link: ModbusTcpLink;
+  timer?: NodeJS.Timeout;
+  busy: boolean;
+  failures: number;
+  lastError?: string;
+  lastFlags: boolean;
+  samples: number;
+  errors: number;
+  skipped: number;
+}
+
+export class Gateway {
+  readonly outbox: Outbox;
+  readonly uplink: Uplink;
+  private links = new Map<string, ModbusTcpLink>();
+  private devices: DeviceState[] = [];
+  private pending: SampleRecord[] = [];
+  private flushQueued = false;
+  private stopped = false;
+  stats = { sampled: 0, pollErrors: 0, skipped: 0 };
+
+  constructor(readonly cfg: GatewayConfig) {
+    this.outbox = new Outbox(cfg.outbox.path, cfg.outbox.maxRecords, cfg.outbox.sync);
+    this.uplink = new Uplink(cfg, this.outbox);
+    this.uplink.statusExtra = () => ({ devices: this.health(), sampling: this.stats });
+    for (const l of cfg.links) this.links.set(l.name, new ModbusTcpLink(l));
+    for (const d of cfg.devices) {
+      this.devices.push({ cfg: d, reader: new DeviceReader(d), link: this.links.get(d.link)!, busy: false, failures: 0, lastFlags: false, samples: 0, errors: 0, skipped: 0 });
+    }
+  }
+
+  start(): this {
+    log('info', 'gateway starting', { gw: this.cfg.id, devices: this.devices.length, epoch: this.outbox.epoch, next_seq: this.outbox.next, outbox: this.outbox.depth });
+    this.uplink.start();
+    for (const d of this.devices) this.schedule(d);
+    return this;
+  }
+
+  /** Polls on the clock grid (every poll_ms, at a per-device phase), so samples line up across devices. */
+  private schedule(d: DeviceState): void {
+    if (this.stopped) return;
+    const period = d.cfg.pollMs;
+    const phase = fnv1a32(d.cfg.id) % Math.min(period, 250);
+    const now = Date.now();
+    const next = Math.floor((now - phase) / period) * period + period + phase;
+    d.timer = setTimeout(() => { this.poll(d); this.schedule(d); }, next - now);
+  }
+
+  private poll(d: DeviceState): void {
+    if (d.busy) { d.skipped++; this.stats.skipped++; return; } // the previous read is still on the wire
+    d.busy = true;
+    const ts = Date.now();
+    d.reader.sample(d.link, ts).then(
+      (rec) => {
+        d.failures = 0;
+        d.samples++;
+        d.lastFlags = rec.f !== undefined;
+        this.stats.sampled++;
+        this.enqueue(rec);
+      },
+      (e: Error) => {
+        d.errors++;
+        this.stats.pollErrors++;
+        if (++d.failures === DOWN_AFTER || d.lastError !== e.message) log('warn', 'poll failed', { dev: d.cfg.id, error: e.message, failures: d.failures });
+        d.lastError = e.message;
+      },
+    ).finally(() => { d.busy = false; });
+  }
+
+  /** Samples of one instant are stored in one transaction (one fsync), then the uplink is nudged. */
+  private enqueue(rec: SampleRecord): void {
+    this.pending.push(rec);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      const batch = this.pending;
+      this.pending = [];
+      if (this.stopped || batch.length === 0) return;
+      this.outbox.append(batch);
+      this.uplink.pump();
+    });
+  }
+
+  health(): { up: string[]; degraded: string[]; down: { dev: string; error: string }[] } {
+    const h = { up: [] as string[], degraded: [] as string[], down: [] as { dev: string; error: string }[] };
+    for (const d of this.devices) {
+      if (d.failures >= DOWN_AFTER || d.samples === 0 && d.failures > 0) h.down.push({ dev: d.cfg.id, error: d.lastError ?? '' });
+      else if (d.failures > 0 || d.lastFlags) h.degraded.push(d.cfg.id);
+      else h.up.push(d.cfg.id);
+    }
+    return h;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const d of this.devices) clearTimeout(d.timer);
+    if (this.pending.length) this.outbox.append(this.pending.splice(0));
+    for (const l of this.links.values()) l.close();
+    await this.uplink.stop();
+    this.outbox.close();
+  }
+}

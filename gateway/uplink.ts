@@ -1,0 +1,173 @@
+// MQTT uplink (DESIGN.md §5): publishes outbox records as envelopes at QoS 1 with a bounded window,
+// newest data first so live readings never wait behind a backlog; applies ingest's watermark from the
+// retained ack/{gw}; re-publishes what stays unacknowledged; keeps status/{gw} with a last will.
+import mqtt, { type MqttClient } from 'mqtt';
+import { decodeAck } from '../protocol/envelope.ts';
+import { log } from '../protocol/log.ts';
+import { Topics } from '../protocol/topics.ts';
+import type { GatewayConfig } from './config.ts';
+import type { Outbox, StoredRecord } from './outbox.ts';
+
+interface InFlight { from: number; to: number; gen: number }
+
+export class Uplink {
+  private client!: MqttClient;
+  private topics: Topics;
+  private inflight = new Set<InFlight>();
+  private gen = 0;
+  private liveTurn = true;
+  private timer?: NodeJS.Timeout;
+  private pumping = false;
+  stats = { envelopes: 0, published: 0, republished: 0, acks: 0, errors: 0 };
+  /** Extra fields for status/{gw} (device health, sampling counters), filled in by the gateway. */
+  statusExtra: () => Record<string, unknown> = () => ({});
+
+  constructor(private cfg: GatewayConfig, private outbox: Outbox) {
+    this.topics = new Topics(cfg.mqtt.prefix, cfg.mqtt.shards);
+    this.republishMs = cfg.mqtt.republishMs;
+  }
+
+  get connected(): boolean { return this.client?.connected ?? false; }
+
+  start(): void {
+    const m = this.cfg.mqtt;
+    this.client = mqtt.connect(m.url, {
+      clientId: this.cfg.id,
+      ...(m.username !== undefined ? { username: m.username } : {}),
+      ...(m.password !== undefined ? { password: m.password } : {}),
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      protocolVersion: 4,
+      will: { topic: this.topics.status(this.cfg.id), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
+    });
+    this.client.on('connect', () => {
+      log('info', 'uplink connected', { gw: this.cfg.id, url: m.url, outbox: this.outbox.depth });
+      this.client.subscribe(this.topics.ack(this.cfg.id), { qos: 1 }, (err, granted) => {
+        if (err || granted?.[0]?.qos === 128) log('error', 'cannot subscribe to acknowledgements: check the gateway user in the broker users file', { gw: this.cfg.id, topic: this.topics.ack(this.cfg.id) });
+      });
+      this.publishStatus();
+      this.pump();
+    });
+    this.client.on('message', (topic, payload) => this.onAck(topic, payload));
+    this.client.on('close', () => this.onClose());
+    this.client.on('error', (e) => { this.stats.errors++; log('warn', 'uplink error', { gw: this.cfg.id, error: e.message }); });
+    this.timer = setInterval(() => this.tick(), 1000);
+  }
+
+  private onAck(topic: string, payload: Buffer): void {
+    if (topic !== this.topics.ack(this.cfg.id)) return;
+    let ack;
+    try { ack = decodeAck(payload); } catch (e) { log('warn', 'bad acknowledgement', { error: (e as Error).message }); return; }
+    if (ack.ep !== this.outbox.epoch) return; // an acknowledgement of an earlier outbox (wiped disk): not ours
+    this.stats.acks++;
+    if (this.outbox.ack(ack.seq) > 0) {
+      this.lastProgress = Date.now();
+      this.republishMs = this.cfg.mqtt.republishMs;
+    }
+    this.pump();
+  }
+
+  /** Envelopes in flight when the connection dropped go back to the outbox; late callbacks are ignored. */
+  private onClose(): void {
+    for (const f of this.inflight) this.outbox.markUnsent(f.from, f.to);
+    this.inflight.clear();
+    this.gen++;
+  }
+
+  private lastProgress = Date.now();
+  private republishMs: number;
+
+  /**
+   * Re-publishes what ingest has not acknowledged in time. While acknowledgements make no progress at
+   * all (ingest down), the interval doubles up to 10 minutes, so an outage does not fill the broker
+   * with copies of the same records.
+   */
+  private tick(): void {
+    const now = Date.now();
+    if (now - this.lastProgress >= this.republishMs) {
+      const expired = this.outbox.expireSent(now - this.cfg.mqtt.republishMs);
+      if (expired) {
+        this.stats.republished += expired;
+        log('info', 'republishing unacknowledged records', { gw: this.cfg.id, records: expired, next_check_s: Math.round(this.republishMs * 2 / 1000) });
+        this.lastProgress = now;
+        this.republishMs = Math.min(this.republishMs * 2, 600_000);
+      }
+    }
+    if (Date.now() - this.lastStatus >= this.cfg.mqtt.statusMs) this.publishStatus();
+    this.pump();
+  }
+
+  /** Fills the window with envelopes, alternating between the newest records and the oldest backlog. */
+  pump(): void {
+    if (this.pumping || !this.client?.connected) return;
+    this.pumping = true;
+    try {
+      const m = this.cfg.mqtt;
+      // Unacknowledged records stay bounded; past the cap the outbox holds the rest on disk.
+      let unacked = this.outbox.unackedCount();
+      while (this.inflight.size < m.window && unacked < m.maxUnacked) {
+        const batch = this.pick();
+        if (!batch) break;
+        this.send(batch);
+        unacked += batch.length;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pick(): StoredRecord[] | null {
+    const max = this.cfg.mqtt.batchMax;
+    const live = this.outbox.newestUnsent(max);
+    this.liveTurn = !this.liveTurn;
+    if (!this.liveTurn) {
+      const old = this.outbox.oldestUnsent(max);
+      if (old.length && (!live.length || old[0]!.seq < live[0]!.seq)) return old;
+    }
+    return live.length ? live : null;
+  }
+
+  private send(batch: StoredRecord[]): void {
+    const from = batch[0]!.seq;
+    const to = batch[batch.length - 1]!.seq;
+    const settled = this.outbox.settled();
+    // Records are stored as JSON text; splice them in rather than parse and re-serialise.
+    const env = `{"v":1,"gw":${JSON.stringify(this.cfg.id)},"ep":"${this.outbox.epoch}","seq":${from},` +
+      `"records":[${batch.map((r) => r.body).join(',')}]${settled.length ? `,"gap":${JSON.stringify(settled)}` : ''}}`;
+    this.outbox.markSent(from, to);
+    const f: InFlight = { from, to, gen: this.gen };
+    this.inflight.add(f);
+    this.stats.envelopes++;
+    this.stats.published += batch.length;
+    this.client.publish(this.topics.up(this.cfg.id), env, { qos: 1 }, (err) => {
+      if (f.gen !== this.gen) return;
+      this.inflight.delete(f);
+      if (err) { this.outbox.markUnsent(from, to); this.stats.errors++; }
+      this.pump();
+    });
+  }
+
+  private lastStatus = 0;
+
+  publishStatus(state = 'online'): void {
+    if (!this.client?.connected) return;
+    this.lastStatus = Date.now();
+    const body = {
+      state, ts: this.lastStatus, ep: this.outbox.epoch, next_seq: this.outbox.next, acked: this.outbox.acked,
+      outbox: { depth: this.outbox.depth, evicted: this.outbox.evicted },
+      uplink: { ...this.stats, inflight: this.inflight.size },
+      ...this.statusExtra(),
+    };
+    this.client.publish(this.topics.status(this.cfg.id), JSON.stringify(body), { qos: 1, retain: true });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.client?.connected) {
+      await new Promise<void>((resolve) => this.client.publish(this.topics.status(this.cfg.id), '{"state":"offline"}', { qos: 1, retain: true }, () => resolve()));
+    }
+    await this.client?.endAsync();
+  }
+}
+

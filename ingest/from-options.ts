@@ -1,0 +1,29 @@
+// Builds an ingest worker from flat options (the CLI's, or the stack's).
+import { influxV1 } from './sinks/influx-v1.ts';
+import { influxV2 } from './sinks/influx-v2.ts';
+import { LineSink, type SinkOptions } from './sinks/line-sink.ts';
+import { loadSites } from './sites.ts';
+import { IngestWorker } from './worker.ts';
+
+export interface IngestOptions {
+  mqttUrl: string; username?: string; password?: string;
+  index: number; workers: number; prefix: string; shards: number;
+  influxUrl: string; api: 'v1' | 'v2';
+  db: string; rp?: string; influxUser?: string; influxPassword?: string;
+  org: string; bucket: string; token?: string;
+  sink?: Partial<SinkOptions>;
+  sitesFile?: string;
+}
+
+export function createIngest(o: IngestOptions): IngestWorker {
+  const endpoint = o.api === 'v2'
+    ? influxV2({ url: o.influxUrl, org: o.org, bucket: o.bucket, ...(o.token ? { token: o.token } : {}) })
+    : influxV1({ url: o.influxUrl, db: o.db, ...(o.rp ? { rp: o.rp } : {}), ...(o.influxUser ? { username: o.influxUser, password: o.influxPassword ?? '' } : {}) });
+  return new IngestWorker({
+    url: o.mqttUrl, index: o.index, workers: o.workers, prefix: o.prefix, shards: o.shards,
+    sink: new LineSink(endpoint, o.sink ?? {}),
+    ...(o.username !== undefined ? { username: o.username } : {}),
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.sitesFile ? { sites: loadSites(o.sitesFile) } : {}),
+  });
+}
