@@ -15,7 +15,7 @@ export interface SimUnit {
   delayMs?: number;
 }
 
-export interface Served { unit: number; fc: number; addr: number; at: number; regs: number[] }
+export interface Served { port: number; unit: number; fc: number; addr: number; at: number; regs: number[] }
 
 export class ModbusTcpSimServer {
   private server = net.createServer((s) => this.onConnection(s));
@@ -24,13 +24,15 @@ export class ModbusTcpSimServer {
   /** Called for every answered read, so tests know exactly what each device said and when. */
   onServe?: (s: Served) => void;
   requests = 0;
+  port = 0;
 
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => resolve());
     });
-    return (this.server.address() as net.AddressInfo).port;
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this.port;
   }
 
   async close(): Promise<void> {
@@ -78,7 +80,7 @@ export class ModbusTcpSimServer {
       regs.push(v);
     }
     const send = () => {
-      this.onServe?.({ unit: unitId, fc, addr, at: now.getTime(), regs });
+      this.onServe?.({ port: this.port, unit: unitId, fc, addr, at: now.getTime(), regs });
       reply(readResponsePdu(fc, regs));
     };
     if (unit.delayMs) setTimeout(send, unit.delayMs); else send();

@@ -1,0 +1,152 @@
+// A real pipeline for integration tests: influxd, the Aedes broker, simulated stations, and the
+// gateway and ingest as child processes (so they can be killed with SIGKILL), each on free ports
+// in a throw-away directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { Broker } from '../../broker/server.ts';
+import { hashPassword, type User } from '../../broker/users.ts';
+import { Influxd } from '../../cli/services/influxd.ts';
+import { freePort, waitFor } from '../../cli/services/ports.ts';
+import { gatewayConfigFor } from '../../cli/simulate.ts';
+import type { Served } from '../../simulators/modbus-tcp-server.ts';
+import { AirFleet } from '../../simulators/stations.ts';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/qingcheng.js');
+
+export const PASSWORDS = { gateway: 'gw-secret', ingest: 'ingest-secret', operator: 'op-secret', admin: 'admin-secret' };
+
+export async function makeUsers(gateways: string[]): Promise<User[]> {
+  const users: User[] = [];
+  for (const gw of gateways) users.push({ username: gw, role: 'gateway', password: await hashPassword(PASSWORDS.gateway, 1024) });
+  users.push({ username: 'ingest', role: 'ingest', password: await hashPassword(PASSWORDS.ingest, 1024) });
+  users.push({ username: 'operator', role: 'operator', password: await hashPassword(PASSWORDS.operator, 1024) });
+  users.push({ username: 'admin', role: 'admin', password: await hashPassword(PASSWORDS.admin, 1024) });
+  return users;
+}
+
+/** A child `qingcheng` process whose output is kept for the failure message. */
+export class Proc {
+  child: ChildProcess;
+  output = '';
+  exited: Promise<number | null>;
+
+  constructor(readonly name: string, args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => { this.output = (this.output + d.toString()).slice(-20_000); };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill(signal);
+    await this.exited;
+  }
+}
+
+export interface PipelineOptions {
+  stations?: number;
+  pollMs?: number;
+  republishS?: number;
+  gateway?: string;
+}
+
+export class Pipeline {
+  dir = mkdtempSync(join(tmpdir(), 'qingcheng-'));
+  influx = new Influxd(join(this.dir, 'influxdb'));
+  broker!: Broker;
+  mqttPort = 0;
+  users!: User[];
+  fleet = new AirFleet();
+  served: Served[] = [];
+  gateway?: Proc;
+  ingest?: Proc;
+  gwId: string;
+  gwConfig = join(this.dir, 'gateway.yaml');
+  /** The latest retained status/{gw}, seen by an operator client. */
+  status: Record<string, any> = {};
+  private watcher?: MqttClient;
+
+  constructor(readonly o: PipelineOptions = {}) {
+    this.gwId = o.gateway ?? 'gw-test-01';
+  }
+
+  async start(): Promise<this> {
+    await this.influx.start();
+    this.users = await makeUsers([this.gwId]);
+    await this.startBroker();
+    await this.fleet.start({ stations: this.o.stations ?? 4, unitsPerServer: 2, basePort: 0, seed: 2000 });
+    for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
+    const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
+      mqtt: { url: `mqtt://127.0.0.1:${this.mqttPort}`, password: PASSWORDS.gateway, republish_s: this.o.republishS ?? 2, status_s: 1 },
+      outbox: { path: join(this.dir, 'outbox.sqlite') },
+    }).replace(/poll_ms: 1000/g, `poll_ms: ${this.o.pollMs ?? 250}`);
+    writeFileSync(this.gwConfig, yaml);
+    await this.watch();
+    this.startIngest();
+    this.startGateway();
+    return this;
+  }
+
+  async startBroker(): Promise<void> {
+    this.mqttPort ||= await freePort();
+    this.broker = await new Broker({ port: this.mqttPort, users: this.users }).start();
+  }
+
+  /** An operator client that follows the gateway's retained status. */
+  private async watch(): Promise<void> {
+    this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, { username: 'operator', password: PASSWORDS.operator, reconnectPeriod: 200 });
+    this.watcher.on('connect', () => this.watcher!.subscribe(`env/v1/status/${this.gwId}`, { qos: 1 }));
+    this.watcher.on('message', (_t, p) => { try { this.status = JSON.parse(p.toString()); } catch { /* ignore */ } });
+    await new Promise<void>((r) => this.watcher!.once('connect', () => r()));
+  }
+
+  startIngest(): Proc {
+    this.ingest = new Proc('ingest', ['ingest', '--mqtt', `mqtt://127.0.0.1:${this.mqttPort}`, '--username', 'ingest', '--password', PASSWORDS.ingest,
+      '--influx-url', this.influx.url, '--flush-ms', '100']);
+    return this.ingest;
+  }
+
+  startGateway(): Proc {
+    this.gateway = new Proc('gateway', ['gateway', '--config', this.gwConfig]);
+    return this.gateway;
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.influx.rows(`SELECT count(seq) FROM air WHERE gw = '${this.gwId}'`);
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  /** Waits until InfluxDB holds at least `n` records of the gateway. */
+  async waitForRecords(n: number, timeoutMs = 60_000): Promise<void> {
+    await waitFor(`${n} records in InfluxDB (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`, async () => (await this.count()) >= n, timeoutMs, 200);
+  }
+
+  /** Stops the instruments, then waits until the gateway's outbox is empty and everything is acknowledged. */
+  async drain(timeoutMs = 90_000): Promise<{ nextSeq: number }> {
+    await this.fleet.stop();
+    const servedBefore = this.served.length;
+    await waitFor('the outbox to drain', () => {
+      const s = this.status;
+      return s.state === 'online' && s.outbox?.depth === 0 && s.acked === s.next_seq - 1 && this.served.length === servedBefore && s.next_seq > 0;
+    }, timeoutMs, 200).catch((e) => {
+      throw new Error(`${(e as Error).message}\nstatus: ${JSON.stringify(this.status)}\ngateway: ${this.gateway?.output.slice(-3000)}\ningest: ${this.ingest?.output.slice(-3000)}`);
+    });
+    return { nextSeq: this.status.next_seq };
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway?.kill();
+    await this.ingest?.kill();
+    this.watcher?.end(true);
+    await this.broker?.stop().catch(() => undefined);
+    await this.fleet.stop().catch(() => undefined);
+    await this.influx.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
