@@ -54,6 +54,8 @@ export interface PipelineOptions {
   pollMs?: number;
   republishS?: number;
   gateway?: string;
+  /** Ingest's database options instead of the private influxd's (which is then not started). */
+  sinkArgs?: string[];
 }
 
 export class Pipeline {
@@ -77,7 +79,7 @@ export class Pipeline {
   }
 
   async start(): Promise<this> {
-    await this.influx.start();
+    if (!this.o.sinkArgs) await this.influx.start();
     this.users = await makeUsers([this.gwId]);
     await this.startBroker();
     await this.fleet.start({ stations: this.o.stations ?? 4, unitsPerServer: 2, basePort: 0, seed: 2000 });
@@ -108,7 +110,7 @@ export class Pipeline {
 
   startIngest(): Proc {
     this.ingest = new Proc('ingest', ['ingest', '--mqtt', `mqtt://127.0.0.1:${this.mqttPort}`, '--username', 'ingest', '--password', PASSWORDS.ingest,
-      '--influx-url', this.influx.url, '--flush-ms', '100']);
+      '--flush-ms', '100', ...(this.o.sinkArgs ?? ['--influx-url', this.influx.url])]);
     return this.ingest;
   }
 
@@ -125,6 +127,11 @@ export class Pipeline {
   /** Waits until InfluxDB holds at least `n` records of the gateway. */
   async waitForRecords(n: number, timeoutMs = 60_000): Promise<void> {
     await waitFor(`${n} records in InfluxDB (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`, async () => (await this.count()) >= n, timeoutMs, 200);
+  }
+
+  /** Waits until ingest has acknowledged at least `n` of the gateway's records (any database). */
+  async waitForAcked(n: number, timeoutMs = 60_000): Promise<void> {
+    await waitFor(`${n} records acknowledged (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`, () => this.status.acked >= n - 1, timeoutMs, 100);
   }
 
   /** Stops the instruments, then waits until the gateway's outbox is empty and everything is acknowledged. */

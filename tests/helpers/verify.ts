@@ -5,8 +5,8 @@ import { TEMPLATES } from '../../gateway/templates.ts';
 import { decodeValue } from '../../protocol/modbus-values.ts';
 import type { Pipeline } from './pipeline.ts';
 
-export async function verifyExactlyOnce(p: Pipeline, nextSeq: number): Promise<{ records: number }> {
-  const rows = await p.influx.rows(`SELECT * FROM air WHERE gw = '${p.gwId}'`);
+export async function verifyExactlyOnce(p: Pipeline, nextSeq: number, from?: Record<string, unknown>[]): Promise<{ records: number }> {
+  const rows = from ?? await p.influx.rows(`SELECT * FROM air WHERE gw = '${p.gwId}'`);
   const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
   // Every seq 0..next-1 present exactly once: nothing lost, no record overwrote another.
   expect(seqs.length).toBe(nextSeq);
