@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadGatewayConfig, parseGatewayConfig } from '../../gateway/config.ts';
+import { planBlocks } from '../../gateway/device-reader.ts';
+import { flagsFromStatus } from '../../gateway/flags.ts';
+import { TEMPLATES } from '../../gateway/templates.ts';
+import { Node } from '../../protocol/config.ts';
+
+const base = {
+  gateway: { id: 'gw-1' },
+  links: [{ name: 'bus-a', type: 'modbus-tcp', host: '127.0.0.1', port: 5020 }],
+  devices: [{ id: 'aq-1', link: 'bus-a', unit: 1, template: 'SIM-AQ6' }],
+};
+const load = (doc: unknown) => parseGatewayConfig(new Node('gateway.yaml', '', doc));
+const withDevice = (d: object) => ({ ...base, devices: [{ id: 'aq-1', link: 'bus-a', ...d }] });
+
+describe('gateway config', () => {
+  it('loads the example config shipped in config/', () => {
+    process.env.QC_GW_PASSWORD ??= 'example';
+    const cfg = loadGatewayConfig(new URL('../../config/gateway.example.yaml', import.meta.url).pathname);
+    expect(cfg.devices.length).toBeGreaterThan(0);
+  });
+
+  it('fills documented defaults', () => {
+    const c = load(base);
+    expect(c.mqtt).toMatchObject({ url: 'mqtt://127.0.0.1:1883', username: 'gw-1', prefix: 'env/v1', shards: 16, window: 8, republishMs: 30_000 });
+    expect(c.devices[0]).toMatchObject({ kind: 'air.micro', pollMs: 1000, unit: 1 });
+    expect(c.outbox.sync).toBe('full');
+  });
+
+  it.each([
+    [{ ...base, gateway: { id: 'gw/1' } }, 'gateway.yaml: gateway.id: expected an id of letters'],
+    [{ ...base, extra: 1 }, 'gateway.yaml: extra: unknown key'],
+    [{ ...base, mqtt: { window: 0 } }, 'gateway.yaml: mqtt.window: expected at least 1, got 0'],
+    [{ ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] }, 'gateway.yaml: links[0].type: expected one of modbus-tcp, got "serial"'],
+    [withDevice({ link: 'bus-b', template: 'SIM-AQ6' }), 'gateway.yaml: devices[0].link: no link named "bus-b"; links are: bus-a'],
+    [withDevice({ template: 'SIM-XX' }), 'gateway.yaml: devices[0].template: unknown template "SIM-XX"'],
+    [withDevice({ registers: [{ field: 'pm25', addr: 0, type: 'float' }] }), 'gateway.yaml: devices[0].registers[0].type: expected one of uint16, int16, uint32, int32, float32, got "float"'],
+    [withDevice({ registers: [{ field: 'pm2.5', addr: 0 }] }), 'gateway.yaml: devices[0].registers[0].field: "pm2.5" is not a registry key'],
+    [withDevice({ registers: [{ field: 'pm25', addr: 0, order: 'ABDC', type: 'float32' }] }), 'gateway.yaml: devices[0].registers[0].order: expected one of ABCD, CDAB, BADC, DCBA'],
+    [withDevice({ template: 'SIM-AQ6', unit: 300 }), 'gateway.yaml: devices[0].unit: expected at most 255, got 300'],
+    [{ ...base, devices: [] }, 'gateway.yaml: devices: expected at least one device'],
+    [{ ...base, mqtt: { password_env: 'QC_SURELY_UNSET' } }, 'gateway.yaml: mqtt.password_env: environment variable QC_SURELY_UNSET is not set'],
+  ])('names the file and key of a mistake: %#', (doc, message) => {
+    expect(() => load(doc)).toThrow(message);
+  });
+
+  it('accepts a register map written in the config', () => {
+    const c = load(parse(`
+gateway: { id: gw-1 }
+links: [{ name: bus-a, type: modbus-tcp, host: 127.0.0.1 }]
+devices:
+  - id: cems-1
+    kind: stack.cems
+    link: bus-a
+    registers:
+      - { field: so2, addr: 0, fc: 4, type: float32, order: CDAB }
+      - { field: temp, addr: 2, type: uint16, scale: 0.01, offset: -40 }
+    status: { addr: 10, bits: [{ bit: 0, flag: D }] }
+`));
+    expect(c.devices[0]!.kind).toBe('stack.cems');
+    expect(c.devices[0]!.template.registers[1]).toEqual({ field: 'temp', addr: 2, fc: 3, type: 'uint16', scale: 0.01, offset: -40 });
+  });
+});
+
+describe('device reads', () => {
+  it('plans SIM-AQ6 as one 12-register read', () => {
+    const t = TEMPLATES['SIM-AQ6']!;
+    const spans = [...t.registers.map((r) => ({ fc: r.fc, addr: r.addr, count: 1 })), { fc: 3 as const, addr: 11, count: 1 }];
+    expect(planBlocks(spans)).toEqual([{ fc: 3, addr: 0, count: 12 }]);
+  });
+
+  it('splits reads across function codes, far-apart addresses and the 125-register limit', () => {
+    expect(planBlocks([{ fc: 3, addr: 0, count: 2 }, { fc: 3, addr: 100, count: 2 }, { fc: 4, addr: 0, count: 2 }]))
+      .toEqual([{ fc: 3, addr: 0, count: 2 }, { fc: 3, addr: 100, count: 2 }, { fc: 4, addr: 0, count: 2 }]);
+    expect(planBlocks([{ fc: 3, addr: 0, count: 120 }, { fc: 3, addr: 121, count: 10 }])).toHaveLength(2);
+  });
+
+  it('turns SIM-AQ6 status bits into HJ 212 flags, the worst winning', () => {
+    const t = TEMPLATES['SIM-AQ6']!;
+    const fields = t.registers.map((r) => r.field);
+    expect(flagsFromStatus(t.status!, 0, fields)).toEqual({});
+    expect(flagsFromStatus(t.status!, 0b00001, fields)).toEqual({ pm25: 'D', pm10: 'D' });
+    expect(flagsFromStatus(t.status!, 0b00100, fields)).toMatchObject({ so2: 'C', o3: 'C', pm25: 'C' });
+    expect(flagsFromStatus(t.status!, 0b00101, fields)).toMatchObject({ pm25: 'D', so2: 'C' });
+    expect(flagsFromStatus(t.status!, 0b11000, fields)).toMatchObject({ pm25: 'M', no2: 'M' });
+    expect(flagsFromStatus(t.status!, 0b10000, fields)).toEqual({ pm25: 'T', pm10: 'T' });
+  });
+});
