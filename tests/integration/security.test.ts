@@ -90,7 +90,7 @@ describe('broker ACL', () => {
     const seen: string[] = [];
     ingest.on('message', (tp) => seen.push(tp));
     const a = await connect({ clientId: 'gw-a', username: 'gw-a', password: PASSWORDS.gateway });
-    const closed = new Promise((r) => a.once('close', r));
+    const closed = new Promise<void>((r) => a.once('close', () => r()));
     a.publish(t.up('gw-b'), 'forged', { qos: 1 });
     await closed;
     // A message published after the forgery is seen, the forgery is not.
@@ -105,7 +105,7 @@ describe('broker ACL', () => {
     const wrongShard = `env/v1/up/${(shardOf('gw-a') + 1) % 16}/gw-a`;
     for (const topic of [wrongShard, t.ack('gw-a')]) {
       const a = await connect({ clientId: 'gw-a', username: 'gw-a', password: PASSWORDS.gateway });
-      const closed = new Promise((r) => a.once('close', r));
+      const closed = new Promise<void>((r) => a.once('close', () => r()));
       a.publish(topic, 'x', { qos: 1 });
       await closed;
     }
@@ -121,7 +121,7 @@ describe('broker ACL', () => {
   it('lets an operator read everything and publish nothing', async () => {
     const op = await connect({ username: 'operator', password: PASSWORDS.operator });
     expect(await subscribe(op, 'env/v1/#')).toBe(1);
-    const closed = new Promise((r) => op.once('close', r));
+    const closed = new Promise<void>((r) => op.once('close', () => r()));
     op.publish(t.status('gw-a'), '{"state":"forged"}', { qos: 1 });
     await closed;
     expect(broker.stats.deniedPublish).toBeGreaterThan(0);

@@ -1,0 +1,80 @@
+// Pipeline throughput: many simulated gateways → Aedes → ingest → influxd, in records/s until the last
+// record is acknowledged as durable, measured in the same run as influxd's own /write rate for the same
+// lines (5000-line batches, 2 in flight). Prints JSON. Run: npm run bench [-- --records 300000 --gateways 50]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { hashPassword } from '../broker/users.ts';
+import { Influxd } from '../cli/services/influxd.ts';
+import { freePort, waitFor } from '../cli/services/ports.ts';
+import { recordLine } from '../ingest/schema.ts';
+import { LoadGateway, syntheticRecord } from '../simulators/mqtt-load.ts';
+import { Proc } from '../tests/helpers/pipeline.ts';
+
+const { values: a } = parseArgs({ options: {
+  records: { type: 'string', default: '300000' }, gateways: { type: 'string', default: '50' },
+  devices: { type: 'string', default: '10' }, batch: { type: 'string', default: '200' }, window: { type: 'string', default: '8' },
+} });
+const R = Number(a.records), G = Number(a.gateways), D = Number(a.devices), B = Number(a.batch), W = Number(a.window);
+const perGw = Math.ceil(R / G);
+const startTs = Date.now() - Math.ceil(perGw / D) * 1000 - 60_000;
+
+const dir = mkdtempSync(join(tmpdir(), 'qingcheng-bench-'));
+const influx = await new Influxd(join(dir, 'influxdb'), 'qingcheng').start();
+const progress = (s: string) => process.stderr.write(s + '\n');
+
+// 1. influxd's own rate for the same lines.
+await influx.query('CREATE DATABASE raw', 'POST');
+const lines: string[] = [];
+for (let g = 0; g < G; g++) for (let i = 0; i < perGw; i++) {
+  lines.push(recordLine(`gw-${g}`, i, syntheticRecord(`gw-${g}-aq${i % D}`, startTs + Math.floor(i / D) * 1000, i)));
+}
+progress(`raw /write: ${lines.length} lines`);
+let t0 = performance.now();
+let at = 0;
+const worker = async () => {
+  while (at < lines.length) {
+    const body = lines.slice(at, at += 5000).join('\n');
+    const res = await fetch(`${influx.url}/write?db=raw&precision=ms`, { method: 'POST', body });
+    if (res.status !== 204) throw new Error(`raw write failed: ${res.status} ${await res.text()}`);
+  }
+};
+await Promise.all([worker(), worker()]);
+const rawRate = lines.length / ((performance.now() - t0) / 1000);
+progress(`raw /write: ${Math.round(rawRate)} lines/s`);
+
+// 2. The pipeline, with broker and ingest as their own processes.
+const users = [];
+for (let g = 0; g < G; g++) users.push({ username: `gw-${g}`, role: 'gateway', password: await hashPassword('pw', 1024) });
+users.push({ username: 'ingest', role: 'ingest', password: await hashPassword('pw', 1024) });
+writeFileSync(join(dir, 'users.yaml'), stringify({ users }));
+const port = await freePort();
+const broker = new Proc('broker', ['broker', '--users', join(dir, 'users.yaml'), '--port', String(port), '--host', '127.0.0.1', '--health-port', '0']);
+const url = `mqtt://127.0.0.1:${port}`;
+await waitFor('broker', async () => { const l = new LoadGateway({ url, gateway: 'gw-0', password: 'pw', devices: 1, records: 0, batch: 1, window: 1, startTs }); await l.connect(); await l.close(); return true; }, 20_000, 200);
+const ingest = new Proc('ingest', ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url], { QINGCHENG_LOG: 'warn' });
+const gws = Array.from({ length: G }, (_, g) => new LoadGateway({ url, gateway: `gw-${g}`, password: 'pw', devices: D, records: perGw, batch: B, window: W, startTs }));
+await Promise.all(gws.map((g) => g.connect()));
+await new Promise((r) => setTimeout(r, 500)); // let ingest subscribe before the load starts
+progress(`pipeline: ${G} gateways × ${perGw} records`);
+t0 = performance.now();
+const ticker = setInterval(() => progress(`  acknowledged ${gws.reduce((s, g) => s + g.acked + 1, 0)} / ${G * perGw}`), 2000);
+await Promise.all(gws.map((g) => g.run()));
+const secs = (performance.now() - t0) / 1000;
+clearInterval(ticker);
+const stored = Number((await influx.rows('SELECT count(seq) FROM air'))[0]?.count ?? 0);
+const pipelineRate = (G * perGw) / secs;
+
+console.log(JSON.stringify({
+  bench: 'pipeline', records: G * perGw, fields_per_record: 10, gateways: G, envelope_records: B, window: W,
+  pipeline_records_per_s: Math.round(pipelineRate), influxd_raw_lines_per_s: Math.round(rawRate),
+  ratio: Number((pipelineRate / rawRate).toFixed(3)), stored_in_influxdb: stored, seconds: Number(secs.toFixed(2)),
+}, null, 2));
+
+await Promise.all(gws.map((g) => g.close()));
+await ingest.kill();
+await broker.kill();
+await influx.stop();
+rmSync(dir, { recursive: true, force: true });
