@@ -137,10 +137,11 @@ export class Pipeline {
   /** Stops the instruments, then waits until the gateway's outbox is empty and everything is acknowledged. */
   async drain(timeoutMs = 90_000): Promise<{ nextSeq: number }> {
     await this.fleet.stop();
-    const servedBefore = this.served.length;
+    // A status taken after every read in progress at the stop has ended (each times out within 1 s).
+    const settledAt = Date.now() + 1500;
     await waitFor('the outbox to drain', () => {
       const s = this.status;
-      return s.state === 'online' && s.outbox?.depth === 0 && s.acked === s.next_seq - 1 && this.served.length === servedBefore && s.next_seq > 0;
+      return s.ts >= settledAt && s.state === 'online' && s.outbox?.depth === 0 && s.acked === s.next_seq - 1 && s.next_seq > 0;
     }, timeoutMs, 200).catch((e) => {
       throw new Error(`${(e as Error).message}\nstatus: ${JSON.stringify(this.status)}\ngateway: ${this.gateway?.output.slice(-3000)}\ningest: ${this.ingest?.output.slice(-3000)}`);
     });

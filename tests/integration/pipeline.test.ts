@@ -69,10 +69,11 @@ describe('no loss', () => {
   it('(d) survives kill -9 of the gateway and its restart', async () => {
     p = await new Pipeline().start();
     await p.waitForRecords(30);
+    const acked: number = p.status.acked; // before the kill: the last will replaces the status
     await p.gateway!.kill('SIGKILL');
-    const acked = p.status.acked;
     p.startGateway();
-    await waitFor('the restarted gateway to report', () => p!.status.state === 'online' && p!.status.acked >= acked && p!.status.sampling?.sampled > 8, 30_000);
+    await waitFor('the restarted gateway to report', () => p!.status.state === 'online' && p!.status.acked >= acked && p!.status.sampling?.sampled > 8, 30_000)
+      .catch((e) => { throw new Error(`${e.message}\nstatus: ${JSON.stringify(p!.status)}\ngateway: ${p!.gateway!.output}`); });
     const { nextSeq } = await p.drain();
     await verifyExactlyOnce(p, nextSeq);
   });
