@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration suites start real servers; two cores run two files at a time.
     maxWorkers: 2,
     fileParallelism: true,
+    // In-process servers log only errors; child processes get their own level (tests/helpers/pipeline.ts).
+    env: { QINGCHENG_LOG: 'error' },
   },
 });

@@ -35,7 +35,7 @@ export class Proc {
   exited: Promise<number | null>;
 
   constructor(readonly name: string, args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, QINGCHENG_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer) => { this.output = (this.output + d.toString()).slice(-20_000); };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);

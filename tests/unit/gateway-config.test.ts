@@ -15,9 +15,9 @@ const load = (doc: unknown) => parseGatewayConfig(new Node('gateway.yaml', '', d
 const withDevice = (d: object) => ({ ...base, devices: [{ id: 'aq-1', link: 'bus-a', ...d }] });
 
 describe('gateway config', () => {
-  it('loads the example config shipped in config/', () => {
+  it.each(['gateway.example.yaml', 'gateway.compose.yaml'])('loads config/%s', (name) => {
     process.env.QC_GW_PASSWORD ??= 'example';
-    const cfg = loadGatewayConfig(new URL('../../config/gateway.example.yaml', import.meta.url).pathname);
+    const cfg = loadGatewayConfig(new URL(`../../config/${name}`, import.meta.url).pathname);
     expect(cfg.devices.length).toBeGreaterThan(0);
   });
 
