@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { hashPassword } from '../broker/users.ts';
 import { Influxd } from '../cli/services/influxd.ts';
@@ -53,17 +54,30 @@ writeFileSync(join(dir, 'users.yaml'), stringify({ users }));
 const port = await freePort();
 const broker = new Proc('broker', ['broker', '--users', join(dir, 'users.yaml'), '--port', String(port), '--host', '127.0.0.1', '--health-port', '0']);
 const url = `mqtt://127.0.0.1:${port}`;
-await waitFor('broker', async () => { const l = new LoadGateway({ url, gateway: 'gw-0', password: 'pw', devices: 1, records: 0, batch: 1, window: 1, startTs }); await l.connect(); await l.close(); return true; }, 20_000, 200);
-const ingest = new Proc('ingest', ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url], { QINGCHENG_LOG: 'warn' });
+await waitFor('broker', async () => { const c = await mqtt.connectAsync(url, { clientId: 'bench-probe', username: 'ingest', password: 'pw', reconnectPeriod: 0 }); await c.endAsync(); return true; }, 20_000, 200);
+const ingest = new Proc('ingest', ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url]);
 const gws = Array.from({ length: G }, (_, g) => new LoadGateway({ url, gateway: `gw-${g}`, password: 'pw', devices: D, records: perGw, batch: B, window: W, startTs }));
 await Promise.all(gws.map((g) => g.connect()));
-await new Promise((r) => setTimeout(r, 500)); // let ingest subscribe before the load starts
+await waitFor('ingest to subscribe', () => ingest.output.includes('ingest running'), 20_000);
 progress(`pipeline: ${G} gateways × ${perGw} records`);
 t0 = performance.now();
-const ticker = setInterval(() => progress(`  acknowledged ${gws.reduce((s, g) => s + g.acked + 1, 0)} / ${G * perGw}`), 2000);
-await Promise.all(gws.map((g) => g.run()));
+let lastAcked = -1;
+let stalledSince = Date.now();
+const stalled = new Promise<never>((_, reject) => {
+  const ticker = setInterval(async () => {
+    const acked = gws.reduce((s, g) => s + g.acked + 1, 0);
+    progress(`  acknowledged ${acked} / ${G * perGw}`);
+    if (acked === G * perGw) return clearInterval(ticker);
+    if (acked !== lastAcked) { lastAcked = acked; stalledSince = Date.now(); return; }
+    if (Date.now() - stalledSince < 15_000) return;
+    clearInterval(ticker);
+    const stored = await influx.rows('SELECT count(seq) FROM air');
+    const behind = gws.filter((g) => g.acked < perGw - 1).map((g) => `${g.o.gateway}:${g.acked}`);
+    reject(new Error(`no progress for 15 s: stored ${JSON.stringify(stored)}; gateways behind ${behind.join(' ')}\ningest: ${ingest.output.slice(-3000)}\nbroker: ${broker.output.slice(-2000)}`));
+  }, 2000);
+});
+await Promise.race([Promise.all(gws.map((g) => g.run())), stalled]);
 const secs = (performance.now() - t0) / 1000;
-clearInterval(ticker);
 const stored = Number((await influx.rows('SELECT count(seq) FROM air'))[0]?.count ?? 0);
 const pipelineRate = (G * perGw) / secs;
 

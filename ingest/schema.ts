@@ -2,16 +2,39 @@
 // its replay: a replay must overwrite its first copy, not sit beside it.
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { measurementOf } from '../protocol/kinds.ts';
-import { encodePoint } from '../protocol/line-protocol.ts';
+import { encodeSeries, escapeKey, escapeString, formatField } from '../protocol/line-protocol.ts';
 
 export interface SiteInfo { district?: string; site?: string }
 
+/** Series strings (measurement + sorted, escaped tags) by device: the same for every record of a device. */
+const series = new Map<string, string>();
+const SERIES_CACHE_MAX = 100_000;
+
+function seriesOf(gw: string, r: SampleRecord, site?: SiteInfo): string {
+  const key = `${gw}\0${r.dev}\0${r.kind}\0${r.agg ?? ''}\0${site?.district ?? ''}\0${site?.site ?? ''}`;
+  let s = series.get(key);
+  if (s === undefined) {
+    const tags: Record<string, string | undefined> = { dev: r.dev, gw, kind: r.kind, district: site?.district, site: site?.site };
+    if (r.agg && r.agg !== 'rt') tags.agg = r.agg;
+    s = encodeSeries(measurementOf(r.kind), tags);
+    if (series.size >= SERIES_CACHE_MAX) series.clear();
+    series.set(key, s);
+  }
+  return s;
+}
+
+/**
+ * One line per record: the readings, HJ 212 flags other than N as `{field}_flag` strings, and the
+ * record's outbox seq, which is the same on every replay and lets anyone audit completeness with a query.
+ */
 export function recordLine(gw: string, seq: number, r: SampleRecord, site?: SiteInfo): string {
-  const fields: Record<string, number | string> = { ...r.m };
-  if (r.f) for (const [k, flag] of Object.entries(r.f)) if (flag !== 'N') fields[`${k}_flag`] = flag;
-  // The record's outbox seq: the same on every replay, and it lets anyone audit completeness with a query.
-  fields.seq = seq;
-  const tags: Record<string, string | undefined> = { dev: r.dev, gw, kind: r.kind, district: site?.district, site: site?.site };
-  if (r.agg && r.agg !== 'rt') tags.agg = r.agg;
-  return encodePoint({ measurement: measurementOf(r.kind), tags, fields, ts: r.ts });
+  let line = seriesOf(gw, r, site);
+  let sep = ' ';
+  // Field names passed the envelope decoder (registry keys: [a-z0-9_]), so they need no escaping.
+  for (const k in r.m) {
+    line += sep + k + '=' + formatField(r.m[k]!);
+    sep = ',';
+  }
+  if (r.f) for (const k in r.f) if (r.f[k] !== 'N') line += ',' + escapeKey(k + '_flag') + '=' + escapeString(r.f[k]!);
+  return line + ',seq=' + seq + ' ' + r.ts;
 }

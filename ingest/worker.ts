@@ -40,6 +40,8 @@ export class IngestWorker {
   get connected(): boolean { return this.client?.connected ?? false; }
 
   async start(): Promise<this> {
+    let ready = () => {};
+    const subscribed = () => ready();
     this.client = mqtt.connect(this.o.url, {
       clientId: this.clientId,
       clean: false,
@@ -64,14 +66,16 @@ export class IngestWorker {
       this.client.subscribe(subs, (err, granted) => {
         const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
         if (err || refused.length) log('error', 'subscription refused: is this user an ingest user in the broker users file?', { topics: refused, error: err?.message });
+        else subscribed();
       });
       // Acknowledgements are retained, so republishing our own keeps them across a broker restart.
       for (const gw of this.known) this.dirty.add(gw);
       this.queueAcks();
     });
     this.client.on('error', (e) => log('warn', 'ingest mqtt error', { error: e.message }));
+    // Started means subscribed: from here on the broker keeps this worker's messages in its session.
     await new Promise<void>((resolve, reject) => {
-      this.client.once('connect', () => resolve());
+      ready = resolve;
       this.client.once('error', (e) => { if (!this.client.connected) reject(e); });
     });
     return this;

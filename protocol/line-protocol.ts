@@ -9,20 +9,20 @@ export interface Point {
   ts: number;
 }
 
-const MEASUREMENT_SPECIAL = /[, \n\r\\]/g;
-const KEY_SPECIAL = /[,= \n\r\\]/g;
-const STRING_SPECIAL = /["\\\n]/g;
+// Each rule as a cheap test (no /g state) and the replacement used only when the test hits.
+const MEASUREMENT = [/[, \n\r\\]/, /[, \n\r\\]/g] as const;
+const KEY = [/[,= \n\r\\]/, /[,= \n\r\\]/g] as const;
+const STRING = [/["\\\n]/, /["\\\n]/g] as const;
 
-function escapeWith(s: string, re: RegExp): string {
-  re.lastIndex = 0;
-  if (!re.test(s)) return s;
-  return s.replace(re, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\' + c));
+function escapeWith(s: string, [test, all]: readonly [RegExp, RegExp]): string {
+  if (!test.test(s)) return s;
+  return s.replace(all, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\' + c));
 }
 
-export const escapeMeasurement = (s: string): string => escapeWith(s, MEASUREMENT_SPECIAL);
+export const escapeMeasurement = (s: string): string => escapeWith(s, MEASUREMENT);
 /** Tag keys, tag values and field keys share one escaping rule. */
-export const escapeKey = (s: string): string => escapeWith(s, KEY_SPECIAL);
-export const escapeString = (s: string): string => '"' + escapeWith(s, STRING_SPECIAL) + '"';
+export const escapeKey = (s: string): string => escapeWith(s, KEY);
+export const escapeString = (s: string): string => '"' + escapeWith(s, STRING) + '"';
 
 /** Numbers are always written as floats: a field that is 56 now and 56.5 later must not change type. */
 export function formatField(v: number | string | boolean): string {
@@ -34,13 +34,19 @@ export function formatField(v: number | string | boolean): string {
   return escapeString(v);
 }
 
-export function encodePoint(p: Point): string {
-  let line = escapeMeasurement(p.measurement);
-  for (const k of Object.keys(p.tags).sort()) {
-    const v = p.tags[k];
+/** `measurement,tag=value,…` with tags sorted and empty ones left out: the series part of a line. */
+export function encodeSeries(measurement: string, tags: Record<string, string | undefined>): string {
+  let line = escapeMeasurement(measurement);
+  for (const k of Object.keys(tags).sort()) {
+    const v = tags[k];
     if (v === undefined || v === '') continue; // InfluxDB rejects empty tag values
     line += ',' + escapeKey(k) + '=' + escapeKey(v);
   }
+  return line;
+}
+
+export function encodePoint(p: Point): string {
+  let line = encodeSeries(p.measurement, p.tags);
   let sep = ' ';
   for (const k in p.fields) {
     line += sep + escapeKey(k) + '=' + formatField(p.fields[k]!);
