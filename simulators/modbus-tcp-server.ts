@@ -25,6 +25,9 @@ export class ModbusTcpSimServer {
   onServe?: (s: Served) => void;
   requests = 0;
   port = 0;
+  /** Requests received and not yet answered, and the most there ever were (a master should keep it at 1). */
+  pending = 0;
+  maxPending = 0;
 
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve, reject) => {
@@ -80,9 +83,11 @@ export class ModbusTcpSimServer {
       regs.push(v);
     }
     const send = () => {
+      this.pending--;
       this.onServe?.({ port: this.port, unit: unitId, fc, addr, at: now.getTime(), regs });
       reply(readResponsePdu(fc, regs));
     };
+    this.maxPending = Math.max(this.maxPending, ++this.pending);
     if (unit.delayMs) setTimeout(send, unit.delayMs); else send();
   }
 }

@@ -1,0 +1,57 @@
+// The `qingcheng` command as a user runs it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadUsers, verifyPassword } from '../../broker/users.ts';
+import { ROOT } from '../helpers/pipeline.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'qingcheng-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const run = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), ...args], { encoding: 'utf8', env: { ...process.env, QINGCHENG_LOG: 'error' } });
+
+describe('qingcheng', () => {
+  it.each(['broker', 'gateway', 'ingest', 'simulate', 'stack'])('%s --help lists its options with defaults', (role) => {
+    const r = run(role, '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Usage: qingcheng ${role}`));
+    expect(r.stdout).toContain('Options:');
+    expect(r.stdout).toContain('--help');
+  });
+
+  it('lists its commands, and refuses an unknown one', () => {
+    expect(run('--help').stdout).toContain('gateway');
+    const r = run('frobnicate');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('names the file and key of a config mistake, with exit code 2', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'gateway: { id: gw-1 }\nlinks: [{ name: a, type: modbus-tcp, host: h }]\ndevices:\n  - { id: d, link: a, registers: [{ field: pm25, addr: 0, type: float }] }\n');
+    const r = run('gateway', '--config', file);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${file}: devices[0].registers[0].type: expected one of uint16, int16, uint32, int32, float32, got "float"`);
+  });
+
+  it('refuses an unknown option with the help text', () => {
+    const r = run('ingest', '--bogus');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--bogus'");
+    expect(r.stderr).toContain('--influx-url');
+  });
+
+  it('adds broker users with scrypt-hashed passwords', async () => {
+    const file = join(dir, 'users.yaml');
+    expect(run('broker', 'user', 'add', '--users', file, '--username', 'gw-9', '--role', 'gateway', '--password', 's3cret').status).toBe(0);
+    expect(run('broker', 'user', 'add', '--users', file, '--username', 'op', '--role', 'operator', '--password', 'x').status).toBe(0);
+    const users = loadUsers(file);
+    expect(users.map((u) => [u.username, u.role])).toEqual([['gw-9', 'gateway'], ['op', 'operator']]);
+    expect(users[0]!.password).not.toContain('s3cret');
+    expect(await verifyPassword('s3cret', users[0]!.password)).toBe(true);
+    const bad = run('broker', 'user', 'add', '--users', file, '--username', 'x', '--role', 'king', '--password', 'x');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--role: expected one of gateway, ingest, operator, admin');
+  });
+});
