@@ -34,7 +34,8 @@ export async function run(argv: string[]): Promise<void> {
   const dir = resolve(a.dir!);
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'stack.log');
-  setLogStream(createWriteStream(logFile, { flags: 'a' }));
+  const logStream = createWriteStream(logFile, { flags: 'a' });
+  setLogStream(logStream);
   const say = (s: string) => process.stdout.write(s + '\n');
 
   say(`qingcheng stack — working directory ${dir}, logs in ${logFile}`);
@@ -104,6 +105,7 @@ export async function run(argv: string[]): Promise<void> {
     await broker.stop();
     await influx?.stop();
     log('info', 'stack stopped');
+    await new Promise<void>((r) => logStream.end(() => r()));
   });
 }
 

@@ -19,6 +19,8 @@ export class Uplink {
   private timer?: NodeJS.Timeout;
   private pumping = false;
   stats = { envelopes: 0, published: 0, republished: 0, acks: 0, errors: 0 };
+  /** Ingest's clock minus ours, from the latest acknowledgement (positive: our clock is behind). */
+  clockOffsetMs: number | null = null;
   /** Extra fields for status/{gw} (device health, sampling counters), filled in by the gateway. */
   statusExtra: () => Record<string, unknown> = () => ({});
 
@@ -61,6 +63,8 @@ export class Uplink {
     try { ack = decodeAck(payload); } catch (e) { log('warn', 'bad acknowledgement', { error: (e as Error).message }); return; }
     if (ack.ep !== this.outbox.epoch) return; // an acknowledgement of an earlier outbox (wiped disk): not ours
     this.stats.acks++;
+    // A retained ack may be old; only a fresh one (it moved the watermark) says what time it is now.
+    if (ack.t !== undefined && ack.seq > this.outbox.acked) this.clockOffsetMs = ack.t - Date.now();
     if (this.outbox.ack(ack.seq) > 0) {
       this.lastProgress = Date.now();
       this.republishMs = this.cfg.mqtt.republishMs;
@@ -155,6 +159,7 @@ export class Uplink {
     this.lastStatus = Date.now();
     const body = {
       state, ts: this.lastStatus, ep: this.outbox.epoch, next_seq: this.outbox.next, acked: this.outbox.acked,
+      clock_offset_ms: this.clockOffsetMs,
       outbox: { depth: this.outbox.depth, evicted: this.outbox.evicted },
       uplink: { ...this.stats, inflight: this.inflight.size },
       ...this.statusExtra(),

@@ -1,7 +1,7 @@
 // An ingest worker: reads its shards of up/ with a persistent session, validates envelopes, writes
 // records to the database, and acknowledges each gateway's watermark only after durable writes.
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import { decodeAck, decodeBatch, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../protocol/envelope.ts';
+import { decodeAck, decodeBatch, encodeAck, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { shardsOwned, Topics } from '../protocol/topics.ts';
 import { recordLine, type SiteInfo } from './schema.ts';
@@ -145,7 +145,7 @@ export class IngestWorker {
         const w = this.watermarks.get(gw);
         if (!w) continue;
         this.stats.acks++;
-        this.client.publish(this.topics.ack(gw), JSON.stringify(w), { qos: 1, retain: true });
+        this.client.publish(this.topics.ack(gw), encodeAck({ ...w, t: Date.now() }), { qos: 1, retain: true });
       }
       this.dirty.clear();
     });

@@ -158,15 +158,23 @@ function decodeGaps(g: unknown): [number, number][] {
   });
 }
 
-/** The acknowledgement on `ack/{gw}`: every record of epoch `ep` with seq <= `seq` is durably stored. */
-export interface Ack { ep: string; seq: number }
+/**
+ * The acknowledgement on `ack/{gw}`: every record of epoch `ep` with seq <= `seq` is durably stored.
+ * `t`, optional, is the acknowledging worker's clock (epoch ms), from which a gateway estimates its own
+ * clock offset: a gateway whose clock runs ahead has its samples rejected as "in the future".
+ */
+export interface Ack { ep: string; seq: number; t?: number }
 
-export function encodeAck(a: Ack): Buffer { return Buffer.from(JSON.stringify({ ep: a.ep, seq: a.seq })); }
+export function encodeAck(a: Ack): Buffer {
+  return Buffer.from(JSON.stringify(a.t === undefined ? { ep: a.ep, seq: a.seq } : { ep: a.ep, seq: a.seq, t: a.t }));
+}
 
 export function decodeAck(payload: Buffer | string): Ack {
   let doc: unknown;
   try { doc = JSON.parse(payload.toString()); } catch { throw new EnvelopeError('not JSON', 'ack'); }
   if (!isObject(doc) || typeof doc.ep !== 'string' || !EPOCH.test(doc.ep)) throw new EnvelopeError('expected an epoch id', 'ack.ep');
   if (!Number.isSafeInteger(doc.seq) || (doc.seq as number) < -1) throw new EnvelopeError('expected an integer >= -1', 'ack.seq');
-  return { ep: doc.ep, seq: doc.seq as number };
+  const ack: Ack = { ep: doc.ep, seq: doc.seq as number };
+  if (Number.isSafeInteger(doc.t)) ack.t = doc.t as number;
+  return ack;
 }

@@ -14,6 +14,9 @@ describe('data path', () => {
     const { nextSeq } = await p.drain();
     const { records } = await verifyExactlyOnce(p, nextSeq);
     expect(records).toBeGreaterThanOrEqual(40);
+    // The gateway's status: its devices, and its clock against ingest's (one machine: close to zero).
+    expect(p.status.devices.up).toHaveLength(4);
+    expect(Math.abs(p.status.clock_offset_ms)).toBeLessThan(1000);
   });
 });
 

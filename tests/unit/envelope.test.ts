@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAck, decodeEnvelope, DEFAULT_LIMITS, encodeEnvelope, EnvelopeError, type Envelope } from '../../protocol/envelope.ts';
+import { decodeAck, decodeEnvelope, encodeAck, DEFAULT_LIMITS, encodeEnvelope, EnvelopeError, type Envelope } from '../../protocol/envelope.ts';
 
 const NOW = Date.UTC(2026, 10, 28, 12);
 const limits = { ...DEFAULT_LIMITS, now: () => NOW };
@@ -78,6 +78,7 @@ describe('envelope', () => {
 
   it('decodes acknowledgements and refuses malformed ones', () => {
     expect(decodeAck('{"ep":"k3f9q2","seq":41}')).toEqual({ ep: 'k3f9q2', seq: 41 });
+    expect(decodeAck(encodeAck({ ep: 'k3f9q2', seq: 41, t: NOW }))).toEqual({ ep: 'k3f9q2', seq: 41, t: NOW });
     expect(() => decodeAck('{"ep":"k3f9q2","seq":"x"}')).toThrow(/ack.seq/);
     expect(() => decodeAck('nope')).toThrow(/not JSON/);
   });

@@ -1,0 +1,36 @@
+// `npm start` as a user runs it: the whole network comes up, data reaches InfluxDB, Ctrl-C stops it cleanly.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { waitFor } from '../../cli/services/ports.ts';
+import { ROOT } from '../helpers/pipeline.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'qingcheng-stack-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('runs the network, stores data, and shuts down on SIGINT', async () => {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'stack', '--dir', dir, '--mqtt-port', '0', '--health-port', '0', '--stations', '6'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QINGCHENG_LOG: 'info' } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    await waitFor('the stack to print how to query', () => out.includes('Ctrl-C stops everything'), 30_000);
+    expect(out).toMatch(/gateways +gw-sim-01 \(3 devices\), gw-sim-02 \(3 devices\)/);
+    const influx = /influxd +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+    const count = async () => {
+      const res = await fetch(`${influx}/query?db=qingcheng&q=${encodeURIComponent('SELECT count(pm25) FROM air')}`);
+      const body = await res.json() as { results: { series?: { values: [string, number][] }[] }[] };
+      return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
+    };
+    await waitFor('records in InfluxDB', async () => (await count()) >= 12, 30_000, 250);
+    expect(out).toMatch(/sampled [\d.]+\/s \(total \d+\) +written [\d.]+\/s \(total \d+\) +outbox \d+ +errors \d+/);
+  } finally {
+    child.kill('SIGINT');
+  }
+  expect(await exited).toBe(0);
+  expect(readFileSync(join(dir, 'stack.log'), 'utf8')).toContain('"msg":"stack stopped"');
+});
