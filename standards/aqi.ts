@@ -2,12 +2,11 @@
 // IAQI per pollutant with ceiling rounding, AQI, level, primary and (2012) exceeding pollutants, and the
 // 2026 completeness rule (standards.md §3).
 import { BREAKPOINTS, IAQI_STEPS, levelOf, type Column, type Level } from './aqi-tables.ts';
+import { EDITION_2026_FROM } from './editions.ts';
 
 export type Edition = '2012' | '2026';
 export type Report = 'daily' | 'hourly';
 
-/** 2026-03-01 00:00 Beijing time: HJ 633-2026 and GB 3095-2026 apply from then on. */
-export const EDITION_2026_FROM = Date.UTC(2026, 1, 28, 16);
 
 export function editionAt(ts: number): Edition {
   return ts >= EDITION_2026_FROM ? '2026' : '2012';

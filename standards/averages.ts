@@ -1,0 +1,60 @@
+// Valid means (GB 3095 Table 4 / HJ 212 Appendix D; standards.md §4.2, §1.14): hourly means need at
+// least 45 minutes of data, 24-hour means at least 20 hourly means, 8-hour moving means at least 6 of 8.
+// Data flagged F, M, D, C or B are left out; T (over the instrument's range) is kept and marked.
+
+export interface Sample { ts: number; value: number; flag?: string }
+export interface Mean { value: number | null; count: number; valid: boolean; marked: boolean }
+
+const EXCLUDED = new Set(['F', 'M', 'D', 'C', 'B']);
+export const isUsable = (flag?: string): boolean => !flag || !EXCLUDED.has(flag);
+
+const HOUR = 3_600_000;
+export const MIN_MINUTES_PER_HOUR = 45;
+export const MIN_HOURS_PER_DAY = 20;
+export const MIN_HOURS_PER_8H = 6;
+
+/**
+ * Hourly mean of the samples in [hourStart, hourStart + 1 h): the arithmetic mean of the usable
+ * samples, valid when they cover at least 45 distinct minutes of the hour.
+ */
+export function hourlyMean(samples: Sample[], hourStart: number): Mean {
+  const minutes = new Set<number>();
+  let sum = 0, n = 0, marked = false;
+  for (const s of samples) {
+    if (s.ts < hourStart || s.ts >= hourStart + HOUR || !isUsable(s.flag) || !Number.isFinite(s.value)) continue;
+    minutes.add(Math.floor((s.ts - hourStart) / 60_000));
+    sum += s.value;
+    n++;
+    if (s.flag === 'T') marked = true;
+  }
+  return { value: n ? sum / n : null, count: minutes.size, valid: minutes.size >= MIN_MINUTES_PER_HOUR, marked };
+}
+
+function meanOf(values: (number | null)[], min: number): Mean {
+  const ok = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  return { value: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null, count: ok.length, valid: ok.length >= min, marked: false };
+}
+
+/** 24-hour mean from the hourly means of a calendar day (null = missing or invalid hour). */
+export function dailyMean(hourly: (number | null)[]): Mean {
+  return meanOf(hourly, MIN_HOURS_PER_DAY);
+}
+
+/** 8-hour moving mean ending with hourly[end] (the means of hours end-7 … end). */
+export function eightHourMean(hourly: (number | null)[], end: number): Mean {
+  return meanOf(hourly.slice(Math.max(0, end - 7), end + 1), MIN_HOURS_PER_8H);
+}
+
+/**
+ * Daily maximum 8-hour mean: the largest valid 8-hour moving mean ending in hours 07 … 23 of the day.
+ * `hourly` holds the day's 24 hourly means (hour 0 first). Windows that would reach into the previous
+ * day are not formed here (HJ 663 details are not in our reference).
+ */
+export function dailyMax8h(hourly: (number | null)[]): Mean {
+  let best: Mean = { value: null, count: 0, valid: false, marked: false };
+  for (let end = 7; end < 24; end++) {
+    const m = eightHourMean(hourly, end);
+    if (m.valid && (best.value === null || m.value! > best.value)) best = m;
+  }
+  return best;
+}
