@@ -24,7 +24,9 @@ const OPTS = {
   'batch-lines': { type: 'string', default: '5000', help: 'lines per database write' },
   'flush-ms': { type: 'string', default: '200', help: 'longest wait before a partial batch is written' },
   'max-buffer-lines': { type: 'string', default: '100000', help: 'buffered lines at most; past this ingest stops reading MQTT' },
-  sites: { type: 'string', help: 'YAML of device id → { district, site } tags' },
+  devices: { type: 'string', help: 'YAML of per-device site tags and rule settings (see config/devices.example.yaml)' },
+  'alarm-open-s': { type: 'string', default: '60', help: 'seconds a value must stay past its limit before an alarm opens' },
+  'alarm-close-s': { type: 'string', default: '60', help: 'seconds a value must stay back inside (by 5 %) before an alarm closes' },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -40,7 +42,8 @@ export async function run(argv: string[]): Promise<void> {
     ...(a.rp ? { rp: a.rp } : {}), ...(a.token ? { token: a.token } : {}),
     ...(a['influx-username'] ? { influxUser: a['influx-username'], influxPassword: a['influx-password'] ?? '' } : {}),
     sink: { batchLines: int(a['batch-lines'], 'batch-lines', 1), flushMs: int(a['flush-ms'], 'flush-ms'), maxBufferLines: int(a['max-buffer-lines'], 'max-buffer-lines', 1) },
-    ...(a.sites ? { sitesFile: a.sites } : {}),
+    ...(a.devices ? { devicesFile: a.devices } : {}),
+    timing: { minDurationMs: int(a['alarm-open-s'], 'alarm-open-s') * 1000, clearDurationMs: int(a['alarm-close-s'], 'alarm-close-s') * 1000, hysteresis: 0.05 },
   });
   await worker.start();
   log('info', 'ingest running', { client: worker.clientId, influx: worker.o.sink.endpoint.describe });

@@ -2,7 +2,8 @@
 import { influxV1 } from './sinks/influx-v1.ts';
 import { influxV2 } from './sinks/influx-v2.ts';
 import { LineSink, type SinkOptions } from './sinks/line-sink.ts';
-import { loadSites } from './sites.ts';
+import { loadDevices } from './engine/devices.ts';
+import type { Timing } from './engine/rules.ts';
 import { IngestWorker } from './worker.ts';
 
 export interface IngestOptions {
@@ -12,7 +13,8 @@ export interface IngestOptions {
   db: string; rp?: string; influxUser?: string; influxPassword?: string;
   org: string; bucket: string; token?: string;
   sink?: Partial<SinkOptions>;
-  sitesFile?: string;
+  devicesFile?: string;
+  timing?: Timing;
 }
 
 export function createIngest(o: IngestOptions): IngestWorker {
@@ -24,6 +26,7 @@ export function createIngest(o: IngestOptions): IngestWorker {
     sink: new LineSink(endpoint, o.sink ?? {}),
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
-    ...(o.sitesFile ? { sites: loadSites(o.sitesFile) } : {}),
+    ...(o.devicesFile ? { devices: loadDevices(o.devicesFile) } : {}),
+    ...(o.timing ? { timing: o.timing } : {}),
   });
 }

@@ -4,6 +4,7 @@ import type { SampleRecord } from '../protocol/envelope.ts';
 import { measurementOf } from '../protocol/kinds.ts';
 import { encodeSeries, escapeKey, escapeString, formatField } from '../protocol/line-protocol.ts';
 
+/** Site tags of a device (from the ingest --devices file). */
 export interface SiteInfo { district?: string; site?: string }
 
 /** Series strings (measurement + sorted, escaped tags) by device: the same for every record of a device. */

@@ -1,10 +1,13 @@
 // An ingest worker: reads its shards of up/ with a persistent session, validates envelopes, writes
 // records to the database, and acknowledges each gateway's watermark only after durable writes.
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import { decodeAck, decodeBatch, encodeAck, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../protocol/envelope.ts';
+import { decodeAck, decodeBatch, encodeAck, DEFAULT_LIMITS, EnvelopeError } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { shardsOwned, Topics } from '../protocol/topics.ts';
-import { recordLine, type SiteInfo } from './schema.ts';
+import type { DeviceSettings } from './engine/devices.ts';
+import { Engine } from './engine/engine.ts';
+import type { Timing } from './engine/rules.ts';
+import { recordLine } from './schema.ts';
 import type { LineSink } from './sinks/line-sink.ts';
 import { Watermarks } from './watermarks.ts';
 
@@ -17,7 +20,10 @@ export interface WorkerOptions {
   prefix: string;
   shards: number;
   sink: LineSink;
-  sites?: Map<string, SiteInfo>;
+  /** Per-device site tags and rule settings (the --devices file). */
+  devices?: Map<string, DeviceSettings>;
+  /** Alarm timing; the defaults are one minute to open and one to close. */
+  timing?: Timing;
   /** Client id; the broker keeps this worker's session (and queued messages) under it while it is away. */
   clientId?: string;
 }
@@ -28,18 +34,23 @@ export class IngestWorker {
   private client!: MqttClient;
   readonly topics: Topics;
   readonly watermarks = new Watermarks();
+  readonly engine: Engine;
+  /** Per gateway: the epoch and highest seq the engine has applied, so replays are not applied twice. */
+  private applied = new Map<string, { ep: string; seq: number }>();
   private dirty = new Set<string>();
   private ackQueued = false;
   stats = { envelopes: 0, records: 0, rejectedEnvelopes: 0, rejectedRecords: 0, acks: 0 };
 
   constructor(readonly o: WorkerOptions) {
     this.topics = new Topics(o.prefix, o.shards);
+    this.engine = new Engine(this.topics, o.devices ?? new Map(), o.timing);
   }
 
   get clientId(): string { return this.o.clientId ?? `qingcheng-ingest-${this.o.index}-of-${this.o.workers}`; }
   get connected(): boolean { return this.client?.connected ?? false; }
 
   async start(): Promise<this> {
+    await this.restoreAlarms();
     let ready = () => {};
     const subscribed = () => ready();
     this.client = mqtt.connect(this.o.url, {
@@ -105,9 +116,17 @@ export class IngestWorker {
     this.known.add(gw);
     const lines: string[] = [];
     const rejects: string[] = [];
+    let applied = this.applied.get(gw);
+    if (applied?.ep !== header.ep) this.applied.set(gw, (applied = { ep: header.ep, seq: -1 }));
     records.forEach((r, k) => {
-      if (r instanceof EnvelopeError) rejects.push(`seq ${header.seq + k}: ${r.message}`);
-      else lines.push(recordLine(gw, header.seq + k, r as SampleRecord, this.o.sites?.get((r as SampleRecord).dev)));
+      const seq = header.seq + k;
+      if (r instanceof EnvelopeError) { rejects.push(`seq ${seq}: ${r.message}`); return; }
+      lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
+      if (seq <= applied!.seq) return; // a replay: the engine has seen it
+      applied!.seq = seq;
+      const out = this.engine.process(r);
+      lines.push(...out.points);
+      for (const m of out.messages) this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
     });
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;
@@ -122,6 +141,40 @@ export class IngestWorker {
     };
     this.stats.records += lines.length;
     await this.o.sink.write(lines, settle, (reason) => this.deadLetter(gw, reason, payload));
+  }
+
+  /**
+   * Open alarms are retained on alert/{dev}. Before the persistent session starts delivering data, a
+   * short-lived connection reads them back, so a restart neither loses an open alarm nor raises it again.
+   * A message of our own on sys/ingest/… comes back after the retained ones, which ends the read.
+   */
+  private async restoreAlarms(): Promise<void> {
+    const c = mqtt.connect(this.o.url, {
+      clientId: `${this.clientId}-restore`, clean: true, protocolVersion: 4, reconnectPeriod: 0,
+      ...(this.o.username !== undefined ? { username: this.o.username } : {}),
+      ...(this.o.password !== undefined ? { password: this.o.password } : {}),
+    });
+    const sync = `${this.o.prefix}/sys/ingest/${this.clientId}`;
+    let restored = 0;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        c.once('error', reject);
+        c.on('message', (topic, payload, packet) => {
+          if (topic === sync) return resolve();
+          if (!packet.retain || payload.length === 0) return;
+          try { this.engine.restore(payload.toString()); restored++; } catch (e) { log('warn', 'cannot restore alarms', { topic, error: (e as Error).message }); }
+        });
+        c.once('connect', () => {
+          c.subscribe({ [`${this.o.prefix}/alert/+`]: { qos: 1 }, [sync]: { qos: 1 } }, (err) => {
+            if (err) return reject(err);
+            c.publish(sync, 'sync', { qos: 1 });
+          });
+        });
+      });
+    } finally {
+      await c.endAsync(true);
+    }
+    if (restored) log('info', 'open alarms restored', { devices: restored });
   }
 
   private onRetainedAck(topic: string, payload: Buffer): void {

@@ -11,12 +11,13 @@ describe('data path', () => {
   it('delivers every sampled record exactly once with its values, tags and timestamp', async () => {
     p = await new Pipeline().start();
     await p.waitForRecords(40);
+    // The gateway's status: its devices, and its clock against ingest's (one machine: close to zero).
+    await waitFor('a status with every device up', () => p!.status.devices?.up.length === 4, 10_000);
+    expect(Math.abs(p.status.clock_offset_ms)).toBeLessThan(1000);
     const { nextSeq } = await p.drain();
     const { records } = await verifyExactlyOnce(p, nextSeq);
     expect(records).toBeGreaterThanOrEqual(40);
-    // The gateway's status: its devices, and its clock against ingest's (one machine: close to zero).
-    expect(p.status.devices.up).toHaveLength(4);
-    expect(Math.abs(p.status.clock_offset_ms)).toBeLessThan(1000);
+    expect(p.status.devices.down).toHaveLength(4); // the instruments were stopped to drain
   });
 });
 

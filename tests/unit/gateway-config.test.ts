@@ -87,3 +87,21 @@ describe('device reads', () => {
     expect(flagsFromStatus(t.status!, 0b10000, fields)).toEqual({ pm25: 'T', pm10: 'T' });
   });
 });
+
+describe('ingest devices file', () => {
+  it('loads config/devices.example.yaml', async () => {
+    const { loadDevices } = await import('../../ingest/engine/devices.ts');
+    const d = loadDevices(new URL('../../config/devices.example.yaml', import.meta.url).pathname);
+    expect(d.get('cems-0001')).toMatchObject({ profile: 'ultra-low', limits: { so2: 30 }, district: '托克托县' });
+    expect(d.get('ns-0012')).toEqual({ noiseZone: '4a' });
+    expect(d.get('ws-0003')).toEqual({ targetClass: 3, waterbody: 'lake' });
+  });
+
+  it('names the key of a mistake', async () => {
+    const { parseDevices } = await import('../../ingest/engine/devices.ts');
+    expect(() => parseDevices(new Node('devices.yaml', '', { devices: { x: { profile: 'ultra-high' } } })))
+      .toThrow('devices.yaml: devices.x.profile: expected one of ultra-low,');
+    expect(() => parseDevices(new Node('devices.yaml', '', { devices: { x: { noise_zone: 5 } } })))
+      .toThrow('devices.yaml: devices.x.noise_zone: expected one of 0, 1, 2, 3, 4a, 4b, got 5');
+  });
+});

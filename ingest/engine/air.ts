@@ -1,0 +1,88 @@
+// Air devices: hourly means from samples (≥ 45 minutes), rolling 24-hour and 8-hour means, the
+// real-time (hourly) AQI of the edition in force, and the daily AQI when a day closes.
+import type { SampleRecord } from '../../protocol/envelope.ts';
+import { computeAqi, editionAt, type AqiInput, type AqiResult } from '../../standards/aqi.ts';
+import { dailyMax8h, dailyMean, eightHourMean, hourlyMean, type Sample } from '../../standards/averages.ts';
+
+const HOUR = 3_600_000;
+const BEIJING = 8 * HOUR;
+export const AIR_POLLUTANTS = ['so2', 'no2', 'co', 'o3', 'pm10', 'pm25'] as const;
+type P = (typeof AIR_POLLUTANTS)[number];
+
+export interface HourClosed {
+  hourStart: number;
+  /** Valid hourly means (null where the hour had too little data). */
+  means: Record<P, number | null>;
+  aqi: AqiResult;
+  /** Set when this hour was the last of a Beijing calendar day. */
+  day?: { dayStart: number; aqi: AqiResult };
+}
+
+/** Per-device rolling state. Holds at most the current hour's samples and the last 48 hourly means. */
+export class AirState {
+  private hour = -1;
+  private samples: Record<P, Sample[]> = { so2: [], no2: [], co: [], o3: [], pm10: [], pm25: [] };
+  /** Hourly means by hour start, newest last. */
+  private hours: { start: number; means: Record<P, number | null> }[] = [];
+
+  /** Adds a sample; returns the hours it closed (usually none, one when a new hour begins). */
+  add(r: SampleRecord, ts = r.ts): HourClosed[] {
+    const h = Math.floor(ts / HOUR) * HOUR;
+    const closed: HourClosed[] = [];
+    if (this.hour === -1) this.hour = h;
+    if (h < this.hour) return closed; // late sample of an hour already closed
+    if (h > this.hour) {
+      closed.push(this.closeHour(this.hour));
+      // Hours with no data at all still count (as missing) in the rolling windows.
+      for (let g = this.hour + HOUR; g < h && closed.length < 48; g += HOUR) closed.push(this.closeHour(g));
+      this.hour = h;
+    }
+    for (const p of AIR_POLLUTANTS) {
+      const v = r.m[p];
+      if (v !== undefined) this.samples[p].push(r.f?.[p] ? { ts, value: v, flag: r.f[p]! } : { ts, value: v });
+    }
+    return closed;
+  }
+
+  private series(p: P, n: number, endStart: number): (number | null)[] {
+    const out: (number | null)[] = [];
+    for (let i = n - 1; i >= 0; i--) out.push(this.hours.find((x) => x.start === endStart - i * HOUR)?.means[p] ?? null);
+    return out;
+  }
+
+  private closeHour(start: number): HourClosed {
+    const means = {} as Record<P, number | null>;
+    for (const p of AIR_POLLUTANTS) {
+      const m = hourlyMean(this.samples[p], start);
+      means[p] = m.valid ? m.value : null;
+      this.samples[p] = [];
+    }
+    this.hours.push({ start, means });
+    if (this.hours.length > 48) this.hours.shift();
+    const edition = editionAt(start);
+    const o3_8h = eightHourMean(this.series('o3', 8, start), 7);
+    const so2_24h = dailyMean(this.series('so2', 24, start));
+    const input: AqiInput = { so2: means.so2, no2: means.no2, co: means.co, o3_1h: means.o3 };
+    if (edition === '2012') {
+      // 2012 real-time report: PM IAQIs from the 24-h moving means, O3 also from its 8-h moving mean.
+      const pm10 = dailyMean(this.series('pm10', 24, start));
+      const pm25 = dailyMean(this.series('pm25', 24, start));
+      Object.assign(input, { pm10: pm10.valid ? pm10.value : null, pm25: pm25.valid ? pm25.value : null, o3_8h: o3_8h.valid ? o3_8h.value : null, so2_24h: so2_24h.valid ? so2_24h.value : null });
+    } else {
+      Object.assign(input, { pm10: means.pm10, pm25: means.pm25 });
+    }
+    const closed: HourClosed = { hourStart: start, means, aqi: computeAqi(input, edition, 'hourly') };
+    // The hour 23:00–24:00 Beijing time ends a calendar day: the daily report.
+    if (((start + BEIJING) / HOUR) % 24 === 23) {
+      const dayStart = start - 23 * HOUR;
+      const day = (p: P) => { const m = dailyMean(this.series(p, 24, start)); return m.valid ? m.value : null; };
+      const o3 = this.series('o3', 24, start);
+      const max8 = dailyMax8h(o3);
+      const max1 = o3.filter((v): v is number => v !== null);
+      const dayInput: AqiInput = { so2: day('so2'), no2: day('no2'), co: day('co'), pm10: day('pm10'), pm25: day('pm25'), o3_8h: max8.valid ? max8.value : null };
+      if (edition === '2012' && max1.length >= 20) dayInput.o3_1h = Math.max(...max1);
+      closed.day = { dayStart, aqi: computeAqi(dayInput, editionAt(dayStart), 'daily') };
+    }
+    return closed;
+  }
+}

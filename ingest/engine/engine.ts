@@ -1,0 +1,110 @@
+// The exceedance engine: turns validated records into alarm lifecycle events and AQI rows. It owns
+// the state of the devices whose gateways hash to this worker's shards, so it needs no coordination.
+// Output is data (line-protocol points, MQTT messages); the worker writes and publishes it.
+import type { SampleRecord } from '../../protocol/envelope.ts';
+import { encodePoint } from '../../protocol/line-protocol.ts';
+import type { Topics } from '../../protocol/topics.ts';
+import { gb3095Limit, limitSetAt } from '../../standards/gb3095.ts';
+import type { AqiResult } from '../../standards/aqi.ts';
+import { AirState, type HourClosed } from './air.ts';
+import { AlarmTracker, type AlarmEvent, type OpenAlarm, type Threshold } from './alarms.ts';
+import type { DeviceSettings } from './devices.ts';
+import { checksFor, DEFAULT_TIMING, type Timing } from './rules.ts';
+
+export interface Message { topic: string; payload: string; retain: boolean; qos: 0 | 1 }
+export interface Output { points: string[]; messages: Message[] }
+
+/** Hohhot heavy-pollution trigger: an hourly AQI above 200 at a station. */
+export const AQI_HOUR_TRIGGER = 200;
+
+export class Engine {
+  readonly alarms = new AlarmTracker();
+  private air = new Map<string, AirState>();
+  private latestAqi = new Map<string, AqiResult & { hourStart: number }>();
+  stats = { records: 0, events: 0, aqiHours: 0, aqiDays: 0 };
+
+  constructor(private topics: Topics, private devices: Map<string, DeviceSettings> = new Map(), private timing: Timing = DEFAULT_TIMING) {}
+
+  process(r: SampleRecord): Output {
+    const out: Output = { points: [], messages: [] };
+    const s = this.devices.get(r.dev) ?? {};
+    this.stats.records++;
+    const events: AlarmEvent[] = [];
+    for (const c of checksFor(r, s, this.timing)) {
+      const e = this.alarms.observe(r.dev, c.threshold, r.ts, c.value);
+      if (e) events.push(e);
+    }
+    if (r.kind.startsWith('air.') && (r.agg ?? 'rt') === 'rt') {
+      let st = this.air.get(r.dev);
+      if (!st) this.air.set(r.dev, (st = new AirState()));
+      for (const h of st.add(r)) this.onHour(r, s, h, out, events);
+    }
+    for (const e of events) this.emit(r, e, out);
+    const aqi = this.latestAqi.get(r.dev);
+    out.messages.push({
+      topic: this.topics.live(r.kind, r.dev), retain: true, qos: 0,
+      payload: JSON.stringify({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}),
+        ...(aqi ? { aqi: { hour: aqi.hourStart, aqi: aqi.published, level: aqi.level?.level, category: aqi.level?.zh, primary: aqi.primary } } : {}) }),
+    });
+    return out;
+  }
+
+  private onHour(r: SampleRecord, s: DeviceSettings, h: HourClosed, out: Output, events: AlarmEvent[]): void {
+    this.stats.aqiHours++;
+    out.points.push(aqiPoint(r.dev, 'hour', h.hourStart, h.aqi));
+    if (h.aqi.aqi !== null) this.latestAqi.set(r.dev, { ...h.aqi, hourStart: h.hourStart });
+    if (h.day) { this.stats.aqiDays++; out.points.push(aqiPoint(r.dev, 'day', h.day.dayStart, h.day.aqi)); }
+    // Hourly means against the GB 3095 1-hour limits, and the hourly AQI against the heavy-pollution trigger.
+    const hourly = (rule: string, field: string, limit: number): Threshold => ({ rule, field, limit, bound: 'max', minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 });
+    const set = limitSetAt(h.hourStart);
+    for (const p of ['so2', 'no2', 'co', 'o3'] as const) {
+      const v = h.means[p];
+      const limit = s.limits?.[p] ?? gb3095Limit(p, '1h', s.grade ?? 2, set);
+      if (v === null || limit === undefined) continue;
+      const e = this.alarms.observe(r.dev, hourly(`gb3095-1h`, p, limit), h.hourStart, v);
+      if (e) events.push(e);
+    }
+    if (h.aqi.aqi !== null) {
+      const e = this.alarms.observe(r.dev, hourly('aqi-hour', 'aqi', AQI_HOUR_TRIGGER), h.hourStart, h.aqi.aqi);
+      if (e) events.push(e);
+    }
+  }
+
+  private emit(r: SampleRecord, e: AlarmEvent, out: Output): void {
+    this.stats.events++;
+    out.points.push(encodePoint({
+      measurement: 'alert', tags: { dev: e.dev, rule: e.rule, field: e.field },
+      fields: { state: e.state, value: e.value, limit: e.limit, peak: e.peak, since: e.since, kind: r.kind }, ts: e.ts,
+    }));
+    const open = this.alarms.open(e.dev);
+    const body = JSON.stringify({ dev: e.dev, kind: r.kind, event: e, open });
+    // alert/{dev} retains the open alarms; when none is left, the event goes out unretained and the
+    // retained message is cleared.
+    if (open.length) out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: true, qos: 1 });
+    else {
+      out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: false, qos: 1 });
+      out.messages.push({ topic: this.topics.alert(e.dev), payload: '', retain: true, qos: 1 });
+    }
+  }
+
+  /** Restores open alarms from a retained alert/{dev} message after a restart. */
+  restore(payload: string): void {
+    const doc = JSON.parse(payload) as { dev: string; open?: OpenAlarm[] };
+    if (this.alarms.open(doc.dev).length) return; // state built since start-up is newer
+    for (const a of doc.open ?? []) this.alarms.restore(doc.dev, a);
+  }
+}
+
+function aqiPoint(dev: string, period: 'hour' | 'day', ts: number, a: AqiResult): string {
+  const fields: Record<string, number | string | boolean> = { edition: a.edition, complete: a.complete };
+  if (a.aqi !== null) {
+    fields.aqi = a.aqi;
+    fields.level = a.level!.level;
+    fields.category = a.level!.zh;
+    fields.primary = a.primary.join(',');
+  }
+  if (a.published !== null) fields.published = String(a.published);
+  if (a.exceeding) fields.exceeding = a.exceeding.join(',');
+  for (const [k, v] of Object.entries(a.iaqi)) fields[`iaqi_${k.toLowerCase().replace('.', '')}`] = v;
+  return encodePoint({ measurement: 'aqi', tags: { dev, period }, fields, ts });
+}
