@@ -156,13 +156,14 @@ export class IngestWorker {
     });
     const sync = `${this.o.prefix}/sys/ingest/${this.clientId}`;
     let restored = 0;
+    const points: string[] = [];
     try {
       await new Promise<void>((resolve, reject) => {
         c.once('error', reject);
         c.on('message', (topic, payload, packet) => {
           if (topic === sync) return resolve();
           if (!packet.retain || payload.length === 0) return;
-          try { this.engine.restore(payload.toString()); restored++; } catch (e) { log('warn', 'cannot restore alarms', { topic, error: (e as Error).message }); }
+          try { points.push(...this.engine.restore(payload.toString())); restored++; } catch (e) { log('warn', 'cannot restore alarms', { topic, error: (e as Error).message }); }
         });
         c.once('connect', () => {
           c.subscribe({ [`${this.o.prefix}/alert/+`]: { qos: 1 }, [sync]: { qos: 1 } }, (err) => {
@@ -174,7 +175,8 @@ export class IngestWorker {
     } finally {
       await c.endAsync(true);
     }
-    if (restored) log('info', 'open alarms restored', { devices: restored });
+    if (restored) log('info', 'open alarms restored', { devices: restored, alarms: points.length });
+    await this.o.sink.write(points, () => undefined);
   }
 
   private onRetainedAck(topic: string, payload: Buffer): void {

@@ -32,7 +32,11 @@ export interface AlarmEvent {
   peak: number;
 }
 
-export interface OpenAlarm { rule: string; field: string; since: number; limit: number; peak: number; value: number; lastTs: number }
+export interface OpenAlarm {
+  rule: string; field: string; since: number; limit: number; peak: number; value: number; lastTs: number;
+  /** Sample time and value of the open event, so it can be written again after a crash. */
+  openedAt: number; openValue: number;
+}
 
 interface Track {
   phase: 'normal' | 'pending' | 'open';
@@ -43,6 +47,8 @@ interface Track {
   lastTs: number;
   value: number;
   limit: number;
+  openedAt: number;
+  openValue: number;
 }
 
 /** An update is sent when the peak worsens by this fraction of the limit since the last report. */
@@ -64,7 +70,7 @@ export class AlarmTracker {
     const worse = (a: number, b: number) => (t.bound === 'max' ? Math.max(a, b) : Math.min(a, b));
     if (!tr) {
       if (!over) return null;
-      tr = { phase: 'pending', since: ts, peak: value, reportedPeak: value, lastTs: ts, value, limit: t.limit };
+      tr = { phase: 'pending', since: ts, peak: value, reportedPeak: value, lastTs: ts, value, limit: t.limit, openedAt: ts, openValue: value };
       this.tracks.set(k, tr);
     }
     tr.lastTs = ts;
@@ -78,6 +84,8 @@ export class AlarmTracker {
       if (ts - tr.since < t.minDurationMs) return null;
       tr.phase = 'open';
       tr.reportedPeak = tr.peak;
+      tr.openedAt = ts;
+      tr.openValue = value;
       return event('open', ts);
     }
     // open
@@ -99,7 +107,7 @@ export class AlarmTracker {
 
   /** Restores an alarm that was open before a restart, so it is neither lost nor raised again. */
   restore(dev: string, a: OpenAlarm): void {
-    this.tracks.set(this.key(dev, a.rule, a.field), { phase: 'open', since: a.since, peak: a.peak, reportedPeak: a.peak, lastTs: a.lastTs, value: a.value, limit: a.limit });
+    this.tracks.set(this.key(dev, a.rule, a.field), { phase: 'open', since: a.since, peak: a.peak, reportedPeak: a.peak, lastTs: a.lastTs, value: a.value, limit: a.limit, openedAt: a.openedAt, openValue: a.openValue });
   }
 
   /** The open alarms of a device (what alert/{dev} retains). */
@@ -109,7 +117,7 @@ export class AlarmTracker {
     for (const [k, tr] of this.tracks) {
       if (tr.phase !== 'open' || !k.startsWith(prefix)) continue;
       const [, rule, field] = k.split('\u0000') as [string, string, string];
-      out.push({ rule, field, since: tr.since, limit: tr.limit, peak: tr.peak, value: tr.value, lastTs: tr.lastTs });
+      out.push({ rule, field, since: tr.since, limit: tr.limit, peak: tr.peak, value: tr.value, lastTs: tr.lastTs, openedAt: tr.openedAt, openValue: tr.openValue });
     }
     return out;
   }

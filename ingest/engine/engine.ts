@@ -72,10 +72,7 @@ export class Engine {
 
   private emit(r: SampleRecord, e: AlarmEvent, out: Output): void {
     this.stats.events++;
-    out.points.push(encodePoint({
-      measurement: 'alert', tags: { dev: e.dev, rule: e.rule, field: e.field },
-      fields: { state: e.state, value: e.value, limit: e.limit, peak: e.peak, since: e.since, kind: r.kind }, ts: e.ts,
-    }));
+    out.points.push(alertPoint(e, r.kind));
     const open = this.alarms.open(e.dev);
     const body = JSON.stringify({ dev: e.dev, kind: r.kind, event: e, open });
     // alert/{dev} retains the open alarms; when none is left, the event goes out unretained and the
@@ -87,12 +84,26 @@ export class Engine {
     }
   }
 
-  /** Restores open alarms from a retained alert/{dev} message after a restart. */
-  restore(payload: string): void {
-    const doc = JSON.parse(payload) as { dev: string; open?: OpenAlarm[] };
-    if (this.alarms.open(doc.dev).length) return; // state built since start-up is newer
-    for (const a of doc.open ?? []) this.alarms.restore(doc.dev, a);
+  /**
+   * Restores open alarms from a retained alert/{dev} message after a restart. Returns their open events
+   * as points to write again: the worker that raised them may have died before writing them, and an
+   * identical point overwrites itself.
+   */
+  restore(payload: string): string[] {
+    const doc = JSON.parse(payload) as { dev: string; kind: string; open?: OpenAlarm[] };
+    if (this.alarms.open(doc.dev).length) return []; // state built since start-up is newer
+    return (doc.open ?? []).map((a) => {
+      this.alarms.restore(doc.dev, a);
+      return alertPoint({ dev: doc.dev, rule: a.rule, field: a.field, state: 'open', ts: a.openedAt, since: a.since, value: a.openValue, limit: a.limit, peak: a.peak }, doc.kind);
+    });
   }
+}
+
+function alertPoint(e: AlarmEvent, kind: string): string {
+  return encodePoint({
+    measurement: 'alert', tags: { dev: e.dev, rule: e.rule, field: e.field },
+    fields: { state: e.state, value: e.value, limit: e.limit, peak: e.peak, since: e.since, kind }, ts: e.ts,
+  });
 }
 
 function aqiPoint(dev: string, period: 'hour' | 'day', ts: number, a: AqiResult): string {

@@ -1,0 +1,114 @@
+// The exceedance engine through real parts: envelopes from a gateway client → Aedes → ingest (a child
+// process) → influxd, with alarm events on MQTT and in the alert measurement, and AQI rows.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Broker } from '../../broker/server.ts';
+import { Influxd } from '../../cli/services/influxd.ts';
+import { waitFor } from '../../cli/services/ports.ts';
+import type { SampleRecord } from '../../protocol/envelope.ts';
+import { Topics } from '../../protocol/topics.ts';
+import { makeUsers, PASSWORDS, Proc } from '../helpers/pipeline.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'qingcheng-engine-'));
+const influx = new Influxd(join(dir, 'influxdb'));
+const t = new Topics();
+const HOUR = 3_600_000, MIN = 60_000;
+// Four whole hours ago, so every sample time lies in the past.
+const T0 = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR;
+let broker: Broker;
+let ingest: Proc;
+let gw: MqttClient;
+let op: MqttClient;
+let seq = 0;
+const events: { state: string; rule: string; field: string; ts: number; since: number; value: number; limit: number; peak: number }[] = [];
+
+function startIngest(): Proc {
+  return new Proc('ingest', ['ingest', '--mqtt', `mqtt://127.0.0.1:${broker.port}`, '--password', PASSWORDS.ingest, '--influx-url', influx.url,
+    '--flush-ms', '50', '--devices', join(dir, 'devices.yaml')]);
+}
+
+async function send(records: SampleRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 50) {
+    const batch = records.slice(i, i + 50);
+    await gw.publishAsync(t.up('gw-eng'), JSON.stringify({ v: 1, gw: 'gw-eng', ep: 'e1', seq, records: batch }), { qos: 1 });
+    seq += batch.length;
+  }
+}
+
+beforeAll(async () => {
+  await influx.start();
+  broker = await new Broker({ port: 0, users: await makeUsers(['gw-eng']) }).start();
+  writeFileSync(join(dir, 'devices.yaml'), 'devices:\n  cems-1: { profile: ultra-low, site: 1号机组 }\n  aq-1: { grade: 2 }\n');
+  op = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, { username: 'operator', password: PASSWORDS.operator });
+  op.on('message', (_topic, p, packet) => { if (p.length && !packet.retain) events.push(JSON.parse(p.toString()).event); });
+  await new Promise<void>((r) => op.once('connect', () => r()));
+  await op.subscribeAsync('env/v1/alert/+', { qos: 1 });
+  gw = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gw-eng', username: 'gw-eng', password: PASSWORDS.gateway });
+  await new Promise<void>((r) => gw.once('connect', () => r()));
+  ingest = startIngest();
+  await waitFor('ingest to subscribe', () => ingest.output.includes('ingest running'), 20_000);
+});
+afterAll(async () => {
+  gw.end(true); op.end(true);
+  await ingest.kill();
+  await broker.stop();
+  await influx.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const cems = (m: number, so2: number, o2 = 6): SampleRecord => ({ dev: 'cems-1', kind: 'stack.cems', ts: T0 + m * MIN, m: { so2, nox: 30, dust: 3, o2 } });
+
+describe('exceedance engine', () => {
+  it('opens and closes a smokestack alarm on the O2-converted value, and survives an ingest restart', async () => {
+    // Minutes 0–9 clean; from 10 SO2 30 mg/m³ at 9 % O2 = 37.5 at the 6 % reference (> 35).
+    await send([...Array.from({ length: 10 }, (_, m) => cems(m, 20)), ...Array.from({ length: 5 }, (_, m) => cems(10 + m, 30, 9))]);
+    await waitFor('the open event', () => events.some((e) => e.field === 'so2' && e.state === 'open'), 20_000);
+    const open = events.find((e) => e.state === 'open')!;
+    expect(open).toMatchObject({ rule: 'ultra-low', field: 'so2', limit: 35, ts: T0 + 11 * MIN, since: T0 + 10 * MIN, value: 37.5 });
+
+    // kill -9 ingest while the alarm is open; the excursion goes on, then ends.
+    await ingest.kill('SIGKILL');
+    ingest = startIngest();
+    await waitFor('ingest to restore its alarms', () => ingest.output.includes('ingest running'), 20_000);
+    expect(ingest.output).toContain('open alarms restored');
+    await send([...Array.from({ length: 5 }, (_, m) => cems(15 + m, 31, 9)), ...Array.from({ length: 5 }, (_, m) => cems(20 + m, 20))]);
+    await waitFor('the close event', () => events.some((e) => e.field === 'so2' && e.state === 'close'), 20_000);
+    const so2 = events.filter((e) => e.field === 'so2');
+    expect(so2.map((e) => e.state)).toEqual(['open', 'close']); // no second open after the restart
+    expect(so2[1]).toMatchObject({ ts: T0 + 20 * MIN, since: T0 + 10 * MIN, peak: 31 * 15 / 12 });
+
+    await waitFor('alert rows in InfluxDB', async () => (await influx.rows(`SELECT * FROM alert WHERE dev = 'cems-1'`)).length === 2, 20_000);
+    const rows = await influx.rows(`SELECT * FROM alert WHERE dev = 'cems-1'`);
+    expect(rows.map((r) => [r.state, r.time, r.rule, r.field, r.limit, r.value])).toEqual([
+      ['open', T0 + 11 * MIN, 'ultra-low', 'so2', 35, 37.5],
+      ['close', T0 + 20 * MIN, 'ultra-low', 'so2', 35, 20],
+    ]);
+  });
+
+  it('computes hourly AQI from valid hourly means and raises the heavy-pollution trigger (AQI > 200)', async () => {
+    const hour = (h: number, pm25: number, pm10: number, so2: number) => Array.from({ length: 60 }, (_, m): SampleRecord => ({
+      dev: 'aq-1', kind: 'air.micro', ts: T0 + h * HOUR + m * MIN, m: { pm25, pm10, so2, no2: 40, co: 0.5, o3: 60 },
+    }));
+    const next = { dev: 'aq-1', kind: 'air.micro' as const, ts: T0 + 3 * HOUR, m: { pm25: 40 } };
+    await send([...hour(0, 40, 60, 10), ...hour(1, 260, 400, 600), ...hour(2, 40, 60, 10), next]);
+    await waitFor('three hourly AQI rows', async () => (await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-1' AND period = 'hour'`)).length === 3, 20_000);
+    const rows = await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-1' AND period = 'hour'`);
+    // 2026 rules: PM on 1-h means; PM2.5 40 → 60, PM2.5 260 → 310 (severely polluted).
+    expect(rows.map((r) => [r.time, r.aqi, r.level, r.primary, r.iaqi_pm25])).toEqual([
+      [T0, 60, 2, 'PM2.5', 60],
+      [T0 + HOUR, 310, 6, 'PM2.5', 310],
+      [T0 + 2 * HOUR, 60, 2, 'PM2.5', 60],
+    ]);
+    await waitFor('AQI and SO2 alarms to close', () => events.filter((e) => e.state === 'close' && ['aqi', 'so2'].includes(e.field) && e.rule !== 'ultra-low').length === 2, 20_000);
+    const air = events.filter((e) => e.rule === 'aqi-hour' || e.rule === 'gb3095-1h');
+    expect(air.map((e) => [e.rule, e.field, e.state, e.ts, e.value, e.limit])).toEqual([
+      ['gb3095-1h', 'so2', 'open', T0 + HOUR, 600, 500],
+      ['aqi-hour', 'aqi', 'open', T0 + HOUR, 310, 200],
+      ['gb3095-1h', 'so2', 'close', T0 + 2 * HOUR, 10, 500],
+      ['aqi-hour', 'aqi', 'close', T0 + 2 * HOUR, 60, 200],
+    ]);
+  });
+});
