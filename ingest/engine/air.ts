@@ -14,6 +14,8 @@ export interface HourClosed {
   /** Valid hourly means (null where the hour had too little data). */
   means: Record<P, number | null>;
   aqi: AqiResult;
+  /** The daily-report AQI of the 24 hours ending with this one (the rolling 24-h AQI warnings use). */
+  rolling: AqiResult;
   /** Set when this hour was the last of a Beijing calendar day. */
   day?: { dayStart: number; aqi: AqiResult };
 }
@@ -50,6 +52,17 @@ export class AirState {
     return out;
   }
 
+  /** Daily-report inputs from the 24 hourly means ending with the hour starting at `end`. */
+  private dailyInput(end: number, edition: string): AqiInput {
+    const day = (p: P) => { const m = dailyMean(this.series(p, 24, end)); return m.valid ? m.value : null; };
+    const o3 = this.series('o3', 24, end);
+    const max8 = dailyMax8h(o3);
+    const hours = o3.filter((v): v is number => v !== null);
+    const input: AqiInput = { so2: day('so2'), no2: day('no2'), co: day('co'), pm10: day('pm10'), pm25: day('pm25'), o3_8h: max8.valid ? max8.value : null };
+    if (edition === '2012' && hours.length >= 20) input.o3_1h = Math.max(...hours);
+    return input;
+  }
+
   private closeHour(start: number): HourClosed {
     const means = {} as Record<P, number | null>;
     for (const p of AIR_POLLUTANTS) {
@@ -71,17 +84,12 @@ export class AirState {
     } else {
       Object.assign(input, { pm10: means.pm10, pm25: means.pm25 });
     }
-    const closed: HourClosed = { hourStart: start, means, aqi: computeAqi(input, edition, 'hourly') };
-    // The hour 23:00–24:00 Beijing time ends a calendar day: the daily report.
+    const rolling = computeAqi(this.dailyInput(start, edition), edition, 'daily');
+    const closed: HourClosed = { hourStart: start, means, aqi: computeAqi(input, edition, 'hourly'), rolling };
+    // The hour 23:00–24:00 Beijing time ends a calendar day: the daily report is the rolling one of that hour.
     if (((start + BEIJING) / HOUR) % 24 === 23) {
       const dayStart = start - 23 * HOUR;
-      const day = (p: P) => { const m = dailyMean(this.series(p, 24, start)); return m.valid ? m.value : null; };
-      const o3 = this.series('o3', 24, start);
-      const max8 = dailyMax8h(o3);
-      const max1 = o3.filter((v): v is number => v !== null);
-      const dayInput: AqiInput = { so2: day('so2'), no2: day('no2'), co: day('co'), pm10: day('pm10'), pm25: day('pm25'), o3_8h: max8.valid ? max8.value : null };
-      if (edition === '2012' && max1.length >= 20) dayInput.o3_1h = Math.max(...max1);
-      closed.day = { dayStart, aqi: computeAqi(dayInput, editionAt(dayStart), 'daily') };
+      closed.day = { dayStart, aqi: editionAt(dayStart) === edition ? rolling : computeAqi(this.dailyInput(start, editionAt(dayStart)), editionAt(dayStart), 'daily') };
     }
     return closed;
   }

@@ -6,6 +6,7 @@ import { encodePoint } from '../../protocol/line-protocol.ts';
 import type { Topics } from '../../protocol/topics.ts';
 import { gb3095Limit, limitSetAt } from '../../standards/gb3095.ts';
 import type { AqiResult } from '../../standards/aqi.ts';
+import { WARNING_LIFT_HOURS, WARNING_RANK, warningLevel } from '../../standards/warnings.ts';
 import { AirState, type HourClosed } from './air.ts';
 import { AlarmTracker, type AlarmEvent, type OpenAlarm, type Threshold } from './alarms.ts';
 import type { DeviceSettings } from './devices.ts';
@@ -21,6 +22,8 @@ export class Engine {
   readonly alarms = new AlarmTracker();
   private air = new Map<string, AirState>();
   private latestAqi = new Map<string, AqiResult & { hourStart: number }>();
+  /** Hourly rolling 24-h AQI per air device, newest last (five days: enough for every warning rule). */
+  private rolling = new Map<string, number[]>();
   stats = { records: 0, events: 0, aqiHours: 0, aqiDays: 0 };
 
   constructor(private topics: Topics, private devices: Map<string, DeviceSettings> = new Map(), private timing: Timing = DEFAULT_TIMING) {}
@@ -51,11 +54,30 @@ export class Engine {
 
   private onHour(r: SampleRecord, s: DeviceSettings, h: HourClosed, out: Output, events: AlarmEvent[]): void {
     this.stats.aqiHours++;
-    out.points.push(aqiPoint(r.dev, 'hour', h.hourStart, h.aqi));
+    const hourly = (rule: string, field: string, limit: number, minDurationMs = 0, clearDurationMs = 0): Threshold =>
+      ({ rule, field, limit, bound: 'max', minDurationMs, clearDurationMs, hysteresis: 0 });
+    // Warning levels (hohhot-2019) from the observed rolling 24-h AQI; yellow and above is an alarm
+    // that lifts after 36 h below yellow.
+    const series = this.rolling.get(r.dev) ?? [];
+    if (h.rolling.aqi !== null) series.push(h.rolling.aqi);
+    else series.length = 0; // a gap breaks every "for N hours" run
+    if (series.length > 120) series.shift();
+    this.rolling.set(r.dev, series);
+    const level = warningLevel(series);
+    const warn = this.alarms.observe(r.dev, hourly('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * 3_600_000), h.hourStart, WARNING_RANK[level]);
+    if (warn) events.push(warn);
+    out.points.push(aqiPoint(r.dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level }));
     if (h.aqi.aqi !== null) this.latestAqi.set(r.dev, { ...h.aqi, hourStart: h.hourStart });
-    if (h.day) { this.stats.aqiDays++; out.points.push(aqiPoint(r.dev, 'day', h.day.dayStart, h.day.aqi)); }
+    if (h.day) {
+      this.stats.aqiDays++;
+      out.points.push(aqiPoint(r.dev, 'day', h.day.dayStart, h.day.aqi));
+      // Daily AQI above 150 on consecutive days (the plan's sustained-pollution trigger).
+      if (h.day.aqi.aqi !== null) {
+        const e = this.alarms.observe(r.dev, hourly('aqi-day', 'aqi', 150, 86_400_000), h.day.dayStart, h.day.aqi.aqi);
+        if (e) events.push(e);
+      }
+    }
     // Hourly means against the GB 3095 1-hour limits, and the hourly AQI against the heavy-pollution trigger.
-    const hourly = (rule: string, field: string, limit: number): Threshold => ({ rule, field, limit, bound: 'max', minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 });
     const set = limitSetAt(h.hourStart);
     for (const p of ['so2', 'no2', 'co', 'o3'] as const) {
       const v = h.means[p];
@@ -106,8 +128,9 @@ function alertPoint(e: AlarmEvent, kind: string): string {
   });
 }
 
-function aqiPoint(dev: string, period: 'hour' | 'day', ts: number, a: AqiResult): string {
+function aqiPoint(dev: string, period: 'hour' | 'day', ts: number, a: AqiResult, extra: Record<string, number | string | undefined> = {}): string {
   const fields: Record<string, number | string | boolean> = { edition: a.edition, complete: a.complete };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) fields[k] = v;
   if (a.aqi !== null) {
     fields.aqi = a.aqi;
     fields.level = a.level!.level;

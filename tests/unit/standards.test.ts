@@ -132,3 +132,23 @@ describe('GB 3096 noise (standards.md §5.7)', () => {
     expect(checkNoise('1', at(23), 44, 60)).toMatchObject({ lmaxOver: false });
   });
 });
+
+describe('heavy-pollution warning levels, hohhot-2019 (device-classes.md §7)', async () => {
+  const { warningLevel } = await import('../../standards/warnings.ts');
+  const hours = (n: number, v: number) => Array<number>(n).fill(v);
+  it.each([
+    ['none', [80, 90]],
+    ['pre-warning: AQI > 150', [120, 160]],
+    ['pre-warning: AQI > 100 for 48 h', hours(48, 110)],
+    ['none: AQI > 100 for 47 h', hours(47, 110)],
+    ['pre-warning: > 200 for 47 h', hours(47, 210)],
+    ['yellow: > 200 for 48 h', hours(48, 210)],
+    ['orange: > 200 for 72 h', hours(72, 210)],
+    ['orange: > 200 for 96 h but > 300 for only 47 h', [...hours(49, 210), ...hours(47, 310)]],
+    ['red: > 200 for 96 h with > 300 for 48 h', [...hours(48, 210), ...hours(48, 310)]],
+    ['red: AQI 500', [90, 500]],
+    ['yellow: a dip to 200 restarts the count', [...hours(30, 250), 200, ...hours(48, 250)]],
+  ] as const)('%s', (name, series) => {
+    expect(warningLevel([...series])).toBe(name.split(':')[0]);
+  });
+});
