@@ -32,7 +32,8 @@ describe('engine: heavy-pollution watch', () => {
     // to 150 → AQI 200, no longer over 200; 36 h later (level none by then) the warning lifts, dated 106.
     expect(warn).toEqual([['open', 66, 2], ['update', 90, 3], ['close', 106, 0]]);
     const days = events.filter((e) => e.rule === 'aqi-day').map((e) => [e.state, (e.ts - T0) / (24 * HOUR), e.value]);
-    expect(days).toEqual([['open', 1, 250], ['close', 4, 97]]);
+    // Day 4 holds 4 hours of 200 and 20 of 30: mean 58.3, rounded to 58 → AQI 96.
+    expect(days).toEqual([['open', 1, 250], ['close', 4, 96]]);
     expect(points.filter((p) => p.startsWith('aqi,dev=aq-1,period=day'))).toHaveLength(6);
     expect(points.find((p) => p.startsWith('aqi,dev=aq-1,period=hour') && p.endsWith(` ${T0 + 66 * HOUR}`))).toContain('warning="yellow"');
   });
