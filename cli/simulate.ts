@@ -7,6 +7,7 @@ import { onShutdown } from './signals.ts';
 
 const OPTS = {
   stations: { type: 'string', default: '6', help: 'number of SIM-AQ6 micro-stations' },
+  cems: { type: 'string', default: '0', help: 'number of SIM-CEMS smokestack analyzers' },
   'units-per-port': { type: 'string', default: '4', help: 'stations (unit ids 1..K) behind each Modbus TCP port' },
   port: { type: 'string', default: '5020', help: 'first TCP port (0 = free ports)' },
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
@@ -18,10 +19,10 @@ const OPTS = {
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng simulate [options]', OPTS);
   const fleet = await new AirFleet().start({
-    stations: int(a.stations, 'stations', 1), unitsPerServer: int(a['units-per-port'], 'units-per-port', 1),
+    stations: int(a.stations, 'stations'), cems: int(a.cems, 'cems'), unitsPerServer: int(a['units-per-port'], 'units-per-port', 1),
     basePort: int(a.port, 'port'), host: a.host!, seed: int(a.seed, 'seed'),
   });
-  for (const e of fleet.endpoints) process.stdout.write(`SIM-AQ6 seed ${e.seed} at modbus-tcp://${e.host}:${e.port} unit ${e.unit}\n`);
+  for (const e of fleet.endpoints) process.stdout.write(`${e.model} ${e.id} at modbus-tcp://${e.host}:${e.port} unit ${e.unit}\n`);
   if (a['write-gateway-config']) {
     writeFileSync(a['write-gateway-config'], gatewayConfigFor(a.gateway!, fleet.endpoints));
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
@@ -29,7 +30,7 @@ export async function run(argv: string[]): Promise<void> {
   onShutdown(() => fleet.stop());
 }
 
-/** A gateway config polling the given simulated stations once a second. */
+/** A gateway config polling the given simulated instruments once a second. */
 export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { mqtt?: Record<string, unknown>; outbox?: Record<string, unknown> } = {}): string {
   const ports = [...new Set(endpoints.map((e) => `${e.host}:${e.port}`))];
   return stringify({
@@ -38,7 +39,7 @@ export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { 
     outbox: { path: `${gw}.outbox.sqlite`, ...extra.outbox },
     links: ports.map((hp, i) => ({ name: `bus-${i + 1}`, type: 'modbus-tcp', host: hp.split(':')[0], port: Number(hp.split(':')[1]), timeout_ms: 1000 })),
     devices: endpoints.map((e) => ({
-      id: `aq-${String(e.seed).padStart(4, '0')}`, kind: 'air.micro', link: `bus-${ports.indexOf(`${e.host}:${e.port}`) + 1}`, unit: e.unit, template: 'SIM-AQ6', poll_ms: 1000,
+      id: e.id, kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems', link: `bus-${ports.indexOf(`${e.host}:${e.port}`) + 1}`, unit: e.unit, template: e.model, poll_ms: 1000,
     })),
   });
 }

@@ -21,6 +21,7 @@ import { gatewayConfigFor } from './simulate.ts';
 const OPTS = {
   dir: { type: 'string', default: '.qingcheng', help: 'working directory for the database, outboxes, users and logs' },
   stations: { type: 'string', default: '8', help: 'simulated SIM-AQ6 micro-stations' },
+  cems: { type: 'string', default: '2', help: 'simulated SIM-CEMS smokestack analyzers' },
   gateways: { type: 'string', default: '2', help: 'gateways the stations are split across' },
   workers: { type: 'string', default: '1', help: 'ingest workers' },
   'mqtt-port': { type: 'string', default: '1883', help: 'broker port (0 = a free port)' },
@@ -66,8 +67,8 @@ export async function run(argv: string[]): Promise<void> {
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
   say(`  broker       ${mqttUrl}  health http://127.0.0.1:${broker.healthPort}/health`);
 
-  const fleet = await new AirFleet().start({ stations: int(a.stations, 'stations', 1), unitsPerServer: 4, basePort: 0 });
-  say(`  simulators   ${fleet.endpoints.length} SIM-AQ6 stations on ${fleet.servers.length} Modbus TCP port(s)`);
+  const fleet = await new AirFleet().start({ stations: int(a.stations, 'stations'), cems: int(a.cems, 'cems'), unitsPerServer: 4, basePort: 0 });
+  say(`  simulators   ${a.stations} SIM-AQ6 stations, ${a.cems} SIM-CEMS analyzers on ${fleet.servers.length} Modbus TCP port(s)`);
 
   const workers: IngestWorker[] = [];
   for (let i = 0; i < nWorkers; i++) {

@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'qingcheng-stack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('runs the network, stores data, and shuts down on SIGINT', async () => {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'stack', '--dir', dir, '--mqtt-port', '0', '--health-port', '0', '--stations', '6'],
+  const child = spawn(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'stack', '--dir', dir, '--mqtt-port', '0', '--health-port', '0', '--stations', '6', '--cems', '2'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QINGCHENG_LOG: 'info' } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -19,7 +19,7 @@ it('runs the network, stores data, and shuts down on SIGINT', async () => {
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     await waitFor('the stack to print how to query', () => out.includes('Ctrl-C stops everything'), 30_000);
-    expect(out).toMatch(/gateways +gw-sim-01 \(3 devices\), gw-sim-02 \(3 devices\)/);
+    expect(out).toMatch(/gateways +gw-sim-01 \(4 devices\), gw-sim-02 \(4 devices\)/);
     const influx = /influxd +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
     const count = async () => {
       const res = await fetch(`${influx}/query?db=qingcheng&q=${encodeURIComponent('SELECT count(pm25) FROM air')}`);

@@ -51,6 +51,9 @@ export class Proc {
 
 export interface PipelineOptions {
   stations?: number;
+  cems?: number;
+  /** Extra ingest options (alarm timing, …). */
+  ingestArgs?: string[];
   pollMs?: number;
   republishS?: number;
   gateway?: string;
@@ -72,6 +75,8 @@ export class Pipeline {
   gwConfig = join(this.dir, 'gateway.yaml');
   /** The latest retained status/{gw}, seen by an operator client. */
   status: Record<string, any> = {};
+  /** Alarm events seen on alert/+, in order. */
+  alerts: Record<string, any>[] = [];
   private watcher?: MqttClient;
 
   constructor(readonly o: PipelineOptions = {}) {
@@ -82,7 +87,7 @@ export class Pipeline {
     if (!this.o.sinkArgs) await this.influx.start();
     this.users = await makeUsers([this.gwId]);
     await this.startBroker();
-    await this.fleet.start({ stations: this.o.stations ?? 4, unitsPerServer: 2, basePort: 0, seed: 2000 });
+    await this.fleet.start({ stations: this.o.stations ?? 4, cems: this.o.cems ?? 0, unitsPerServer: 2, basePort: 0, seed: 2000 });
     for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
       mqtt: { url: `mqtt://127.0.0.1:${this.mqttPort}`, password: PASSWORDS.gateway, republish_s: this.o.republishS ?? 2, status_s: 1 },
@@ -103,14 +108,19 @@ export class Pipeline {
   /** An operator client that follows the gateway's retained status. */
   private async watch(): Promise<void> {
     this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, { username: 'operator', password: PASSWORDS.operator, reconnectPeriod: 200 });
-    this.watcher.on('connect', () => this.watcher!.subscribe(`env/v1/status/${this.gwId}`, { qos: 1 }));
-    this.watcher.on('message', (_t, p) => { try { this.status = JSON.parse(p.toString()); } catch { /* ignore */ } });
+    this.watcher.on('connect', () => this.watcher!.subscribe([`env/v1/status/${this.gwId}`, 'env/v1/alert/+'], { qos: 1 }));
+    this.watcher.on('message', (t, p, packet) => {
+      try {
+        if (t.includes('/alert/')) { if (p.length && !packet.retain) this.alerts.push(JSON.parse(p.toString()).event); }
+        else this.status = JSON.parse(p.toString());
+      } catch { /* ignore */ }
+    });
     await new Promise<void>((r) => this.watcher!.once('connect', () => r()));
   }
 
   startIngest(): Proc {
     this.ingest = new Proc('ingest', ['ingest', '--mqtt', `mqtt://127.0.0.1:${this.mqttPort}`, '--username', 'ingest', '--password', PASSWORDS.ingest,
-      '--flush-ms', '100', ...(this.o.sinkArgs ?? ['--influx-url', this.influx.url])]);
+      '--flush-ms', '100', ...(this.o.sinkArgs ?? ['--influx-url', this.influx.url]), ...(this.o.ingestArgs ?? [])]);
     return this.ingest;
   }
 

@@ -14,7 +14,7 @@ export async function verifyExactlyOnce(p: Pipeline, nextSeq: number, from?: Rec
   for (let i = 0; i < nextSeq; i++) if (seqs[i] !== i) { missing.push(i); if (missing.length > 10) break; }
   expect(missing, 'first seqs out of place').toEqual([]);
 
-  const byDevice = new Map(p.fleet.endpoints.map((e) => [`aq-${String(e.seed).padStart(4, '0')}`, e]));
+  const byDevice = new Map(p.fleet.endpoints.map((e) => [e.id, e]));
   const t = TEMPLATES['SIM-AQ6']!;
   const served = [...p.served].sort((a, b) => a.at - b.at);
   for (const r of rows) {

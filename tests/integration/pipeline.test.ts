@@ -82,3 +82,25 @@ describe('no loss', () => {
     await verifyExactlyOnce(p, nextSeq);
   });
 });
+
+describe('exceedance from simulators', () => {
+  it('raises and closes an alarm for a smokestack excursion, polled by the gateway from a SIM-CEMS', async () => {
+    p = await new Pipeline({ stations: 1, cems: 1, ingestArgs: ['--alarm-open-s', '1', '--alarm-close-s', '1'] }).start();
+    await p.waitForAcked(10);
+    const stack = p.fleet.cems.get('cems-2001')!;
+    stack.excursion = { so2: 60 };
+    await waitFor('the open event', () => p!.alerts.some((e) => e.state === 'open'), 30_000);
+    stack.excursion = {};
+    await waitFor('the close event', () => p!.alerts.some((e) => e.state === 'close'), 30_000);
+    const [open, close] = p.alerts as [Record<string, any>, Record<string, any>];
+    expect(p.alerts.map((e) => e.state)).toEqual(['open', 'close']);
+    expect(open).toMatchObject({ dev: 'cems-2001', rule: 'ultra-low', field: 'so2', limit: 35 });
+    // The value judged is SO2 60 mg/m³ converted from the measured O2 to the 6 % reference.
+    const [row] = await p.influx.rows(`SELECT so2, o2 FROM stack WHERE dev = 'cems-2001' AND time = ${open.ts}ms`);
+    expect(row!.so2).toBe(60);
+    expect(open.value).toBeCloseTo(60 * 15 / (21 - Number(row!.o2)), 6);
+    expect(open.ts - open.since).toBeGreaterThanOrEqual(1000);
+    expect(close.ts).toBeGreaterThan(open.ts);
+    await waitFor('both events in InfluxDB', async () => (await p!.influx.rows(`SELECT state FROM alert WHERE dev = 'cems-2001'`)).length === 2, 20_000);
+  });
+});

@@ -46,3 +46,13 @@ describe('SIM-AQ6', () => {
     expect(minutes).toBe(10);
   });
 });
+
+describe('SIM-CEMS', async () => {
+  const { cemsRegisters } = await import('../../simulators/models/cems.ts');
+  it('produces the FC 04 CDAB registers of standards.md §6.4', () => {
+    const image = cemsRegisters({ so2: 28, nox: 46, o2: 8, dust: 4.2, flue_t: 52.3, flow_v: 12.4, flue_p: -0.35, flue_rh: 11.2, state: 0 });
+    const regs = Array.from({ length: 17 }, (_, a) => image.get(a)!);
+    const hex = Buffer.from(regs.flatMap((r) => [r >> 8, r & 0xff])).toString('hex').toUpperCase();
+    expect(hex).toBe('000041E000004238000041006666408633334251666641463333BEB3333341330000');
+  });
+});
