@@ -39,7 +39,7 @@ export class IngestWorker {
   private applied = new Map<string, { ep: string; seq: number }>();
   private dirty = new Set<string>();
   private ackQueued = false;
-  stats = { envelopes: 0, records: 0, rejectedEnvelopes: 0, rejectedRecords: 0, acks: 0 };
+  stats = { envelopes: 0, records: 0, rejectedEnvelopes: 0, rejectedRecords: 0, acks: 0, engineErrors: 0 };
 
   constructor(readonly o: WorkerOptions) {
     this.topics = new Topics(o.prefix, o.shards);
@@ -124,9 +124,15 @@ export class IngestWorker {
       lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
       if (seq <= applied!.seq) return; // a replay: the engine has seen it
       applied!.seq = seq;
-      const out = this.engine.process(r);
-      lines.push(...out.points);
-      for (const m of out.messages) this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
+      // A fault in judging a record must never cost the record itself.
+      try {
+        const out = this.engine.process(r);
+        lines.push(...out.points);
+        for (const m of out.messages) this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
+      } catch (e) {
+        this.stats.engineErrors++;
+        log('error', 'exceedance engine failed on a record; the record is stored all the same', { gw, seq, dev: r.dev, error: (e as Error).message });
+      }
     });
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;

@@ -30,6 +30,33 @@ export function hourlyMean(samples: Sample[], hourStart: number): Mean {
   return { value: n ? sum / n : null, count: minutes.size, valid: minutes.size >= MIN_MINUTES_PER_HOUR, marked };
 }
 
+/**
+ * The same rule as hourlyMean, kept as running totals: a device sampling every second holds 60 bits
+ * and two numbers per pollutant instead of 3,600 samples.
+ */
+export class HourAccumulator {
+  private sum = 0;
+  private n = 0;
+  private minutes = new Uint8Array(60);
+  private covered = 0;
+  private marked = false;
+
+  constructor(readonly hourStart: number) {}
+
+  add(ts: number, value: number, flag?: string): void {
+    if (ts < this.hourStart || ts >= this.hourStart + HOUR || !isUsable(flag) || !Number.isFinite(value)) return;
+    const m = Math.floor((ts - this.hourStart) / 60_000);
+    if (!this.minutes[m]) { this.minutes[m] = 1; this.covered++; }
+    this.sum += value;
+    this.n++;
+    if (flag === 'T') this.marked = true;
+  }
+
+  mean(): Mean {
+    return { value: this.n ? this.sum / this.n : null, count: this.covered, valid: this.covered >= MIN_MINUTES_PER_HOUR, marked: this.marked };
+  }
+}
+
 function meanOf(values: (number | null)[], min: number): Mean {
   const ok = values.filter((v): v is number => v !== null && Number.isFinite(v));
   return { value: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null, count: ok.length, valid: ok.length >= min, marked: false };

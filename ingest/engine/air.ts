@@ -2,7 +2,7 @@
 // real-time (hourly) AQI of the edition in force, and the daily AQI when a day closes.
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { computeAqi, editionAt, type AqiInput, type AqiResult } from '../../standards/aqi.ts';
-import { dailyMax8h, dailyMean, eightHourMean, hourlyMean, type Sample } from '../../standards/averages.ts';
+import { dailyMax8h, dailyMean, eightHourMean, HourAccumulator } from '../../standards/averages.ts';
 
 const HOUR = 3_600_000;
 const BEIJING = 8 * HOUR;
@@ -20,10 +20,10 @@ export interface HourClosed {
   day?: { dayStart: number; aqi: AqiResult };
 }
 
-/** Per-device rolling state. Holds at most the current hour's samples and the last 48 hourly means. */
+/** Per-device rolling state: running totals of the current hour and the last 48 hourly means. */
 export class AirState {
   private hour = -1;
-  private samples: Record<P, Sample[]> = { so2: [], no2: [], co: [], o3: [], pm10: [], pm25: [] };
+  private acc = {} as Record<P, HourAccumulator>;
   /** Hourly means by hour start, newest last. */
   private hours: { start: number; means: Record<P, number | null> }[] = [];
 
@@ -31,17 +31,17 @@ export class AirState {
   add(r: SampleRecord, ts = r.ts): HourClosed[] {
     const h = Math.floor(ts / HOUR) * HOUR;
     const closed: HourClosed[] = [];
-    if (this.hour === -1) this.hour = h;
+    if (this.hour === -1) this.startHour(h);
     if (h < this.hour) return closed; // late sample of an hour already closed
     if (h > this.hour) {
       closed.push(this.closeHour(this.hour));
       // Hours with no data at all still count (as missing) in the rolling windows.
-      for (let g = this.hour + HOUR; g < h && closed.length < 48; g += HOUR) closed.push(this.closeHour(g));
-      this.hour = h;
+      for (let g = this.hour + HOUR; g < h && closed.length < 48; g += HOUR) { this.startHour(g); closed.push(this.closeHour(g)); }
+      this.startHour(h);
     }
     for (const p of AIR_POLLUTANTS) {
       const v = r.m[p];
-      if (v !== undefined) this.samples[p].push(r.f?.[p] ? { ts, value: v, flag: r.f[p]! } : { ts, value: v });
+      if (v !== undefined) this.acc[p].add(ts, v, r.f?.[p]);
     }
     return closed;
   }
@@ -50,6 +50,11 @@ export class AirState {
     const out: (number | null)[] = [];
     for (let i = n - 1; i >= 0; i--) out.push(this.hours.find((x) => x.start === endStart - i * HOUR)?.means[p] ?? null);
     return out;
+  }
+
+  private startHour(h: number): void {
+    this.hour = h;
+    for (const p of AIR_POLLUTANTS) this.acc[p] = new HourAccumulator(h);
   }
 
   /** Daily-report inputs from the 24 hourly means ending with the hour starting at `end`. */
@@ -66,9 +71,8 @@ export class AirState {
   private closeHour(start: number): HourClosed {
     const means = {} as Record<P, number | null>;
     for (const p of AIR_POLLUTANTS) {
-      const m = hourlyMean(this.samples[p], start);
+      const m = this.acc[p].mean();
       means[p] = m.valid ? m.value : null;
-      this.samples[p] = [];
     }
     this.hours.push({ start, means });
     if (this.hours.length > 48) this.hours.shift();

@@ -15,6 +15,8 @@ import { checksFor, DEFAULT_TIMING, type Timing } from './rules.ts';
 export interface Message { topic: string; payload: string; retain: boolean; qos: 0 | 1 }
 export interface Output { points: string[]; messages: Message[] }
 
+const LIVE_MIN_INTERVAL_MS = 1000;
+
 /** Hohhot heavy-pollution trigger: an hourly AQI above 200 at a station. */
 export const AQI_HOUR_TRIGGER = 200;
 
@@ -22,11 +24,12 @@ export class Engine {
   readonly alarms = new AlarmTracker();
   private air = new Map<string, AirState>();
   private latestAqi = new Map<string, AqiResult & { hourStart: number }>();
+  private liveAt = new Map<string, number>();
   /** Hourly rolling 24-h AQI per air device, newest last (five days: enough for every warning rule). */
   private rolling = new Map<string, number[]>();
   stats = { records: 0, events: 0, aqiHours: 0, aqiDays: 0 };
 
-  constructor(private topics: Topics, private devices: Map<string, DeviceSettings> = new Map(), private timing: Timing = DEFAULT_TIMING) {}
+  constructor(private topics: Topics, private devices: Map<string, DeviceSettings> = new Map(), private timing: Timing = DEFAULT_TIMING, private clock: () => number = Date.now) {}
 
   process(r: SampleRecord): Output {
     const out: Output = { points: [], messages: [] };
@@ -43,6 +46,11 @@ export class Engine {
       for (const h of st.add(r)) this.onHour(r, s, h, out, events);
     }
     for (const e of events) this.emit(r, e, out);
+    // live/ carries the latest reading, at most one a second per device: a backlog replayed at full
+    // speed must not turn into a flood of retained messages.
+    const now = this.clock();
+    if (now - (this.liveAt.get(r.dev) ?? 0) < LIVE_MIN_INTERVAL_MS) return out;
+    this.liveAt.set(r.dev, now);
     const aqi = this.latestAqi.get(r.dev);
     out.messages.push({
       topic: this.topics.live(r.kind, r.dev), retain: true, qos: 0,

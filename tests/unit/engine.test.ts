@@ -38,13 +38,17 @@ describe('engine: heavy-pollution watch', () => {
     expect(points.find((p) => p.startsWith('aqi,dev=aq-1,period=hour') && p.endsWith(` ${T0 + 66 * HOUR}`))).toContain('warning="yellow"');
   });
 
-  it('publishes the latest reading and hourly AQI on live/, retained', () => {
-    const e = new Engine(new Topics());
+  it('publishes the latest reading and hourly AQI on live/, retained, at most once a second per device', () => {
+    let now = 0;
+    const e = new Engine(new Topics(), new Map(), undefined, () => now);
     run(e, 1, () => 40);
-    const out = e.process({ dev: 'aq-1', kind: 'air.station', ts: T0 + 2 * HOUR, m: { pm25: 41 } });
-    const live = out.messages.find((m) => m.topic === 'env/v1/live/air.station/aq-1')!;
-    expect(live.retain).toBe(true);
-    expect(JSON.parse(live.payload)).toMatchObject({ dev: 'aq-1', m: { pm25: 41 }, aqi: { hour: T0 + HOUR, aqi: 'NA', level: 2, category: '良', primary: ['PM2.5'] } });
+    const live = (o: ReturnType<Engine['process']>) => o.messages.find((m) => m.topic === 'env/v1/live/air.station/aq-1');
+    now += 999;
+    expect(live(e.process({ dev: 'aq-1', kind: 'air.station', ts: T0 + 2 * HOUR - 1, m: { pm25: 41 } }))).toBeUndefined();
+    now += 1;
+    const msg = live(e.process({ dev: 'aq-1', kind: 'air.station', ts: T0 + 2 * HOUR, m: { pm25: 41 } }))!;
+    expect(msg.retain).toBe(true);
+    expect(JSON.parse(msg.payload)).toMatchObject({ dev: 'aq-1', m: { pm25: 41 }, aqi: { hour: T0 + HOUR, aqi: 'NA', level: 2, category: '良', primary: ['PM2.5'] } });
   });
 
   it('does not judge values an instrument flagged as invalid', () => {

@@ -152,3 +152,15 @@ describe('heavy-pollution warning levels, hohhot-2019 (device-classes.md §7)', 
     expect(warningLevel([...series])).toBe(name.split(':')[0]);
   });
 });
+
+describe('hour accumulator', async () => {
+  const { HourAccumulator, hourlyMean } = await import('../../standards/averages.ts');
+  it('agrees with hourlyMean on the same samples', () => {
+    const h0 = Date.UTC(2026, 0, 10, 2);
+    const samples = Array.from({ length: 3600 }, (_, i) => ({ ts: h0 - 30_000 + i * 1100, value: (i * 7) % 50, ...(i % 13 === 0 ? { flag: 'D' } : i % 17 === 0 ? { flag: 'T' } : {}) }));
+    const acc = new HourAccumulator(h0);
+    for (const s of samples) acc.add(s.ts, s.value, s.flag);
+    expect(acc.mean()).toEqual(hourlyMean(samples, h0));
+    expect(acc.mean().marked).toBe(true);
+  });
+});
