@@ -42,12 +42,10 @@ beforeAll(async () => {
   await influx.start();
   broker = await new Broker({ port: 0, users: await makeUsers(['gw-eng']) }).start();
   writeFileSync(join(dir, 'devices.yaml'), 'devices:\n  cems-1: { profile: ultra-low, site: 1号机组 }\n  aq-1: { grade: 2 }\n');
-  op = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, { username: 'operator', password: PASSWORDS.operator });
+  op = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { username: 'operator', password: PASSWORDS.operator });
   op.on('message', (_topic, p, packet) => { if (p.length && !packet.retain) events.push(JSON.parse(p.toString()).event); });
-  await new Promise<void>((r) => op.once('connect', () => r()));
   await op.subscribeAsync('env/v1/alert/+', { qos: 1 });
-  gw = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gw-eng', username: 'gw-eng', password: PASSWORDS.gateway });
-  await new Promise<void>((r) => gw.once('connect', () => r()));
+  gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gw-eng', username: 'gw-eng', password: PASSWORDS.gateway });
   ingest = startIngest();
   await waitFor('ingest to subscribe', () => ingest.output.includes('ingest running'), 20_000);
 });

@@ -32,15 +32,13 @@ beforeAll(async () => {
   const url = `mqtt://127.0.0.1:${broker.port}`;
   worker = await createIngest({ mqttUrl: url, username: 'ingest', password: PASSWORDS.ingest, index: 0, workers: 1, prefix: 'env/v1', shards: 16,
     influxUrl: influx.url, api: 'v1', db: 'qingcheng', org: '', bucket: '', sink: { flushMs: 50, maxBufferLines: 50, batchLines: 20 } }).start();
-  op = mqtt.connect(url, { username: 'operator', password: PASSWORDS.operator });
+  op = await mqtt.connectAsync(url, { username: 'operator', password: PASSWORDS.operator });
   op.on('message', (topic, p) => {
     if (topic === t.ack('gw-dlq')) acks.push(JSON.parse(p.toString()));
     if (topic === t.dlq('gw-dlq')) dlq.push(JSON.parse(p.toString()));
   });
-  await new Promise<void>((r) => op.once('connect', () => r()));
   await op.subscribeAsync([t.ack('gw-dlq'), t.dlq('gw-dlq')], { qos: 1 });
-  gw = mqtt.connect(url, { clientId: 'gw-dlq', username: 'gw-dlq', password: PASSWORDS.gateway });
-  await new Promise<void>((r) => gw.once('connect', () => r()));
+  gw = await mqtt.connectAsync(url, { clientId: 'gw-dlq', username: 'gw-dlq', password: PASSWORDS.gateway });
 });
 afterAll(async () => {
   gw.end(true); op.end(true);
