@@ -51,8 +51,7 @@ export class IngestWorker {
 
   async start(): Promise<this> {
     await this.restoreAlarms();
-    let ready = () => {};
-    const subscribed = () => ready();
+    let subscribed = () => {};
     this.client = mqtt.connect(this.o.url, {
       clientId: this.clientId,
       clean: false,
@@ -86,7 +85,7 @@ export class IngestWorker {
     this.client.on('error', (e) => log('warn', 'ingest mqtt error', { error: e.message }));
     // Started means subscribed: from here on the broker keeps this worker's messages in its session.
     await new Promise<void>((resolve, reject) => {
-      ready = resolve;
+      subscribed = resolve;
       this.client.once('error', (e) => { if (!this.client.connected) reject(e); });
     });
     return this;
