@@ -3,7 +3,7 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { decodeAck, decodeBatch, encodeAck, DEFAULT_LIMITS, EnvelopeError } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
-import { shardsOwned, Topics } from '../protocol/topics.ts';
+import { shardOf, shardsOwned, Topics } from '../protocol/topics.ts';
 import type { DeviceSettings } from './engine/devices.ts';
 import { Engine } from './engine/engine.ts';
 import type { Timing } from './engine/rules.ts';
@@ -51,6 +51,7 @@ export class IngestWorker {
 
   async start(): Promise<this> {
     await this.restoreAlarms();
+    await this.restoreAir();
     let subscribed = () => {};
     this.client = mqtt.connect(this.o.url, {
       clientId: this.clientId,
@@ -125,7 +126,7 @@ export class IngestWorker {
       applied!.seq = seq;
       // A fault in judging a record must never cost the record itself.
       try {
-        const out = this.engine.process(r);
+        const out = this.engine.process(r, gw);
         lines.push(...out.points);
         for (const m of out.messages) this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
       } catch (e) {
@@ -182,6 +183,45 @@ export class IngestWorker {
     }
     if (restored) log('info', 'open alarms restored', { devices: restored, alarms: points.length });
     await this.o.sink.write(points, () => undefined);
+  }
+
+  /**
+   * Rebuilds the rolling air-quality windows (hourly means, rolling 24-h AQI) from the hourly aqi rows of
+   * the last five days, so a restart does not reset a warning that has been building for days.
+   * Needs an InfluxQL endpoint (/write sinks); with /api/v2/write the windows start empty.
+   */
+  private async restoreAir(): Promise<void> {
+    const url = this.o.sink.endpoint.queryUrl;
+    if (!url) return;
+    const q = `SELECT * FROM aqi WHERE period = 'hour' AND time > now() - 121h GROUP BY dev`;
+    try {
+      const res = await fetch(`${url}&q=${encodeURIComponent(q)}`, { headers: this.o.sink.endpoint.headers, signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+      const body = (await res.json()) as { results: { series?: { tags?: { dev?: string }; columns: string[]; values: unknown[][] }[] }[] };
+      let devices = 0;
+      for (const s of body.results[0]?.series ?? []) {
+        const dev = s.tags?.dev;
+        if (!dev || !this.shardOwns(s)) continue;
+        const col = (name: string) => s.columns.indexOf(name);
+        const num = (row: unknown[], name: string) => { const i = col(name); return i >= 0 && typeof row[i] === 'number' ? (row[i] as number) : null; };
+        this.engine.restoreAir(dev, s.values.map((row) => ({
+          hourStart: row[0] as number,
+          means: Object.fromEntries(['so2', 'no2', 'co', 'o3', 'pm10', 'pm25'].flatMap((p) => { const v = num(row, `c_${p}`); return v === null ? [] : [[p, v]]; })),
+          aqi24: num(row, 'aqi_24h'),
+        })));
+        devices++;
+      }
+      if (devices) log('info', 'air-quality windows restored', { devices });
+    } catch (e) {
+      log('warn', 'cannot restore air-quality windows from the database; they start empty', { error: (e as Error).message });
+    }
+  }
+
+  /** Whether a device's rows belong to this worker: its gateway's shard is one of ours. */
+  private shardOwns(s: { columns: string[]; values: unknown[][] }): boolean {
+    if (this.o.workers === 1) return true;
+    const gw = s.values[s.values.length - 1]?.[s.columns.indexOf('gw')];
+    return typeof gw === 'string' && shardsOwned(this.o.index, this.o.workers, this.o.shards).includes(shardOf(gw, this.o.shards));
   }
 
   private onRetainedAck(topic: string, payload: Buffer): void {

@@ -31,7 +31,12 @@ export class AirState {
   add(r: SampleRecord, ts = r.ts): HourClosed[] {
     const h = Math.floor(ts / HOUR) * HOUR;
     const closed: HourClosed[] = [];
-    if (this.hour === -1) this.startHour(h);
+    if (this.hour === -1) {
+      // After a restore, samples of hours already closed (a gateway's replay) must not reopen them.
+      const last = this.hours[this.hours.length - 1]?.start;
+      if (last !== undefined && h <= last) return closed;
+      this.startHour(h);
+    }
     if (h < this.hour) return closed; // late sample of an hour already closed
     if (h > this.hour) {
       closed.push(this.closeHour(this.hour));
@@ -44,6 +49,11 @@ export class AirState {
       if (v !== undefined) this.acc[p].add(ts, v, r.f?.[p]);
     }
     return closed;
+  }
+
+  /** Seeds the hourly means of past hours (from the aqi rows a worker wrote before a restart). */
+  restore(hours: { start: number; means: Record<P, number | null> }[]): void {
+    this.hours = [...hours].sort((a, b) => a.start - b.start).slice(-48);
   }
 
   private series(p: P, n: number, endStart: number): (number | null)[] {

@@ -7,7 +7,7 @@ import type { Topics } from '../../protocol/topics.ts';
 import { gb3095Limit, limitSetAt } from '../../standards/gb3095.ts';
 import type { AqiResult } from '../../standards/aqi.ts';
 import { WARNING_LIFT_HOURS, WARNING_RANK, warningLevel } from '../../standards/warnings.ts';
-import { AirState, type HourClosed } from './air.ts';
+import { AIR_POLLUTANTS, AirState, type HourClosed } from './air.ts';
 import { AlarmTracker, type AlarmEvent, type OpenAlarm, type Threshold } from './alarms.ts';
 import type { DeviceSettings } from './devices.ts';
 import { checksFor, DEFAULT_TIMING, type Timing } from './rules.ts';
@@ -31,7 +31,8 @@ export class Engine {
 
   constructor(private topics: Topics, private devices: Map<string, DeviceSettings> = new Map(), private timing: Timing = DEFAULT_TIMING, private clock: () => number = Date.now) {}
 
-  process(r: SampleRecord): Output {
+  /** Judges one record of gateway `gw`. */
+  process(r: SampleRecord, gw = ''): Output {
     const out: Output = { points: [], messages: [] };
     const s = this.devices.get(r.dev) ?? {};
     this.stats.records++;
@@ -43,7 +44,7 @@ export class Engine {
     if (r.kind.startsWith('air.') && (r.agg ?? 'rt') === 'rt') {
       let st = this.air.get(r.dev);
       if (!st) this.air.set(r.dev, (st = new AirState()));
-      for (const h of st.add(r)) this.onHour(r, s, h, out, events);
+      for (const h of st.add(r)) this.onHour(r, gw, s, h, out, events);
     }
     for (const e of events) this.emit(r, e, out);
     // live/ carries the latest reading, at most one a second per device: a backlog replayed at full
@@ -60,7 +61,7 @@ export class Engine {
     return out;
   }
 
-  private onHour(r: SampleRecord, s: DeviceSettings, h: HourClosed, out: Output, events: AlarmEvent[]): void {
+  private onHour(r: SampleRecord, gw: string, s: DeviceSettings, h: HourClosed, out: Output, events: AlarmEvent[]): void {
     this.stats.aqiHours++;
     const hourly = (rule: string, field: string, limit: number, minDurationMs = 0, clearDurationMs = 0): Threshold =>
       ({ rule, field, limit, bound: 'max', minDurationMs, clearDurationMs, hysteresis: 0 });
@@ -74,7 +75,10 @@ export class Engine {
     const level = warningLevel(series);
     const warn = this.alarms.observe(r.dev, hourly('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * 3_600_000), h.hourStart, WARNING_RANK[level]);
     if (warn) events.push(warn);
-    out.points.push(aqiPoint(r.dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level }));
+    // The hourly means go with the row (c_*), so a restarted worker can rebuild its rolling windows.
+    const means = Object.fromEntries(Object.entries(h.means).filter(([, v]) => v !== null).map(([k, v]) => [`c_${k}`, v!]));
+    // gw says which worker owns the device after a restart (the shard of its gateway).
+    out.points.push(aqiPoint(r.dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level, gw: gw || undefined, ...means }));
     if (h.aqi.aqi !== null) this.latestAqi.set(r.dev, { ...h.aqi, hourStart: h.hourStart });
     if (h.day) {
       this.stats.aqiDays++;
@@ -112,6 +116,25 @@ export class Engine {
       out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: false, qos: 1 });
       out.messages.push({ topic: this.topics.alert(e.dev), payload: '', retain: true, qos: 1 });
     }
+  }
+
+  /**
+   * Rebuilds an air device's rolling state from its recent hourly aqi rows (oldest first): the hourly
+   * means behind the 24-h and 8-h windows, and the rolling 24-h AQI series behind the warning levels.
+   */
+  restoreAir(dev: string, rows: { hourStart: number; means: Partial<Record<(typeof AIR_POLLUTANTS)[number], number>>; aqi24: number | null }[]): void {
+    const st = new AirState();
+    st.restore(rows.map((r) => ({ start: r.hourStart, means: Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, r.means[p] ?? null])) as Record<(typeof AIR_POLLUTANTS)[number], number | null> })));
+    this.air.set(dev, st);
+    // The warning series counts consecutive hours: keep the unbroken run that ends with the last row.
+    const series: number[] = [];
+    let prev: number | undefined;
+    for (const r of rows) {
+      if (r.aqi24 === null || (prev !== undefined && r.hourStart !== prev + 3_600_000)) series.length = 0;
+      if (r.aqi24 !== null) series.push(r.aqi24);
+      prev = r.hourStart;
+    }
+    this.rolling.set(dev, series.slice(-120));
   }
 
   /**

@@ -8,5 +8,9 @@ export function influxV1(o: InfluxV1Options): Endpoint {
   if (o.rp) q.set('rp', o.rp);
   const headers: Record<string, string> = {};
   if (o.username !== undefined) headers.authorization = 'Basic ' + Buffer.from(`${o.username}:${o.password ?? ''}`).toString('base64');
-  return { url: `${o.url.replace(/\/$/, '')}/write?${q}`, headers, describe: `${o.url} /write db=${o.db}` };
+  const base = o.url.replace(/\/$/, '');
+  return {
+    url: `${base}/write?${q}`, headers, describe: `${o.url} /write db=${o.db}`,
+    queryUrl: `${base}/query?${new URLSearchParams({ db: o.db, epoch: 'ms' })}`,
+  };
 }

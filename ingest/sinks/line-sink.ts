@@ -8,6 +8,8 @@ export interface Endpoint {
   url: string;
   headers: Record<string, string>;
   describe: string;
+  /** InfluxQL /query URL (with db and epoch=ms), where the server has one: used to restore state at start. */
+  queryUrl?: string;
 }
 
 export interface SinkOptions {

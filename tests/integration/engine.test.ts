@@ -108,5 +108,13 @@ describe('exceedance engine', () => {
       ['gb3095-1h', 'so2', 'close', T0 + 2 * HOUR, 10, 500],
       ['aqi-hour', 'aqi', 'close', T0 + 2 * HOUR, 60, 200],
     ]);
+    const [first] = rows;
+    expect(first).toMatchObject({ c_pm25: 40, c_so2: 10, gw: 'gw-eng' }); // hourly means kept for a restart
+
+    // A restarted worker reads its rolling windows back from these rows.
+    await ingest.kill();
+    ingest = startIngest();
+    await waitFor('ingest to start again', () => ingest.output.includes('ingest running'), 20_000);
+    expect(ingest.output).toMatch(/"msg":"air-quality windows restored","devices":1/);
   });
 });

@@ -59,3 +59,34 @@ describe('engine: heavy-pollution watch', () => {
     expect(e.process(r(102, 'T')).points[0]).toMatch(/^alert,dev=c,field=so2,rule=ultra-low state="open"/);
   });
 });
+
+describe('engine: restart', () => {
+  it('rebuilds its rolling windows from its hourly aqi rows: after a restart it writes what it would have', () => {
+    const hourRows = (points: string[]) => points.filter((p) => p.startsWith('aqi,dev=aq-1,period=hour'));
+    const whole = run(new Engine(new Topics()), 80, () => 200);
+    // A worker dies after hour 69; a new one restores from the rows (as InfluxDB holds them) and the
+    // retained open alarms, then sees hours 70–80.
+    const before = new Engine(new Topics());
+    const seen = run(before, 69, () => 200);
+    const rows = hourRows(seen.points).map((p) => {
+      const field = (k: string) => { const m = new RegExp(`[ ,]${k}=([\\d.]+)`).exec(p); return m ? Number(m[1]) : null; };
+      const pm25 = field('c_pm25');
+      return { hourStart: Number(p.slice(p.lastIndexOf(' ') + 1)), means: pm25 === null ? {} : { pm25 }, aqi24: field('aqi_24h') };
+    });
+    const after = new Engine(new Topics());
+    after.restoreAir('aq-1', rows);
+    for (const a of before.alarms.open('aq-1')) after.alarms.restore('aq-1', a);
+    const events: string[] = [];
+    const points: string[] = [];
+    for (let h = 70; h <= 80; h++) for (let m = 0; m < 60; m++) {
+      const out = after.process({ dev: 'aq-1', kind: 'air.station', ts: T0 + h * HOUR + m * 60_000, m: { pm25: 200 } });
+      points.push(...out.points);
+      for (const msg of out.messages) if (msg.topic.includes('/alert/') && msg.payload) events.push(JSON.parse(msg.payload).event.state);
+    }
+    expect(events).toEqual([]); // the yellow warning and the aqi-day alarm stay open; nothing is raised again
+    const wanted = hourRows(whole.points).filter((p) => Number(p.slice(p.lastIndexOf(' ') + 1)) >= T0 + 70 * HOUR);
+    expect(hourRows(points)).toEqual(wanted);
+    expect(wanted).toHaveLength(10);
+    expect(wanted[5]).toContain('warning="yellow"');
+  });
+});
