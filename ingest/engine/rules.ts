@@ -25,17 +25,27 @@ export function checksFor(r: SampleRecord, s: DeviceSettings = {}, timing: Timin
   const t = (rule: string, field: string, limit: number, bound: 'max' | 'min' = 'max'): Threshold => ({ rule, field, limit, bound, ...timing });
   const out: Check[] = [];
   const profileName = s.profile ?? DEFAULT_PROFILE[r.kind];
+  // Interval data (HJ 212 minute/hour/day values) is judged on its means, as a rule of its own, and an
+  // interval mean past the limit is an exceedance without waiting.
+  const interval = r.agg !== undefined && r.agg !== 'rt';
+  const rule = (name: string) => (interval ? `${name}/${r.agg}` : name);
+  const tt = (name: string, field: string, limit: number, bound: 'max' | 'min' = 'max'): Threshold =>
+    interval ? { ...t(rule(name), field, limit, bound), minDurationMs: 0, clearDurationMs: 0 } : t(name, field, limit, bound);
   if (profileName) {
     const p = EMISSION_PROFILES[profileName]!;
     const o2Ref = s.o2Ref ?? p.o2Ref;
     const limits = { ...p.limits, ...s.limits };
+    const o2 = usable('o2') ? r.m.o2 : usable('o2_avg') ? r.m.o2_avg : undefined;
     for (const [field, limit] of Object.entries(limits)) {
-      // A converted value sent by the instrument wins; else convert with the measured O2 when the profile has a reference.
-      if (usable(`${field}_zs`)) { out.push({ threshold: t(profileName, field, limit), value: r.m[`${field}_zs`]! }); continue; }
-      if (!usable(field)) continue;
-      let v = r.m[field]!;
-      if (o2Ref !== undefined && usable('o2') && r.m.o2! < 21) v = toReferenceO2(v, r.m.o2!, o2Ref);
-      out.push({ threshold: t(profileName, field, limit), value: v });
+      // A converted value sent by the instrument wins (ZsRtd, or ZsAvg for interval data); else the
+      // measured value is converted to the reference O2 when the profile has one.
+      const zs = [`${field}_zs`, `${field}_zsavg`].find(usable);
+      if (zs) { out.push({ threshold: tt(profileName, field, limit), value: r.m[zs]! }); continue; }
+      const raw = [field, `${field}_avg`].find(usable);
+      if (!raw) continue;
+      let v = r.m[raw]!;
+      if (o2Ref !== undefined && o2 !== undefined && o2 < 21) v = toReferenceO2(v, o2, o2Ref);
+      out.push({ threshold: tt(profileName, field, limit), value: v });
     }
   }
   if (r.kind.startsWith('water.')) {

@@ -90,3 +90,24 @@ describe('engine: restart', () => {
     expect(wanted[5]).toContain('warning="yellow"');
   });
 });
+
+describe('engine: smokestack packets of standards.md §2', () => {
+  const instant = { minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 };
+  const opens = (e: Engine, r: SampleRecord) => e.process(r).messages.filter((m) => m.topic.includes('/alert/') && m.payload).map((m) => JSON.parse(m.payload).event);
+
+  it('packet D (real-time ZsRtd): NOx exactly at its 50 mg/m³ limit is not an exceedance', () => {
+    const e = new Engine(new Topics(), new Map(), instant);
+    const r: SampleRecord = { dev: 'cems-b001', kind: 'stack.cems', ts: T0, m: { dust: 4.5, dust_zs: 5, so2: 27, so2_zs: 30, nox: 45, nox_zs: 50, o2: 7.5, flue_t: 52.1, flow_v: 12.3 } };
+    expect(opens(e, r)).toEqual([]);
+    // The raw values converted with the measured O2 give the same: 45 × 15/13.5 = 50.
+    const raw: SampleRecord = { ...r, ts: T0 + 1, m: { dust: 4.5, so2: 27, nox: 45, o2: 7.5 } };
+    expect(opens(e, raw)).toEqual([]);
+  });
+
+  it('packet B (hourly ZsAvg): NOx 53.08 > 50 is an exceedance, dust and SO2 are not', () => {
+    const e = new Engine(new Topics(), new Map(), instant);
+    const r: SampleRecord = { dev: 'cems-b001', kind: 'stack.cems', ts: T0, agg: 'hour', m: {
+      dust_avg: 4.2, dust_zsavg: 4.85, so2_avg: 28, so2_zsavg: 32.31, nox_avg: 46, nox_zsavg: 53.08, o2_avg: 8, flue_t_avg: 52.3 } };
+    expect(opens(e, r)).toEqual([expect.objectContaining({ rule: 'ultra-low/hour', field: 'nox', state: 'open', value: 53.08, limit: 50 })]);
+  });
+});
