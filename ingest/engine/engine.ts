@@ -23,7 +23,7 @@ export const AQI_HOUR_TRIGGER = 200;
 export class Engine {
   readonly alarms = new AlarmTracker();
   private air = new Map<string, AirState>();
-  private latestAqi = new Map<string, AqiResult & { hourStart: number }>();
+  private latestAqi = new Map<string, AqiResult & { hourStart: number; aqi24: number | null; warning: string }>();
   private liveAt = new Map<string, number>();
   /** Hourly rolling 24-h AQI per air device, newest last (five days: enough for every warning rule). */
   private rolling = new Map<string, number[]>();
@@ -56,7 +56,7 @@ export class Engine {
     out.messages.push({
       topic: this.topics.live(r.kind, r.dev), retain: true, qos: 0,
       payload: JSON.stringify({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}),
-        ...(aqi ? { aqi: { hour: aqi.hourStart, aqi: aqi.published, level: aqi.level?.level, category: aqi.level?.zh, primary: aqi.primary } } : {}) }),
+        ...(aqi ? { aqi: { hour: aqi.hourStart, aqi: aqi.published, level: aqi.level?.level, category: aqi.level?.zh, colour: aqi.level?.rgb, primary: aqi.primary, aqi_24h: aqi.aqi24, warning: aqi.warning } } : {}) }),
     });
     return out;
   }
@@ -79,7 +79,7 @@ export class Engine {
     const means = Object.fromEntries(Object.entries(h.means).filter(([, v]) => v !== null).map(([k, v]) => [`c_${k}`, v!]));
     // gw says which worker owns the device after a restart (the shard of its gateway).
     out.points.push(aqiPoint(r.dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level, gw: gw || undefined, ...means }));
-    if (h.aqi.aqi !== null) this.latestAqi.set(r.dev, { ...h.aqi, hourStart: h.hourStart });
+    if (h.aqi.aqi !== null) this.latestAqi.set(r.dev, { ...h.aqi, hourStart: h.hourStart, aqi24: h.rolling.aqi, warning: level });
     if (h.day) {
       this.stats.aqiDays++;
       out.points.push(aqiPoint(r.dev, 'day', h.day.dayStart, h.day.aqi));

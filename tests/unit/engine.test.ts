@@ -48,7 +48,7 @@ describe('engine: heavy-pollution watch', () => {
     now += 1;
     const msg = live(e.process({ dev: 'aq-1', kind: 'air.station', ts: T0 + 2 * HOUR, m: { pm25: 41 } }))!;
     expect(msg.retain).toBe(true);
-    expect(JSON.parse(msg.payload)).toMatchObject({ dev: 'aq-1', m: { pm25: 41 }, aqi: { hour: T0 + HOUR, aqi: 'NA', level: 2, category: '良', primary: ['PM2.5'] } });
+    expect(JSON.parse(msg.payload)).toMatchObject({ dev: 'aq-1', m: { pm25: 41 }, aqi: { hour: T0 + HOUR, aqi: 'NA', level: 2, category: '良', colour: '#FFFF00', primary: ['PM2.5'], aqi_24h: null, warning: 'none' } });
   });
 
   it('does not judge values an instrument flagged as invalid', () => {
