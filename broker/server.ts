@@ -1,5 +1,6 @@
 // The Aedes broker: TCP listener, authentication against the users file, the ACL, and a health endpoint.
 import { Aedes, type Client } from 'aedes';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
@@ -32,7 +33,10 @@ export class Broker {
   private health?: http.Server;
   private principals = new WeakMap<Client, Principal>();
   private users: Map<string, User>;
-  /** Verified (username, password) pairs: scrypt is slow on purpose, reconnect storms should not pay it again. */
+  /**
+   * SHA-256 of each user's last verified password: scrypt is slow on purpose, and a reconnect storm of
+   * a thousand gateways should not pay it a thousand times. No plain-text password is kept.
+   */
   private verified = new Map<string, string>();
   port = 0;
   healthPort = 0;
@@ -89,9 +93,10 @@ export class Broker {
     const user = this.users.get(username);
     const pw = password?.toString('utf8') ?? '';
     if (!user) throw authError(`unknown user ${username}`, BAD_LOGIN);
-    if (this.verified.get(username) !== pw) {
+    const digest = createHash('sha256').update(user.password).update('\0').update(pw).digest('hex');
+    if (this.verified.get(username) !== digest) {
       if (!(await verifyPassword(pw, user.password))) throw authError(`wrong password for ${username}`, BAD_LOGIN);
-      this.verified.set(username, pw);
+      this.verified.set(username, digest);
     }
     // A gateway's client id is its name, so no client can take over (and end) another gateway's session.
     if (user.role === 'gateway' && client.id !== username) throw authError(`gateway ${username} must connect with client id ${username}, not ${client.id}`, NOT_AUTHORIZED);
@@ -115,7 +120,9 @@ export class Broker {
 
 export function listen(server: net.Server, port: number, host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
+      ? Object.assign(new Error(`port ${port} on ${host} is already in use: stop what holds it, or choose another port (0 picks a free one)`), { code: e.code })
+      : e));
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as net.AddressInfo).port);

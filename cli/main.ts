@@ -28,8 +28,9 @@ if (!entry) {
 try {
   await (await entry.load()).run(rest);
 } catch (e) {
-  if (e instanceof UsageError || e instanceof ConfigError) {
-    process.stderr.write(`qingcheng ${cmd}: ${e.message}\n`);
+  // Mistakes a user can fix get one line, not a stack trace.
+  if (e instanceof UsageError || e instanceof ConfigError || (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
+    process.stderr.write(`qingcheng ${cmd}: ${(e as Error).message}\n`);
     process.exit(2);
   }
   throw e;

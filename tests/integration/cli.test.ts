@@ -55,3 +55,18 @@ describe('qingcheng', () => {
     expect(bad.stderr).toContain('--role: expected one of gateway, ingest, operator, admin');
   });
 });
+
+describe('qingcheng broker', () => {
+  it('says which port is taken instead of crashing', async () => {
+    const net = await import('node:net');
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const port = (holder.address() as { port: number }).port;
+    const users = join(dir, 'empty-users.yaml');
+    writeFileSync(users, 'users: []\n');
+    const r = run('broker', '--users', users, '--host', '127.0.0.1', '--port', String(port), '--health-port', '0');
+    holder.close();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`qingcheng broker: port ${port} on 127.0.0.1 is already in use`);
+  });
+});
