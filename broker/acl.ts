@@ -34,6 +34,6 @@ export function canSubscribe(who: Principal, prefix: string, filter: string): bo
     case 'gateway':
       return l[0] === 'ack' && l.length === 2 && l[1] === who.username;
     case 'ingest':
-      return ['up', 'ack', 'alert', 'sys'].includes(l[0]!);
+      return ['up', 'ack', 'alert', 'live', 'sys'].includes(l[0]!);
   }
 }

@@ -25,6 +25,7 @@ const OPTS = {
   'flush-ms': { type: 'string', default: '200', help: 'longest wait before a partial batch is written' },
   'max-buffer-lines': { type: 'string', default: '100000', help: 'buffered lines at most; past this ingest stops reading MQTT' },
   devices: { type: 'string', help: 'YAML of per-device site tags and rule settings (see config/devices.example.yaml)' },
+  city: { type: 'string', help: 'also run the city-level watch under this name (in one worker of the deployment only)' },
   'alarm-open-s': { type: 'string', default: '60', help: 'seconds a value must stay past its limit before an alarm opens' },
   'alarm-close-s': { type: 'string', default: '60', help: 'seconds a value must stay back inside (by 5 %) before an alarm closes' },
 } as const;
@@ -43,6 +44,7 @@ export async function run(argv: string[]): Promise<void> {
     ...(a['influx-username'] ? { influxUser: a['influx-username'], influxPassword: a['influx-password'] ?? '' } : {}),
     sink: { batchLines: int(a['batch-lines'], 'batch-lines', 1), flushMs: int(a['flush-ms'], 'flush-ms'), maxBufferLines: int(a['max-buffer-lines'], 'max-buffer-lines', 1) },
     ...(a.devices ? { devicesFile: a.devices } : {}),
+    ...(a.city ? { city: a.city } : {}),
     timing: { minDurationMs: int(a['alarm-open-s'], 'alarm-open-s') * 1000, clearDurationMs: int(a['alarm-close-s'], 'alarm-close-s') * 1000, hysteresis: 0.05 },
   });
   await worker.start();

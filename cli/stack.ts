@@ -75,6 +75,7 @@ export async function run(argv: string[]): Promise<void> {
     workers.push(await createIngest({
       mqttUrl, username: 'ingest', password: creds.get('ingest')!.password, index: i, workers: nWorkers,
       prefix: DEFAULT_PREFIX, shards: DEFAULT_SHARDS, influxUrl, api: 'v1', db: a.db!, org: 'qingcheng', bucket: a.db!,
+      ...(i === 0 ? { city: 'hohhot' } : {}),
     }).start());
   }
   say(`  ingest       ${nWorkers} worker(s) → ${influxUrl}/write?db=${a.db}`);

@@ -14,6 +14,7 @@ export interface IngestOptions {
   org: string; bucket: string; token?: string;
   sink?: Partial<SinkOptions>;
   devicesFile?: string;
+  city?: string;
   timing?: Timing;
 }
 
@@ -28,5 +29,6 @@ export function createIngest(o: IngestOptions): IngestWorker {
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(o.devicesFile ? { devices: loadDevices(o.devicesFile) } : {}),
     ...(o.timing ? { timing: o.timing } : {}),
+    ...(o.city ? { city: o.city } : {}),
   });
 }

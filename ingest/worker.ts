@@ -5,6 +5,7 @@ import { decodeAck, decodeBatch, encodeAck, DEFAULT_LIMITS, EnvelopeError } from
 import { log } from '../protocol/log.ts';
 import { shardOf, shardsOwned, Topics } from '../protocol/topics.ts';
 import type { DeviceSettings } from './engine/devices.ts';
+import { CityWatch } from './engine/city.ts';
 import { Engine } from './engine/engine.ts';
 import type { Timing } from './engine/rules.ts';
 import { recordLine } from './schema.ts';
@@ -24,6 +25,8 @@ export interface WorkerOptions {
   devices?: Map<string, DeviceSettings>;
   /** Alarm timing; the defaults are one minute to open and one to close. */
   timing?: Timing;
+  /** Run the city-level watch under this name (in exactly one worker of a deployment). */
+  city?: string;
   /** Client id; the broker keeps this worker's session (and queued messages) under it while it is away. */
   clientId?: string;
 }
@@ -35,6 +38,7 @@ export class IngestWorker {
   readonly topics: Topics;
   readonly watermarks = new Watermarks();
   readonly engine: Engine;
+  readonly city?: CityWatch;
   /** Per gateway: the epoch and highest seq the engine has applied, so replays are not applied twice. */
   private applied = new Map<string, { ep: string; seq: number }>();
   private dirty = new Set<string>();
@@ -44,6 +48,7 @@ export class IngestWorker {
   constructor(readonly o: WorkerOptions) {
     this.topics = new Topics(o.prefix, o.shards);
     this.engine = new Engine(this.topics, o.devices ?? new Map(), o.timing);
+    if (o.city) this.city = new CityWatch(o.city, this.topics);
   }
 
   get clientId(): string { return this.o.clientId ?? `qingcheng-ingest-${this.o.index}-of-${this.o.workers}`; }
@@ -73,6 +78,7 @@ export class IngestWorker {
       const shards = shardsOwned(this.o.index, this.o.workers, this.o.shards);
       const subs: Record<string, { qos: 1 }> = { [`${this.o.prefix}/ack/+`]: { qos: 1 } };
       for (const s of shards) subs[this.topics.upShard(s)] = { qos: 1 };
+      if (this.city) for (const k of ['air.station', 'air.micro']) subs[`${this.o.prefix}/live/${k}/+`] = { qos: 1 };
       if (!connack.sessionPresent) log('info', 'ingest session is new; subscribing', { client: this.clientId, shards });
       this.client.subscribe(subs, (err, granted) => {
         const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
@@ -99,6 +105,7 @@ export class IngestWorker {
     const kind = this.topics.parse(packet.topic)?.kind;
     const payload = packet.payload as Buffer;
     if (kind === 'ack') return this.onRetainedAck(packet.topic, payload);
+    if (kind === 'live') return this.onLive(payload);
     if (kind !== 'up') return;
     const gw = this.topics.upGateway(packet.topic);
     if (!gw) return;
@@ -149,6 +156,14 @@ export class IngestWorker {
     await this.o.sink.write(lines, settle, (reason) => this.deadLetter(gw, reason, payload));
   }
 
+  /** Feeds the city watch; its rows are written like any others, its messages published. */
+  private async onLive(payload: Buffer): Promise<void> {
+    if (!this.city) return;
+    const out = this.city.onLive(payload.toString());
+    for (const m of out.messages) this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
+    await this.o.sink.write(out.points, () => undefined);
+  }
+
   /**
    * Open alarms are retained on alert/{dev}. Before the persistent session starts delivering data, a
    * short-lived connection reads them back, so a restart neither loses an open alarm nor raises it again.
@@ -169,7 +184,8 @@ export class IngestWorker {
         c.on('message', (topic, payload, packet) => {
           if (topic === sync) return resolve();
           if (!packet.retain || payload.length === 0) return;
-          try { points.push(...this.engine.restore(payload.toString())); restored++; } catch (e) { log('warn', 'cannot restore alarms', { topic, error: (e as Error).message }); }
+          const engine = this.city && topic === this.topics.alert(this.city.dev) ? this.city.engine : this.engine;
+          try { points.push(...engine.restore(payload.toString())); restored++; } catch (e) { log('warn', 'cannot restore alarms', { topic, error: (e as Error).message }); }
         });
         c.once('connect', () => {
           c.subscribe({ [`${this.o.prefix}/alert/+`]: { qos: 1 }, [sync]: { qos: 1 } }, (err) => {
@@ -201,10 +217,12 @@ export class IngestWorker {
       let devices = 0;
       for (const s of body.results[0]?.series ?? []) {
         const dev = s.tags?.dev;
-        if (!dev || !this.shardOwns(s)) continue;
+        if (!dev) continue;
+        const engine = this.city && dev === this.city.dev ? this.city.engine : this.engine;
+        if (engine === this.engine && !this.shardOwns(s)) continue;
         const col = (name: string) => s.columns.indexOf(name);
         const num = (row: unknown[], name: string) => { const i = col(name); return i >= 0 && typeof row[i] === 'number' ? (row[i] as number) : null; };
-        this.engine.restoreAir(dev, s.values.map((row) => ({
+        engine.restoreAir(dev, s.values.map((row) => ({
           hourStart: row[0] as number,
           means: Object.fromEntries(['so2', 'no2', 'co', 'o3', 'pm10', 'pm25'].flatMap((p) => { const v = num(row, `c_${p}`); return v === null ? [] : [[p, v]]; })),
           aqi24: num(row, 'aqi_24h'),

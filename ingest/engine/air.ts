@@ -84,6 +84,15 @@ export class AirState {
       const m = this.acc[p].mean();
       means[p] = m.valid ? m.value : null;
     }
+    return this.addHour(start, means);
+  }
+
+  /**
+   * Adds a whole hour by its means and computes what closing it yields. Devices get here through
+   * their samples; a city adds the means of its stations directly.
+   */
+  addHour(start: number, means: Record<P, number | null>): HourClosed {
+    this.hours = this.hours.filter((x) => x.start !== start);
     this.hours.push({ start, means });
     if (this.hours.length > 48) this.hours.shift();
     const edition = editionAt(start);

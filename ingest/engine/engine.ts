@@ -17,13 +17,26 @@ export interface Output { points: string[]; messages: Message[] }
 
 const LIVE_MIN_INTERVAL_MS = 1000;
 
+type LatestAqi = AqiResult & { hourStart: number; aqi24: number | null; warning: string; means: Record<string, number | null> };
+
+/** The AQI block of a live/ message. `c` holds the hour's valid means (a city watch averages them). */
+function liveAqi(a: LatestAqi): Record<string, unknown> {
+  return {
+    hour: a.hourStart, aqi: a.published, value: a.aqi, level: a.level?.level, category: a.level?.zh, colour: a.level?.rgb, primary: a.primary,
+    aqi_24h: a.aqi24, warning: a.warning, c: Object.fromEntries(Object.entries(a.means).filter(([, v]) => v !== null)),
+  };
+}
+
+const hourly = (rule: string, field: string, limit: number, minDurationMs = 0, clearDurationMs = 0): Threshold =>
+  ({ rule, field, limit, bound: 'max', minDurationMs, clearDurationMs, hysteresis: 0 });
+
 /** Hohhot heavy-pollution trigger: an hourly AQI above 200 at a station. */
 export const AQI_HOUR_TRIGGER = 200;
 
 export class Engine {
   readonly alarms = new AlarmTracker();
   private air = new Map<string, AirState>();
-  private latestAqi = new Map<string, AqiResult & { hourStart: number; aqi24: number | null; warning: string }>();
+  private latestAqi = new Map<string, LatestAqi>();
   private liveAt = new Map<string, number>();
   /** Hourly rolling 24-h AQI per air device, newest last (five days: enough for every warning rule). */
   private rolling = new Map<string, number[]>();
@@ -41,54 +54,48 @@ export class Engine {
       const e = this.alarms.observe(r.dev, c.threshold, r.ts, c.value);
       if (e) events.push(e);
     }
+    let hourClosed = false;
     if (r.kind.startsWith('air.') && (r.agg ?? 'rt') === 'rt') {
-      let st = this.air.get(r.dev);
-      if (!st) this.air.set(r.dev, (st = new AirState()));
-      for (const h of st.add(r)) this.onHour(r, gw, s, h, out, events);
+      for (const h of this.airOf(r.dev).add(r)) { this.onHour(r, gw, s, h, out, events); hourClosed = true; }
     }
-    for (const e of events) this.emit(r, e, out);
+    for (const e of events) this.emit(r.kind, e, out);
     // live/ carries the latest reading, at most one a second per device: a backlog replayed at full
-    // speed must not turn into a flood of retained messages.
+    // speed must not turn into a flood of retained messages. A reading that closed an hour always goes,
+    // at QoS 1, since it carries the hour's AQI and means (a city watch builds on them).
     const now = this.clock();
-    if (now - (this.liveAt.get(r.dev) ?? 0) < LIVE_MIN_INTERVAL_MS) return out;
+    if (!hourClosed && now - (this.liveAt.get(r.dev) ?? 0) < LIVE_MIN_INTERVAL_MS) return out;
     this.liveAt.set(r.dev, now);
     const aqi = this.latestAqi.get(r.dev);
     out.messages.push({
-      topic: this.topics.live(r.kind, r.dev), retain: true, qos: 0,
-      payload: JSON.stringify({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}),
-        ...(aqi ? { aqi: { hour: aqi.hourStart, aqi: aqi.published, level: aqi.level?.level, category: aqi.level?.zh, colour: aqi.level?.rgb, primary: aqi.primary, aqi_24h: aqi.aqi24, warning: aqi.warning } } : {}) }),
+      topic: this.topics.live(r.kind, r.dev), retain: true, qos: hourClosed ? 1 : 0,
+      payload: JSON.stringify({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}), ...(aqi ? { aqi: liveAqi(aqi) } : {}) }),
     });
+    return out;
+  }
+
+  private airOf(dev: string): AirState {
+    let st = this.air.get(dev);
+    if (!st) this.air.set(dev, (st = new AirState()));
+    return st;
+  }
+
+  /** Adds a whole hour to an air series with no samples of its own (a city) and returns its outputs. */
+  seriesHour(dev: string, kind: string, start: number, means: Record<(typeof AIR_POLLUTANTS)[number], number | null>, extra: Record<string, number> = {}): Output {
+    const out: Output = { points: [], messages: [] };
+    const events: AlarmEvent[] = [];
+    const h = this.airOf(dev).addHour(start, means);
+    this.stats.aqiHours++;
+    this.seriesOutputs(dev, h, extra, out, events);
+    for (const e of events) this.emit(kind, e, out);
+    const aqi = this.latestAqi.get(dev);
+    if (aqi) out.messages.push({ topic: this.topics.live(kind, dev), retain: true, qos: 1, payload: JSON.stringify({ dev, kind, ts: start, ...extra, aqi: liveAqi(aqi) }) });
     return out;
   }
 
   private onHour(r: SampleRecord, gw: string, s: DeviceSettings, h: HourClosed, out: Output, events: AlarmEvent[]): void {
     this.stats.aqiHours++;
-    const hourly = (rule: string, field: string, limit: number, minDurationMs = 0, clearDurationMs = 0): Threshold =>
-      ({ rule, field, limit, bound: 'max', minDurationMs, clearDurationMs, hysteresis: 0 });
-    // Warning levels (hohhot-2019) from the observed rolling 24-h AQI; yellow and above is an alarm
-    // that lifts after 36 h below yellow.
-    const series = this.rolling.get(r.dev) ?? [];
-    if (h.rolling.aqi !== null) series.push(h.rolling.aqi);
-    else series.length = 0; // a gap breaks every "for N hours" run
-    if (series.length > 120) series.shift();
-    this.rolling.set(r.dev, series);
-    const level = warningLevel(series);
-    const warn = this.alarms.observe(r.dev, hourly('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * 3_600_000), h.hourStart, WARNING_RANK[level]);
-    if (warn) events.push(warn);
-    // The hourly means go with the row (c_*), so a restarted worker can rebuild its rolling windows.
-    const means = Object.fromEntries(Object.entries(h.means).filter(([, v]) => v !== null).map(([k, v]) => [`c_${k}`, v!]));
     // gw says which worker owns the device after a restart (the shard of its gateway).
-    out.points.push(aqiPoint(r.dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level, gw: gw || undefined, ...means }));
-    if (h.aqi.aqi !== null) this.latestAqi.set(r.dev, { ...h.aqi, hourStart: h.hourStart, aqi24: h.rolling.aqi, warning: level });
-    if (h.day) {
-      this.stats.aqiDays++;
-      out.points.push(aqiPoint(r.dev, 'day', h.day.dayStart, h.day.aqi));
-      // Daily AQI above 150 on consecutive days (the plan's sustained-pollution trigger).
-      if (h.day.aqi.aqi !== null) {
-        const e = this.alarms.observe(r.dev, hourly('aqi-day', 'aqi', 150, 86_400_000), h.day.dayStart, h.day.aqi.aqi);
-        if (e) events.push(e);
-      }
-    }
+    this.seriesOutputs(r.dev, h, gw ? { gw } : {}, out, events);
     // Hourly means against the GB 3095 1-hour limits, and the hourly AQI against the heavy-pollution trigger.
     const set = limitSetAt(h.hourStart);
     for (const p of ['so2', 'no2', 'co', 'o3'] as const) {
@@ -104,11 +111,38 @@ export class Engine {
     }
   }
 
-  private emit(r: SampleRecord, e: AlarmEvent, out: Output): void {
+  /** What every air series yields when an hour closes: AQI rows, warning levels, days over 150. */
+  private seriesOutputs(dev: string, h: HourClosed, extra: Record<string, number | string>, out: Output, events: AlarmEvent[]): void {
+    // Warning levels (hohhot-2019) from the observed rolling 24-h AQI; yellow and above is an alarm
+    // that lifts after 36 h below yellow.
+    const series = this.rolling.get(dev) ?? [];
+    if (h.rolling.aqi !== null) series.push(h.rolling.aqi);
+    else series.length = 0; // a gap breaks every "for N hours" run
+    if (series.length > 120) series.shift();
+    this.rolling.set(dev, series);
+    const level = warningLevel(series);
+    const warn = this.alarms.observe(dev, hourly('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * 3_600_000), h.hourStart, WARNING_RANK[level]);
+    if (warn) events.push(warn);
+    // The hourly means go with the row (c_*), so a restarted worker can rebuild its rolling windows.
+    const means = Object.fromEntries(Object.entries(h.means).filter(([, v]) => v !== null).map(([k, v]) => [`c_${k}`, v!]));
+    out.points.push(aqiPoint(dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level, ...extra, ...means }));
+    if (h.aqi.aqi !== null) this.latestAqi.set(dev, { ...h.aqi, hourStart: h.hourStart, aqi24: h.rolling.aqi, warning: level, means: h.means });
+    if (h.day) {
+      this.stats.aqiDays++;
+      out.points.push(aqiPoint(dev, 'day', h.day.dayStart, h.day.aqi));
+      // Daily AQI above 150 on consecutive days (the plan's sustained-pollution trigger).
+      if (h.day.aqi.aqi !== null) {
+        const e = this.alarms.observe(dev, hourly('aqi-day', 'aqi', 150, 86_400_000), h.day.dayStart, h.day.aqi.aqi);
+        if (e) events.push(e);
+      }
+    }
+  }
+
+  private emit(kind: string, e: AlarmEvent, out: Output): void {
     this.stats.events++;
-    out.points.push(alertPoint(e, r.kind));
+    out.points.push(alertPoint(e, kind));
     const open = this.alarms.open(e.dev);
-    const body = JSON.stringify({ dev: e.dev, kind: r.kind, event: e, open });
+    const body = JSON.stringify({ dev: e.dev, kind, event: e, open });
     // alert/{dev} retains the open alarms; when none is left, the event goes out unretained and the
     // retained message is cleared.
     if (open.length) out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: true, qos: 1 });
@@ -123,9 +157,8 @@ export class Engine {
    * means behind the 24-h and 8-h windows, and the rolling 24-h AQI series behind the warning levels.
    */
   restoreAir(dev: string, rows: { hourStart: number; means: Partial<Record<(typeof AIR_POLLUTANTS)[number], number>>; aqi24: number | null }[]): void {
-    const st = new AirState();
+    const st = this.airOf(dev);
     st.restore(rows.map((r) => ({ start: r.hourStart, means: Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, r.means[p] ?? null])) as Record<(typeof AIR_POLLUTANTS)[number], number | null> })));
-    this.air.set(dev, st);
     // The warning series counts consecutive hours: keep the unbroken run that ends with the last row.
     const series: number[] = [];
     let prev: number | undefined;

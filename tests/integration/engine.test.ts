@@ -27,7 +27,7 @@ const events: { state: string; rule: string; field: string; ts: number; since: n
 
 function startIngest(): Proc {
   return new Proc('ingest', ['ingest', '--mqtt', `mqtt://127.0.0.1:${broker.port}`, '--password', PASSWORDS.ingest, '--influx-url', influx.url,
-    '--flush-ms', '50', '--devices', join(dir, 'devices.yaml')]);
+    '--flush-ms', '50', '--devices', join(dir, 'devices.yaml'), '--city', 'hohhot']);
 }
 
 async function send(records: SampleRecord[]): Promise<void> {
@@ -111,10 +111,15 @@ describe('exceedance engine', () => {
     const [first] = rows;
     expect(first).toMatchObject({ c_pm25: 40, c_so2: 10, gw: 'gw-eng' }); // hourly means kept for a restart
 
+    // The city watch follows the station's hourly means on live/ (here the city has one micro-station).
+    await waitFor('city rows', async () => (await influx.rows(`SELECT * FROM aqi WHERE dev = 'city-hohhot' AND period = 'hour'`)).length === 3, 20_000);
+    const city = await influx.rows(`SELECT * FROM aqi WHERE dev = 'city-hohhot' AND period = 'hour'`);
+    expect(city.map((r) => [r.time, r.aqi, r.stations, r.stations_over_200])).toEqual([[T0, 60, 1, 0], [T0 + HOUR, 310, 1, 1], [T0 + 2 * HOUR, 60, 1, 0]]);
+
     // A restarted worker reads its rolling windows back from these rows.
     await ingest.kill();
     ingest = startIngest();
     await waitFor('ingest to start again', () => ingest.output.includes('ingest running'), 20_000);
-    expect(ingest.output).toMatch(/"msg":"air-quality windows restored","devices":1/);
+    expect(ingest.output).toMatch(/"msg":"air-quality windows restored","devices":2/); // aq-1 and the city
   });
 });
