@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { log } from '../protocol/log.ts';
+import { backfill } from '../simulators/backfill.ts';
 import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
 import { int, parse } from './args.ts';
 import { onShutdown } from './signals.ts';
@@ -13,11 +14,25 @@ const OPTS = {
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
   seed: { type: 'string', default: '1000', help: 'seed of the first station; each station is a pure function of seed and clock' },
   'write-gateway-config': { type: 'string', help: 'also write a gateway config that polls these stations to this file' },
-  gateway: { type: 'string', default: 'gw-sim-01', help: 'gateway id used in the written config' },
+  gateway: { type: 'string', default: 'gw-sim-01', help: 'gateway id used in the written config, or the gateway that backfills' },
+  'backfill-hours': { type: 'string', help: 'instead of serving Modbus: publish the last N hours of the stations\' readings as gateway --gateway, then exit' },
+  mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883', env: 'QC_MQTT_URL', help: 'broker URL (for --backfill-hours)' },
+  password: { type: 'string', env: 'QC_MQTT_PASSWORD', help: 'the gateway\'s broker password (for --backfill-hours)' },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng simulate [options]', OPTS);
+  if (a['backfill-hours']) {
+    const hours = int(a['backfill-hours'], 'backfill-hours', 1);
+    const n = int(a.stations, 'stations', 1);
+    const seed = int(a.seed, 'seed');
+    const to = Math.floor(Date.now() / 60_000) * 60_000;
+    const stations = Array.from({ length: n }, (_, i) => ({ id: `aq-${String(seed + i).padStart(4, '0')}`, seed: seed + i }));
+    process.stdout.write(`backfilling ${hours} h of ${n} SIM-AQ6 station(s), one sample a minute, as ${a.gateway} …\n`);
+    const count = await backfill({ url: a.mqtt!, gateway: a.gateway!, ...(a.password ? { password: a.password } : {}), stations, from: to - hours * 3_600_000, to, stepMs: 60_000 });
+    process.stdout.write(`${count} records acknowledged by ingest\n`);
+    return;
+  }
   const fleet = await new AirFleet().start({
     stations: int(a.stations, 'stations'), cems: int(a.cems, 'cems'), unitsPerServer: int(a['units-per-port'], 'units-per-port', 1),
     basePort: int(a.port, 'port'), host: a.host!, seed: int(a.seed, 'seed'),

@@ -123,3 +123,27 @@ describe('exceedance engine', () => {
     expect(ingest.output).toMatch(/"msg":"air-quality windows restored","devices":2/); // aq-1 and the city
   });
 });
+
+describe('a pollution episode from a simulated station', () => {
+  it('backfills three hours of SIM-AQ6 data with a PM episode in the middle hour: AQI rows and the AQI > 200 alarm', async () => {
+    const { backfill } = await import('../../simulators/backfill.ts');
+    const from = T0 - 4 * HOUR; // before the other tests' data, on a device of its own
+    const n = await backfill({
+      url: `mqtt://127.0.0.1:${broker.port}`, gateway: 'gw-eng', password: PASSWORDS.gateway,
+      stations: [{ id: 'aq-sim', seed: 77 }], from, to: from + 3 * HOUR + 60_000, stepMs: MIN,
+      override: (_dev, ts) => (ts >= from + HOUR && ts < from + 2 * HOUR ? { pm25: 260, pm10: 300 } : undefined),
+    });
+    expect(n).toBe(181);
+    await waitFor('three hourly AQI rows', async () => (await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-sim' AND period = 'hour'`)).length === 3, 20_000);
+    const rows = await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-sim' AND period = 'hour'`);
+    expect(rows.map((r) => r.time)).toEqual([from, from + HOUR, from + 2 * HOUR]);
+    expect(rows[1]).toMatchObject({ aqi: 310, level: 6, primary: 'PM2.5', iaqi_pm25: 310 });
+    expect(Number(rows[0]!.aqi)).toBeLessThan(200);
+    expect(Number(rows[2]!.aqi)).toBeLessThan(200);
+    await waitFor('the episode alarm to close', () => events.some((e) => e.rule === 'aqi-hour' && e.state === 'close' && e.since === from + HOUR), 20_000);
+    const ep = events.filter((e) => e.rule === 'aqi-hour' && e.since === from + HOUR);
+    expect(ep.map((e) => [e.state, e.ts, e.value, e.limit])).toEqual([['open', from + HOUR, 310, 200], ['close', from + 2 * HOUR, Number(rows[2]!.aqi), 200]]);
+    const stored = await influx.rows(`SELECT * FROM alert WHERE dev = 'aq-sim' AND rule = 'aqi-hour'`);
+    expect(stored.map((r) => [r.state, r.time, r.value, r.limit])).toEqual([['open', from + HOUR, 310, 200], ['close', from + 2 * HOUR, Number(rows[2]!.aqi), 200]]);
+  });
+});
