@@ -48,6 +48,11 @@ export const POLLUTANTS: readonly Pollutant[] = [
   P('ch4', 'methane', 'mg/m³', 'a05002'),
   P('tvoc', 'TVOC', 'mg/m³', null),
   P('fumes', 'catering fumes', 'mg/m³', null),
+  // Vapour recovery (GB 20952-2020): no HJ 212 codes exist; platforms map their own (device-classes.md §1.5).
+  P('al', 'A/L ratio (vapour / fuel volume)', '1', null),
+  P('fuel_l', 'fuel volume of a fuelling', 'L', null),
+  P('tank_p', 'tank gauge pressure', 'Pa', null),
+  P('vapor_conc', 'vapour concentration', 'µmol/mol', null),
   P('water_flow', 'wastewater flow', 'L/s', 'w00000', 'B01'),
   P('ph', 'pH', '1', 'w01001', '001'),
   P('cod', 'COD', 'mg/L', 'w01018', '011'),

@@ -8,6 +8,7 @@ import { gb3095Limit, limitSetAt } from '../../standards/gb3095.ts';
 import type { AqiResult } from '../../standards/aqi.ts';
 import { WARNING_LIFT_HOURS, WARNING_RANK, warningLevel } from '../../standards/warnings.ts';
 import { AIR_POLLUTANTS, AirState, type HourClosed } from './air.ts';
+import { VaporState } from './vapor.ts';
 import { AlarmTracker, type AlarmEvent, type OpenAlarm, type Threshold } from './alarms.ts';
 import type { DeviceSettings } from './devices.ts';
 import { checksFor, DEFAULT_TIMING, type Timing } from './rules.ts';
@@ -38,6 +39,7 @@ export class Engine {
   private air = new Map<string, AirState>();
   private latestAqi = new Map<string, LatestAqi>();
   private liveAt = new Map<string, number>();
+  private vapor = new Map<string, VaporState>();
   /** Hourly rolling 24-h AQI per air device, newest last (five days: enough for every warning rule). */
   private rolling = new Map<string, number[]>();
   stats = { records: 0, events: 0, aqiHours: 0, aqiDays: 0 };
@@ -53,6 +55,15 @@ export class Engine {
     for (const c of checksFor(r, s, this.timing)) {
       const e = this.alarms.observe(r.dev, c.threshold, r.ts, c.value);
       if (e) events.push(e);
+    }
+    if (r.kind === 'vapor' && (r.agg ?? 'rt') === 'rt') {
+      let st = this.vapor.get(r.dev);
+      if (!st) this.vapor.set(r.dev, (st = new VaporState()));
+      for (const o of st.add(r)) {
+        // Levels 1 (warning) and 2 (alarm) are past the 0.5 "limit"; a step from 1 to 2 is an update.
+        const e = this.alarms.observe(r.dev, hourly(o.rule, o.field, 0.5), o.ts, o.level);
+        if (e) events.push(e);
+      }
     }
     let hourClosed = false;
     if (r.kind.startsWith('air.') && (r.agg ?? 'rt') === 'rt') {

@@ -111,3 +111,23 @@ describe('engine: smokestack packets of standards.md §2', () => {
     expect(opens(e, r)).toEqual([expect.objectContaining({ rule: 'ultra-low/hour', field: 'nox', state: 'open', value: 53.08, limit: 50 })]);
   });
 });
+
+describe('engine: vapour recovery (GB 20952-2020)', () => {
+  it('warns on a nozzle day with 30 % of A/L at 0.7, escalates on day 7, and alarms at once on 8 000 µmol/mol', () => {
+    const e = new Engine(new Topics());
+    const states: [string, number, number][] = [];
+    const feed = (r: SampleRecord) => {
+      for (const m of e.process(r).messages) if (m.topic.includes('/alert/') && m.payload) {
+        const ev = JSON.parse(m.payload).event;
+        states.push([`${ev.rule}:${ev.state}`, (ev.ts - T0) / (24 * HOUR), ev.value]);
+      }
+    };
+    for (let d = 0; d < 8; d++) for (let i = 0; i < 20; i++) {
+      feed({ dev: 'vr-1-n01', kind: 'vapor', ts: T0 + d * 24 * HOUR + (8 + i / 4) * HOUR, m: { al: i < 6 ? 0.7 : 1.1, fuel_l: 30 } });
+    }
+    expect(states).toEqual([['gb20952-al:open', 1, 1], ['gb20952-al:update', 7, 2]]);
+    feed({ dev: 'vr-1-c', kind: 'vapor', ts: T0 + HOUR, m: { vapor_conc: 8100 } });
+    feed({ dev: 'vr-1-c', kind: 'vapor', ts: T0 + 2 * HOUR, m: { vapor_conc: 900 } });
+    expect(states.slice(2).map((s) => s[0])).toEqual(['gb20952-conc:open', 'gb20952-conc:close']);
+  });
+});

@@ -1,0 +1,48 @@
+// Per-device state of a vapour-recovery monitor (GB 20952-2020 E.3.3, see standards/vapor.ts): a nozzle
+// device sends one record per fuelling (`al`, `fuel_l`), a tank-pressure sensor `tank_p`, a
+// concentration sensor `vapor_conc`. A/L and pressure are judged when a Beijing natural day ends (the
+// first record of the next day), concentration at once. Each yields a level: 0 normal, 1 warning, 2 alarm.
+import type { SampleRecord } from '../../protocol/envelope.ts';
+import { addFuelling, concentrationLevel, FlatPressure, judgeAlDay, judgePressureDay, type AlTally } from '../../standards/vapor.ts';
+
+const DAY = 86_400_000;
+const BEIJING = 8 * 3_600_000;
+const dayOf = (ts: number) => Math.floor((ts + BEIJING) / DAY) * DAY - BEIJING;
+
+export interface LevelObservation { rule: string; field: string; ts: number; level: number }
+
+export class VaporState {
+  private day = -1;
+  private tally: AlTally = { valid: 0, outsideWarn: 0, outsideAlarm: 0 };
+  private alWarnDays = 0;
+  private flat = new FlatPressure();
+  private hasPressure = false;
+  private pressureWarnDays = 0;
+
+  add(r: SampleRecord): LevelObservation[] {
+    const out: LevelObservation[] = [];
+    const d = dayOf(r.ts);
+    if (this.day === -1) this.day = d;
+    if (d < this.day) return out; // a late record of a day already judged
+    if (d > this.day) {
+      const judgedAt = this.day + DAY;
+      const al = judgeAlDay(this.tally, this.alWarnDays);
+      this.tally = al.carry;
+      this.alWarnDays = al.warnDays;
+      if (al.level !== null) out.push({ rule: 'gb20952-al', field: 'al', ts: judgedAt, level: al.level });
+      if (this.hasPressure) {
+        const p = judgePressureDay(this.flat.longestMs, this.pressureWarnDays);
+        this.pressureWarnDays = p.warnDays;
+        out.push({ rule: 'gb20952-pressure', field: 'tank_p', ts: judgedAt, level: p.level });
+      }
+      this.flat = new FlatPressure();
+      this.hasPressure = false;
+      this.day = d;
+    }
+    const m = r.m;
+    if (m.al !== undefined && m.fuel_l !== undefined) addFuelling(this.tally, m.al, m.fuel_l);
+    if (m.tank_p !== undefined) { this.flat.add(r.ts, m.tank_p); this.hasPressure = true; }
+    if (m.vapor_conc !== undefined) out.push({ rule: 'gb20952-conc', field: 'vapor_conc', ts: r.ts, level: concentrationLevel(m.vapor_conc) });
+    return out;
+  }
+}
