@@ -44,6 +44,3 @@ export const EMISSION_PROFILES: Record<string, EmissionProfile> = Object.fromEnt
 export function ppmToMgM3(ppm: number, molarMass: number): number {
   return (ppm * molarMass) / 22.4;
 }
-
-/** Vapour recovery online rules (GB 20952-2020 Appendix E.3.3) used as thresholds. */
-export const VAPOR = { alRange: [0.9, 1.3], alAlarmRange: [0.6, 1.5], concWarn: 4000, concAlarm: 8000, pressureBand: [-50, 50] } as const;
