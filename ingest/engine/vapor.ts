@@ -3,7 +3,7 @@
 // concentration sensor `vapor_conc`. A/L and pressure are judged when a Beijing natural day ends (the
 // first record of the next day), concentration at once. Each yields a level: 0 normal, 1 warning, 2 alarm.
 import type { SampleRecord } from '../../protocol/envelope.ts';
-import { addFuelling, concentrationLevel, FlatPressure, judgeAlDay, judgePressureDay, type AlTally } from '../../standards/vapor.ts';
+import { addFuelling, concentrationLevel, ESCALATE_DAYS, FlatPressure, judgeAlDay, judgePressureDay, type AlTally } from '../../standards/vapor.ts';
 
 const DAY = 86_400_000;
 const BEIJING = 8 * 3_600_000;
@@ -18,6 +18,9 @@ export class VaporState {
   private flat = new FlatPressure();
   private hasPressure = false;
   private pressureWarnDays = 0;
+  private concWarnedToday = false;
+  private hasConc = false;
+  private concWarnDays = 0;
 
   add(r: SampleRecord): LevelObservation[] {
     const out: LevelObservation[] = [];
@@ -35,14 +38,26 @@ export class VaporState {
         this.pressureWarnDays = p.warnDays;
         out.push({ rule: 'gb20952-pressure', field: 'tank_p', ts: judgedAt, level: p.level });
       }
+      if (this.hasConc) {
+        // C-1: a concentration warning on 7 days in a row is an alarm.
+        this.concWarnDays = this.concWarnedToday ? this.concWarnDays + 1 : 0;
+        out.push({ rule: 'gb20952-conc-days', field: 'vapor_conc', ts: judgedAt, level: this.concWarnDays >= ESCALATE_DAYS ? 2 : 0 });
+      }
       this.flat = new FlatPressure();
       this.hasPressure = false;
+      this.hasConc = false;
+      this.concWarnedToday = false;
       this.day = d;
     }
     const m = r.m;
     if (m.al !== undefined && m.fuel_l !== undefined) addFuelling(this.tally, m.al, m.fuel_l);
     if (m.tank_p !== undefined) { this.flat.add(r.ts, m.tank_p); this.hasPressure = true; }
-    if (m.vapor_conc !== undefined) out.push({ rule: 'gb20952-conc', field: 'vapor_conc', ts: r.ts, level: concentrationLevel(m.vapor_conc) });
+    if (m.vapor_conc !== undefined) {
+      const level = concentrationLevel(m.vapor_conc);
+      this.hasConc = true;
+      if (level >= 1) this.concWarnedToday = true;
+      out.push({ rule: 'gb20952-conc', field: 'vapor_conc', ts: r.ts, level });
+    }
     return out;
   }
 }

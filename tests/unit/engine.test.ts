@@ -130,4 +130,17 @@ describe('engine: vapour recovery (GB 20952-2020)', () => {
     feed({ dev: 'vr-1-c', kind: 'vapor', ts: T0 + 2 * HOUR, m: { vapor_conc: 900 } });
     expect(states.slice(2).map((s) => s[0])).toEqual(['gb20952-conc:open', 'gb20952-conc:close']);
   });
+
+  it('turns concentration warnings on 7 days in a row into an alarm (C-1)', () => {
+    const e = new Engine(new Topics());
+    const days: [string, number][] = [];
+    for (let d = 0; d < 9; d++) for (const [h, v] of [[10, 4200], [11, 800]] as const) {
+      for (const m of e.process({ dev: 'vr-2-c', kind: 'vapor', ts: T0 + d * 24 * HOUR + h * HOUR, m: { vapor_conc: v } }).messages) {
+        const ev = m.payload && m.topic.includes('/alert/') ? JSON.parse(m.payload).event : null;
+        if (ev?.rule === 'gb20952-conc-days') days.push([ev.state, (ev.ts - T0) / (24 * HOUR)]);
+      }
+    }
+    // Days 0–6 each had a warning: judged at the start of day 7.
+    expect(days).toEqual([['open', 7]]);
+  });
 });
