@@ -51,6 +51,10 @@ export class IngestWorker {
     if (o.city) this.city = new CityWatch(o.city, this.topics);
   }
 
+  private credentials(): { username?: string; password?: string } {
+    return { ...(this.o.username !== undefined ? { username: this.o.username } : {}), ...(this.o.password !== undefined ? { password: this.o.password } : {}) };
+  }
+
   get clientId(): string { return this.o.clientId ?? `qingcheng-ingest-${this.o.index}-of-${this.o.workers}`; }
   get connected(): boolean { return this.client?.connected ?? false; }
 
@@ -63,8 +67,7 @@ export class IngestWorker {
       clean: false,
       protocolVersion: 4,
       reconnectPeriod: 1000,
-      ...(this.o.username !== undefined ? { username: this.o.username } : {}),
-      ...(this.o.password !== undefined ? { password: this.o.password } : {}),
+      ...this.credentials(),
     });
     // MQTT.js hands over one packet at a time and sends PUBACK after the callback: awaiting room in the
     // sink here is what stops reading from the broker while the database is slow.
@@ -172,8 +175,7 @@ export class IngestWorker {
   private async restoreAlarms(): Promise<void> {
     const c = mqtt.connect(this.o.url, {
       clientId: `${this.clientId}-restore`, clean: true, protocolVersion: 4, reconnectPeriod: 0,
-      ...(this.o.username !== undefined ? { username: this.o.username } : {}),
-      ...(this.o.password !== undefined ? { password: this.o.password } : {}),
+      ...this.credentials(),
     });
     const sync = `${this.o.prefix}/sys/ingest/${this.clientId}`;
     let restored = 0;
@@ -184,7 +186,7 @@ export class IngestWorker {
         c.on('message', (topic, payload, packet) => {
           if (topic === sync) return resolve();
           if (!packet.retain || payload.length === 0) return;
-          const engine = this.city && topic === this.topics.alert(this.city.dev) ? this.city.engine : this.engine;
+          const engine = this.engineFor(this.topics.parse(topic)?.levels[0] ?? '');
           try { points.push(...engine.restore(payload.toString())); restored++; } catch (e) { log('warn', 'cannot restore alarms', { topic, error: (e as Error).message }); }
         });
         c.once('connect', () => {
@@ -218,7 +220,7 @@ export class IngestWorker {
       for (const s of body.results[0]?.series ?? []) {
         const dev = s.tags?.dev;
         if (!dev) continue;
-        const engine = this.city && dev === this.city.dev ? this.city.engine : this.engine;
+        const engine = this.engineFor(dev);
         if (engine === this.engine && !this.shardOwns(s)) continue;
         const col = (name: string) => s.columns.indexOf(name);
         const num = (row: unknown[], name: string) => { const i = col(name); return i >= 0 && typeof row[i] === 'number' ? (row[i] as number) : null; };
@@ -233,6 +235,11 @@ export class IngestWorker {
     } catch (e) {
       log('warn', 'cannot restore air-quality windows from the database; they start empty', { error: (e as Error).message });
     }
+  }
+
+  /** The city's own series lives in the city watch's engine; every device in the worker's. */
+  private engineFor(dev: string): Engine {
+    return this.city && dev === this.city.dev ? this.city.engine : this.engine;
   }
 
   /** Whether a device's rows belong to this worker: its gateway's shard is one of ours. */

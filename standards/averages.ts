@@ -18,21 +18,14 @@ export const MIN_HOURS_PER_8H = 6;
  * samples, valid when they cover at least 45 distinct minutes of the hour.
  */
 export function hourlyMean(samples: Sample[], hourStart: number): Mean {
-  const minutes = new Set<number>();
-  let sum = 0, n = 0, marked = false;
-  for (const s of samples) {
-    if (s.ts < hourStart || s.ts >= hourStart + HOUR || !isUsable(s.flag) || !Number.isFinite(s.value)) continue;
-    minutes.add(Math.floor((s.ts - hourStart) / 60_000));
-    sum += s.value;
-    n++;
-    if (s.flag === 'T') marked = true;
-  }
-  return { value: n ? sum / n : null, count: minutes.size, valid: minutes.size >= MIN_MINUTES_PER_HOUR, marked };
+  const acc = new HourAccumulator(hourStart);
+  for (const x of samples) acc.add(x.ts, x.value, x.flag);
+  return acc.mean();
 }
 
 /**
- * The same rule as hourlyMean, kept as running totals: a device sampling every second holds 60 bits
- * and two numbers per pollutant instead of 3,600 samples.
+ * The hourly-mean rule kept as running totals: a device sampling every second holds 60 flags and two
+ * numbers per pollutant instead of 3,600 samples.
  */
 export class HourAccumulator {
   private sum = 0;

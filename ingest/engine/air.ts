@@ -7,7 +7,8 @@ import { dailyMax8h, dailyMean, eightHourMean, HourAccumulator } from '../../sta
 const HOUR = 3_600_000;
 const BEIJING = 8 * HOUR;
 export const AIR_POLLUTANTS = ['so2', 'no2', 'co', 'o3', 'pm10', 'pm25'] as const;
-type P = (typeof AIR_POLLUTANTS)[number];
+export type AirPollutant = (typeof AIR_POLLUTANTS)[number];
+type P = AirPollutant;
 
 export interface HourClosed {
   hourStart: number;

@@ -6,11 +6,11 @@
 // and alert/city-{name}. Averaging stations is the usual city evaluation (HJ 663), which the domain
 // reference does not quote: treat the method as a configurable convention.
 import type { Topics } from '../../protocol/topics.ts';
-import { AIR_POLLUTANTS } from './air.ts';
+import { AIR_POLLUTANTS, type AirPollutant } from './air.ts';
 import { Engine, type Output } from './engine.ts';
 
 const HOUR = 3_600_000;
-type Means = Partial<Record<(typeof AIR_POLLUTANTS)[number], number>>;
+type Means = Partial<Record<AirPollutant, number>>;
 
 interface Station { kind: string; latest: number; hours: Map<number, { means: Means; aqi: number | null }> }
 
@@ -66,7 +66,7 @@ export class CityWatch {
     const means = Object.fromEntries(AIR_POLLUTANTS.map((p) => {
       const v = hours.map((h) => h.means[p]).filter((x): x is number => typeof x === 'number');
       return [p, v.length ? v.reduce((a, b) => a + b, 0) / v.length : null];
-    })) as Record<(typeof AIR_POLLUTANTS)[number], number | null>;
+    })) as Record<AirPollutant, number | null>;
     const over200 = hours.filter((h) => h.aqi !== null && h.aqi > 200).length;
     return this.engine.seriesHour(this.dev, 'city', start, means, { stations: hours.length, stations_over_200: over200 });
   }

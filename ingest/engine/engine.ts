@@ -7,7 +7,7 @@ import type { Topics } from '../../protocol/topics.ts';
 import { gb3095Limit, limitSetAt } from '../../standards/gb3095.ts';
 import type { AqiResult } from '../../standards/aqi.ts';
 import { WARNING_LIFT_HOURS, WARNING_RANK, warningLevel } from '../../standards/warnings.ts';
-import { AIR_POLLUTANTS, AirState, type HourClosed } from './air.ts';
+import { AIR_POLLUTANTS, AirState, type AirPollutant, type HourClosed } from './air.ts';
 import { VaporState } from './vapor.ts';
 import { AlarmTracker, type AlarmEvent, type OpenAlarm, type Threshold } from './alarms.ts';
 import type { DeviceSettings } from './devices.ts';
@@ -28,7 +28,8 @@ function liveAqi(a: LatestAqi): Record<string, unknown> {
   };
 }
 
-const hourly = (rule: string, field: string, limit: number, minDurationMs = 0, clearDurationMs = 0): Threshold =>
+/** A threshold without hysteresis for values that are already judgements (hourly means, AQI, levels). */
+const plain = (rule: string, field: string, limit: number, minDurationMs = 0, clearDurationMs = 0): Threshold =>
   ({ rule, field, limit, bound: 'max', minDurationMs, clearDurationMs, hysteresis: 0 });
 
 /** Hohhot heavy-pollution trigger: an hourly AQI above 200 at a station. */
@@ -61,7 +62,7 @@ export class Engine {
       if (!st) this.vapor.set(r.dev, (st = new VaporState()));
       for (const o of st.add(r)) {
         // Levels 1 (warning) and 2 (alarm) are past the 0.5 "limit"; a step from 1 to 2 is an update.
-        const e = this.alarms.observe(r.dev, hourly(o.rule, o.field, 0.5), o.ts, o.level);
+        const e = this.alarms.observe(r.dev, plain(o.rule, o.field, 0.5), o.ts, o.level);
         if (e) events.push(e);
       }
     }
@@ -91,7 +92,7 @@ export class Engine {
   }
 
   /** Adds a whole hour to an air series with no samples of its own (a city) and returns its outputs. */
-  seriesHour(dev: string, kind: string, start: number, means: Record<(typeof AIR_POLLUTANTS)[number], number | null>, extra: Record<string, number> = {}): Output {
+  seriesHour(dev: string, kind: string, start: number, means: Record<AirPollutant, number | null>, extra: Record<string, number> = {}): Output {
     const out: Output = { points: [], messages: [] };
     const events: AlarmEvent[] = [];
     const h = this.airOf(dev).addHour(start, means);
@@ -113,11 +114,11 @@ export class Engine {
       const v = h.means[p];
       const limit = s.limits?.[p] ?? gb3095Limit(p, '1h', s.grade ?? 2, set);
       if (v === null || limit === undefined) continue;
-      const e = this.alarms.observe(r.dev, hourly(`gb3095-1h`, p, limit), h.hourStart, v);
+      const e = this.alarms.observe(r.dev, plain(`gb3095-1h`, p, limit), h.hourStart, v);
       if (e) events.push(e);
     }
     if (h.aqi.aqi !== null) {
-      const e = this.alarms.observe(r.dev, hourly('aqi-hour', 'aqi', AQI_HOUR_TRIGGER), h.hourStart, h.aqi.aqi);
+      const e = this.alarms.observe(r.dev, plain('aqi-hour', 'aqi', AQI_HOUR_TRIGGER), h.hourStart, h.aqi.aqi);
       if (e) events.push(e);
     }
   }
@@ -132,7 +133,7 @@ export class Engine {
     if (series.length > 120) series.shift();
     this.rolling.set(dev, series);
     const level = warningLevel(series);
-    const warn = this.alarms.observe(dev, hourly('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * 3_600_000), h.hourStart, WARNING_RANK[level]);
+    const warn = this.alarms.observe(dev, plain('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * 3_600_000), h.hourStart, WARNING_RANK[level]);
     if (warn) events.push(warn);
     // The hourly means go with the row (c_*), so a restarted worker can rebuild its rolling windows.
     const means = Object.fromEntries(Object.entries(h.means).filter(([, v]) => v !== null).map(([k, v]) => [`c_${k}`, v!]));
@@ -143,7 +144,7 @@ export class Engine {
       out.points.push(aqiPoint(dev, 'day', h.day.dayStart, h.day.aqi));
       // Daily AQI above 150 on consecutive days (the plan's sustained-pollution trigger).
       if (h.day.aqi.aqi !== null) {
-        const e = this.alarms.observe(dev, hourly('aqi-day', 'aqi', 150, 86_400_000), h.day.dayStart, h.day.aqi.aqi);
+        const e = this.alarms.observe(dev, plain('aqi-day', 'aqi', 150, 86_400_000), h.day.dayStart, h.day.aqi.aqi);
         if (e) events.push(e);
       }
     }
@@ -167,9 +168,9 @@ export class Engine {
    * Rebuilds an air device's rolling state from its recent hourly aqi rows (oldest first): the hourly
    * means behind the 24-h and 8-h windows, and the rolling 24-h AQI series behind the warning levels.
    */
-  restoreAir(dev: string, rows: { hourStart: number; means: Partial<Record<(typeof AIR_POLLUTANTS)[number], number>>; aqi24: number | null }[]): void {
+  restoreAir(dev: string, rows: { hourStart: number; means: Partial<Record<AirPollutant, number>>; aqi24: number | null }[]): void {
     const st = this.airOf(dev);
-    st.restore(rows.map((r) => ({ start: r.hourStart, means: Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, r.means[p] ?? null])) as Record<(typeof AIR_POLLUTANTS)[number], number | null> })));
+    st.restore(rows.map((r) => ({ start: r.hourStart, means: Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, r.means[p] ?? null])) as Record<AirPollutant, number | null> })));
     // The warning series counts consecutive hours: keep the unbroken run that ends with the last row.
     const series: number[] = [];
     let prev: number | undefined;
