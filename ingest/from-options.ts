@@ -2,7 +2,7 @@
 import { influxV1 } from './sinks/influx-v1.ts';
 import { influxV2 } from './sinks/influx-v2.ts';
 import { LineSink, type SinkOptions } from './sinks/line-sink.ts';
-import { loadDevices } from './engine/devices.ts';
+import { loadDeviceFile } from './engine/devices.ts';
 import type { Timing } from './engine/rules.ts';
 import { IngestWorker } from './worker.ts';
 
@@ -19,6 +19,7 @@ export interface IngestOptions {
 }
 
 export function createIngest(o: IngestOptions): IngestWorker {
+  const file = o.devicesFile ? loadDeviceFile(o.devicesFile) : undefined;
   const endpoint = o.api === 'v2'
     ? influxV2({ url: o.influxUrl, org: o.org, bucket: o.bucket, ...(o.token ? { token: o.token } : {}) })
     : influxV1({ url: o.influxUrl, db: o.db, ...(o.rp ? { rp: o.rp } : {}), ...(o.influxUser ? { username: o.influxUser, password: o.influxPassword ?? '' } : {}) });
@@ -27,7 +28,7 @@ export function createIngest(o: IngestOptions): IngestWorker {
     sink: new LineSink(endpoint, o.sink ?? {}),
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
-    ...(o.devicesFile ? { devices: loadDevices(o.devicesFile) } : {}),
+    ...(file ? { devices: file.devices, rsd: file.rsd } : {}),
     ...(o.timing ? { timing: o.timing } : {}),
     ...(o.city ? { city: o.city } : {}),
   });

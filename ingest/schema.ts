@@ -25,7 +25,8 @@ function seriesOf(gw: string, r: SampleRecord, site?: SiteInfo): string {
 }
 
 /**
- * One line per record: the readings, HJ 212 flags other than N as `{field}_flag` strings, and the
+ * One line per record: the readings, HJ 212 flags other than N as `{field}_flag` strings, text
+ * attributes (plate, fuel …) as string fields, and the
  * record's outbox seq, which is the same on every replay and lets anyone audit completeness with a query.
  */
 export function recordLine(gw: string, seq: number, r: SampleRecord, site?: SiteInfo): string {
@@ -37,5 +38,7 @@ export function recordLine(gw: string, seq: number, r: SampleRecord, site?: Site
     sep = ',';
   }
   if (r.f) for (const k in r.f) if (r.f[k] !== 'N') line += ',' + escapeKey(k + '_flag') + '=' + escapeString(r.f[k]!);
+  // Attribute names are [a-z0-9_] and never a reading's name (the decoder checks): no escaping needed.
+  if (r.a) for (const k in r.a) line += ',' + k + '=' + escapeString(r.a[k]!);
   return line + ',seq=' + seq + ' ' + r.ts;
 }

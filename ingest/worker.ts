@@ -8,6 +8,7 @@ import type { DeviceSettings } from './engine/devices.ts';
 import { CityWatch } from './engine/city.ts';
 import { Engine } from './engine/engine.ts';
 import type { Timing } from './engine/rules.ts';
+import type { RsdSettings } from '../standards/rsd.ts';
 import { recordLine } from './schema.ts';
 import type { LineSink } from './sinks/line-sink.ts';
 import { Watermarks } from './watermarks.ts';
@@ -25,6 +26,8 @@ export interface WorkerOptions {
   devices?: Map<string, DeviceSettings>;
   /** Alarm timing; the defaults are one minute to open and one to close. */
   timing?: Timing;
+  /** Remote-sensing limits and the repeat-offender rule (the --devices file's rsd: section). */
+  rsd?: RsdSettings;
   /** Run the city-level watch under this name (in exactly one worker of a deployment). */
   city?: string;
   /** Client id; the broker keeps this worker's session (and queued messages) under it while it is away. */
@@ -47,7 +50,7 @@ export class IngestWorker {
 
   constructor(readonly o: WorkerOptions) {
     this.topics = new Topics(o.prefix, o.shards);
-    this.engine = new Engine(this.topics, o.devices ?? new Map(), o.timing);
+    this.engine = new Engine(this.topics, { ...(o.devices ? { devices: o.devices } : {}), ...(o.timing ? { timing: o.timing } : {}), ...(o.rsd ? { rsd: o.rsd } : {}) });
     if (o.city) this.city = new CityWatch(o.city, this.topics);
   }
 

@@ -13,6 +13,11 @@ export interface SampleRecord {
   m: Record<string, number>;
   f?: Record<string, DataFlag>;
   agg?: Aggregation;
+  /**
+   * Text attributes of an event record, e.g. a remote-sensing pass: `{ plate: '蒙A12345', fuel: 'diesel' }`.
+   * Stored as string fields, never as tags: plates and the like are unbounded.
+   */
+  a?: Record<string, string>;
 }
 
 export interface Envelope {
@@ -29,6 +34,9 @@ export interface DecodeLimits {
   maxBytes: number;
   maxRecords: number;
   maxFields: number;
+  /** Text attributes per record, at most, and characters per value. */
+  maxAttributes: number;
+  maxAttributeChars: number;
   /** How far past the receiver's clock a sample time may lie. */
   maxFutureMs: number;
   now: () => number;
@@ -38,6 +46,8 @@ export const DEFAULT_LIMITS: DecodeLimits = {
   maxBytes: 1 << 20,
   maxRecords: 5000,
   maxFields: 64,
+  maxAttributes: 16,
+  maxAttributeChars: 128,
   maxFutureMs: 5 * 60_000,
   now: Date.now,
 };
@@ -55,6 +65,7 @@ export function encodeEnvelope(env: Envelope): Buffer {
 
 const AGGS = new Set(['rt', 'min', 'hour', 'day']);
 const FLAG = /^[A-Z]$/;
+const ATTRIBUTE = /^[a-z][a-z0-9_]{0,31}$/;
 const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
 // Sample times before 2000 are a gateway clock that was never set.
 const MIN_TS = Date.UTC(2000, 0, 1);
@@ -95,7 +106,7 @@ export function decodeBatch(payload: Buffer | string, limits: DecodeLimits = DEF
   if (doc.gap !== undefined) header.gap = decodeGaps(doc.gap);
   const latest = limits.now() + limits.maxFutureMs;
   const records = doc.records.map((r, i) => {
-    try { return decodeRecord(r, `records[${i}]`, latest, limits.maxFields); } catch (e) {
+    try { return decodeRecord(r, `records[${i}]`, latest, limits); } catch (e) {
       if (e instanceof EnvelopeError) return e;
       throw e;
     }
@@ -113,7 +124,12 @@ export function decodeEnvelope(payload: Buffer | string, limits: DecodeLimits = 
   return env;
 }
 
-function decodeRecord(r: unknown, at: string, latest: number, maxFields: number): SampleRecord {
+/**
+ * Decodes one record (an envelope's, or one a gateway receives from an instrument platform); throws
+ * EnvelopeError naming the field at `at`.
+ */
+export function decodeRecord(r: unknown, at: string, latest: number, limits: DecodeLimits = DEFAULT_LIMITS): SampleRecord {
+  const maxFields = limits.maxFields;
   if (!isObject(r)) throw new EnvelopeError('expected an object', at);
   if (typeof r.dev !== 'string' || !ID_PATTERN.test(r.dev)) throw new EnvelopeError('expected a device id of letters, digits, . _ - (1-64)', `${at}.dev`);
   if (!isDeviceKind(r.kind)) throw new EnvelopeError(`unknown device kind ${JSON.stringify(r.kind)}`, `${at}.kind`);
@@ -145,7 +161,23 @@ function decodeRecord(r: unknown, at: string, latest: number, maxFields: number)
     if (typeof r.agg !== 'string' || !AGGS.has(r.agg)) throw new EnvelopeError(`expected one of rt, min, hour, day, got ${JSON.stringify(r.agg)}`, `${at}.agg`);
     rec.agg = r.agg as Aggregation;
   }
+  if (r.a !== undefined) rec.a = decodeAttributes(r.a, `${at}.a`, limits);
   return rec;
+}
+
+function decodeAttributes(a: unknown, at: string, limits: DecodeLimits): Record<string, string> {
+  if (!isObject(a)) throw new EnvelopeError('expected an object of name: text', at);
+  const names = Object.keys(a);
+  if (names.length > limits.maxAttributes) throw new EnvelopeError(`${names.length} attributes, over the limit of ${limits.maxAttributes}`, at);
+  for (const name of names) {
+    const v = a[name];
+    // Attributes become string fields beside the readings, so their names must not collide with them.
+    if (!ATTRIBUTE.test(name)) throw new EnvelopeError('expected a name of a-z, 0-9, _ (1-32, starting with a letter)', `${at}.${name}`);
+    if (parseFieldName(name) || name === 'seq' || name.endsWith('_flag')) throw new EnvelopeError('names a reading, a flag or seq; pick another name', `${at}.${name}`);
+    if (typeof v !== 'string') throw new EnvelopeError(`expected text, got ${typeof v}`, `${at}.${name}`);
+    if (v.length === 0 || v.length > limits.maxAttributeChars) throw new EnvelopeError(`expected 1-${limits.maxAttributeChars} characters, got ${v.length}`, `${at}.${name}`);
+  }
+  return a as Record<string, string>;
 }
 
 function decodeGaps(g: unknown): [number, number][] {

@@ -53,6 +53,15 @@ export const POLLUTANTS: readonly Pollutant[] = [
   P('fuel_l', 'fuel volume of a fuelling', 'L', null),
   P('tank_p', 'tank gauge pressure', 'Pa', null),
   P('vapor_conc', 'vapour concentration', 'µmol/mol', null),
+  // Remote sensing of vehicle exhaust (HJ 845, GB 18285): plume ratios in the units the sets report;
+  // no HJ 212 codes exist (device-classes.md §5.2). Ringelmann blackness is the registry's `ringelmann`.
+  P('no_ppm', 'NO in the exhaust plume', 'ppm', null),
+  P('hc_ppm', 'HC in the exhaust plume', 'ppm', null),
+  P('co_pct', 'CO in the exhaust plume', '%', null),
+  P('co2_pct', 'CO2 in the exhaust plume', '%', null),
+  P('opacity', 'smoke opacity', '%', null),
+  P('speed', 'vehicle speed', 'km/h', null),
+  P('accel', 'vehicle acceleration', 'm/s²', null),
   P('water_flow', 'wastewater flow', 'L/s', 'w00000', 'B01'),
   P('ph', 'pH', '1', 'w01001', '001'),
   P('cod', 'COD', 'mg/L', 'w01018', '011'),

@@ -15,7 +15,8 @@ export interface Threshold {
   hysteresis: number;
 }
 
-export type AlarmState = 'open' | 'update' | 'close';
+/** 'event': a one-off finding that opens nothing (a vehicle pass over its limit). */
+export type AlarmState = 'open' | 'update' | 'close' | 'event';
 
 export interface AlarmEvent {
   dev: string;
@@ -30,6 +31,8 @@ export interface AlarmEvent {
   limit: number;
   /** Worst value seen while open. */
   peak: number;
+  /** Text that identifies what the event is about beyond the device (a vehicle's plate and fuel). */
+  attrs?: Record<string, string>;
 }
 
 export interface OpenAlarm {

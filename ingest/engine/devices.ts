@@ -5,8 +5,12 @@
 //     aq-0007:   { district: 新城区, grade: 2 }
 //     ws-0003:   { target_class: 3, waterbody: lake }
 //     ns-0012:   { noise_zone: 4a }
+//   rsd:                                  # remote sensing: limits per fuel type, repeat offenders
+//     limits: { diesel: { opacity: 30, ringelmann: 1, no_ppm: 1500 }, gasoline: { co_pct: …, hc_ppm: …, no_ppm: … } }
+//     repeat: { count: 2, window_days: 180 }
 import { configRoot, type Node } from '../../protocol/config.ts';
 import { EMISSION_PROFILES } from '../../standards/emission.ts';
+import { RSD_DEFAULTS, RSD_FIELDS, RSD_FUELS, type RsdLimits, type RsdSettings } from '../../standards/rsd.ts';
 import type { NoiseZone } from '../../standards/noise.ts';
 import type { Waterbody } from '../../standards/water.ts';
 
@@ -25,12 +29,42 @@ export interface DeviceSettings {
   noiseZone?: NoiseZone;
 }
 
-export function loadDevices(file: string): Map<string, DeviceSettings> {
-  return parseDevices(configRoot(file));
+export interface DeviceFile { devices: Map<string, DeviceSettings>; rsd: RsdSettings }
+
+export function loadDeviceFile(file: string): DeviceFile {
+  const root = configRoot(file);
+  root.only('devices', 'rsd');
+  return { devices: parseDevices(root), rsd: parseRsd(root.get('rsd')) };
+}
+
+/**
+ * The remote-sensing section. Fuel types given under `limits` replace the shipped table for that fuel
+ * (so a fuel can be judged on fewer readings); fuels not given keep the defaults.
+ */
+export function parseRsd(n: Node): RsdSettings {
+  if (!n.present) return RSD_DEFAULTS;
+  n.only('limits', 'repeat');
+  const limits: RsdLimits = { ...RSD_DEFAULTS.limits };
+  const l = n.get('limits');
+  if (l.present) {
+    l.only(...RSD_FUELS);
+    for (const fuel of RSD_FUELS) {
+      const f = l.get(fuel);
+      if (!f.present) continue;
+      f.only(...RSD_FIELDS);
+      limits[fuel] = Object.fromEntries(RSD_FIELDS.filter((k) => f.get(k).present).map((k) => [k, f.get(k).num({ min: 0 })]));
+    }
+  }
+  const r = n.get('repeat');
+  if (r.present) r.only('count', 'window_days');
+  return {
+    limits,
+    count: r.present ? r.get('count').num({ def: RSD_DEFAULTS.count, min: 1, integer: true }) : RSD_DEFAULTS.count,
+    windowDays: r.present ? r.get('window_days').num({ def: RSD_DEFAULTS.windowDays, min: 1 }) : RSD_DEFAULTS.windowDays,
+  };
 }
 
 export function parseDevices(root: Node): Map<string, DeviceSettings> {
-  root.only('devices');
   const out = new Map<string, DeviceSettings>();
   const devs = root.get('devices');
   if (!devs.present) return out;

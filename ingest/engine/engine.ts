@@ -9,6 +9,7 @@ import type { AqiResult } from '../../standards/aqi.ts';
 import { WARNING_LIFT_HOURS, WARNING_RANK, warningLevel } from '../../standards/warnings.ts';
 import { AIR_POLLUTANTS, AirState, type AirPollutant, type HourClosed } from './air.ts';
 import { VaporState } from './vapor.ts';
+import { judgePass, PlateHistory, RSD_DEFAULTS, RSD_FIELDS, type RsdLimits, type RsdSettings } from '../../standards/rsd.ts';
 import { AlarmTracker, type AlarmEvent, type OpenAlarm, type Threshold } from './alarms.ts';
 import type { DeviceSettings } from './devices.ts';
 import { checksFor, DEFAULT_TIMING, type Timing } from './rules.ts';
@@ -35,6 +36,17 @@ const plain = (rule: string, field: string, limit: number, minDurationMs = 0, cl
 /** Hohhot heavy-pollution trigger: an hourly AQI above 200 at a station. */
 export const AQI_HOUR_TRIGGER = 200;
 
+export interface EngineOptions {
+  /** Per-device rule settings (the --devices file). */
+  devices?: Map<string, DeviceSettings>;
+  timing?: Timing;
+  /** Remote-sensing limits per fuel type and the repeat-offender rule. */
+  rsd?: RsdSettings;
+  clock?: () => number;
+}
+
+const DAY = 86_400_000;
+
 export class Engine {
   readonly alarms = new AlarmTracker();
   private air = new Map<string, AirState>();
@@ -45,7 +57,21 @@ export class Engine {
   private rolling = new Map<string, number[]>();
   stats = { records: 0, events: 0, aqiHours: 0, aqiDays: 0 };
 
-  constructor(private topics: Topics, private devices: Map<string, DeviceSettings> = new Map(), private timing: Timing = DEFAULT_TIMING, private clock: () => number = Date.now) {}
+  private devices: Map<string, DeviceSettings>;
+  private timing: Timing;
+  private clock: () => number;
+  readonly rsd: RsdSettings;
+  /** Over-limit passes per plate, for the repeat-offender rule. */
+  readonly plates: PlateHistory;
+  private platesAdded = 0;
+
+  constructor(private topics: Topics, o: EngineOptions = {}) {
+    this.devices = o.devices ?? new Map();
+    this.timing = o.timing ?? DEFAULT_TIMING;
+    this.clock = o.clock ?? Date.now;
+    this.rsd = o.rsd ?? RSD_DEFAULTS;
+    this.plates = new PlateHistory(this.rsd.windowDays * DAY);
+  }
 
   /** Judges one record of gateway `gw`. */
   process(r: SampleRecord, gw = ''): Output {
@@ -66,6 +92,7 @@ export class Engine {
         if (e) events.push(e);
       }
     }
+    const verdict = r.kind === 'rsd' ? this.onPass(r, s, events) : undefined;
     let hourClosed = false;
     if (r.kind.startsWith('air.') && (r.agg ?? 'rt') === 'rt') {
       for (const h of this.airOf(r.dev).add(r)) { this.onHour(r, gw, s, h, out, events); hourClosed = true; }
@@ -80,9 +107,41 @@ export class Engine {
     const aqi = this.latestAqi.get(r.dev);
     out.messages.push({
       topic: this.topics.live(r.kind, r.dev), retain: true, qos: hourClosed ? 1 : 0,
-      payload: JSON.stringify({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}), ...(aqi ? { aqi: liveAqi(aqi) } : {}) }),
+      payload: JSON.stringify({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}), ...(r.a ? { a: r.a } : {}), ...(aqi ? { aqi: liveAqi(aqi) } : {}), ...(verdict ? { verdict } : {}) }),
     });
     return out;
+  }
+
+  /**
+   * A remote-sensing pass: each reading over its fuel type's limit is an `rsd-pass` event, and a plate
+   * with `count` such passes within the window an `rsd-repeat` event (a high emitter). Returns the
+   * verdict for live/.
+   */
+  private onPass(r: SampleRecord, s: DeviceSettings, events: AlarmEvent[]): { judged: boolean; over?: string[]; why?: string } {
+    const fuel = r.a?.fuel;
+    const v = judgePass(r.m, fuel, this.limitsFor(s), r.a?.invalid);
+    if (!v.judged) return { judged: false, why: v.why };
+    const attrs = { fuel: fuel!, ...(r.a?.plate ? { plate: r.a.plate } : {}) };
+    for (const x of v.exceeded) events.push({ dev: r.dev, rule: 'rsd-pass', field: x.field, state: 'event', ts: r.ts, since: r.ts, value: x.value, limit: x.limit, peak: x.value, attrs });
+    if (v.exceeded.length && r.a?.plate) {
+      const n = this.plates.add(r.a.plate, r.ts);
+      if (++this.platesAdded % 10_000 === 0) this.plates.prune(r.ts);
+      if (n >= this.rsd.count) events.push({ dev: r.dev, rule: 'rsd-repeat', field: 'passes', state: 'event', ts: r.ts, since: r.ts, value: n, limit: this.rsd.count, peak: n, attrs });
+    }
+    return { judged: true, over: v.exceeded.map((x) => x.field) };
+  }
+
+  /** A device's `limits` override the fuel tables' values for the fields those tables judge. */
+  private limitsFor(s: DeviceSettings): RsdLimits {
+    const own = Object.entries(s.limits ?? {}).filter(([f]) => (RSD_FIELDS as readonly string[]).includes(f));
+    if (own.length === 0) return this.rsd.limits;
+    return Object.fromEntries(Object.entries(this.rsd.limits).map(([fuel, l]) =>
+      [fuel, { ...l, ...Object.fromEntries(own.filter(([f]) => f in l)) }]));
+  }
+
+  /** Seeds the repeat-offender history with over-limit passes stored before a restart. */
+  restorePlates(passes: { plate: string; ts: number }[]): void {
+    for (const p of passes) this.plates.add(p.plate, p.ts);
   }
 
   private airOf(dev: string): AirState {
@@ -155,6 +214,8 @@ export class Engine {
     out.points.push(alertPoint(e, kind));
     const open = this.alarms.open(e.dev);
     const body = JSON.stringify({ dev: e.dev, kind, event: e, open });
+    // A one-off event leaves the retained open alarms as they are.
+    if (e.state === 'event') { out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: false, qos: 1 }); return; }
     // alert/{dev} retains the open alarms; when none is left, the event goes out unretained and the
     // retained message is cleared.
     if (open.length) out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: true, qos: 1 });
@@ -200,7 +261,7 @@ export class Engine {
 function alertPoint(e: AlarmEvent, kind: string): string {
   return encodePoint({
     measurement: 'alert', tags: { dev: e.dev, rule: e.rule, field: e.field },
-    fields: { state: e.state, value: e.value, limit: e.limit, peak: e.peak, since: e.since, kind }, ts: e.ts,
+    fields: { state: e.state, value: e.value, limit: e.limit, peak: e.peak, since: e.since, kind, ...e.attrs }, ts: e.ts,
   });
 }
 

@@ -40,7 +40,7 @@ describe('engine: heavy-pollution watch', () => {
 
   it('publishes the latest reading and hourly AQI on live/, retained, at most once a second per device', () => {
     let now = 0;
-    const e = new Engine(new Topics(), new Map(), undefined, () => now);
+    const e = new Engine(new Topics(), { clock: () => now });
     run(e, 1, () => 40);
     const live = (o: ReturnType<Engine['process']>) => o.messages.find((m) => m.topic === 'env/v1/live/air.station/aq-1');
     now += 999;
@@ -52,7 +52,7 @@ describe('engine: heavy-pollution watch', () => {
   });
 
   it('does not judge values an instrument flagged as invalid', () => {
-    const e = new Engine(new Topics(), new Map(), { minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 });
+    const e = new Engine(new Topics(), { timing: { minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 } });
     const r = (so2: number, flag?: string): SampleRecord => ({ dev: 'c', kind: 'stack.cems', ts: T0 + so2, m: { so2 }, ...(flag ? { f: { so2: flag } } : {}) });
     expect(e.process(r(100, 'C')).points).toEqual([]);
     expect(e.process(r(101, 'D')).points).toEqual([]);
@@ -96,7 +96,7 @@ describe('engine: smokestack packets of standards.md §2', () => {
   const opens = (e: Engine, r: SampleRecord) => e.process(r).messages.filter((m) => m.topic.includes('/alert/') && m.payload).map((m) => JSON.parse(m.payload).event);
 
   it('packet D (real-time ZsRtd): NOx exactly at its 50 mg/m³ limit is not an exceedance', () => {
-    const e = new Engine(new Topics(), new Map(), instant);
+    const e = new Engine(new Topics(), { timing: instant });
     const r: SampleRecord = { dev: 'cems-b001', kind: 'stack.cems', ts: T0, m: { dust: 4.5, dust_zs: 5, so2: 27, so2_zs: 30, nox: 45, nox_zs: 50, o2: 7.5, flue_t: 52.1, flow_v: 12.3 } };
     expect(opens(e, r)).toEqual([]);
     // The raw values converted with the measured O2 give the same: 45 × 15/13.5 = 50.
@@ -105,7 +105,7 @@ describe('engine: smokestack packets of standards.md §2', () => {
   });
 
   it('packet B (hourly ZsAvg): NOx 53.08 > 50 is an exceedance, dust and SO2 are not', () => {
-    const e = new Engine(new Topics(), new Map(), instant);
+    const e = new Engine(new Topics(), { timing: instant });
     const r: SampleRecord = { dev: 'cems-b001', kind: 'stack.cems', ts: T0, agg: 'hour', m: {
       dust_avg: 4.2, dust_zsavg: 4.85, so2_avg: 28, so2_zsavg: 32.31, nox_avg: 46, nox_zsavg: 53.08, o2_avg: 8, flue_t_avg: 52.3 } };
     expect(opens(e, r)).toEqual([expect.objectContaining({ rule: 'ultra-low/hour', field: 'nox', state: 'open', value: 53.08, limit: 50 })]);

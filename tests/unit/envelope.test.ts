@@ -36,6 +36,12 @@ describe('envelope', () => {
     expect(decodeEnvelope(encodeEnvelope(env), limits)).toEqual(env);
   });
 
+  it('carries text attributes of an event record (a remote-sensing pass)', () => {
+    const env = good();
+    env.records[0] = { dev: 'rsd-01', kind: 'rsd', ts: NOW - 1000, m: { no_ppm: 1650, opacity: 12, ringelmann: 1, speed: 38 }, a: { plate: '蒙A·D1234', plate_color: 'yellow', fuel: 'diesel' } };
+    expect(decodeEnvelope(encodeEnvelope(env), limits)).toEqual(env);
+  });
+
   const cases: [string, (e: any) => void, RegExp, string?][] = [
     ['not JSON', () => {}, /not JSON/, '{"v":1,'],
     ['unknown version', (e) => { e.v = 2; }, /^v: unknown version 2/],
@@ -58,6 +64,13 @@ describe('envelope', () => {
     ['flag for a missing field', (e) => { e.records[0].f.nox = 'D'; }, /^records\[0\]\.f\.nox: flag for a field/],
     ['bad agg', (e) => { e.records[0].agg = 'week'; }, /^records\[0\]\.agg: /],
     ['bad gap', (e) => { e.gap = [[5, 2]]; }, /^gap\[0\]: /],
+    ['attributes as a list', (e) => { e.records[0].a = ['x']; }, /^records\[0\]\.a: expected an object of name: text/],
+    ['an attribute that is a number', (e) => { e.records[0].a = { plate: 12 }; }, /^records\[0\]\.a\.plate: expected text, got number/],
+    ['an empty attribute', (e) => { e.records[0].a = { plate: '' }; }, /^records\[0\]\.a\.plate: expected 1-128 characters, got 0/],
+    ['an attribute named like a reading', (e) => { e.records[0].a = { pm25: 'x' }; }, /^records\[0\]\.a\.pm25: names a reading/],
+    ['an attribute named seq', (e) => { e.records[0].a = { seq: 'x' }; }, /^records\[0\]\.a\.seq: names a reading, a flag or seq/],
+    ['an attribute with a capital', (e) => { e.records[0].a = { Plate: 'x' }; }, /^records\[0\]\.a\.Plate: expected a name of a-z/],
+    ['too many attributes', (e) => { e.records[0].a = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])); }, /^records\[0\]\.a: 17 attributes, over the limit of 16/],
   ];
   for (const [name, mutate, re, raw] of cases) {
     it(`rejects ${name}`, () => expect(reason(mutate, raw).message).toMatch(re));

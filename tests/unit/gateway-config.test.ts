@@ -90,8 +90,10 @@ describe('device reads', () => {
 
 describe('ingest devices file', () => {
   it('loads config/devices.example.yaml', async () => {
-    const { loadDevices } = await import('../../ingest/engine/devices.ts');
-    const d = loadDevices(new URL('../../config/devices.example.yaml', import.meta.url).pathname);
+    const { loadDeviceFile } = await import('../../ingest/engine/devices.ts');
+    const { devices: d, rsd } = loadDeviceFile(new URL('../../config/devices.example.yaml', import.meta.url).pathname);
+    expect(rsd).toEqual({ limits: { diesel: { opacity: 30, ringelmann: 1, no_ppm: 1500 } }, count: 2, windowDays: 180 });
+    expect(d.get('rsd-0001')).toMatchObject({ limits: { opacity: 25 } });
     expect(d.get('cems-0001')).toMatchObject({ profile: 'ultra-low', limits: { so2: 30 }, district: '托克托县' });
     expect(d.get('ns-0012')).toEqual({ noiseZone: '4a' });
     expect(d.get('ws-0003')).toEqual({ targetClass: 3, waterbody: 'lake' });
@@ -103,5 +105,16 @@ describe('ingest devices file', () => {
       .toThrow('devices.yaml: devices.x.profile: expected one of ultra-low,');
     expect(() => parseDevices(new Node('devices.yaml', '', { devices: { x: { noise_zone: 5 } } })))
       .toThrow('devices.yaml: devices.x.noise_zone: expected one of 0, 1, 2, 3, 4a, 4b, got 5');
+  });
+
+  it('reads remote-sensing limits per fuel type and names a wrong one', async () => {
+    const { parseRsd } = await import('../../ingest/engine/devices.ts');
+    const rsd = (v: unknown) => parseRsd(new Node('devices.yaml', 'rsd', v));
+    expect(rsd({ limits: { gasoline: { co_pct: 1, no_ppm: 1200 } }, repeat: { count: 3 } })).toEqual({
+      limits: { diesel: { opacity: 30, ringelmann: 1, no_ppm: 1500 }, gasoline: { co_pct: 1, no_ppm: 1200 } }, count: 3, windowDays: 180,
+    });
+    expect(() => rsd({ limits: { petrol: {} } })).toThrow('devices.yaml: rsd.limits.petrol: unknown key; expected one of gasoline, diesel, gas, methanol, nev');
+    expect(() => rsd({ limits: { diesel: { smoke: 1 } } })).toThrow('devices.yaml: rsd.limits.diesel.smoke: unknown key');
+    expect(() => rsd({ repeat: { count: 0 } })).toThrow('devices.yaml: rsd.repeat.count: expected at least 1, got 0');
   });
 });

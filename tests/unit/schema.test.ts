@@ -12,6 +12,11 @@ describe('record → line protocol', () => {
     expect(recordLine('gw-1', 1, { ...r, f: { pm25: 'D', co: 'N' } })).toBe('air,dev=aq-0007,gw=gw-1,kind=air.micro pm25=56,co=0.8,temp=-8.5,pm25_flag="D",seq=1 1795897926000');
   });
 
+  it('writes text attributes as escaped string fields, not tags (a plate is unbounded)', () => {
+    expect(recordLine('gw-1', 7, { dev: 'rsd-01', kind: 'rsd', ts: 1795897926000, m: { no_ppm: 1650 }, a: { plate: '蒙A "D1234"', fuel: 'diesel' } }))
+      .toBe('rsd,dev=rsd-01,gw=gw-1,kind=rsd no_ppm=1650,plate="蒙A \\"D1234\\"",fuel="diesel",seq=7 1795897926000');
+  });
+
   it('tags interval data with agg, so an hourly value never overwrites a sample', () => {
     expect(recordLine('gw-1', 1, { ...r, agg: 'hour' })).toMatch(/^air,agg=hour,dev=aq-0007,/);
     expect(recordLine('gw-1', 1, { ...r, agg: 'rt' })).toMatch(/^air,dev=aq-0007,/);
