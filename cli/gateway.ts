@@ -16,6 +16,6 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(`${a.config}: ok — gateway ${cfg.id}, ${cfg.links.length} link(s), ${cfg.devices.length} device(s), outbox ${cfg.outbox.path}\n`);
     return;
   }
-  const gw = new Gateway(cfg).start();
+  const gw = await new Gateway(cfg).start();
   onShutdown(() => gw.stop());
 }

@@ -86,7 +86,7 @@ export async function run(argv: string[]): Promise<void> {
     const mine = fleet.endpoints.filter((_, i) => i % nGw === g);
     if (!mine.length) continue;
     const yaml = gatewayConfigFor(id, mine, { mqtt: { url: mqttUrl, password: creds.get(id)!.password }, outbox: { path: join(dir, `${id}.outbox.sqlite`) } });
-    gateways.push(new Gateway(parseGatewayConfig(new Node(join(dir, `${id}.yaml`), '', parseYaml(yaml)))).start());
+    gateways.push(await new Gateway(parseGatewayConfig(new Node(join(dir, `${id}.yaml`), '', parseYaml(yaml)))).start());
   }
   say(`  gateways     ${gateways.map((g) => `${g.cfg.id} (${g.cfg.devices.length} devices)`).join(', ')}`);
   say('');

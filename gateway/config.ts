@@ -22,12 +22,23 @@ export interface MqttConfig {
 
 export interface OutboxConfig { path: string; maxRecords: number; sync: 'full' | 'normal' }
 
-export interface LinkConfig { name: string; type: 'modbus-tcp'; host: string; port: number; timeoutMs: number }
+export interface ModbusTcpLinkConfig { name: string; type: 'modbus-tcp'; host: string; port: number; timeoutMs: number }
+/**
+ * An HTTP listener that instruments (or their vendor platform) push records to: remote-sensing sets
+ * report one record per vehicle pass, which no poll can fetch.
+ */
+export interface HttpLinkConfig { name: string; type: 'http'; host: string; port: number; token?: string }
+export type LinkConfig = ModbusTcpLinkConfig | HttpLinkConfig;
 
-export interface DeviceConfig {
+/** A device the gateway polls over Modbus. */
+export interface PolledDeviceConfig {
   id: string; kind: DeviceKind; link: string; unit: number; pollMs: number;
   template: Template;
 }
+/** A device that pushes its records to an http link. */
+export interface PushedDeviceConfig { id: string; kind: DeviceKind; link: string }
+export type DeviceConfig = PolledDeviceConfig | PushedDeviceConfig;
+export const isPolled = (d: DeviceConfig): d is PolledDeviceConfig => 'template' in d;
 
 export interface GatewayConfig {
   file: string;
@@ -76,8 +87,9 @@ export function parseGatewayConfig(root: Node): GatewayConfig {
     names.add(l.name);
   }
   const ids = new Set<string>();
+  const linkTypes = new Map(links.map((l) => [l.name, l.type]));
   const devices = root.get('devices').list().map((d) => {
-    const dev = parseDevice(d, names);
+    const dev = parseDevice(d, linkTypes);
     if (ids.has(dev.id)) d.get('id').fail(`"${dev.id}" is used by another device`);
     ids.add(dev.id);
     return dev;
@@ -87,6 +99,17 @@ export function parseGatewayConfig(root: Node): GatewayConfig {
 }
 
 function parseLink(l: Node): LinkConfig {
+  const type = l.get('type').oneOf(['modbus-tcp', 'http'] as const);
+  if (type === 'http') {
+    l.only('name', 'type', 'listen', 'token', 'token_env');
+    const listen = l.get('listen').str({ pattern: /^[^\s:]+:\d{1,5}$/, hint: 'host:port to listen on, such as 0.0.0.0:8089' });
+    const [host, port] = [listen.slice(0, listen.lastIndexOf(':')), Number(listen.slice(listen.lastIndexOf(':') + 1))];
+    if (port > 65535) l.get('listen').fail(`port ${port} is above 65535`);
+    const tokenEnv = l.get('token_env').optStr();
+    if (tokenEnv !== undefined && process.env[tokenEnv] === undefined) l.get('token_env').fail(`environment variable ${tokenEnv} is not set`);
+    const token = tokenEnv !== undefined ? process.env[tokenEnv] : l.get('token').optStr();
+    return { name: l.get('name').str(ID), type, host: host!, port, ...(token ? { token } : {}) };
+  }
   l.only('name', 'type', 'host', 'port', 'timeout_ms');
   return {
     name: l.get('name').str(ID),
@@ -97,11 +120,16 @@ function parseLink(l: Node): LinkConfig {
   };
 }
 
-function parseDevice(d: Node, links: Set<string>): DeviceConfig {
-  d.only('id', 'kind', 'link', 'unit', 'poll_ms', 'template', 'registers', 'status');
+function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceConfig {
   const id = d.get('id').str(ID);
   const link = d.get('link').str();
-  if (!links.has(link)) d.get('link').fail(`no link named "${link}"; links are: ${[...links].join(', ') || '(none)'}`);
+  if (!links.has(link)) d.get('link').fail(`no link named "${link}"; links are: ${[...links.keys()].join(', ') || '(none)'}`);
+  if (links.get(link) === 'http') {
+    // Pushed records name their fields themselves: no register map, unit or poll period.
+    d.only('id', 'kind', 'link');
+    return { id, link, kind: d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[]) };
+  }
+  d.only('id', 'kind', 'link', 'unit', 'poll_ms', 'template', 'registers', 'status');
   const unit = d.get('unit').num({ def: 1, min: 0, max: 255, integer: true });
   const pollMs = d.get('poll_ms').num({ def: 1000, min: 100, integer: true });
   let template: Template;

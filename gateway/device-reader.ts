@@ -2,7 +2,7 @@
 // turns status words into HJ 212 flags.
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { decodeValue, registerCount } from '../protocol/modbus-values.ts';
-import type { DeviceConfig } from './config.ts';
+import type { PolledDeviceConfig } from './config.ts';
 import { flagsFromStateCode, flagsFromStatus } from './flags.ts';
 
 export interface Block { fc: 3 | 4; addr: number; count: number }
@@ -35,7 +35,7 @@ export class DeviceReader {
   readonly blocks: Block[];
   private fields: string[];
 
-  constructor(readonly dev: DeviceConfig) {
+  constructor(readonly dev: PolledDeviceConfig) {
     const t = dev.template;
     const spans = t.registers.map((r) => ({ fc: r.fc, addr: r.addr, count: registerCount(r.type) }));
     if (t.status) spans.push({ fc: t.status.fc, addr: t.status.addr, count: 1 });

@@ -2,8 +2,9 @@
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { fnv1a32 } from '../protocol/topics.ts';
-import type { DeviceConfig, GatewayConfig } from './config.ts';
+import { isPolled, type GatewayConfig, type PolledDeviceConfig } from './config.ts';
 import { DeviceReader } from './device-reader.ts';
+import { HttpInput } from './drivers/http-input.ts';
 import { ModbusTcpLink } from './drivers/modbus-tcp.ts';
 import { Outbox } from './outbox.ts';
 import { Uplink } from './uplink.ts';
@@ -12,7 +13,7 @@ import { Uplink } from './uplink.ts';
 const DOWN_AFTER = 3;
 
 interface DeviceState {
-  cfg: DeviceConfig;
+  cfg: PolledDeviceConfig;
   reader: DeviceReader;
   link: ModbusTcpLink;
   timer?: NodeJS.Timeout;
@@ -29,6 +30,8 @@ export class Gateway {
   readonly outbox: Outbox;
   readonly uplink: Uplink;
   private links = new Map<string, ModbusTcpLink>();
+  /** http links, which devices push records to. */
+  readonly inputs: HttpInput[] = [];
   private devices: DeviceState[] = [];
   private pending: SampleRecord[] = [];
   private flushQueued = false;
@@ -38,18 +41,39 @@ export class Gateway {
   constructor(readonly cfg: GatewayConfig) {
     this.outbox = new Outbox(cfg.outbox.path, cfg.outbox.maxRecords, cfg.outbox.sync);
     this.uplink = new Uplink(cfg, this.outbox);
-    this.uplink.statusExtra = () => ({ devices: this.health(), sampling: this.stats });
-    for (const l of cfg.links) this.links.set(l.name, new ModbusTcpLink(l));
+    this.uplink.statusExtra = () => ({ devices: this.health(), sampling: this.stats, ...(this.inputs.length ? { pushed: this.pushed() } : {}) });
+    for (const l of cfg.links) {
+      if (l.type === 'modbus-tcp') this.links.set(l.name, new ModbusTcpLink(l));
+      else this.inputs.push(new HttpInput(l, cfg.devices.filter((d) => !isPolled(d) && d.link === l.name), (records) => this.storeNow(records)));
+    }
     for (const d of cfg.devices) {
+      if (!isPolled(d)) continue;
       this.devices.push({ cfg: d, reader: new DeviceReader(d), link: this.links.get(d.link)!, busy: false, failures: 0, lastFlags: false, samples: 0, errors: 0, skipped: 0 });
     }
   }
 
-  start(): this {
-    log('info', 'gateway starting', { gw: this.cfg.id, devices: this.devices.length, epoch: this.outbox.epoch, next_seq: this.outbox.next, outbox: this.outbox.depth });
+  /** Starts polling and publishing; resolves once every http link listens. */
+  async start(): Promise<this> {
+    log('info', 'gateway starting', { gw: this.cfg.id, devices: this.cfg.devices.length, epoch: this.outbox.epoch, next_seq: this.outbox.next, outbox: this.outbox.depth });
     this.uplink.start();
     for (const d of this.devices) this.schedule(d);
+    try {
+      this.ports = await Promise.all(this.inputs.map((i) => i.start()));
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
     return this;
+  }
+
+  /** The ports the http links listen on, in config order. */
+  ports: number[] = [];
+
+  /** Pushed records are stored before the pusher hears 200: one transaction, then the uplink is nudged. */
+  private storeNow(records: SampleRecord[]): void {
+    if (this.stopped) throw new Error('gateway is stopping');
+    this.outbox.append(records);
+    this.uplink.pump();
   }
 
   /** Polls on the clock grid (every poll_ms, at a per-device phase), so samples line up across devices. */
@@ -98,6 +122,11 @@ export class Gateway {
     });
   }
 
+  /** Per pushing device: records accepted and rejected, the newest sample time, the last rejection. */
+  pushed(): Record<string, unknown> {
+    return Object.fromEntries(this.inputs.flatMap((i) => [...i.perDevice]));
+  }
+
   health(): { up: string[]; degraded: string[]; down: { dev: string; error: string }[] } {
     const h = { up: [] as string[], degraded: [] as string[], down: [] as { dev: string; error: string }[] };
     for (const d of this.devices) {
@@ -113,6 +142,7 @@ export class Gateway {
     for (const d of this.devices) clearTimeout(d.timer);
     if (this.pending.length) this.outbox.append(this.pending.splice(0));
     for (const l of this.links.values()) l.close();
+    await Promise.all(this.inputs.map((i) => i.close()));
     await this.uplink.stop();
     this.outbox.close();
   }

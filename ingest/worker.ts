@@ -36,6 +36,9 @@ export interface WorkerOptions {
 
 const DLQ_PAYLOAD_MAX = 64 * 1024;
 
+/** One series of an InfluxQL answer (epoch=ms). */
+interface Series { tags?: Record<string, string>; columns: string[]; values: unknown[][] }
+
 export class IngestWorker {
   private client!: MqttClient;
   readonly topics: Topics;
@@ -64,6 +67,7 @@ export class IngestWorker {
   async start(): Promise<this> {
     await this.restoreAlarms();
     await this.restoreAir();
+    await this.restorePlates();
     let subscribed = () => {};
     this.client = mqtt.connect(this.o.url, {
       clientId: this.clientId,
@@ -206,21 +210,27 @@ export class IngestWorker {
     await this.o.sink.write(points, () => undefined);
   }
 
+  /** Runs an InfluxQL query on the sink's database; null when the sink has no InfluxQL endpoint. */
+  private async query(q: string): Promise<Series[] | null> {
+    const url = this.o.sink.endpoint.queryUrl;
+    if (!url) return null;
+    const res = await fetch(`${url}&q=${encodeURIComponent(q)}`, { headers: this.o.sink.endpoint.headers, signal: AbortSignal.timeout(60_000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    const body = (await res.json()) as { results: { series?: Series[]; error?: string }[] };
+    if (body.results[0]?.error) throw new Error(body.results[0].error);
+    return body.results[0]?.series ?? [];
+  }
+
   /**
    * Rebuilds the rolling air-quality windows (hourly means, rolling 24-h AQI) from the hourly aqi rows of
    * the last five days, so a restart does not reset a warning that has been building for days.
    * Needs an InfluxQL endpoint (/write sinks); with /api/v2/write the windows start empty.
    */
   private async restoreAir(): Promise<void> {
-    const url = this.o.sink.endpoint.queryUrl;
-    if (!url) return;
-    const q = `SELECT * FROM aqi WHERE period = 'hour' AND time > now() - 121h GROUP BY dev`;
     try {
-      const res = await fetch(`${url}&q=${encodeURIComponent(q)}`, { headers: this.o.sink.endpoint.headers, signal: AbortSignal.timeout(30_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
-      const body = (await res.json()) as { results: { series?: { tags?: { dev?: string }; columns: string[]; values: unknown[][] }[] }[] };
+      const series = await this.query(`SELECT * FROM aqi WHERE period = 'hour' AND time > now() - 121h GROUP BY dev`);
       let devices = 0;
-      for (const s of body.results[0]?.series ?? []) {
+      for (const s of series ?? []) {
         const dev = s.tags?.dev;
         if (!dev) continue;
         const engine = this.engineFor(dev);
@@ -237,6 +247,21 @@ export class IngestWorker {
       if (devices) log('info', 'air-quality windows restored', { devices });
     } catch (e) {
       log('warn', 'cannot restore air-quality windows from the database; they start empty', { error: (e as Error).message });
+    }
+  }
+
+  /**
+   * Reads back the over-limit remote-sensing passes of the repeat window, so a high emitter's earlier
+   * passes still count after a restart. Every worker reads every plate: a vehicle passes sites anywhere.
+   */
+  private async restorePlates(): Promise<void> {
+    try {
+      const series = await this.query(`SELECT plate FROM alert WHERE rule = 'rsd-pass' AND time > now() - ${Math.ceil(this.engine.rsd.windowDays * 24)}h`);
+      const passes = (series ?? []).flatMap((s) => s.values.flatMap((row) => (typeof row[1] === 'string' ? [{ ts: row[0] as number, plate: row[1] }] : [])));
+      this.engine.restorePlates(passes);
+      if (passes.length) log('info', 'remote-sensing plate history restored', { passes: passes.length, plates: this.engine.plates.size });
+    } catch (e) {
+      log('warn', 'cannot restore the remote-sensing plate history; repeat offenders count from now', { error: (e as Error).message });
     }
   }
 

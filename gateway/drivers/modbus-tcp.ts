@@ -2,7 +2,7 @@
 // serial device servers behind the link answer one unit at a time), timeouts, reconnect with backoff.
 import M from 'modbus-serial';
 import { log } from '../../protocol/log.ts';
-import type { LinkConfig } from '../config.ts';
+import type { ModbusTcpLinkConfig } from '../config.ts';
 
 // Under NodeNext the default import is the CommonJS module object; its `default` is the client class.
 const ModbusRTU = (M as unknown as { default: new () => Client }).default;
@@ -25,7 +25,7 @@ export class ModbusTcpLink {
   private closed = false;
   stats = { requests: 0, errors: 0, timeouts: 0, reconnects: 0 };
 
-  constructor(readonly cfg: LinkConfig) {}
+  constructor(readonly cfg: ModbusTcpLinkConfig) {}
 
   get connected(): boolean { return this.client?.isOpen ?? false; }
 

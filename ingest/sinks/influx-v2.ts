@@ -7,5 +7,11 @@ export function influxV2(o: InfluxV2Options): Endpoint {
   const q = new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' });
   const headers: Record<string, string> = {};
   if (o.token) headers.authorization = `Token ${o.token}`;
-  return { url: `${o.url.replace(/\/$/, '')}/api/v2/write?${q}`, headers, describe: `${o.url} /api/v2/write bucket=${o.bucket}` };
+  const base = o.url.replace(/\/$/, '');
+  // Restores read through the InfluxQL compatibility endpoint: InfluxDB 2.x maps each bucket to a
+  // database of the same name, 1.8 takes the "db/rp" bucket's db, 3.x serves it too. Servers without
+  // it (VictoriaMetrics) answer with an error, and the worker starts with empty windows.
+  const [db, rp] = o.bucket.split('/');
+  const query = new URLSearchParams({ db: db!, epoch: 'ms', ...(rp ? { rp } : {}) });
+  return { url: `${base}/api/v2/write?${q}`, headers, describe: `${o.url} /api/v2/write bucket=${o.bucket}`, queryUrl: `${base}/query?${query}` };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadGatewayConfig, parseGatewayConfig } from '../../gateway/config.ts';
+import { loadGatewayConfig, parseGatewayConfig, type PolledDeviceConfig } from '../../gateway/config.ts';
 import { planBlocks } from '../../gateway/device-reader.ts';
 import { flagsFromStatus } from '../../gateway/flags.ts';
 import { TEMPLATES } from '../../gateway/templates.ts';
@@ -32,7 +32,12 @@ describe('gateway config', () => {
     [{ ...base, gateway: { id: 'gw/1' } }, 'gateway.yaml: gateway.id: expected an id of letters'],
     [{ ...base, extra: 1 }, 'gateway.yaml: extra: unknown key'],
     [{ ...base, mqtt: { window: 0 } }, 'gateway.yaml: mqtt.window: expected at least 1, got 0'],
-    [{ ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] }, 'gateway.yaml: links[0].type: expected one of modbus-tcp, got "serial"'],
+    [{ ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] }, 'gateway.yaml: links[0].type: expected one of modbus-tcp, http, got "serial"'],
+    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '8089' }] }, 'gateway.yaml: links[1].listen: expected host:port to listen on'],
+    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: ':1' }] }, 'gateway.yaml: links[1].listen: expected host:port'],
+    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089', host: 'x' }] }, 'gateway.yaml: links[1].host: unknown key'],
+    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089' }], devices: [{ id: 'r', link: 'push', kind: 'rsd', template: 'SIM-AQ6' }] }, 'gateway.yaml: devices[0].template: unknown key; expected one of id, kind, link'],
+    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089' }], devices: [{ id: 'r', link: 'push' }] }, 'gateway.yaml: devices[0].kind: expected one of air.station, air.micro, stack.cems'],
     [withDevice({ link: 'bus-b', template: 'SIM-AQ6' }), 'gateway.yaml: devices[0].link: no link named "bus-b"; links are: bus-a'],
     [withDevice({ template: 'SIM-XX' }), 'gateway.yaml: devices[0].template: unknown template "SIM-XX"'],
     [withDevice({ registers: [{ field: 'pm25', addr: 0, type: 'float' }] }), 'gateway.yaml: devices[0].registers[0].type: expected one of uint16, int16, uint32, int32, float32, got "float"'],
@@ -43,6 +48,13 @@ describe('gateway config', () => {
     [{ ...base, mqtt: { password_env: 'QC_SURELY_UNSET' } }, 'gateway.yaml: mqtt.password_env: environment variable QC_SURELY_UNSET is not set'],
   ])('names the file and key of a mistake: %#', (doc, message) => {
     expect(() => load(doc)).toThrow(message);
+  });
+
+  it('reads an http link and the devices that push to it', () => {
+    process.env.QC_TEST_PUSH_TOKEN = 's3cret';
+    const c = load({ ...base, links: [...base.links, { name: 'rsd-platform', type: 'http', listen: '127.0.0.1:8089', token_env: 'QC_TEST_PUSH_TOKEN' }], devices: [...base.devices, { id: 'rsd-0001', kind: 'rsd', link: 'rsd-platform' }] });
+    expect(c.links[1]).toEqual({ name: 'rsd-platform', type: 'http', host: '127.0.0.1', port: 8089, token: 's3cret' });
+    expect(c.devices[1]).toEqual({ id: 'rsd-0001', kind: 'rsd', link: 'rsd-platform' });
   });
 
   it('accepts a register map written in the config', () => {
@@ -59,7 +71,7 @@ devices:
     status: { addr: 10, bits: [{ bit: 0, flag: D }] }
 `));
     expect(c.devices[0]!.kind).toBe('stack.cems');
-    expect(c.devices[0]!.template.registers[1]).toEqual({ field: 'temp', addr: 2, fc: 3, type: 'uint16', scale: 0.01, offset: -40 });
+    expect((c.devices[0] as PolledDeviceConfig).template.registers[1]).toEqual({ field: 'temp', addr: 2, fc: 3, type: 'uint16', scale: 0.01, offset: -40 });
   });
 });
 
