@@ -3,6 +3,8 @@ import { stringify } from 'yaml';
 import { log } from '../protocol/log.ts';
 import { backfill } from '../simulators/backfill.ts';
 import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
+import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
+import { RsdPusher } from '../simulators/rsd-push.ts';
 import { int, parse } from './args.ts';
 import { onShutdown } from './signals.ts';
 
@@ -13,6 +15,8 @@ const OPTS = {
   port: { type: 'string', default: '5020', help: 'first TCP port (0 = free ports)' },
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
   seed: { type: 'string', default: '1000', help: 'seed of the first station; each station is a pure function of seed and clock' },
+  rsd: { type: 'string', default: '0', help: 'number of SIM-RSD remote-sensing sites pushing vehicle passes to a gateway http link' },
+  'rsd-listen': { type: 'string', default: '127.0.0.1:8089', help: 'where the gateway\'s http link listens (the sites push to http://<this>/records)' },
   'write-gateway-config': { type: 'string', help: 'also write a gateway config that polls these stations to this file' },
   gateway: { type: 'string', default: 'gw-sim-01', help: 'gateway id used in the written config, or the gateway that backfills' },
   'backfill-hours': { type: 'string', help: 'instead of serving Modbus: publish the last N hours of the stations\' readings as gateway --gateway, then exit' },
@@ -38,23 +42,41 @@ export async function run(argv: string[]): Promise<void> {
     basePort: int(a.port, 'port'), host: a.host!, seed: int(a.seed, 'seed'),
   });
   for (const e of fleet.endpoints) process.stdout.write(`${e.model} ${e.id} at modbus-tcp://${e.host}:${e.port} unit ${e.unit}\n`);
+  const sites = rsdSites(int(a.rsd, 'rsd'));
+  const push = `http://${a['rsd-listen']}/records`;
+  for (const s of sites) process.stdout.write(`SIM-RSD ${s.dev} pushing vehicle passes to ${push}\n`);
   if (a['write-gateway-config']) {
-    writeFileSync(a['write-gateway-config'], gatewayConfigFor(a.gateway!, fleet.endpoints));
+    writeFileSync(a['write-gateway-config'], gatewayConfigFor(a.gateway!, fleet.endpoints, sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}));
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
   }
-  onShutdown(() => fleet.stop());
+  const pusher = sites.length ? new RsdPusher({ url: push }, sites).start() : undefined;
+  onShutdown(async () => { pusher?.stop(); await fleet.stop(); });
 }
 
-/** A gateway config polling the given simulated instruments once a second. */
-export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { mqtt?: Record<string, unknown>; outbox?: Record<string, unknown> } = {}): string {
+/** Pushing devices of a gateway config: an http link listening on `listen`, and the devices' ids. */
+export interface PushedSites { listen: string; devices: string[] }
+
+/** A gateway config polling the given simulated instruments once a second (and taking pushed passes). */
+export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { mqtt?: Record<string, unknown>; outbox?: Record<string, unknown>; rsd?: PushedSites } = {}): string {
   const ports = [...new Set(endpoints.map((e) => `${e.host}:${e.port}`))];
   return stringify({
     gateway: { id: gw },
     mqtt: { url: 'mqtt://127.0.0.1:1883', ...extra.mqtt },
     outbox: { path: `${gw}.outbox.sqlite`, ...extra.outbox },
-    links: ports.map((hp, i) => ({ name: `bus-${i + 1}`, type: 'modbus-tcp', host: hp.split(':')[0], port: Number(hp.split(':')[1]), timeout_ms: 1000 })),
-    devices: endpoints.map((e) => ({
-      id: e.id, kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems', link: `bus-${ports.indexOf(`${e.host}:${e.port}`) + 1}`, unit: e.unit, template: e.model, poll_ms: 1000,
-    })),
+    links: [
+      ...ports.map((hp, i) => ({ name: `bus-${i + 1}`, type: 'modbus-tcp', host: hp.split(':')[0], port: Number(hp.split(':')[1]), timeout_ms: 1000 })),
+      ...(extra.rsd ? [{ name: 'rsd-platform', type: 'http', listen: extra.rsd.listen }] : []),
+    ],
+    devices: [
+      ...endpoints.map((e) => ({
+        id: e.id, kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems', link: `bus-${ports.indexOf(`${e.host}:${e.port}`) + 1}`, unit: e.unit, template: e.model, poll_ms: 1000,
+      })),
+      ...(extra.rsd?.devices ?? []).map((id) => ({ id, kind: 'rsd', link: 'rsd-platform' })),
+    ],
   });
+}
+
+/** Remote-sensing sites rsd-{seed}…, each a pure function of its seed and the clock. */
+export function rsdSites(n: number, seed = 1): RsdSiteOptions[] {
+  return Array.from({ length: n }, (_, i) => ({ dev: `rsd-${String(seed + i).padStart(4, '0')}`, seed: seed + i }));
 }

@@ -16,12 +16,14 @@ import { int, parse } from './args.ts';
 import { Influxd, InfluxdMissing } from './services/influxd.ts';
 import { onShutdown } from './signals.ts';
 import { parse as parseYaml } from 'yaml';
-import { gatewayConfigFor } from './simulate.ts';
+import { gatewayConfigFor, rsdSites } from './simulate.ts';
+import { RsdPusher } from '../simulators/rsd-push.ts';
 
 const OPTS = {
   dir: { type: 'string', default: '.qingcheng', help: 'working directory for the database, outboxes, users and logs' },
   stations: { type: 'string', default: '8', help: 'simulated SIM-AQ6 micro-stations' },
   cems: { type: 'string', default: '2', help: 'simulated SIM-CEMS smokestack analyzers' },
+  rsd: { type: 'string', default: '2', help: 'simulated SIM-RSD remote-sensing sites (push vehicle passes to the first gateway)' },
   gateways: { type: 'string', default: '2', help: 'gateways the stations are split across' },
   workers: { type: 'string', default: '1', help: 'ingest workers' },
   'mqtt-port': { type: 'string', default: '1883', help: 'broker port (0 = a free port)' },
@@ -81,14 +83,20 @@ export async function run(argv: string[]): Promise<void> {
   say(`  ingest       ${nWorkers} worker(s) → ${influxUrl}/write?db=${a.db}`);
 
   const gateways: Gateway[] = [];
+  // Remote-sensing sites push their passes to the first gateway, on a port the system picks.
+  const sites = rsdSites(int(a.rsd, 'rsd'));
   for (let g = 0; g < nGw; g++) {
     const id = `gw-sim-${String(g + 1).padStart(2, '0')}`;
     const mine = fleet.endpoints.filter((_, i) => i % nGw === g);
-    if (!mine.length) continue;
-    const yaml = gatewayConfigFor(id, mine, { mqtt: { url: mqttUrl, password: creds.get(id)!.password }, outbox: { path: join(dir, `${id}.outbox.sqlite`) } });
+    const rsd = g === 0 && sites.length ? { listen: '127.0.0.1:0', devices: sites.map((s) => s.dev) } : undefined;
+    if (!mine.length && !rsd) continue;
+    const yaml = gatewayConfigFor(id, mine, { mqtt: { url: mqttUrl, password: creds.get(id)!.password }, outbox: { path: join(dir, `${id}.outbox.sqlite`) }, ...(rsd ? { rsd } : {}) });
     gateways.push(await new Gateway(parseGatewayConfig(new Node(join(dir, `${id}.yaml`), '', parseYaml(yaml)))).start());
   }
   say(`  gateways     ${gateways.map((g) => `${g.cfg.id} (${g.cfg.devices.length} devices)`).join(', ')}`);
+  const pushUrl = sites.length ? `http://127.0.0.1:${gateways[0]!.ports[0]}/records` : '';
+  const pusher = sites.length ? new RsdPusher({ url: pushUrl }, sites).start() : undefined;
+  if (sites.length) say(`  remote sensing ${sites.length} SIM-RSD site(s) pushing vehicle passes to ${pushUrl}`);
   say('');
   say(`Operator login for MQTT clients: user "operator", password "${creds.get('operator')!.password}"`);
   say(`  mosquitto_sub -p ${broker.port} -u operator -P '${creds.get('operator')!.password}' -t 'env/v1/#' -v`);
@@ -101,6 +109,7 @@ export async function run(argv: string[]): Promise<void> {
   const timer = setInterval(() => summary.print(), 1000);
   onShutdown(async () => {
     clearInterval(timer);
+    pusher?.stop();
     for (const g of gateways) await g.stop();
     for (const w of workers) await w.stop();
     await fleet.stop();
@@ -120,7 +129,7 @@ class Summary {
   constructor(private gateways: Gateway[], private workers: IngestWorker[]) {}
 
   print(): void {
-    const sampled = this.gateways.reduce((s, g) => s + g.stats.sampled, 0);
+    const sampled = this.gateways.reduce((s, g) => s + g.stats.sampled + g.inputs.reduce((t, i) => t + i.stats.accepted, 0), 0);
     const written = this.workers.reduce((s, w) => s + w.o.sink.stats.written, 0);
     const depth = this.gateways.reduce((s, g) => s + g.outbox.depth, 0);
     const errors = this.gateways.reduce((s, g) => s + g.stats.pollErrors, 0) +

@@ -30,12 +30,15 @@ export async function postRecords(t: PushTarget, records: SampleRecord[]): Promi
 
 export class RsdPusher {
   private timer?: NodeJS.Timeout;
-  private from = Date.now();
+  private from: number;
   private queue: SampleRecord[] = [];
   private busy = false;
   stats = { passes: 0, pushed: 0, dropped: 0, failures: 0 };
 
-  constructor(private target: PushTarget, private sites: RsdSiteOptions[]) {}
+  /** `backlogMs`: passes of this much time before start go first, as a platform forwards what it holds when it connects. */
+  constructor(private target: PushTarget, private sites: RsdSiteOptions[], backlogMs = 10 * 60_000) {
+    this.from = Date.now() - backlogMs;
+  }
 
   start(): this {
     this.timer = setInterval(() => void this.tick(), 1000);

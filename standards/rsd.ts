@@ -50,21 +50,30 @@ export function judgePass(m: Record<string, number>, fuel: string | undefined, l
 }
 
 /**
- * Exceedance times per plate within a sliding window: `add` returns how many the plate has in the
- * window ending at `ts`, this one included. Bounded: plates whose exceedances all left the window are
- * dropped by `prune`, and a plate keeps at most its last 32 times.
+ * Exceedance times per plate: `add` returns the most exceedances the plate has within one window that
+ * contains this one. Passes may arrive out of time order (a gateway sends live data before its
+ * backlog), so a late earlier pass still completes a pair. Bounded: plates with nothing left in the
+ * window are dropped by `prune`, and a plate keeps at most its last 32 times.
  */
 export class PlateHistory {
   private times = new Map<string, number[]>();
   constructor(private windowMs: number) {}
 
   add(plate: string, ts: number): number {
-    const t = (this.times.get(plate) ?? []).filter((x) => x > ts - this.windowMs && x !== ts);
-    t.push(ts);
-    t.sort((a, b) => a - b);
-    if (t.length > 32) t.shift();
-    this.times.set(plate, t);
-    return t.filter((x) => x <= ts).length;
+    const t = this.times.get(plate) ?? [];
+    if (!t.includes(ts)) {
+      t.push(ts);
+      t.sort((a, b) => a - b);
+      if (t.length > 32) t.shift();
+      this.times.set(plate, t);
+    }
+    // Windows [s, s + W) that contain ts start at one of the plate's times in (ts - W, ts].
+    let best = 0;
+    for (const s of t) {
+      if (s <= ts - this.windowMs || s > ts) continue;
+      best = Math.max(best, t.filter((x) => x >= s && x < s + this.windowMs).length);
+    }
+    return best;
   }
 
   /** Forgets plates with nothing left in the window ending at `now`. */

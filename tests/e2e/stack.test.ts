@@ -19,14 +19,17 @@ it('runs the network, stores data, and shuts down on SIGINT', async () => {
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     await waitFor('the stack to print how to query', () => out.includes('Ctrl-C stops everything'), 30_000);
-    expect(out).toMatch(/gateways +gw-sim-01 \(4 devices\), gw-sim-02 \(4 devices\)/);
+    expect(out).toMatch(/gateways +gw-sim-01 \(6 devices\), gw-sim-02 \(4 devices\)/);
+    expect(out).toMatch(/remote sensing 2 SIM-RSD site\(s\) pushing vehicle passes to http:\/\/127\.0\.0\.1:\d+\/records/);
     const influx = /influxd +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
-    const count = async () => {
-      const res = await fetch(`${influx}/query?db=qingcheng&q=${encodeURIComponent('SELECT count(pm25) FROM air')}`);
+    const count = async (q = 'SELECT count(pm25) FROM air') => {
+      const res = await fetch(`${influx}/query?db=qingcheng&q=${encodeURIComponent(q)}`);
       const body = await res.json() as { results: { series?: { values: [string, number][] }[] }[] };
       return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
     };
     await waitFor('records in InfluxDB', async () => (await count()) >= 12, 30_000, 250);
+    // The sites push their last 10 minutes first (at 50–400 passes an hour each, some are there).
+    await waitFor('a vehicle pass in InfluxDB', async () => (await count('SELECT count(speed) FROM rsd')) >= 1, 30_000, 250);
     expect(out).toMatch(/sampled [\d.]+\/s \(total \d+\) +written [\d.]+\/s \(total \d+\) +outbox \d+ +errors \d+/);
   } finally {
     child.kill('SIGINT');

@@ -59,6 +59,8 @@ export interface PipelineOptions {
   gateway?: string;
   /** Ingest's database options instead of the private influxd's (which is then not started). */
   sinkArgs?: string[];
+  /** Remote-sensing devices pushing to the gateway's http link (at `pushUrl`). */
+  rsd?: string[];
 }
 
 export class Pipeline {
@@ -73,6 +75,8 @@ export class Pipeline {
   ingest?: Proc;
   gwId: string;
   gwConfig = join(this.dir, 'gateway.yaml');
+  /** Where the gateway's http link takes pushed records (with the rsd option). */
+  pushUrl = '';
   /** The latest retained status/{gw}, seen by an operator client. */
   status: Record<string, any> = {};
   /** Alarm events seen on alert/+, in order. */
@@ -89,7 +93,10 @@ export class Pipeline {
     await this.startBroker();
     await this.fleet.start({ stations: this.o.stations ?? 4, cems: this.o.cems ?? 0, unitsPerServer: 2, basePort: 0, seed: 2000 });
     for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
+    const pushPort = this.o.rsd ? await freePort() : 0;
+    this.pushUrl = `http://127.0.0.1:${pushPort}/records`;
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
+      ...(this.o.rsd ? { rsd: { listen: `127.0.0.1:${pushPort}`, devices: this.o.rsd } } : {}),
       mqtt: { url: `mqtt://127.0.0.1:${this.mqttPort}`, password: PASSWORDS.gateway, republish_s: this.o.republishS ?? 2, status_s: 1 },
       outbox: { path: join(this.dir, 'outbox.sqlite') },
     }).replace(/poll_ms: 1000/g, `poll_ms: ${this.o.pollMs ?? 250}`);

@@ -40,6 +40,15 @@ describe('rsd: exceedances per plate in a sliding window', () => {
     h.prune(T0 + 400 * DAY);
     expect(h.size).toBe(1);
   });
+
+  it('completes a window with a pass that arrives late, and never counts passes a window apart', () => {
+    const h = new PlateHistory(180 * DAY);
+    expect(h.add('P', T0 + 100 * DAY)).toBe(1);
+    expect(h.add('P', T0)).toBe(2); // the earlier pass, delivered after the later one
+    expect(h.add('P', T0 + 250 * DAY)).toBe(2); // pairs with day 100, not with day 0
+    expect(h.add('Q', T0)).toBe(1);
+    expect(h.add('Q', T0 + 180 * DAY)).toBe(1); // exactly a window apart
+  });
 });
 
 const pass = (ts: number, plate: string, m: Record<string, number>, a: Record<string, string> = {}): SampleRecord =>
