@@ -47,6 +47,23 @@ export class Watermarks {
     }
   }
 
+  /** Whether seq `seq` of epoch `ep` is settled (at or below the watermark, or in a range above it). */
+  has(gw: string, ep: string, seq: number): boolean {
+    const m = this.marks.get(gw);
+    if (!m || m.ep !== ep) return false;
+    if (seq <= m.w) return true;
+    // Binary search over the sorted, disjoint ranges.
+    let lo = 0, hi = m.ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [a, b] = m.ranges[mid]!;
+      if (seq < a) hi = mid - 1;
+      else if (seq > b) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+
   /** Ranges waiting above the watermark (for status and tests). */
   pending(gw: string): [number, number][] { return this.marks.get(gw)?.ranges.map((r) => [...r] as [number, number]) ?? []; }
 }

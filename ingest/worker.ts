@@ -9,7 +9,9 @@ import { CityWatch } from './engine/city.ts';
 import { Engine } from './engine/engine.ts';
 import type { Timing } from './engine/rules.ts';
 import type { RsdSettings } from '../standards/rsd.ts';
+import { restoreFromDatabase } from './restore.ts';
 import { recordLine } from './schema.ts';
+import { InfluxQL } from './sinks/influxql.ts';
 import type { LineSink } from './sinks/line-sink.ts';
 import { Watermarks } from './watermarks.ts';
 
@@ -36,8 +38,7 @@ export interface WorkerOptions {
 
 const DLQ_PAYLOAD_MAX = 64 * 1024;
 
-/** One series of an InfluxQL answer (epoch=ms). */
-interface Series { tags?: Record<string, string>; columns: string[]; values: unknown[][] }
+
 
 export class IngestWorker {
   private client!: MqttClient;
@@ -45,8 +46,11 @@ export class IngestWorker {
   readonly watermarks = new Watermarks();
   readonly engine: Engine;
   readonly city?: CityWatch;
-  /** Per gateway: the epoch and highest seq the engine has applied, so replays are not applied twice. */
-  private applied = new Map<string, { ep: string; seq: number }>();
+  /**
+   * Per gateway: the seqs the engine has applied, so a replay is not applied twice. Ranges, not a high
+   * mark: backlog arrives after newer live data, and is still judged.
+   */
+  private applied = new Watermarks();
   private dirty = new Set<string>();
   private ackQueued = false;
   stats = { envelopes: 0, records: 0, rejectedEnvelopes: 0, rejectedRecords: 0, acks: 0, engineErrors: 0 };
@@ -66,8 +70,10 @@ export class IngestWorker {
 
   async start(): Promise<this> {
     await this.restoreAlarms();
-    await this.restoreAir();
-    await this.restorePlates();
+    await restoreFromDatabase({
+      db: new InfluxQL(this.o.sink.endpoint), engine: this.engine,
+      engineFor: (dev, gw) => { const e = this.engineFor(dev); return e !== this.engine || this.owns(gw) ? e : null; },
+    });
     let subscribed = () => {};
     this.client = mqtt.connect(this.o.url, {
       clientId: this.clientId,
@@ -133,14 +139,11 @@ export class IngestWorker {
     this.known.add(gw);
     const lines: string[] = [];
     const rejects: string[] = [];
-    let applied = this.applied.get(gw);
-    if (applied?.ep !== header.ep) this.applied.set(gw, (applied = { ep: header.ep, seq: -1 }));
     records.forEach((r, k) => {
       const seq = header.seq + k;
       if (r instanceof EnvelopeError) { rejects.push(`seq ${seq}: ${r.message}`); return; }
       lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
-      if (seq <= applied!.seq) return; // a replay: the engine has seen it
-      applied!.seq = seq;
+      if (this.applied.has(gw, header.ep, seq)) return; // a replay: the engine has seen it
       // A fault in judging a record must never cost the record itself.
       try {
         const out = this.engine.process(r, gw);
@@ -151,6 +154,7 @@ export class IngestWorker {
         log('error', 'exceedance engine failed on a record; the record is stored all the same', { gw, seq, dev: r.dev, error: (e as Error).message });
       }
     });
+    if (records.length) this.applied.settle(gw, header.ep, header.seq, header.seq + records.length - 1);
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;
       this.deadLetter(gw, rejects.join('; '), payload);
@@ -210,71 +214,15 @@ export class IngestWorker {
     await this.o.sink.write(points, () => undefined);
   }
 
-  /** Runs an InfluxQL query on the sink's database; null when the sink has no InfluxQL endpoint. */
-  private async query(q: string): Promise<Series[] | null> {
-    const url = this.o.sink.endpoint.queryUrl;
-    if (!url) return null;
-    const res = await fetch(`${url}&q=${encodeURIComponent(q)}`, { headers: this.o.sink.endpoint.headers, signal: AbortSignal.timeout(60_000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
-    const body = (await res.json()) as { results: { series?: Series[]; error?: string }[] };
-    if (body.results[0]?.error) throw new Error(body.results[0].error);
-    return body.results[0]?.series ?? [];
-  }
-
-  /**
-   * Rebuilds the rolling air-quality windows (hourly means, rolling 24-h AQI) from the hourly aqi rows of
-   * the last five days, so a restart does not reset a warning that has been building for days.
-   * Needs an InfluxQL endpoint (/write sinks); with /api/v2/write the windows start empty.
-   */
-  private async restoreAir(): Promise<void> {
-    try {
-      const series = await this.query(`SELECT * FROM aqi WHERE period = 'hour' AND time > now() - 121h GROUP BY dev`);
-      let devices = 0;
-      for (const s of series ?? []) {
-        const dev = s.tags?.dev;
-        if (!dev) continue;
-        const engine = this.engineFor(dev);
-        if (engine === this.engine && !this.shardOwns(s)) continue;
-        const col = (name: string) => s.columns.indexOf(name);
-        const num = (row: unknown[], name: string) => { const i = col(name); return i >= 0 && typeof row[i] === 'number' ? (row[i] as number) : null; };
-        engine.restoreAir(dev, s.values.map((row) => ({
-          hourStart: row[0] as number,
-          means: Object.fromEntries(['so2', 'no2', 'co', 'o3', 'pm10', 'pm25'].flatMap((p) => { const v = num(row, `c_${p}`); return v === null ? [] : [[p, v]]; })),
-          aqi24: num(row, 'aqi_24h'),
-        })));
-        devices++;
-      }
-      if (devices) log('info', 'air-quality windows restored', { devices });
-    } catch (e) {
-      log('warn', 'cannot restore air-quality windows from the database; they start empty', { error: (e as Error).message });
-    }
-  }
-
-  /**
-   * Reads back the over-limit remote-sensing passes of the repeat window, so a high emitter's earlier
-   * passes still count after a restart. Every worker reads every plate: a vehicle passes sites anywhere.
-   */
-  private async restorePlates(): Promise<void> {
-    try {
-      const series = await this.query(`SELECT plate FROM alert WHERE rule = 'rsd-pass' AND time > now() - ${Math.ceil(this.engine.rsd.windowDays * 24)}h`);
-      const passes = (series ?? []).flatMap((s) => s.values.flatMap((row) => (typeof row[1] === 'string' ? [{ ts: row[0] as number, plate: row[1] }] : [])));
-      this.engine.restorePlates(passes);
-      if (passes.length) log('info', 'remote-sensing plate history restored', { passes: passes.length, plates: this.engine.plates.size });
-    } catch (e) {
-      log('warn', 'cannot restore the remote-sensing plate history; repeat offenders count from now', { error: (e as Error).message });
-    }
-  }
-
   /** The city's own series lives in the city watch's engine; every device in the worker's. */
   private engineFor(dev: string): Engine {
     return this.city && dev === this.city.dev ? this.city.engine : this.engine;
   }
 
-  /** Whether a device's rows belong to this worker: its gateway's shard is one of ours. */
-  private shardOwns(s: { columns: string[]; values: unknown[][] }): boolean {
+  /** Whether this worker owns a gateway's devices: the gateway's shard is one of ours. */
+  private owns(gw: string | undefined): boolean {
     if (this.o.workers === 1) return true;
-    const gw = s.values[s.values.length - 1]?.[s.columns.indexOf('gw')];
-    return typeof gw === 'string' && shardsOwned(this.o.index, this.o.workers, this.o.shards).includes(shardOf(gw, this.o.shards));
+    return gw !== undefined && shardsOwned(this.o.index, this.o.workers, this.o.shards).includes(shardOf(gw, this.o.shards));
   }
 
   private onRetainedAck(topic: string, payload: Buffer): void {
@@ -283,7 +231,11 @@ export class IngestWorker {
     try {
       const a = decodeAck(payload);
       const mine = this.watermarks.get(gw);
-      if (!mine || mine.ep === a.ep) this.watermarks.restore(gw, a.ep, a.seq);
+      if (!mine || mine.ep === a.ep) {
+        this.watermarks.restore(gw, a.ep, a.seq);
+        // Acknowledged means written, and written means judged: a restarted worker does not judge those again.
+        this.applied.restore(gw, a.ep, a.seq);
+      }
     } catch { /* someone else's malformed ack: nothing to restore */ }
   }
 

@@ -28,6 +28,9 @@ export class AirState {
   /** Hourly means by hour start, newest last. */
   private hours: { start: number; means: Record<P, number | null> }[] = [];
 
+  /** Start of the hour being accumulated, if any. */
+  get openHour(): number | undefined { return this.hour === -1 ? undefined : this.hour; }
+
   /** Adds a sample; returns the hours it closed (usually none, one when a new hour begins). */
   add(r: SampleRecord, ts = r.ts): HourClosed[] {
     const h = Math.floor(ts / HOUR) * HOUR;

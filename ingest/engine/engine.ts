@@ -45,6 +45,7 @@ export interface EngineOptions {
   clock?: () => number;
 }
 
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
 export class Engine {
@@ -73,9 +74,43 @@ export class Engine {
     this.plates = new PlateHistory(this.rsd.windowDays * DAY);
   }
 
+  /**
+   * Sample times of each device's open period (hour for air, Beijing day for vapour) replayed from the
+   * database after a restart, and when that period ends: a gateway re-sending one of them (its ack was
+   * lost in the crash) must not count it twice.
+   */
+  private replayed = new Map<string, { until: number; ts: Set<number> }>();
+
+  /**
+   * Feeds a stored sample into the device's running state only: nothing is judged, written or
+   * published. Used after a restart, oldest first, before live data flows; `replayDone` ends it.
+   */
+  replay(r: SampleRecord): void {
+    if ((r.agg ?? 'rt') !== 'rt') return;
+    if (r.kind.startsWith('air.')) this.airOf(r.dev).add(r);
+    else if (r.kind === 'vapor') this.vaporOf(r.dev).add(r);
+    else return;
+    let seen = this.replayed.get(r.dev);
+    if (!seen) this.replayed.set(r.dev, (seen = { until: 0, ts: new Set() }));
+    seen.ts.add(r.ts);
+  }
+
+  /** Keeps, per replayed device, only the sample times of its still-open period. */
+  replayDone(): void {
+    for (const [dev, seen] of this.replayed) {
+      const open = this.air.get(dev)?.openHour ?? this.vapor.get(dev)?.openDay;
+      if (open === undefined) { this.replayed.delete(dev); continue; }
+      seen.until = open + (this.air.has(dev) ? HOUR : DAY);
+      for (const ts of seen.ts) if (ts < open) seen.ts.delete(ts);
+    }
+  }
+
   /** Judges one record of gateway `gw`. */
   process(r: SampleRecord, gw = ''): Output {
     const out: Output = { points: [], messages: [] };
+    const seen = this.replayed.get(r.dev);
+    if (seen && (r.ts >= seen.until || seen.ts.size === 0)) this.replayed.delete(r.dev);
+    else if (seen?.ts.delete(r.ts)) return out;
     const s = this.devices.get(r.dev) ?? {};
     this.stats.records++;
     const events: AlarmEvent[] = [];
@@ -84,9 +119,7 @@ export class Engine {
       if (e) events.push(e);
     }
     if (r.kind === 'vapor' && (r.agg ?? 'rt') === 'rt') {
-      let st = this.vapor.get(r.dev);
-      if (!st) this.vapor.set(r.dev, (st = new VaporState()));
-      for (const o of st.add(r)) {
+      for (const o of this.vaporOf(r.dev).add(r)) {
         // Levels 1 (warning) and 2 (alarm) are past the 0.5 "limit"; a step from 1 to 2 is an update.
         const e = this.alarms.observe(r.dev, plain(o.rule, o.field, 0.5), o.ts, o.level);
         if (e) events.push(e);
@@ -142,6 +175,12 @@ export class Engine {
   /** Seeds the repeat-offender history with over-limit passes stored before a restart. */
   restorePlates(passes: { plate: string; ts: number }[]): void {
     for (const p of passes) this.plates.add(p.plate, p.ts);
+  }
+
+  private vaporOf(dev: string): VaporState {
+    let st = this.vapor.get(dev);
+    if (!st) this.vapor.set(dev, (st = new VaporState()));
+    return st;
   }
 
   private airOf(dev: string): AirState {

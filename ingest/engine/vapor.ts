@@ -22,6 +22,9 @@ export class VaporState {
   private hasConc = false;
   private concWarnDays = 0;
 
+  /** Start of the Beijing day being tallied, if any. */
+  get openDay(): number | undefined { return this.day === -1 ? undefined : this.day; }
+
   add(r: SampleRecord): LevelObservation[] {
     const out: LevelObservation[] = [];
     const d = dayOf(r.ts);

@@ -122,6 +122,22 @@ describe('exceedance engine', () => {
     await waitFor('ingest to start again', () => ingest.output.includes('ingest running'), 20_000);
     expect(ingest.output).toMatch(/"msg":"air-quality windows restored","devices":2/); // aq-1 and the city
   });
+
+  it('keeps an hour\'s valid mean across a kill -9 of ingest in the middle of the hour', async () => {
+    const H = Math.floor(Date.now() / HOUR) * HOUR - HOUR; // the last whole hour: every minute of it is past
+    const at = (m: number): SampleRecord => ({ dev: 'aq-2', kind: 'air.micro', ts: H + m * MIN, m: { pm25: 30 + m } });
+    await send(Array.from({ length: 30 }, (_, m) => at(m)));
+    await waitFor('the first half hour in InfluxDB', async () => Number((await influx.rows(`SELECT count(pm25) FROM air WHERE dev = 'aq-2'`))[0]?.count ?? 0) === 30, 20_000);
+    await ingest.kill('SIGKILL');
+    ingest = startIngest();
+    await waitFor('ingest to start again', () => ingest.output.includes('ingest running'), 20_000);
+    expect(ingest.output).toMatch(/"msg":"open hours and vapour days replayed","devices":\d+,"samples":\d+/);
+    await send([...Array.from({ length: 30 }, (_, m) => at(30 + m)), at(60)]);
+    await waitFor('the hour\'s AQI row', async () => (await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-2' AND period = 'hour'`)).length === 1, 20_000);
+    const [row] = await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-2' AND period = 'hour'`);
+    // 60 minutes of 30 … 89 µg/m³: the mean of the whole hour, not of the half after the restart.
+    expect(row).toMatchObject({ time: H, c_pm25: 59.5 });
+  });
 });
 
 describe('a pollution episode from a simulated station', () => {

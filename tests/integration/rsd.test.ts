@@ -30,8 +30,9 @@ const diesel = (dev: string, ts: number, plate: string, opacity: number): Sample
 
 it('stores every pass, flags each one over its fuel\'s limits and every plate over twice, and counts across a kill -9 of ingest', async () => {
   const now = Math.floor(Date.now() / 1000) * 1000;
-  const from = now - 3 * HOUR;
-  // A small fleet, so plates come back within the three hours.
+  // Six hours of two sites: at least 600 passes, so the gateway sends newest-first and backlog
+  // envelopes, and the backlog must be judged too. A small fleet, so plates come back.
+  const from = now - 7 * HOUR;
   const sim = [...passes({ dev: 'rsd-0001', seed: 1, fleetSize: 150 }, from, now - HOUR), ...passes({ dev: 'rsd-0002', seed: 2, fleetSize: 150 }, from, now - HOUR)];
   const first = [...sim, diesel('rsd-0001', now - 2 * HOUR, '蒙A·RESTART', 55)];
   expect(await postRecords({ url: p.pushUrl }, first)).toBe(first.length);

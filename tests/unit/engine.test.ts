@@ -91,6 +91,50 @@ describe('engine: restart', () => {
   });
 });
 
+describe('engine: replay of open periods after a restart', () => {
+  const alertStates = (outs: ReturnType<Engine['process']>[]) => outs.flatMap((o) => o.messages.filter((m) => m.topic.includes('/alert/') && m.payload).map((m) => {
+    const e = JSON.parse(m.payload).event;
+    return `${e.rule} ${e.state} ${e.ts} ${e.value}`;
+  }));
+
+  it('an hour cut in two by a restart still has its valid mean, and a re-sent sample is not counted twice', () => {
+    const sample = (min: number, pm25: number): SampleRecord => ({ dev: 'aq-9', kind: 'air.station', ts: T0 + min * 60_000, m: { pm25 } });
+    const hourRow = (e: Engine, samples: SampleRecord[]) => samples.flatMap((r) => e.process(r).points).filter((p) => p.startsWith('aqi,dev=aq-9,period=hour'));
+    const all = Array.from({ length: 60 }, (_, m) => sample(m, 20 + m));
+    const next = sample(60, 10);
+    const whole = hourRow(new Engine(new Topics()), [...all, next]);
+    expect(whole[0]).toContain(`c_pm25=${(20 + 79) / 2}`);
+    // The worker dies after minute 29; the new one replays minutes 0–29 from the database, then the
+    // gateway re-sends minute 29 (its ack was lost) and goes on.
+    const after = new Engine(new Topics());
+    for (const r of all.slice(0, 30)) after.replay(r);
+    after.replayDone();
+    expect(hourRow(after, [all[29]!, ...all.slice(30), next])).toEqual(whole);
+    // Without the replay, 30 minutes make no valid mean.
+    expect(hourRow(new Engine(new Topics()), [...all.slice(30), next])[0]).not.toContain('c_pm25');
+  });
+
+  it('vapour days replayed after a restart keep their A/L tallies and 7-day counters', () => {
+    // A nozzle with 30 % of its fuellings at A/L 0.7, 20 a day, for 8 days (device-classes.md §1.6 (a)).
+    const DAY = 24 * HOUR;
+    const recs: SampleRecord[] = [];
+    for (let d = 0; d < 8; d++) for (let i = 0; i < 20; i++) recs.push({ dev: 'vr-1', kind: 'vapor', ts: T0 + d * DAY + (i + 1) * 1_800_000, m: { al: i < 6 ? 0.7 : 1.0, fuel_l: 30 } });
+    const one = new Engine(new Topics(), { timing: { minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 } });
+    const wanted = alertStates(recs.map((r) => one.process(r)));
+    expect(wanted).toContain(`gb20952-al open ${T0 + DAY} 1`);
+    expect(wanted).toContain(`gb20952-al update ${T0 + 7 * DAY} 2`);
+    // Restart in the middle of day 6: the new worker restores the open alarm and replays the days.
+    const cut = 5 * 20 + 10;
+    const before = new Engine(new Topics(), { timing: { minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 } });
+    const seen = alertStates(recs.slice(0, cut).map((r) => before.process(r)));
+    const after = new Engine(new Topics(), { timing: { minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 } });
+    for (const a of before.alarms.open('vr-1')) after.alarms.restore('vr-1', a);
+    for (const r of recs.slice(0, cut)) after.replay(r);
+    after.replayDone();
+    expect([...seen, ...alertStates(recs.slice(cut - 1).map((r) => after.process(r)))]).toEqual(wanted);
+  });
+});
+
 describe('engine: smokestack packets of standards.md §2', () => {
   const instant = { minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 };
   const opens = (e: Engine, r: SampleRecord) => e.process(r).messages.filter((m) => m.topic.includes('/alert/') && m.payload).map((m) => JSON.parse(m.payload).event);

@@ -33,6 +33,17 @@ describe('watermarks', () => {
     expect(w.get('g')).toEqual({ ep: 'e', seq: 50 });
   });
 
+  it('tell which seqs are settled, below the watermark or in a range above it (what the engine has applied)', () => {
+    const w = new Watermarks();
+    w.settle('g', 'e', 0, 199);
+    w.settle('g', 'e', 800, 999); // live data ahead of the backlog
+    w.settle('g', 'e', 400, 599);
+    expect([0, 199, 200, 399, 400, 599, 600, 800, 999, 1000].map((s) => w.has('g', 'e', s)))
+      .toEqual([true, true, false, false, true, true, false, true, true, false]);
+    expect(w.has('g', 'other-epoch', 5)).toBe(false);
+    expect(w.has('h', 'e', 5)).toBe(false);
+  });
+
   it('merge ranges', () => {
     const r: [number, number][] = [[1, 2], [5, 6], [10, 12]];
     insertRange(r, [3, 4]);

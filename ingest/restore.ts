@@ -1,0 +1,115 @@
+// What a restarted worker reads back from the database before data flows, so a restart changes no
+// judgement: the rolling air windows (from hourly aqi rows), the samples of each air device's open
+// hour and each vapour device's last days (replayed into their running state), and the remote-sensing
+// plate history. Open alarms come back from the broker instead (retained alert/ messages).
+import type { SampleRecord } from '../protocol/envelope.ts';
+import { isDeviceKind } from '../protocol/kinds.ts';
+import { log } from '../protocol/log.ts';
+import { AIR_POLLUTANTS } from './engine/air.ts';
+import type { Engine } from './engine/engine.ts';
+import type { InfluxQL, Series } from './sinks/influxql.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const BEIJING = 8 * HOUR;
+/** Vapour rules escalate after 7 days in a row; 8 days of samples rebuild every counter. */
+const VAPOR_REPLAY_DAYS = 8;
+/** An air device's open hour is normally the current one; a gateway catching up may still be in an older one. */
+const AIR_REPLAY_HOURS = 3;
+
+export interface RestoreContext {
+  db: InfluxQL;
+  /** The engine that owns a device's state (the city watch's for the city series), or none when another worker does. */
+  engineFor: (dev: string, gw: string | undefined) => Engine | null;
+  /** The worker's own engine (plates are shared by all of its devices). */
+  engine: Engine;
+  now?: number;
+}
+
+/** Runs every restore; each one that fails is logged and leaves its state empty. */
+export async function restoreFromDatabase(c: RestoreContext): Promise<void> {
+  if (!c.db.available) {
+    log('warn', 'the database has no InfluxQL /query: rolling windows, open periods and plate history start empty');
+    return;
+  }
+  const step = async (what: string, f: () => Promise<void>) => {
+    try { await f(); } catch (e) { log('warn', `cannot restore ${what} from the database; it starts empty`, { error: (e as Error).message }); }
+  };
+  await step('air-quality windows', () => restoreAirWindows(c));
+  await step('open hours and vapour days', () => replayOpenPeriods(c));
+  await step('the remote-sensing plate history', () => restorePlates(c));
+}
+
+/** Hourly means and rolling 24-h AQI of the last five days, from the aqi rows. */
+async function restoreAirWindows(c: RestoreContext): Promise<void> {
+  let devices = 0;
+  for (const s of await c.db.all(`SELECT * FROM aqi WHERE period = 'hour' AND time > now() - 121h GROUP BY dev`)) {
+    const dev = s.tags?.dev;
+    const engine = dev ? c.engineFor(dev, lastString(s, 'gw')) : null;
+    if (!dev || !engine) continue;
+    const num = (row: unknown[], name: string) => { const i = s.columns.indexOf(name); return i >= 0 && typeof row[i] === 'number' ? (row[i] as number) : null; };
+    engine.restoreAir(dev, s.values.map((row) => ({
+      hourStart: row[0] as number,
+      means: Object.fromEntries(AIR_POLLUTANTS.flatMap((p) => { const v = num(row, `c_${p}`); return v === null ? [] : [[p, v]]; })),
+      aqi24: num(row, 'aqi_24h'),
+    })));
+    devices++;
+  }
+  if (devices) log('info', 'air-quality windows restored', { devices });
+}
+
+/**
+ * Replays stored samples into the running state: each air device's open hour (its hourly mean; hours
+ * already closed, restored from aqi rows, ignore their samples),
+ * each vapour device's last eight Beijing days (A/L tallies and carry-over, flat-pressure time, the
+ * day counters behind 7-day escalation). Nothing is judged or published again.
+ */
+async function replayOpenPeriods(c: RestoreContext): Promise<void> {
+  const now = c.now ?? Date.now();
+  const hours = Math.floor(now / HOUR) * HOUR - (AIR_REPLAY_HOURS - 1) * HOUR;
+  const days = Math.floor((now + BEIJING) / DAY) * DAY - BEIJING - (VAPOR_REPLAY_DAYS - 1) * DAY;
+  let samples = 0;
+  const devices = new Set<string>();
+  const engines = new Set<Engine>();
+  for (const [measurement, from] of [['air', hours], ['vapor', days]] as const) {
+    await c.db.each(`SELECT * FROM ${measurement} WHERE time >= ${from}ms GROUP BY *`, (s) => {
+      const t = s.tags ?? {};
+      const engine = t.dev ? c.engineFor(t.dev, t.gw) : null;
+      if (!engine || t.agg || !isDeviceKind(t.kind)) return; // interval data keeps no running state
+      for (const row of s.values) engine.replay(recordOf(s, row, t.dev!, t.kind));
+      engines.add(engine);
+      samples += s.values.length;
+      devices.add(t.dev!);
+    });
+  }
+  for (const e of engines) e.replayDone();
+  if (samples) log('info', 'open hours and vapour days replayed', { devices: devices.size, samples });
+}
+
+/** Over-limit passes of the repeat window (every worker reads every plate: vehicles pass sites anywhere). */
+async function restorePlates(c: RestoreContext): Promise<void> {
+  const passes: { plate: string; ts: number }[] = [];
+  await c.db.each(`SELECT plate FROM alert WHERE rule = 'rsd-pass' AND time > now() - ${Math.ceil(c.engine.rsd.windowDays * 24)}h`, (s) => {
+    for (const row of s.values) if (typeof row[1] === 'string') passes.push({ ts: row[0] as number, plate: row[1] });
+  });
+  c.engine.restorePlates(passes);
+  if (passes.length) log('info', 'remote-sensing plate history restored', { passes: passes.length, plates: c.engine.plates.size });
+}
+
+/** A stored row as the record it was written from (schema.ts): numbers are readings, `*_flag` flags, other text attributes. */
+export function recordOf(s: Series, row: unknown[], dev: string, kind: SampleRecord['kind']): SampleRecord {
+  const r: SampleRecord = { dev, kind, ts: row[0] as number, m: {} };
+  s.columns.forEach((col, i) => {
+    const v = row[i];
+    if (i === 0 || v === null || v === undefined || col === 'seq') return;
+    if (typeof v === 'number') r.m[col] = v;
+    else if (typeof v === 'string' && col.endsWith('_flag')) (r.f ??= {})[col.slice(0, -5)] = v;
+    else if (typeof v === 'string') (r.a ??= {})[col] = v;
+  });
+  return r;
+}
+
+function lastString(s: Series, col: string): string | undefined {
+  const v = s.values[s.values.length - 1]?.[s.columns.indexOf(col)];
+  return typeof v === 'string' ? v : undefined;
+}
