@@ -155,6 +155,7 @@ export class IngestWorker {
       }
     });
     if (records.length) this.applied.settle(gw, header.ep, header.seq, header.seq + records.length - 1);
+    lines.push(...this.engine.flushLate());
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;
       this.deadLetter(gw, rejects.join('; '), payload);

@@ -21,10 +21,22 @@ export interface HourClosed {
   day?: { dayStart: number; aqi: AqiResult };
 }
 
-/** Per-device rolling state: running totals of the current hour and the last 48 hourly means. */
+/**
+ * Closed hours whose running totals are kept, so samples that arrive late (a gateway sends its newest
+ * data before its backlog) still count: the hour is recomputed and its rows written again.
+ */
+export const REVISABLE_HOURS = 6;
+
+const newHour = (h: number) => Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, new HourAccumulator(h)])) as Record<P, HourAccumulator>;
+
+/** Per-device rolling state: running totals of the open hour and the last few, and the last 48 hourly means. */
 export class AirState {
   private hour = -1;
-  private acc = {} as Record<P, HourAccumulator>;
+  private accs = new Map<number, Record<P, HourAccumulator>>();
+  /** Closed hours that late samples have added to since they were last computed. */
+  private revised = new Set<number>();
+  /** The last hour restored from stored rows: final, since its samples are not here. */
+  private restoredUntil = -1;
   /** Hourly means by hour start, newest last. */
   private hours: { start: number; means: Record<P, number | null> }[] = [];
 
@@ -41,23 +53,56 @@ export class AirState {
       if (last !== undefined && h <= last) return closed;
       this.startHour(h);
     }
-    if (h < this.hour) return closed; // late sample of an hour already closed
+    if (h < this.hour) {
+      // A late sample: it counts if its hour is still revisable, even one this worker never saw open
+      // (it started while a gateway was sending newest first), but not an hour a restore closed.
+      if (h < this.hour - REVISABLE_HOURS * HOUR || h <= this.restoredUntil) return closed;
+      let acc = this.accs.get(h);
+      if (!acc) this.accs.set(h, (acc = newHour(h)));
+      this.addTo(acc, r, ts);
+      this.revised.add(h);
+      return closed;
+    }
     if (h > this.hour) {
       closed.push(this.closeHour(this.hour));
       // Hours with no data at all still count (as missing) in the rolling windows.
       for (let g = this.hour + HOUR; g < h && closed.length < 48; g += HOUR) { this.startHour(g); closed.push(this.closeHour(g)); }
       this.startHour(h);
     }
+    this.addTo(this.accs.get(this.hour)!, r, ts);
+    return closed;
+  }
+
+  private addTo(acc: Record<P, HourAccumulator>, r: SampleRecord, ts: number): void {
     for (const p of AIR_POLLUTANTS) {
       const v = r.m[p];
-      if (v !== undefined) this.acc[p].add(ts, v, r.f?.[p]);
+      if (v !== undefined) acc[p].add(ts, v, r.f?.[p]);
     }
-    return closed;
+  }
+
+  /**
+   * Recomputes the closed hours late samples went into, and every closed hour after the first of them
+   * (their rolling 24-h and 8-h means include it), oldest first. Empty when nothing arrived late.
+   */
+  get lateSamples(): boolean { return this.revised.size > 0; }
+
+  revise(): HourClosed[] {
+    if (this.revised.size === 0) return [];
+    const from = Math.min(...this.revised);
+    this.revised.clear();
+    const out: HourClosed[] = [];
+    for (let h = from; h < this.hour; h += HOUR) {
+      const acc = this.accs.get(h);
+      const kept = this.hours.find((x) => x.start === h)?.means;
+      out.push(this.addHour(h, acc ? this.meansOf(acc) : kept ?? this.meansOf(undefined)));
+    }
+    return out;
   }
 
   /** Seeds the hourly means of past hours (from the aqi rows a worker wrote before a restart). */
   restore(hours: { start: number; means: Record<P, number | null> }[]): void {
     this.hours = [...hours].sort((a, b) => a.start - b.start).slice(-48);
+    this.restoredUntil = this.hours[this.hours.length - 1]?.start ?? -1;
   }
 
   private series(p: P, n: number, endStart: number): (number | null)[] {
@@ -68,7 +113,17 @@ export class AirState {
 
   private startHour(h: number): void {
     this.hour = h;
-    for (const p of AIR_POLLUTANTS) this.acc[p] = new HourAccumulator(h);
+    this.accs.set(h, newHour(h));
+    for (const k of this.accs.keys()) if (k < h - REVISABLE_HOURS * HOUR) this.accs.delete(k);
+  }
+
+  private meansOf(acc: Record<P, HourAccumulator> | undefined): Record<P, number | null> {
+    const means = {} as Record<P, number | null>;
+    for (const p of AIR_POLLUTANTS) {
+      const m = acc?.[p].mean();
+      means[p] = m?.valid ? m.value : null;
+    }
+    return means;
   }
 
   /** Daily-report inputs from the 24 hourly means ending with the hour starting at `end`. */
@@ -83,12 +138,7 @@ export class AirState {
   }
 
   private closeHour(start: number): HourClosed {
-    const means = {} as Record<P, number | null>;
-    for (const p of AIR_POLLUTANTS) {
-      const m = this.acc[p].mean();
-      means[p] = m.valid ? m.value : null;
-    }
-    return this.addHour(start, means);
+    return this.addHour(start, this.meansOf(this.accs.get(start)));
   }
 
   /**
@@ -98,6 +148,7 @@ export class AirState {
   addHour(start: number, means: Record<P, number | null>): HourClosed {
     this.hours = this.hours.filter((x) => x.start !== start);
     this.hours.push({ start, means });
+    if (this.hours.length > 1 && this.hours[this.hours.length - 2]!.start > start) this.hours.sort((a, b) => a.start - b.start); // a revised hour
     if (this.hours.length > 48) this.hours.shift();
     const edition = editionAt(start);
     const o3_8h = eightHourMean(this.series('o3', 8, start), 7);

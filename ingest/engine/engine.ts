@@ -128,7 +128,9 @@ export class Engine {
     const verdict = r.kind === 'rsd' ? this.onPass(r, s, events) : undefined;
     let hourClosed = false;
     if (r.kind.startsWith('air.') && (r.agg ?? 'rt') === 'rt') {
-      for (const h of this.airOf(r.dev).add(r)) { this.onHour(r, gw, s, h, out, events); hourClosed = true; }
+      const st = this.airOf(r.dev);
+      for (const h of st.add(r)) { this.onHour(r, gw, s, h, out, events); hourClosed = true; }
+      if (st.lateSamples) this.late.set(r.dev, gw);
     }
     for (const e of events) this.emit(r.kind, e, out);
     // live/ carries the latest reading, at most one a second per device: a backlog replayed at full
@@ -189,6 +191,28 @@ export class Engine {
     return st;
   }
 
+  /** Air devices (and their gateways) with late samples in hours already closed. */
+  private late = new Map<string, string>();
+
+  /**
+   * Writes again the aqi rows of hours that late samples went into (a gateway sends its newest data
+   * before its backlog): hourly means, AQI and rolling 24-h AQI of those hours and the ones after,
+   * and the daily AQI of days they end. Alarms and warning levels stay as judged when the hours closed
+   * (alarms follow sample time). Called once per envelope, after its records.
+   */
+  flushLate(): string[] {
+    if (this.late.size === 0) return [];
+    const points: string[] = [];
+    for (const [dev, gw] of this.late) {
+      for (const h of this.airOf(dev).revise()) {
+        points.push(aqiPoint(dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, ...(gw ? { gw } : {}), ...cMeans(h) }));
+        if (h.day) points.push(aqiPoint(dev, 'day', h.day.dayStart, h.day.aqi));
+      }
+    }
+    this.late.clear();
+    return points;
+  }
+
   /** Adds a whole hour to an air series with no samples of its own (a city) and returns its outputs. */
   seriesHour(dev: string, kind: string, start: number, means: Record<AirPollutant, number | null>, extra: Record<string, number> = {}): Output {
     const out: Output = { points: [], messages: [] };
@@ -234,8 +258,7 @@ export class Engine {
     const warn = this.alarms.observe(dev, plain('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * 3_600_000), h.hourStart, WARNING_RANK[level]);
     if (warn) events.push(warn);
     // The hourly means go with the row (c_*), so a restarted worker can rebuild its rolling windows.
-    const means = Object.fromEntries(Object.entries(h.means).filter(([, v]) => v !== null).map(([k, v]) => [`c_${k}`, v!]));
-    out.points.push(aqiPoint(dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level, ...extra, ...means }));
+    out.points.push(aqiPoint(dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level, ...extra, ...cMeans(h) }));
     if (h.aqi.aqi !== null) this.latestAqi.set(dev, { ...h.aqi, hourStart: h.hourStart, aqi24: h.rolling.aqi, warning: level, means: h.means });
     if (h.day) {
       this.stats.aqiDays++;
@@ -295,6 +318,11 @@ export class Engine {
       return alertPoint({ dev: doc.dev, rule: a.rule, field: a.field, state: 'open', ts: a.openedAt, since: a.since, value: a.openValue, limit: a.limit, peak: a.peak }, doc.kind);
     });
   }
+}
+
+/** An hour's valid means as `c_*` fields. */
+function cMeans(h: HourClosed): Record<string, number> {
+  return Object.fromEntries(Object.entries(h.means).filter(([, v]) => v !== null).map(([k, v]) => [`c_${k}`, v!]));
 }
 
 function alertPoint(e: AlarmEvent, kind: string): string {

@@ -138,6 +138,17 @@ describe('exceedance engine', () => {
     // 60 minutes of 30 … 89 µg/m³: the mean of the whole hour, not of the half after the restart.
     expect(row).toMatchObject({ time: H, c_pm25: 59.5 });
   });
+
+  it('fills an hour from a backlog that arrives after newer live data', async () => {
+    const H = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+    const at = (m: number): SampleRecord => ({ dev: 'aq-3', kind: 'air.micro', ts: H + m * MIN, m: { pm25: 30 + (m % 60), so2: 8 } });
+    // The first envelope carries the newest sample (next hour), the next ones the backlog.
+    await send([at(60)]);
+    await send(Array.from({ length: 60 }, (_, m) => at(m)));
+    await waitFor('the hour\'s AQI row with its mean', async () => (await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-3' AND period = 'hour'`))[0]?.c_pm25 !== undefined, 20_000);
+    const [row] = await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-3' AND period = 'hour'`);
+    expect(row).toMatchObject({ time: H, c_pm25: 59.5, c_so2: 8, gw: 'gw-eng', complete: false });
+  });
 });
 
 describe('a pollution episode from a simulated station', () => {

@@ -91,6 +91,34 @@ describe('engine: restart', () => {
   });
 });
 
+describe('engine: late samples', () => {
+  it('a backlog sent after newer live data still fills its hours: their aqi rows are written again', () => {
+    const at = (min: number): SampleRecord => ({ dev: 'aq-7', kind: 'air.station', ts: T0 + min * 60_000, m: { pm25: 50 + (min % 60), so2: 10 } });
+    const fields = (p: string) => {
+      const [series, f, ts] = p.split(' ');
+      const keep = Object.fromEntries(f!.split(',').map((kv) => kv.split('=') as [string, string]).filter(([k]) => ['aqi', 'c_pm25', 'c_so2', 'aqi_24h', 'complete'].includes(k)));
+      return `${series} ${JSON.stringify(keep)} ${ts}`;
+    };
+    const rows = (points: string[]) => points.filter((p) => p.startsWith('aqi,dev=aq-7,period=hour')).map(fields);
+    const inOrder = new Engine(new Topics());
+    const wanted = rows(Array.from({ length: 181 }, (_, m) => at(m)).flatMap((r) => inOrder.process(r).points));
+    expect(wanted).toHaveLength(3);
+    // The link drops at minute 20 of hour 0 and comes back at hour 3: the gateway sends minute 180
+    // first, then its backlog, oldest first, one envelope at a time.
+    const e = new Engine(new Topics());
+    const points: string[] = [];
+    for (let m = 0; m < 20; m++) points.push(...e.process(at(m)).points);
+    points.push(...e.process(at(180)).points, ...e.flushLate());
+    expect(rows(points).map((r) => r.includes('c_pm25'))).toEqual([false, false, false]); // as they stood
+    for (let m = 20; m < 180; m += 50) {
+      for (let k = m; k < Math.min(m + 50, 180); k++) points.push(...e.process(at(k)).points);
+      points.push(...e.flushLate());
+    }
+    const last = new Map(rows(points).map((r) => [r.split(' ')[2], r]));
+    expect([...last.values()]).toEqual(wanted);
+  });
+});
+
 describe('engine: replay of open periods after a restart', () => {
   const alertStates = (outs: ReturnType<Engine['process']>[]) => outs.flatMap((o) => o.messages.filter((m) => m.topic.includes('/alert/') && m.payload).map((m) => {
     const e = JSON.parse(m.payload).event;
