@@ -5,6 +5,7 @@ import { backfill } from '../simulators/backfill.ts';
 import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
+import { Hj212Logger, loggerSites, type LoggerSite } from '../simulators/hj212-logger.ts';
 import { int, parse } from './args.ts';
 import { onShutdown } from './signals.ts';
 
@@ -17,6 +18,10 @@ const OPTS = {
   seed: { type: 'string', default: '1000', help: 'seed of the first station; each station is a pure function of seed and clock' },
   rsd: { type: 'string', default: '0', help: 'number of SIM-RSD remote-sensing sites pushing vehicle passes to a gateway http link' },
   'rsd-listen': { type: 'string', default: '127.0.0.1:8089', help: 'where the gateway\'s http link listens (the sites push to http://<this>/records)' },
+  'hj212-stations': { type: 'string', default: '0', help: 'national air stations (ST 22) whose HJ 212 loggers upload to a gateway hj212 link' },
+  'hj212-cems': { type: 'string', default: '0', help: 'smokestacks (ST 31) whose HJ 212 loggers upload to a gateway hj212 link' },
+  'hj212-target': { type: 'string', default: '127.0.0.1:9212', help: 'the gateway hj212 link the loggers connect to (host:port)' },
+  'hj212-interval-s': { type: 'string', default: '30', help: 'seconds between a logger\'s real-time uploads (HJ 212 RtdInterval, 30–3600)' },
   'write-gateway-config': { type: 'string', help: 'also write a gateway config that polls these stations to this file' },
   gateway: { type: 'string', default: 'gw-sim-01', help: 'gateway id used in the written config, or the gateway that backfills' },
   'backfill-hours': { type: 'string', help: 'instead of serving Modbus: publish the last N hours of the stations\' readings as gateway --gateway, then exit' },
@@ -45,19 +50,29 @@ export async function run(argv: string[]): Promise<void> {
   const sites = rsdSites(int(a.rsd, 'rsd'));
   const push = `http://${a['rsd-listen']}/records`;
   for (const s of sites) process.stdout.write(`SIM-RSD ${s.dev} pushing vehicle passes to ${push}\n`);
+  const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), int(a['hj212-cems'], 'hj212-cems'));
+  const target = a['hj212-target']!;
+  for (const l of loggers) process.stdout.write(`HJ 212 logger ${l.id} (MN ${l.mn}, ST ${l.st}) uploading to ${target}\n`);
   if (a['write-gateway-config']) {
-    writeFileSync(a['write-gateway-config'], gatewayConfigFor(a.gateway!, fleet.endpoints, sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}));
+    writeFileSync(a['write-gateway-config'], gatewayConfigFor(a.gateway!, fleet.endpoints, {
+      ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}),
+      ...(loggers.length ? { hj212: { listen: target, devices: loggers } } : {}),
+    }));
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
   }
   const pusher = sites.length ? new RsdPusher({ url: push }, sites).start() : undefined;
-  onShutdown(async () => { pusher?.stop(); await fleet.stop(); });
+  const running = startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000);
+  onShutdown(async () => { pusher?.stop(); for (const l of running) l.stop(); await fleet.stop(); });
 }
 
 /** Pushing devices of a gateway config: an http link listening on `listen`, and the devices' ids. */
 export interface PushedSites { listen: string; devices: string[] }
 
-/** A gateway config polling the given simulated instruments once a second (and taking pushed passes). */
-export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { mqtt?: Record<string, unknown>; outbox?: Record<string, unknown>; rsd?: PushedSites } = {}): string {
+/** HJ 212 loggers of a gateway config: an hj212 link listening on `listen`, and the loggers. */
+export interface LoggerLink { listen: string; devices: Pick<LoggerSite, 'id' | 'kind' | 'mn'>[] }
+
+/** A gateway config polling the given simulated instruments once a second (and taking pushed passes and HJ 212 uploads). */
+export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { mqtt?: Record<string, unknown>; outbox?: Record<string, unknown>; rsd?: PushedSites; hj212?: LoggerLink } = {}): string {
   const ports = [...new Set(endpoints.map((e) => `${e.host}:${e.port}`))];
   return stringify({
     gateway: { id: gw },
@@ -66,12 +81,14 @@ export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { 
     links: [
       ...ports.map((hp, i) => ({ name: `bus-${i + 1}`, type: 'modbus-tcp', host: hp.split(':')[0], port: Number(hp.split(':')[1]), timeout_ms: 1000 })),
       ...(extra.rsd ? [{ name: 'rsd-platform', type: 'http', listen: extra.rsd.listen }] : []),
+      ...(extra.hj212 ? [{ name: 'hj212-loggers', type: 'hj212', listen: extra.hj212.listen }] : []),
     ],
     devices: [
       ...endpoints.map((e) => ({
         id: e.id, kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems', link: `bus-${ports.indexOf(`${e.host}:${e.port}`) + 1}`, unit: e.unit, template: e.model, poll_ms: 1000,
       })),
       ...(extra.rsd?.devices ?? []).map((id) => ({ id, kind: 'rsd', link: 'rsd-platform' })),
+      ...(extra.hj212?.devices ?? []).map((d) => ({ id: d.id, kind: d.kind, link: 'hj212-loggers', mn: d.mn })),
     ],
   });
 }
@@ -79,4 +96,10 @@ export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { 
 /** Remote-sensing sites rsd-{seed}…, each a pure function of its seed and the clock. */
 export function rsdSites(n: number, seed = 1): RsdSiteOptions[] {
   return Array.from({ length: n }, (_, i) => ({ dev: `rsd-${String(seed + i).padStart(4, '0')}`, seed: seed + i }));
+}
+
+/** Starts an HJ 212 logger per site, uploading to `target` (host:port). */
+export function startLoggers(sites: LoggerSite[], target: string, intervalMs: number): Hj212Logger[] {
+  const i = target.lastIndexOf(':');
+  return sites.map((s) => new Hj212Logger({ host: target.slice(0, i), port: Number(target.slice(i + 1)), mn: s.mn, st: s.st, intervalMs, factors: s.factors }).start());
 }

@@ -16,7 +16,8 @@ import { int, parse } from './args.ts';
 import { Influxd, InfluxdMissing } from './services/influxd.ts';
 import { onShutdown } from './signals.ts';
 import { parse as parseYaml } from 'yaml';
-import { gatewayConfigFor, rsdSites } from './simulate.ts';
+import { gatewayConfigFor, rsdSites, startLoggers } from './simulate.ts';
+import { loggerSites } from '../simulators/hj212-logger.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
 
 const OPTS = {
@@ -24,6 +25,7 @@ const OPTS = {
   stations: { type: 'string', default: '8', help: 'simulated SIM-AQ6 micro-stations' },
   cems: { type: 'string', default: '2', help: 'simulated SIM-CEMS smokestack analyzers' },
   rsd: { type: 'string', default: '2', help: 'simulated SIM-RSD remote-sensing sites (push vehicle passes to the first gateway)' },
+  'hj212-stations': { type: 'string', default: '2', help: 'national air stations uploading over HJ 212 to the last gateway (every 10 s)' },
   gateways: { type: 'string', default: '2', help: 'gateways the stations are split across' },
   workers: { type: 'string', default: '1', help: 'ingest workers' },
   'mqtt-port': { type: 'string', default: '1883', help: 'broker port (0 = a free port)' },
@@ -85,18 +87,25 @@ export async function run(argv: string[]): Promise<void> {
   const gateways: Gateway[] = [];
   // Remote-sensing sites push their passes to the first gateway, on a port the system picks.
   const sites = rsdSites(int(a.rsd, 'rsd'));
+  // National stations' HJ 212 loggers connect to the last gateway.
+  const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), 0);
   for (let g = 0; g < nGw; g++) {
     const id = `gw-sim-${String(g + 1).padStart(2, '0')}`;
     const mine = fleet.endpoints.filter((_, i) => i % nGw === g);
     const rsd = g === 0 && sites.length ? { listen: '127.0.0.1:0', devices: sites.map((s) => s.dev) } : undefined;
-    if (!mine.length && !rsd) continue;
-    const yaml = gatewayConfigFor(id, mine, { mqtt: { url: mqttUrl, password: creds.get(id)!.password }, outbox: { path: join(dir, `${id}.outbox.sqlite`) }, ...(rsd ? { rsd } : {}) });
+    const hj212 = g === nGw - 1 && loggers.length ? { listen: '127.0.0.1:0', devices: loggers } : undefined;
+    if (!mine.length && !rsd && !hj212) continue;
+    const yaml = gatewayConfigFor(id, mine, { mqtt: { url: mqttUrl, password: creds.get(id)!.password }, outbox: { path: join(dir, `${id}.outbox.sqlite`) }, ...(rsd ? { rsd } : {}), ...(hj212 ? { hj212 } : {}) });
     gateways.push(await new Gateway(parseGatewayConfig(new Node(join(dir, `${id}.yaml`), '', parseYaml(yaml)))).start());
   }
   say(`  gateways     ${gateways.map((g) => `${g.cfg.id} (${g.cfg.devices.length} devices)`).join(', ')}`);
   const pushUrl = sites.length ? `http://127.0.0.1:${gateways[0]!.ports[0]}/records` : '';
   const pusher = sites.length ? new RsdPusher({ url: pushUrl }, sites).start() : undefined;
   if (sites.length) say(`  remote sensing ${sites.length} SIM-RSD site(s) pushing vehicle passes to ${pushUrl}`);
+  const last = gateways[gateways.length - 1]!;
+  const hj212Target = loggers.length ? `127.0.0.1:${last.ports[last.inputs.findIndex((i) => i.cfg.type === 'hj212')]}` : '';
+  const running = loggers.length ? startLoggers(loggers, hj212Target, 10_000) : [];
+  if (loggers.length) say(`  HJ 212       ${loggers.length} national station logger(s) uploading to ${last.cfg.id} at ${hj212Target}`);
   say('');
   say(`Operator login for MQTT clients: user "operator", password "${creds.get('operator')!.password}"`);
   say(`  mosquitto_sub -p ${broker.port} -u operator -P '${creds.get('operator')!.password}' -t 'env/v1/#' -v`);
@@ -110,6 +119,7 @@ export async function run(argv: string[]): Promise<void> {
   onShutdown(async () => {
     clearInterval(timer);
     pusher?.stop();
+    for (const l of running) l.stop();
     for (const g of gateways) await g.stop();
     for (const w of workers) await w.stop();
     await fleet.stop();

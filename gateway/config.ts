@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { configRoot, type Node } from '../protocol/config.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/kinds.ts';
 import { VALUE_TYPES, WORD_ORDERS } from '../protocol/modbus-values.ts';
-import { parseFieldName } from '../protocol/pollutants.ts';
+import { CRC_VARIANTS, type CrcVariant } from '../protocol/hj212.ts';
+import { parseFieldName, pollutantByCode } from '../protocol/pollutants.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
 import { TEMPLATES, type RegisterDef, type StatusDef, type Template } from './templates.ts';
 
@@ -28,7 +29,12 @@ export interface ModbusTcpLinkConfig { name: string; type: 'modbus-tcp'; host: s
  * report one record per vehicle pass, which no poll can fetch.
  */
 export interface HttpLinkConfig { name: string; type: 'http'; host: string; port: number; token?: string }
-export type LinkConfig = ModbusTcpLinkConfig | HttpLinkConfig;
+/**
+ * A TCP listener for HJ 212 data loggers: a station's logger connects to it as to a platform, and the
+ * gateway answers each upload (9014) once it is in the outbox.
+ */
+export interface Hj212LinkConfig { name: string; type: 'hj212'; host: string; port: number; offsetHours: number }
+export type LinkConfig = ModbusTcpLinkConfig | HttpLinkConfig | Hj212LinkConfig;
 
 /** A device the gateway polls over Modbus. */
 export interface PolledDeviceConfig {
@@ -37,8 +43,11 @@ export interface PolledDeviceConfig {
 }
 /** A device that pushes its records to an http link. */
 export interface PushedDeviceConfig { id: string; kind: DeviceKind; link: string }
-export type DeviceConfig = PolledDeviceConfig | PushedDeviceConfig;
+/** An HJ 212 data logger, known by its MN. */
+export interface Hj212DeviceConfig { id: string; kind: DeviceKind; link: string; mn: string; pw?: string; crc: CrcVariant; scale?: Record<string, number> }
+export type DeviceConfig = PolledDeviceConfig | PushedDeviceConfig | Hj212DeviceConfig;
 export const isPolled = (d: DeviceConfig): d is PolledDeviceConfig => 'template' in d;
+export const isHj212 = (d: DeviceConfig): d is Hj212DeviceConfig => 'mn' in d;
 
 export interface GatewayConfig {
   file: string;
@@ -88,27 +97,42 @@ export function parseGatewayConfig(root: Node): GatewayConfig {
   }
   const ids = new Set<string>();
   const linkTypes = new Map(links.map((l) => [l.name, l.type]));
+  const mns = new Set<string>();
   const devices = root.get('devices').list().map((d) => {
     const dev = parseDevice(d, linkTypes);
     if (ids.has(dev.id)) d.get('id').fail(`"${dev.id}" is used by another device`);
     ids.add(dev.id);
+    if (isHj212(dev)) {
+      const key = `${dev.link}\0${dev.mn}`;
+      if (mns.has(key)) d.get('mn').fail(`MN ${dev.mn} is used by another device of link ${dev.link}`);
+      mns.add(key);
+    }
     return dev;
   });
   if (devices.length === 0) root.get('devices').fail('expected at least one device');
   return { file: root.file, id, mqtt, outbox, links, devices };
 }
 
+function listenOn(n: Node, example: string): { host: string; port: number } {
+  const listen = n.str({ pattern: /^[^\s:]+:\d{1,5}$/, hint: `host:port to listen on, such as ${example}` });
+  const [host, port] = [listen.slice(0, listen.lastIndexOf(':')), Number(listen.slice(listen.lastIndexOf(':') + 1))];
+  if (port > 65535) n.fail(`port ${port} is above 65535`);
+  return { host, port };
+}
+
 function parseLink(l: Node): LinkConfig {
-  const type = l.get('type').oneOf(['modbus-tcp', 'http'] as const);
+  const type = l.get('type').oneOf(['modbus-tcp', 'http', 'hj212'] as const);
+  if (type === 'hj212') {
+    l.only('name', 'type', 'listen', 'utc_offset_hours');
+    return { name: l.get('name').str(ID), type, ...listenOn(l.get('listen'), '0.0.0.0:9212'), offsetHours: l.get('utc_offset_hours').num({ def: 8, min: -12, max: 14 }) };
+  }
   if (type === 'http') {
     l.only('name', 'type', 'listen', 'token', 'token_env');
-    const listen = l.get('listen').str({ pattern: /^[^\s:]+:\d{1,5}$/, hint: 'host:port to listen on, such as 0.0.0.0:8089' });
-    const [host, port] = [listen.slice(0, listen.lastIndexOf(':')), Number(listen.slice(listen.lastIndexOf(':') + 1))];
-    if (port > 65535) l.get('listen').fail(`port ${port} is above 65535`);
+    const { host, port } = listenOn(l.get('listen'), '0.0.0.0:8089');
     const tokenEnv = l.get('token_env').optStr();
     if (tokenEnv !== undefined && process.env[tokenEnv] === undefined) l.get('token_env').fail(`environment variable ${tokenEnv} is not set`);
     const token = tokenEnv !== undefined ? process.env[tokenEnv] : l.get('token').optStr();
-    return { name: l.get('name').str(ID), type, host: host!, port, ...(token ? { token } : {}) };
+    return { name: l.get('name').str(ID), type, host, port, ...(token ? { token } : {}) };
   }
   l.only('name', 'type', 'host', 'port', 'timeout_ms');
   return {
@@ -124,6 +148,25 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
   const id = d.get('id').str(ID);
   const link = d.get('link').str();
   if (!links.has(link)) d.get('link').fail(`no link named "${link}"; links are: ${[...links.keys()].join(', ') || '(none)'}`);
+  if (links.get(link) === 'hj212') {
+    // HJ 212 packets name their factors by code: the MN says which device, the codes which readings.
+    d.only('id', 'kind', 'link', 'mn', 'pw', 'crc', 'scale');
+    const dev: Hj212DeviceConfig = {
+      id, link, kind: d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[]),
+      mn: d.get('mn').str({ pattern: /^[0-9A-Za-z_-]{1,32}$/, hint: 'the data logger\'s MN (24 hex characters in HJ 212-2017; 14 in 2005-style loggers)' }),
+      crc: d.get('crc').oneOf(CRC_VARIANTS, 'hj212'),
+    };
+    const pw = d.get('pw').optStr();
+    if (pw !== undefined) dev.pw = pw;
+    if (d.get('scale').present) {
+      dev.scale = {};
+      for (const code of Object.keys(d.get('scale').value as object)) {
+        if (!pollutantByCode(code)) d.get('scale').get(code).fail(`"${code}" is not an HJ 212 factor code of the registry (a34004, a21026, 02, …)`);
+        dev.scale[code] = d.get('scale').get(code).num();
+      }
+    }
+    return dev;
+  }
   if (links.get(link) === 'http') {
     // Pushed records name their fields themselves: no register map, unit or poll period.
     d.only('id', 'kind', 'link');

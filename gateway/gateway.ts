@@ -2,7 +2,8 @@
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { fnv1a32 } from '../protocol/topics.ts';
-import { isPolled, type GatewayConfig, type PolledDeviceConfig } from './config.ts';
+import { isHj212, isPolled, type GatewayConfig, type PolledDeviceConfig } from './config.ts';
+import { Hj212Listener } from './drivers/hj212-listener.ts';
 import { DeviceReader } from './device-reader.ts';
 import { HttpInput } from './drivers/http-input.ts';
 import { ModbusTcpLink } from './drivers/modbus-tcp.ts';
@@ -30,8 +31,8 @@ export class Gateway {
   readonly outbox: Outbox;
   readonly uplink: Uplink;
   private links = new Map<string, ModbusTcpLink>();
-  /** http links, which devices push records to. */
-  readonly inputs: HttpInput[] = [];
+  /** Links that devices push records to: http, and hj212 listeners. */
+  readonly inputs: (HttpInput | Hj212Listener)[] = [];
   private devices: DeviceState[] = [];
   private pending: SampleRecord[] = [];
   private flushQueued = false;
@@ -44,7 +45,8 @@ export class Gateway {
     this.uplink.statusExtra = () => ({ devices: this.health(), sampling: this.stats, ...(this.inputs.length ? { pushed: this.pushed() } : {}) });
     for (const l of cfg.links) {
       if (l.type === 'modbus-tcp') this.links.set(l.name, new ModbusTcpLink(l));
-      else this.inputs.push(new HttpInput(l, cfg.devices.filter((d) => !isPolled(d) && d.link === l.name), (records) => this.storeNow(records)));
+      else if (l.type === 'hj212') this.inputs.push(new Hj212Listener(l, cfg.devices.filter(isHj212).filter((d) => d.link === l.name), (records) => this.storeNow(records)));
+      else this.inputs.push(new HttpInput(l, cfg.devices.filter((d) => !isPolled(d) && !isHj212(d) && d.link === l.name), (records) => this.storeNow(records)));
     }
     for (const d of cfg.devices) {
       if (!isPolled(d)) continue;
@@ -66,7 +68,7 @@ export class Gateway {
     return this;
   }
 
-  /** The ports the http links listen on, in config order. */
+  /** The ports the http and hj212 links listen on, in config order. */
   ports: number[] = [];
 
   /** Pushed records are stored before the pusher hears 200: one transaction, then the uplink is nudged. */

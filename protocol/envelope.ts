@@ -64,7 +64,8 @@ export function encodeEnvelope(env: Envelope): Buffer {
 }
 
 const AGGS = new Set(['rt', 'min', 'hour', 'day']);
-const FLAG = /^[A-Z]$/;
+// One capital letter (HJ 212-2017: N F M S D C T B; the table is extensible), or HJ 212-2025's `Td`.
+const FLAG = /^[A-Z][a-z]?$/;
 const ATTRIBUTE = /^[a-z][a-z0-9_]{0,31}$/;
 const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
 // Sample times before 2000 are a gateway clock that was never set.
@@ -153,7 +154,7 @@ export function decodeRecord(r: unknown, at: string, latest: number, limits: Dec
     if (!isObject(r.f)) throw new EnvelopeError('expected an object of field: flag', `${at}.f`);
     for (const [name, flag] of Object.entries(r.f)) {
       if (!(name in r.m)) throw new EnvelopeError('flag for a field the record does not carry', `${at}.f.${name}`);
-      if (typeof flag !== 'string' || !FLAG.test(flag)) throw new EnvelopeError(`expected one capital letter (N F M S D C T B), got ${JSON.stringify(flag)}`, `${at}.f.${name}`);
+      if (typeof flag !== 'string' || !FLAG.test(flag)) throw new EnvelopeError(`expected a flag such as N F M S D C T B or Td, got ${JSON.stringify(flag)}`, `${at}.f.${name}`);
     }
     rec.f = r.f as Record<string, string>;
   }

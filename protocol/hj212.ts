@@ -250,3 +250,29 @@ export function replyTo(p: Packet, crc: CrcVariant = 'hj212'): Buffer {
   const pw = p.pw !== undefined ? `PW=${p.pw};` : '';
   return encodeFrame(`${qn}ST=91;CN=${cn};${pw}MN=${p.mn};Flag=${flag};CP=&&&&`, crc);
 }
+
+/** Epoch ms → `YYYYMMDDhhmmss` at a fixed UTC offset (Beijing time by default). */
+export function formatDataTime(ts: number, offsetHours = 8): string {
+  return new Date(ts + offsetHours * 3_600_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+/** `QN` of a request sent at `ts`: `YYYYMMDDhhmmsszzz` in Beijing time. */
+export function qnAt(ts: number, offsetHours = 8): string {
+  return new Date(ts + offsetHours * 3_600_000).toISOString().replace(/[-:T.Z]/g, '').slice(0, 17);
+}
+
+export interface DataUpload {
+  qn: string; st: string; cn: string; pw: string; mn: string;
+  /** Flag byte: 5 = HJ 212-2017 with an answer wanted. */
+  flag: number;
+  dataTime: string;
+  /** Factor code → its fields (`Rtd`, `ZsRtd`, `Avg`, `Flag` …), written in this order. */
+  factors: Record<string, Record<string, string | number>>;
+  resent?: boolean;
+}
+
+/** The data segment of an upload (the inverse of parseSegment for data packets). */
+export function uploadSegment(u: DataUpload): string {
+  const items = Object.entries(u.factors).map(([code, fields]) => Object.entries(fields).map(([s, v]) => `${code}-${s}=${v}`).join(','));
+  return `QN=${u.qn};ST=${u.st};CN=${u.cn};PW=${u.pw};MN=${u.mn};Flag=${u.flag};${u.resent ? 'RF=1;' : ''}CP=&&${['DataTime=' + u.dataTime, ...items].join(';')}&&`;
+}

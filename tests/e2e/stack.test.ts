@@ -19,7 +19,8 @@ it('runs the network, stores data, and shuts down on SIGINT', async () => {
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     await waitFor('the stack to print how to query', () => out.includes('Ctrl-C stops everything'), 30_000);
-    expect(out).toMatch(/gateways +gw-sim-01 \(6 devices\), gw-sim-02 \(4 devices\)/);
+    expect(out).toMatch(/gateways +gw-sim-01 \(6 devices\), gw-sim-02 \(6 devices\)/);
+    expect(out).toMatch(/HJ 212 +2 national station logger\(s\) uploading to gw-sim-02 at 127\.0\.0\.1:\d+/);
     expect(out).toMatch(/remote sensing 2 SIM-RSD site\(s\) pushing vehicle passes to http:\/\/127\.0\.0\.1:\d+\/records/);
     const influx = /influxd +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
     const count = async (q = 'SELECT count(pm25) FROM air') => {
@@ -29,6 +30,7 @@ it('runs the network, stores data, and shuts down on SIGINT', async () => {
     };
     await waitFor('records in InfluxDB', async () => (await count()) >= 12, 30_000, 250);
     // The sites push their last 10 minutes first (at 50–400 passes an hour each, some are there).
+    await waitFor('a national station\'s HJ 212 upload in InfluxDB', async () => (await count(`SELECT count(pm25) FROM air WHERE kind = 'air.station'`)) >= 2, 30_000, 250);
     await waitFor('a vehicle pass in InfluxDB', async () => (await count('SELECT count(speed) FROM rsd')) >= 1, 30_000, 250);
     expect(out).toMatch(/sampled [\d.]+\/s \(total \d+\) +written [\d.]+\/s \(total \d+\) +outbox \d+ +errors \d+/);
   } finally {

@@ -61,6 +61,8 @@ export interface PipelineOptions {
   sinkArgs?: string[];
   /** Remote-sensing devices pushing to the gateway's http link (at `pushUrl`). */
   rsd?: string[];
+  /** HJ 212 loggers uploading to the gateway's hj212 link (at port `hj212Port`). */
+  hj212?: { id: string; kind: 'air.station' | 'stack.cems'; mn: string }[];
 }
 
 export class Pipeline {
@@ -77,6 +79,8 @@ export class Pipeline {
   gwConfig = join(this.dir, 'gateway.yaml');
   /** Where the gateway's http link takes pushed records (with the rsd option). */
   pushUrl = '';
+  /** The port of the gateway's hj212 link (with the hj212 option). */
+  hj212Port = 0;
   /** The latest retained status/{gw}, seen by an operator client. */
   status: Record<string, any> = {};
   /** Alarm events seen on alert/+, in order. */
@@ -95,8 +99,10 @@ export class Pipeline {
     for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
     const pushPort = this.o.rsd ? await freePort() : 0;
     this.pushUrl = `http://127.0.0.1:${pushPort}/records`;
+    if (this.o.hj212) this.hj212Port = await freePort();
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
       ...(this.o.rsd ? { rsd: { listen: `127.0.0.1:${pushPort}`, devices: this.o.rsd } } : {}),
+      ...(this.o.hj212 ? { hj212: { listen: `127.0.0.1:${this.hj212Port}`, devices: this.o.hj212 } } : {}),
       mqtt: { url: `mqtt://127.0.0.1:${this.mqttPort}`, password: PASSWORDS.gateway, republish_s: this.o.republishS ?? 2, status_s: 1 },
       outbox: { path: join(this.dir, 'outbox.sqlite') },
     }).replace(/poll_ms: 1000/g, `poll_ms: ${this.o.pollMs ?? 250}`);

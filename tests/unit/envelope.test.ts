@@ -60,7 +60,7 @@ describe('envelope', () => {
     ['value null', (e) => { e.records[0].m.pm25 = null; }, /^records\[0\]\.m\.pm25: expected a number, got object/],
     ['unknown field', (e) => { e.records[0].m.pm2_5 = 1; }, /^records\[0\]\.m\.pm2_5: not a registry key/],
     ['no fields', (e) => { e.records[0].m = {}; delete e.records[0].f; }, /^records\[0\]\.m: no fields/],
-    ['bad flag', (e) => { e.records[0].f.pm10 = 'bad'; }, /^records\[0\]\.f\.pm10: expected one capital letter/],
+    ['bad flag', (e) => { e.records[0].f.pm10 = 'bad'; }, /^records\[0\]\.f\.pm10: expected a flag such as N F M S D C T B or Td, got "bad"/],
     ['flag for a missing field', (e) => { e.records[0].f.nox = 'D'; }, /^records\[0\]\.f\.nox: flag for a field/],
     ['bad agg', (e) => { e.records[0].agg = 'week'; }, /^records\[0\]\.agg: /],
     ['bad gap', (e) => { e.gap = [[5, 2]]; }, /^gap\[0\]: /],

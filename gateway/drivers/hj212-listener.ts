@@ -1,0 +1,125 @@
+// An hj212 link: station data loggers connect to the gateway as to a platform and upload HJ 212 packets.
+// Each data upload becomes an envelope record; the 9014 answer (when the logger asks for one) goes out
+// only after the record is in the outbox, so a logger that re-sends until answered loses nothing.
+// Frames with a bad CRC, an unknown MN or a wrong password are counted and never answered.
+import { createServer, type Server, type Socket } from 'node:net';
+import { checkCrc, DATA_CNS, FrameReader, Hj212Error, needsAck, parseSegment, replyTo, toRecord, type Packet } from '../../protocol/hj212.ts';
+import { decodeRecord, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
+import { log } from '../../protocol/log.ts';
+import type { Hj212DeviceConfig, Hj212LinkConfig } from '../config.ts';
+import type { PushStats } from './http-input.ts';
+
+/** A connection that sends nothing for this long is closed (loggers reconnect); a half frame is dropped. */
+const IDLE_MS = 5 * 60_000;
+const MAX_CONNECTIONS = 1000;
+
+export interface Hj212Stats extends PushStats { unknownCodes: string[]; resent: number }
+
+export class Hj212Listener {
+  private server?: Server;
+  private byMn: Map<string, Hj212DeviceConfig>;
+  private sockets = new Set<Socket>();
+  readonly perDevice = new Map<string, Hj212Stats>();
+  stats = { connections: 0, frames: 0, accepted: 0, rejected: 0, garbage: 0, unknownMn: 0, ignored: 0 };
+
+  constructor(readonly cfg: Hj212LinkConfig, devices: Hj212DeviceConfig[], private store: (records: SampleRecord[]) => void) {
+    this.byMn = new Map(devices.map((d) => [d.mn, d]));
+    for (const d of devices) this.perDevice.set(d.id, { accepted: 0, rejected: 0, unknownCodes: [], resent: 0 });
+  }
+
+  async start(): Promise<number> {
+    this.server = createServer((s) => this.onConnection(s));
+    this.server.maxConnections = MAX_CONNECTIONS;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
+        ? new Error(`link ${this.cfg.name}: ${this.cfg.host}:${this.cfg.port} is in use; pick another listen port`) : e));
+      this.server!.listen(this.cfg.port, this.cfg.host, resolve);
+    });
+    const port = (this.server.address() as { port: number }).port;
+    log('info', 'hj212 link listening', { link: this.cfg.name, address: `${this.cfg.host}:${port}`, loggers: this.byMn.size });
+    return port;
+  }
+
+  private onConnection(s: Socket): void {
+    this.stats.connections++;
+    this.sockets.add(s);
+    const peer = `${s.remoteAddress}:${s.remotePort}`;
+    const reader = new FrameReader();
+    s.setTimeout(IDLE_MS, () => s.destroy());
+    s.on('data', (chunk: Buffer) => {
+      for (const f of reader.push(chunk)) {
+        if (f instanceof Hj212Error) { this.garbage(peer, f); continue; }
+        this.stats.frames++;
+        const reply = this.onFrame(peer, f.segment, f.crc);
+        if (reply && !s.destroyed) s.write(reply);
+      }
+    });
+    s.on('error', () => undefined); // a reset by the logger ends the connection like a close
+    s.on('close', () => {
+      this.sockets.delete(s);
+      const e = reader.end();
+      if (e) this.garbage(peer, e);
+    });
+  }
+
+  private garbage(peer: string, e: Hj212Error): void {
+    this.stats.garbage++;
+    log('warn', 'hj212 bytes dropped', { link: this.cfg.name, peer, error: e.message });
+  }
+
+  /** Handles one frame; returns the reply to send, if any. */
+  private onFrame(peer: string, segment: Buffer, crc: string): Buffer | null {
+    let p: Packet;
+    try { p = parseSegment(segment.toString('utf8')); } catch (e) {
+      this.stats.rejected++;
+      log('warn', 'hj212 packet refused', { link: this.cfg.name, peer, error: (e as Error).message });
+      return null;
+    }
+    const dev = this.byMn.get(p.mn);
+    if (!dev) {
+      if (this.stats.unknownMn++ % 100 === 0) log('warn', 'hj212 packet from an MN no device of this link has; add it to the gateway config', { link: this.cfg.name, peer, mn: p.mn, cn: p.cn });
+      return null;
+    }
+    const st = this.perDevice.get(dev.id)!;
+    const refuse = (why: string) => {
+      st.rejected++;
+      st.lastError = why;
+      this.stats.rejected++;
+      log('warn', 'hj212 packet refused', { link: this.cfg.name, dev: dev.id, peer, error: why });
+      return null;
+    };
+    try { checkCrc({ segment, crc }, dev.crc); } catch (e) { return refuse((e as Error).message); }
+    if (dev.pw !== undefined && p.pw !== dev.pw) return refuse('wrong PW');
+    if (!DATA_CNS[p.cn]) {
+      // Heartbeats (9015), notices and other commands: answered when asked, not stored.
+      this.stats.ignored++;
+      return needsAck(p) ? replyTo(p, dev.crc) : null;
+    }
+    let record: SampleRecord;
+    try {
+      const c = toRecord(p, dev.id, dev.kind, { ...(dev.scale ? { scale: dev.scale } : {}), offsetHours: this.cfg.offsetHours });
+      for (const u of c.unknown) if (!st.unknownCodes.includes(u) && st.unknownCodes.length < 50) {
+        st.unknownCodes.push(u);
+        log('warn', 'hj212 factor with no registry key is not stored', { dev: dev.id, code: u });
+      }
+      if (Object.keys(c.record.m).length === 0) return refuse('no factor of the registry in the packet');
+      // The same checks as any envelope record (time, numbers, field names), so nothing fails later.
+      record = decodeRecord(c.record, 'record', Date.now() + DEFAULT_LIMITS.maxFutureMs);
+    } catch (e) {
+      if (e instanceof Hj212Error || e instanceof EnvelopeError) return refuse(e.message);
+      throw e;
+    }
+    this.store([record]);
+    st.accepted++;
+    st.lastTs = Math.max(st.lastTs ?? 0, record.ts);
+    if (p.resent) st.resent++;
+    this.stats.accepted++;
+    return needsAck(p) ? replyTo(p, dev.crc) : null;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+  }
+}
