@@ -32,7 +32,7 @@ describe('gateway config', () => {
     [{ ...base, gateway: { id: 'gw/1' } }, 'gateway.yaml: gateway.id: expected an id of letters'],
     [{ ...base, extra: 1 }, 'gateway.yaml: extra: unknown key'],
     [{ ...base, mqtt: { window: 0 } }, 'gateway.yaml: mqtt.window: expected at least 1, got 0'],
-    [{ ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] }, 'gateway.yaml: links[0].type: expected one of modbus-tcp, http, got "serial"'],
+    [{ ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] }, 'gateway.yaml: links[0].type: expected one of modbus-tcp, http, hj212, got "serial"'],
     [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '8089' }] }, 'gateway.yaml: links[1].listen: expected host:port to listen on'],
     [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: ':1' }] }, 'gateway.yaml: links[1].listen: expected host:port'],
     [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089', host: 'x' }] }, 'gateway.yaml: links[1].host: unknown key'],
@@ -48,6 +48,19 @@ describe('gateway config', () => {
     [{ ...base, mqtt: { password_env: 'QC_SURELY_UNSET' } }, 'gateway.yaml: mqtt.password_env: environment variable QC_SURELY_UNSET is not set'],
   ])('names the file and key of a mistake: %#', (doc, message) => {
     expect(() => load(doc)).toThrow(message);
+  });
+
+  it('reads an hj212 link and its loggers, and names a wrong MN, CRC variant or factor code', () => {
+    const link = { name: 'loggers', type: 'hj212', listen: '0.0.0.0:9212' };
+    const c = load({ ...base, links: [...base.links, link], devices: [...base.devices, { id: 'st-1', kind: 'air.station', link: 'loggers', mn: '150100A0000001000000A001', crc: 'modbus', scale: { a34004: 0.001 } }] });
+    expect(c.links[1]).toEqual({ name: 'loggers', type: 'hj212', host: '0.0.0.0', port: 9212, offsetHours: 8 });
+    expect(c.devices[1]).toEqual({ id: 'st-1', kind: 'air.station', link: 'loggers', mn: '150100A0000001000000A001', crc: 'modbus', scale: { a34004: 0.001 } });
+    const dev = (d: object) => () => load({ ...base, links: [...base.links, link], devices: [{ id: 'st-1', kind: 'air.station', link: 'loggers', mn: 'M1', ...d }] });
+    expect(dev({ crc: 'crc32' })).toThrow('gateway.yaml: devices[0].crc: expected one of hj212, modbus, modbus-le, got "crc32"');
+    expect(dev({ scale: { a99999: 2 } })).toThrow('gateway.yaml: devices[0].scale.a99999: "a99999" is not an HJ 212 factor code of the registry');
+    expect(dev({ mn: 'has space' })).toThrow('gateway.yaml: devices[0].mn: expected the data logger\'s MN');
+    expect(() => load({ ...base, links: [...base.links, link], devices: [{ id: 'a', kind: 'noise', link: 'loggers', mn: 'M1' }, { id: 'b', kind: 'noise', link: 'loggers', mn: 'M1' }] }))
+      .toThrow('gateway.yaml: devices[1].mn: MN M1 is used by another device of link loggers');
   });
 
   it('reads an http link and the devices that push to it', () => {
