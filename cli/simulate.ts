@@ -6,7 +6,7 @@ import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
 import { Hj212Logger, loggerSites, type LoggerSite } from '../simulators/hj212-logger.ts';
-import { int, parse } from './args.ts';
+import { int, parse, UsageError } from './args.ts';
 import { onShutdown } from './signals.ts';
 
 const OPTS = {
@@ -15,6 +15,10 @@ const OPTS = {
   'units-per-port': { type: 'string', default: '4', help: 'stations (unit ids 1..K) behind each Modbus TCP port' },
   port: { type: 'string', default: '5020', help: 'first TCP port (0 = free ports)' },
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+  framing: { type: 'string', default: 'tcp', help: 'tcp (Modbus TCP) or rtu (RTU frames over TCP, as a serial device server in transparent mode)' },
+  serial: { type: 'string', help: 'serve every station as an RTU slave on this serial device instead (e.g. one end of a socat pty pair)' },
+  'baud-rate': { type: 'string', default: '9600', help: 'serial line speed (with --serial)' },
+  'gateway-serial': { type: 'string', help: 'the serial device the gateway opens, in the written config (the other end of the pty pair)' },
   seed: { type: 'string', default: '1000', help: 'seed of the first station; each station is a pure function of seed and clock' },
   rsd: { type: 'string', default: '0', help: 'number of SIM-RSD remote-sensing sites pushing vehicle passes to a gateway http link' },
   'rsd-listen': { type: 'string', default: '127.0.0.1:8089', help: 'where the gateway\'s http link listens (the sites push to http://<this>/records)' },
@@ -42,11 +46,16 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(`${count} records acknowledged by ingest\n`);
     return;
   }
+  if (a.framing !== 'tcp' && a.framing !== 'rtu') throw new UsageError(`--framing: expected tcp or rtu, got ${a.framing}`);
   const fleet = await new AirFleet().start({
     stations: int(a.stations, 'stations'), cems: int(a.cems, 'cems'), unitsPerServer: int(a['units-per-port'], 'units-per-port', 1),
-    basePort: int(a.port, 'port'), host: a.host!, seed: int(a.seed, 'seed'),
+    basePort: int(a.port, 'port'), host: a.host!, seed: int(a.seed, 'seed'), framing: a.framing,
+    ...(a.serial ? { serial: { device: a.serial, baudRate: int(a['baud-rate'], 'baud-rate', 1) } } : {}),
   });
-  for (const e of fleet.endpoints) process.stdout.write(`${e.model} ${e.id} at modbus-tcp://${e.host}:${e.port} unit ${e.unit}\n`);
+  for (const e of fleet.endpoints) {
+    const at = e.serial ? `modbus-rtu ${e.serial.device} @${e.serial.baudRate}` : `${e.framing === 'rtu' ? 'modbus-rtu-tcp' : 'modbus-tcp'}://${e.host}:${e.port}`;
+    process.stdout.write(`${e.model} ${e.id} at ${at} unit ${e.unit}\n`);
+  }
   const sites = rsdSites(int(a.rsd, 'rsd'));
   const push = `http://${a['rsd-listen']}/records`;
   for (const s of sites) process.stdout.write(`SIM-RSD ${s.dev} pushing vehicle passes to ${push}\n`);
@@ -57,6 +66,7 @@ export async function run(argv: string[]): Promise<void> {
     writeFileSync(a['write-gateway-config'], gatewayConfigFor(a.gateway!, fleet.endpoints, {
       ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}),
       ...(loggers.length ? { hj212: { listen: target, devices: loggers } } : {}),
+      ...(a['gateway-serial'] ? { serialPeer: a['gateway-serial'] } : {}),
     }));
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
   }
@@ -72,21 +82,24 @@ export interface PushedSites { listen: string; devices: string[] }
 export interface LoggerLink { listen: string; devices: Pick<LoggerSite, 'id' | 'kind' | 'mn'>[] }
 
 /** A gateway config polling the given simulated instruments once a second (and taking pushed passes and HJ 212 uploads). */
-export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { mqtt?: Record<string, unknown>; outbox?: Record<string, unknown>; rsd?: PushedSites; hj212?: LoggerLink } = {}): string {
-  const ports = [...new Set(endpoints.map((e) => `${e.host}:${e.port}`))];
+export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { mqtt?: Record<string, unknown>; outbox?: Record<string, unknown>; rsd?: PushedSites; hj212?: LoggerLink; serialPeer?: string } = {}): string {
+  // One link per TCP port or serial line; a serial line is opened at its other end (`serialPeer`) when given.
+  const where = (e: SimEndpoint) => (e.serial ? `serial:${e.serial.device}` : `${e.framing}:${e.host}:${e.port}`);
+  const links = [...new Map(endpoints.map((e) => [where(e), e])).values()];
+  const linkName = (e: SimEndpoint) => `bus-${links.findIndex((l) => where(l) === where(e)) + 1}`;
   return stringify({
     gateway: { id: gw },
     mqtt: { url: 'mqtt://127.0.0.1:1883', ...extra.mqtt },
     outbox: { path: `${gw}.outbox.sqlite`, ...extra.outbox },
     links: [
-      ...ports.map((hp, i) => ({ name: `bus-${i + 1}`, type: 'modbus-tcp', host: hp.split(':')[0], port: Number(hp.split(':')[1]), timeout_ms: 1000 })),
+      ...links.map((e, i) => e.serial
+        ? { name: `bus-${i + 1}`, type: 'modbus-rtu', device: extra.serialPeer ?? e.serial.device, baud_rate: e.serial.baudRate, timeout_ms: 1000 }
+        : { name: `bus-${i + 1}`, type: e.framing === 'rtu' ? 'modbus-rtu-tcp' : 'modbus-tcp', host: e.host, port: e.port, timeout_ms: 1000 }),
       ...(extra.rsd ? [{ name: 'rsd-platform', type: 'http', listen: extra.rsd.listen }] : []),
       ...(extra.hj212 ? [{ name: 'hj212-loggers', type: 'hj212', listen: extra.hj212.listen }] : []),
     ],
     devices: [
-      ...endpoints.map((e) => ({
-        id: e.id, kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems', link: `bus-${ports.indexOf(`${e.host}:${e.port}`) + 1}`, unit: e.unit, template: e.model, poll_ms: 1000,
-      })),
+      ...endpoints.map((e) => ({ id: e.id, kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems', link: linkName(e), unit: e.unit, template: e.model, poll_ms: 1000 })),
       ...(extra.rsd?.devices ?? []).map((id) => ({ id, kind: 'rsd', link: 'rsd-platform' })),
       ...(extra.hj212?.devices ?? []).map((d) => ({ id: d.id, kind: d.kind, link: 'hj212-loggers', mn: d.mn })),
     ],

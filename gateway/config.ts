@@ -23,7 +23,13 @@ export interface MqttConfig {
 
 export interface OutboxConfig { path: string; maxRecords: number; sync: 'full' | 'normal' }
 
-export interface ModbusTcpLinkConfig { name: string; type: 'modbus-tcp'; host: string; port: number; timeoutMs: number }
+/** Modbus over TCP: MBAP (`modbus-tcp`), or RTU frames through a serial device server in transparent mode (`modbus-rtu-tcp`). */
+export interface ModbusTcpLinkConfig { name: string; type: 'modbus-tcp' | 'modbus-rtu-tcp'; host: string; port: number; timeoutMs: number }
+/** Modbus RTU on a serial line (RS-485 through a USB adapter, a UART). */
+export interface ModbusSerialLinkConfig {
+  name: string; type: 'modbus-rtu'; device: string; baudRate: number; parity: 'none' | 'even' | 'odd'; dataBits: 7 | 8; stopBits: 1 | 2; timeoutMs: number;
+}
+export type ModbusLinkConfig = ModbusTcpLinkConfig | ModbusSerialLinkConfig;
 /**
  * An HTTP listener that instruments (or their vendor platform) push records to: remote-sensing sets
  * report one record per vehicle pass, which no poll can fetch.
@@ -34,7 +40,8 @@ export interface HttpLinkConfig { name: string; type: 'http'; host: string; port
  * gateway answers each upload (9014) once it is in the outbox.
  */
 export interface Hj212LinkConfig { name: string; type: 'hj212'; host: string; port: number; offsetHours: number }
-export type LinkConfig = ModbusTcpLinkConfig | HttpLinkConfig | Hj212LinkConfig;
+export type LinkConfig = ModbusLinkConfig | HttpLinkConfig | Hj212LinkConfig;
+export const isModbusLink = (l: LinkConfig): l is ModbusLinkConfig => l.type.startsWith('modbus-');
 
 /** A device the gateway polls over Modbus. */
 export interface PolledDeviceConfig {
@@ -121,7 +128,19 @@ function listenOn(n: Node, example: string): { host: string; port: number } {
 }
 
 function parseLink(l: Node): LinkConfig {
-  const type = l.get('type').oneOf(['modbus-tcp', 'http', 'hj212'] as const);
+  const type = l.get('type').oneOf(['modbus-tcp', 'modbus-rtu', 'modbus-rtu-tcp', 'http', 'hj212'] as const);
+  const timeoutMs = () => l.get('timeout_ms').num({ def: 1000, min: 10, max: 60_000, integer: true });
+  if (type === 'modbus-rtu') {
+    l.only('name', 'type', 'device', 'baud_rate', 'parity', 'data_bits', 'stop_bits', 'timeout_ms');
+    return {
+      name: l.get('name').str(ID), type, device: l.get('device').str({ hint: 'the serial device, such as /dev/ttyUSB0' }),
+      baudRate: l.get('baud_rate').oneOf([1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const, 9600),
+      parity: l.get('parity').oneOf(['none', 'even', 'odd'] as const, 'none'),
+      dataBits: l.get('data_bits').oneOf([7, 8] as const, 8),
+      stopBits: l.get('stop_bits').oneOf([1, 2] as const, 1),
+      timeoutMs: timeoutMs(),
+    };
+  }
   if (type === 'hj212') {
     l.only('name', 'type', 'listen', 'utc_offset_hours');
     return { name: l.get('name').str(ID), type, ...listenOn(l.get('listen'), '0.0.0.0:9212'), offsetHours: l.get('utc_offset_hours').num({ def: 8, min: -12, max: 14 }) };
@@ -136,11 +155,10 @@ function parseLink(l: Node): LinkConfig {
   }
   l.only('name', 'type', 'host', 'port', 'timeout_ms');
   return {
-    name: l.get('name').str(ID),
-    type: l.get('type').oneOf(['modbus-tcp'] as const),
+    name: l.get('name').str(ID), type,
     host: l.get('host').str(),
     port: l.get('port').num({ def: 502, min: 1, max: 65535, integer: true }),
-    timeoutMs: l.get('timeout_ms').num({ def: 1000, min: 10, max: 60_000, integer: true }),
+    timeoutMs: timeoutMs(),
   };
 }
 

@@ -2,11 +2,11 @@
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { fnv1a32 } from '../protocol/topics.ts';
-import { isHj212, isPolled, type GatewayConfig, type PolledDeviceConfig } from './config.ts';
+import { isHj212, isModbusLink, isPolled, type GatewayConfig, type PolledDeviceConfig } from './config.ts';
 import { Hj212Listener } from './drivers/hj212-listener.ts';
 import { DeviceReader } from './device-reader.ts';
 import { HttpInput } from './drivers/http-input.ts';
-import { ModbusTcpLink } from './drivers/modbus-tcp.ts';
+import { ModbusLink } from './drivers/modbus.ts';
 import { Outbox } from './outbox.ts';
 import { Uplink } from './uplink.ts';
 
@@ -16,7 +16,7 @@ const DOWN_AFTER = 3;
 interface DeviceState {
   cfg: PolledDeviceConfig;
   reader: DeviceReader;
-  link: ModbusTcpLink;
+  link: ModbusLink;
   timer?: NodeJS.Timeout;
   busy: boolean;
   failures: number;
@@ -30,7 +30,7 @@ interface DeviceState {
 export class Gateway {
   readonly outbox: Outbox;
   readonly uplink: Uplink;
-  private links = new Map<string, ModbusTcpLink>();
+  private links = new Map<string, ModbusLink>();
   /** Links that devices push records to: http, and hj212 listeners. */
   readonly inputs: (HttpInput | Hj212Listener)[] = [];
   private devices: DeviceState[] = [];
@@ -44,7 +44,7 @@ export class Gateway {
     this.uplink = new Uplink(cfg, this.outbox);
     this.uplink.statusExtra = () => ({ devices: this.health(), sampling: this.stats, ...(this.inputs.length ? { pushed: this.pushed() } : {}) });
     for (const l of cfg.links) {
-      if (l.type === 'modbus-tcp') this.links.set(l.name, new ModbusTcpLink(l));
+      if (isModbusLink(l)) this.links.set(l.name, new ModbusLink(l));
       else if (l.type === 'hj212') this.inputs.push(new Hj212Listener(l, cfg.devices.filter(isHj212).filter((d) => d.link === l.name), (records) => this.storeNow(records)));
       else this.inputs.push(new HttpInput(l, cfg.devices.filter((d) => !isPolled(d) && !isHj212(d) && d.link === l.name), (records) => this.storeNow(records)));
     }

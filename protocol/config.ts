@@ -81,7 +81,7 @@ export class Node {
     return this.present ? this.num(opts) : undefined;
   }
 
-  oneOf<T extends string>(choices: readonly T[], def?: T): T {
+  oneOf<T extends string | number>(choices: readonly T[], def?: T): T {
     if (!this.present && def !== undefined) return def;
     if (!choices.includes(this.value as T)) this.fail(`expected one of ${choices.join(', ')}, got ${describe(this.value)}`);
     return this.value as T;

@@ -2,7 +2,7 @@
 // and SIM-CEMS smokestack analyzers.
 import { CemsUnit } from './models/cems.ts';
 import { aq6Reading, aq6Registers } from './models/aq6.ts';
-import { ModbusTcpSimServer, type SimUnit } from './modbus-tcp-server.ts';
+import { ModbusSerialSim, ModbusTcpSimServer, type Framing, type SimBus, type SimUnit } from './modbus-server.ts';
 
 export function aq6Unit(seed: number): SimUnit {
   return { registers: (_fc, now) => aq6Registers(aq6Reading(seed, now)) };
@@ -17,13 +17,18 @@ export interface FleetOptions {
   basePort: number;
   host?: string;
   seed?: number;
+  /** TCP framing: Modbus TCP, or RTU frames (a serial device server in transparent mode). */
+  framing?: Framing;
+  /** Serve every unit on this serial line instead (one end of a pty pair, or a real port). */
+  serial?: { device: string; baudRate?: number };
 }
 
 export type Model = 'SIM-AQ6' | 'SIM-CEMS';
-export interface SimEndpoint { host: string; port: number; unit: number; seed: number; model: Model; id: string }
+/** Where a simulated instrument answers: a TCP port (with its framing), or a serial device. */
+export interface SimEndpoint { host: string; port: number; unit: number; seed: number; model: Model; id: string; framing: Framing; serial?: { device: string; baudRate: number } }
 
 export class AirFleet {
-  readonly servers: ModbusTcpSimServer[] = [];
+  readonly servers: (ModbusTcpSimServer | ModbusSerialSim)[] = [];
   readonly endpoints: SimEndpoint[] = [];
   /** SIM-CEMS units by device id, for switching excursions on and off. */
   readonly cems = new Map<string, CemsUnit>();
@@ -31,22 +36,37 @@ export class AirFleet {
   async start(o: FleetOptions): Promise<this> {
     const host = o.host ?? '127.0.0.1';
     const models: Model[] = [...Array<Model>(o.stations).fill('SIM-AQ6'), ...Array<Model>(o.cems ?? 0).fill('SIM-CEMS')];
-    for (let i = 0; i < models.length; i += o.unitsPerServer) {
-      const server = new ModbusTcpSimServer();
-      const port = await server.listen(o.basePort ? o.basePort + this.servers.length : 0, host);
-      for (let u = 1; u <= o.unitsPerServer && i + u - 1 < models.length; u++) {
+    // On a serial line every unit shares the bus (ids 1..247); over TCP, K units per port.
+    const perServer = o.serial ? 247 : o.unitsPerServer;
+    for (let i = 0; i < models.length; i += perServer) {
+      let bus: SimBus;
+      let where: Pick<SimEndpoint, 'host' | 'port' | 'framing' | 'serial'>;
+      if (o.serial) {
+        const sim = new ModbusSerialSim();
+        const baudRate = o.serial.baudRate ?? 9600;
+        await sim.open(o.serial.device, baudRate);
+        bus = sim;
+        this.servers.push(sim);
+        where = { host: '', port: 0, framing: 'rtu', serial: { device: o.serial.device, baudRate } };
+      } else {
+        const server = new ModbusTcpSimServer(o.framing ?? 'tcp');
+        const port = await server.listen(o.basePort ? o.basePort + this.servers.length : 0, host);
+        bus = server;
+        this.servers.push(server);
+        where = { host, port, framing: o.framing ?? 'tcp' };
+      }
+      for (let u = 1; u <= perServer && i + u - 1 < models.length; u++) {
         const seed = (o.seed ?? 1000) + i + u - 1;
         const model = models[i + u - 1]!;
         const id = `${model === 'SIM-AQ6' ? 'aq' : 'cems'}-${String(seed).padStart(4, '0')}`;
-        if (model === 'SIM-AQ6') server.units.set(u, aq6Unit(seed));
+        if (model === 'SIM-AQ6') bus.units.set(u, aq6Unit(seed));
         else {
           const unit = new CemsUnit(seed);
           this.cems.set(id, unit);
-          server.units.set(u, unit);
+          bus.units.set(u, unit);
         }
-        this.endpoints.push({ host, port, unit: u, seed, model, id });
+        this.endpoints.push({ ...where, unit: u, seed, model, id });
       }
-      this.servers.push(server);
     }
     return this;
   }

@@ -2,7 +2,7 @@
 // state code (i12001) at 0x10. A plausible coal-fired unit under ultra-low emission limits, with an
 // `excursion` a test or a load run can switch on to push values past their limits.
 import { encodeValue } from '../../protocol/modbus-values.ts';
-import type { SimUnit } from '../modbus-tcp-server.ts';
+import type { SimUnit } from '../modbus-server.ts';
 import { smoothNoise } from '../random.ts';
 
 export interface CemsReading { so2: number; nox: number; o2: number; dust: number; flue_t: number; flow_v: number; flue_p: number; flue_rh: number; state: number }

@@ -11,8 +11,9 @@ import { hashPassword, type User } from '../../broker/users.ts';
 import { Influxd } from '../../cli/services/influxd.ts';
 import { freePort, waitFor } from '../../cli/services/ports.ts';
 import { gatewayConfigFor } from '../../cli/simulate.ts';
-import type { Served } from '../../simulators/modbus-tcp-server.ts';
+import type { Served } from '../../simulators/modbus-server.ts';
 import { AirFleet } from '../../simulators/stations.ts';
+import { ptyPair, type PtyPair } from './socat.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/qingcheng.js');
@@ -61,6 +62,8 @@ export interface PipelineOptions {
   sinkArgs?: string[];
   /** Remote-sensing devices pushing to the gateway's http link (at `pushUrl`). */
   rsd?: string[];
+  /** Serve the stations as RTU slaves on one end of a socat pty pair, polled by the gateway on the other. */
+  serial?: boolean;
   /** HJ 212 loggers uploading to the gateway's hj212 link (at port `hj212Port`). */
   hj212?: { id: string; kind: 'air.station' | 'stack.cems'; mn: string }[];
 }
@@ -81,6 +84,8 @@ export class Pipeline {
   pushUrl = '';
   /** The port of the gateway's hj212 link (with the hj212 option). */
   hj212Port = 0;
+  /** The pty pair of the serial option. */
+  pty?: PtyPair;
   /** The latest retained status/{gw}, seen by an operator client. */
   status: Record<string, any> = {};
   /** Alarm events seen on alert/+, in order. */
@@ -95,7 +100,8 @@ export class Pipeline {
     if (!this.o.sinkArgs) await this.influx.start();
     this.users = await makeUsers([this.gwId]);
     await this.startBroker();
-    await this.fleet.start({ stations: this.o.stations ?? 4, cems: this.o.cems ?? 0, unitsPerServer: 2, basePort: 0, seed: 2000 });
+    if (this.o.serial) this.pty = await ptyPair(this.dir);
+    await this.fleet.start({ stations: this.o.stations ?? 4, cems: this.o.cems ?? 0, unitsPerServer: 2, basePort: 0, seed: 2000, ...(this.pty ? { serial: { device: this.pty.a, baudRate: 19200 } } : {}) });
     for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
     const pushPort = this.o.rsd ? await freePort() : 0;
     this.pushUrl = `http://127.0.0.1:${pushPort}/records`;
@@ -103,6 +109,7 @@ export class Pipeline {
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
       ...(this.o.rsd ? { rsd: { listen: `127.0.0.1:${pushPort}`, devices: this.o.rsd } } : {}),
       ...(this.o.hj212 ? { hj212: { listen: `127.0.0.1:${this.hj212Port}`, devices: this.o.hj212 } } : {}),
+      ...(this.pty ? { serialPeer: this.pty.b } : {}),
       mqtt: { url: `mqtt://127.0.0.1:${this.mqttPort}`, password: PASSWORDS.gateway, republish_s: this.o.republishS ?? 2, status_s: 1 },
       outbox: { path: join(this.dir, 'outbox.sqlite') },
     }).replace(/poll_ms: 1000/g, `poll_ms: ${this.o.pollMs ?? 250}`);
@@ -177,6 +184,7 @@ export class Pipeline {
     this.watcher?.end(true);
     await this.broker?.stop().catch(() => undefined);
     await this.fleet.stop().catch(() => undefined);
+    await this.pty?.stop();
     await this.influx.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

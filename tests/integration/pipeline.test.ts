@@ -21,6 +21,18 @@ describe('data path', () => {
   });
 });
 
+describe('data path over a serial line', () => {
+  it('polls RTU slaves through a socat pty pair and delivers every record exactly once with what they served', async () => {
+    p = await new Pipeline({ serial: true, stations: 3 }).start();
+    await p.waitForRecords(24);
+    await waitFor('a status with every device up', () => p!.status.devices?.up.length === 3, 10_000);
+    const { nextSeq } = await p.drain();
+    const { records } = await verifyExactlyOnce(p, nextSeq);
+    expect(records).toBeGreaterThanOrEqual(24);
+    expect(p.fleet.servers[0]!.maxPending).toBe(1); // one request on the bus at a time
+  });
+});
+
 describe('no loss', () => {
   it('(a) survives a broker restart mid-stream, losing the messages it had queued', async () => {
     p = await new Pipeline().start();

@@ -32,7 +32,7 @@ describe('gateway config', () => {
     [{ ...base, gateway: { id: 'gw/1' } }, 'gateway.yaml: gateway.id: expected an id of letters'],
     [{ ...base, extra: 1 }, 'gateway.yaml: extra: unknown key'],
     [{ ...base, mqtt: { window: 0 } }, 'gateway.yaml: mqtt.window: expected at least 1, got 0'],
-    [{ ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] }, 'gateway.yaml: links[0].type: expected one of modbus-tcp, http, hj212, got "serial"'],
+    [{ ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] }, 'gateway.yaml: links[0].type: expected one of modbus-tcp, modbus-rtu, modbus-rtu-tcp, http, hj212, got "serial"'],
     [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '8089' }] }, 'gateway.yaml: links[1].listen: expected host:port to listen on'],
     [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: ':1' }] }, 'gateway.yaml: links[1].listen: expected host:port'],
     [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089', host: 'x' }] }, 'gateway.yaml: links[1].host: unknown key'],
@@ -48,6 +48,17 @@ describe('gateway config', () => {
     [{ ...base, mqtt: { password_env: 'QC_SURELY_UNSET' } }, 'gateway.yaml: mqtt.password_env: environment variable QC_SURELY_UNSET is not set'],
   ])('names the file and key of a mistake: %#', (doc, message) => {
     expect(() => load(doc)).toThrow(message);
+  });
+
+  it('reads Modbus RTU links, serial and over TCP, with serial defaults', () => {
+    const c = load({ ...base, links: [{ name: 'bus-a', type: 'modbus-rtu', device: '/dev/ttyUSB0' }, { name: 'dtu', type: 'modbus-rtu-tcp', host: '10.0.0.5', port: 4001 }] });
+    expect(c.links).toEqual([
+      { name: 'bus-a', type: 'modbus-rtu', device: '/dev/ttyUSB0', baudRate: 9600, parity: 'none', dataBits: 8, stopBits: 1, timeoutMs: 1000 },
+      { name: 'dtu', type: 'modbus-rtu-tcp', host: '10.0.0.5', port: 4001, timeoutMs: 1000 },
+    ]);
+    expect(() => load({ ...base, links: [{ name: 'bus-a', type: 'modbus-rtu', device: '/dev/ttyS0', baud_rate: 9601 }] }))
+      .toThrow('gateway.yaml: links[0].baud_rate: expected one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, got 9601');
+    expect(() => load({ ...base, links: [{ name: 'bus-a', type: 'modbus-rtu', host: 'x' }] })).toThrow('gateway.yaml: links[0].host: unknown key');
   });
 
   it('reads an hj212 link and its loggers, and names a wrong MN, CRC variant or factor code', () => {

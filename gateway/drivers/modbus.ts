@@ -1,8 +1,9 @@
-// Modbus TCP link: one connection, one request in flight (modbus-serial's setID is client-global, and
-// serial device servers behind the link answer one unit at a time), timeouts, reconnect with backoff.
+// A Modbus link: Modbus TCP, RTU frames over TCP (a serial device server in transparent mode), or RTU on
+// a serial line. One connection, one request in flight (modbus-serial's setID is client-global, and an
+// RS-485 bus answers one unit at a time), timeouts, reconnect with backoff.
 import M from 'modbus-serial';
 import { log } from '../../protocol/log.ts';
-import type { ModbusTcpLinkConfig } from '../config.ts';
+import type { ModbusLinkConfig } from '../config.ts';
 
 // Under NodeNext the default import is the CommonJS module object; its `default` is the client class.
 const ModbusRTU = (M as unknown as { default: new () => Client }).default;
@@ -16,7 +17,7 @@ const BACKOFF_MAX_MS = 30_000;
 /** A link whose every unit stays silent this many times in a row is presumed dead and re-opened. */
 const DEAD_AFTER_TIMEOUTS = 3;
 
-export class ModbusTcpLink {
+export class ModbusLink {
   private client: Client | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   private backoffMs = 0;
@@ -25,7 +26,18 @@ export class ModbusTcpLink {
   private closed = false;
   stats = { requests: 0, errors: 0, timeouts: 0, reconnects: 0 };
 
-  constructor(readonly cfg: ModbusTcpLinkConfig) {}
+  constructor(readonly cfg: ModbusLinkConfig) {}
+
+  /** Where the link goes, for messages: host:port, or the serial device. */
+  get where(): string { return this.cfg.type === 'modbus-rtu' ? this.cfg.device : `${this.cfg.host}:${this.cfg.port}`; }
+
+  private async connect(client: Client): Promise<void> {
+    const c = this.cfg;
+    if (c.type === 'modbus-rtu') await client.connectRTUBuffered(c.device, { baudRate: c.baudRate, parity: c.parity, dataBits: c.dataBits, stopBits: c.stopBits } as never);
+    // modbus-serial's "Telnet" port is raw RTU frames on a TCP socket (its TcpRTUBuffered port speaks MBAP).
+    else if (c.type === 'modbus-rtu-tcp') await client.connectTelnet(c.host, { port: c.port, timeout: c.timeoutMs } as never);
+    else await client.connectTCP(c.host, { port: c.port, timeout: c.timeoutMs } as never);
+  }
 
   get connected(): boolean { return this.client?.isOpen ?? false; }
 
@@ -58,23 +70,23 @@ export class ModbusTcpLink {
         throw new DeviceError(`unit ${unit} did not answer within ${this.cfg.timeoutMs} ms`);
       }
       this.drop(err.message);
-      throw new LinkError(`${this.cfg.host}:${this.cfg.port}: ${err.message}`);
+      throw new LinkError(`${this.where}: ${err.message}`);
     }
   }
 
   private async open(): Promise<Client> {
     if (this.client?.isOpen) return this.client;
     const wait = this.retryAt - Date.now();
-    if (wait > 0) throw new LinkError(`${this.cfg.host}:${this.cfg.port} is down; next attempt in ${wait} ms`);
+    if (wait > 0) throw new LinkError(`${this.where} is down; next attempt in ${wait} ms`);
     const client = new ModbusRTU();
     client.setTimeout(this.cfg.timeoutMs);
     try {
-      await client.connectTCP(this.cfg.host, { port: this.cfg.port, timeout: this.cfg.timeoutMs } as never);
+      await this.connect(client);
     } catch (e) {
       this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
       this.retryAt = Date.now() + this.backoffMs;
       client.close(() => undefined);
-      throw new LinkError(`cannot connect to ${this.cfg.host}:${this.cfg.port} (${(e as Error).message}); retrying in ${this.backoffMs} ms`);
+      throw new LinkError(`cannot open ${this.where} (${(e as Error).message}); retrying in ${this.backoffMs} ms`);
     }
     if (this.stats.reconnects++ > 0) log('info', 'modbus link reconnected', { link: this.cfg.name });
     this.backoffMs = 0;
