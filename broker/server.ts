@@ -1,4 +1,6 @@
-// The Aedes broker: TCP listener, authentication against the users file, the ACL, and a health endpoint.
+// The Aedes broker: TCP listener, authentication against the users file, the ACL, a health endpoint, and
+// optionally Redis for its state (sessions, queued QoS 1 messages, retained messages) and for fan-out
+// between brokers, so a broker restart loses nothing and several brokers serve one network.
 import { Aedes, type Client } from 'aedes';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -18,6 +20,26 @@ export interface BrokerOptions {
   allowAnonymous?: boolean;
   prefix?: string;
   shards?: number;
+  /** redis://host:port[/db]: keep sessions, queues and retained messages in Redis and share them with other brokers. */
+  redis?: string;
+}
+
+/**
+ * Messages queued for one offline client that are replayed when it reconnects (the persistence's
+ * default is 1,000): an ingest worker away for a while must get its whole backlog back.
+ */
+const MAX_SESSION_DELIVERY = 1_000_000;
+
+export function redisOptions(url: string): { host: string; port: number; db: number; password?: string; username?: string } {
+  let u: URL;
+  try { u = new URL(url); } catch { throw new Error(`--redis: ${JSON.stringify(url)} is not a URL such as redis://127.0.0.1:6379`); }
+  if (u.protocol !== 'redis:') throw new Error(`--redis: expected a redis:// URL, got ${url}`);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new Error(`--redis: database ${u.pathname.slice(1)} is not a number`);
+  return {
+    host: u.hostname || '127.0.0.1', port: Number(u.port || 6379), db,
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}), ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+  };
 }
 
 const BAD_LOGIN = 4;
@@ -50,7 +72,9 @@ export class Broker {
   async start(): Promise<this> {
     const prefix = this.o.prefix ?? DEFAULT_PREFIX;
     const shards = this.o.shards ?? DEFAULT_SHARDS;
+    const shared = this.o.redis ? await this.redisBackends(this.o.redis) : {};
     this.aedes = await Aedes.createBroker({
+      ...shared,
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           () => { this.stats.connects++; done(null, true); },
@@ -82,6 +106,21 @@ export class Broker {
       this.healthPort = await listen(this.health, this.o.healthPort, this.o.host);
     }
     return this;
+  }
+
+  /** Redis-backed persistence and emitter; fails fast, naming the URL, when Redis does not answer. */
+  private async redisBackends(url: string): Promise<{ persistence: unknown; mq: unknown }> {
+    const opts = redisOptions(url);
+    const { Redis } = await import('ioredis');
+    const probe = new Redis({ ...opts, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined); // reported below, with the URL
+    try { await probe.connect(); await probe.ping(); } catch (e) {
+      throw new Error(`cannot reach Redis at ${url} (${(e as Error).message}): start redis-server or fix --redis`);
+    } finally { probe.disconnect(); }
+    const { default: persistence } = await import('aedes-persistence-redis');
+    const { default: mq } = await import('mqemitter-redis');
+    log('info', 'broker state in Redis', { redis: `${opts.host}:${opts.port}/${opts.db}` });
+    return { persistence: oneStorePerSubscribe(persistence({ ...opts, maxSessionDelivery: MAX_SESSION_DELIVERY })), mq: mq(opts) };
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
@@ -116,6 +155,30 @@ export class Broker {
     this.tcp.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
   }
+}
+
+type AddSubscriptions = (client: unknown, subs: object, cb?: unknown) => unknown;
+
+/**
+ * Aedes 1.2 stores a persistent client's subscriptions once per topic of a SUBSCRIBE, each time with all
+ * of them; the Redis persistence then waits for its own broadcast of each store under one key (client
+ * and first topic), so concurrent stores overwrite each other's waiter and the SUBACK never comes for
+ * two topics or more. Calls for the same SUBSCRIBE (the same array) share one store here.
+ */
+function oneStorePerSubscribe<P extends { addSubscriptions: AddSubscriptions }>(p: P): P {
+  const store = p.addSubscriptions.bind(p);
+  const pending = new WeakMap<object, unknown>();
+  p.addSubscriptions = (client, subs, cb) => {
+    if (cb) return store(client, subs, cb);
+    let run = pending.get(subs) as Promise<unknown> | undefined;
+    if (!run) {
+      run = store(client, subs) as Promise<unknown>;
+      pending.set(subs, run);
+      run.then(() => pending.delete(subs), () => pending.delete(subs));
+    }
+    return run;
+  };
+  return p;
 }
 
 export function listen(server: net.Server, port: number, host = '127.0.0.1'): Promise<number> {

@@ -15,6 +15,7 @@ const OPTS = {
   'allow-anonymous': { type: 'boolean', help: 'let clients without credentials in, read-only (operator role)' },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
   shards: { type: 'string', default: String(DEFAULT_SHARDS), help: 'number of up/ shards (the same for every process)' },
+  redis: { type: 'string', env: 'QC_REDIS_URL', help: 'redis://host:port[/db]: keep sessions, queued messages and retained messages in Redis, shared by every broker using it' },
 } as const;
 
 const USER_OPTS = {
@@ -30,8 +31,9 @@ export async function run(argv: string[]): Promise<void> {
   const broker = await new Broker({
     port: int(a.port, 'port'), host: a.host!, healthPort: int(a['health-port'], 'health-port'),
     users: loadUsers(a.users!), allowAnonymous: a['allow-anonymous'], prefix: a.prefix!, shards: int(a.shards, 'shards', 1),
+    ...(a.redis ? { redis: a.redis } : {}),
   }).start();
-  log('info', 'broker listening', { mqtt: `${a.host}:${broker.port}`, health: `http://${a.host}:${broker.healthPort}/health`, anonymous: a['allow-anonymous'] });
+  log('info', 'broker listening', { mqtt: `${a.host}:${broker.port}`, health: `http://${a.host}:${broker.healthPort}/health`, anonymous: a['allow-anonymous'], state: a.redis ? 'redis' : 'memory' });
   onShutdown(() => broker.stop());
 }
 

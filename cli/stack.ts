@@ -32,6 +32,7 @@ const OPTS = {
   'health-port': { type: 'string', default: '8081', help: 'broker health port (0 = a free port)' },
   'influx-url': { type: 'string', env: 'INFLUX_URL', help: 'use this InfluxDB (1.x /write) instead of starting a private influxd' },
   db: { type: 'string', default: 'qingcheng', help: 'database name' },
+  redis: { type: 'string', env: 'QC_REDIS_URL', help: 'keep the broker\'s state in this Redis (redis://host:port), so a broker restart loses nothing' },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -67,9 +68,9 @@ export async function run(argv: string[]): Promise<void> {
   creds.set('ingest', { role: 'ingest', password: secret() });
   creds.set('operator', { role: 'operator', password: secret() });
   const users = await Promise.all([...creds].map(async ([username, c]) => ({ username, role: c.role, password: await hashPassword(c.password) })));
-  const broker = await new Broker({ port: int(a['mqtt-port'], 'mqtt-port'), healthPort: int(a['health-port'], 'health-port'), users }).start();
+  const broker = await new Broker({ port: int(a['mqtt-port'], 'mqtt-port'), healthPort: int(a['health-port'], 'health-port'), users, ...(a.redis ? { redis: a.redis } : {}) }).start();
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
-  say(`  broker       ${mqttUrl}  health http://127.0.0.1:${broker.healthPort}/health`);
+  say(`  broker       ${mqttUrl}  health http://127.0.0.1:${broker.healthPort}/health${a.redis ? `  state in ${a.redis}` : ''}`);
 
   const fleet = await new AirFleet().start({ stations: int(a.stations, 'stations'), cems: int(a.cems, 'cems'), unitsPerServer: 4, basePort: 0 });
   say(`  simulators   ${a.stations} SIM-AQ6 stations, ${a.cems} SIM-CEMS analyzers on ${fleet.servers.length} Modbus TCP port(s)`);

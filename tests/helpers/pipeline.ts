@@ -62,6 +62,8 @@ export interface PipelineOptions {
   sinkArgs?: string[];
   /** Remote-sensing devices pushing to the gateway's http link (at `pushUrl`). */
   rsd?: string[];
+  /** Keep the broker's state in this Redis (redis://…). */
+  redis?: string;
   /** Serve the stations as RTU slaves on one end of a socat pty pair, polled by the gateway on the other. */
   serial?: boolean;
   /** HJ 212 loggers uploading to the gateway's hj212 link (at port `hj212Port`). */
@@ -122,7 +124,7 @@ export class Pipeline {
 
   async startBroker(): Promise<void> {
     this.mqttPort ||= await freePort();
-    this.broker = await new Broker({ port: this.mqttPort, users: this.users }).start();
+    this.broker = await new Broker({ port: this.mqttPort, users: this.users, ...(this.o.redis ? { redis: this.o.redis } : {}) }).start();
   }
 
   /** An operator client that follows the gateway's retained status. */
