@@ -5,9 +5,10 @@ import { UsageError } from './args.ts';
 const COMMANDS: Record<string, { help: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
   stack: { help: 'run the whole network on this machine: influxd, broker, ingest, simulators, gateway', load: () => import('./stack.ts') },
   broker: { help: 'run the MQTT broker (Aedes) with users, ACL and a health endpoint; `broker user add` manages users', load: () => import('./broker.ts') },
-  gateway: { help: 'run a gateway: poll Modbus devices, buffer on disk, publish over MQTT', load: () => import('./gateway.ts') },
+  gateway: { help: 'run a gateway: poll Modbus devices, take HJ 212 and pushed records, buffer on disk, publish over MQTT', load: () => import('./gateway.ts') },
   ingest: { help: 'run an ingest worker: MQTT → InfluxDB with acknowledgements', load: () => import('./ingest.ts') },
-  simulate: { help: 'run simulated SIM-AQ6 micro-stations as Modbus TCP servers', load: () => import('./simulate.ts') },
+  simulate: { help: 'run simulated instruments: Modbus stations and stacks, HJ 212 loggers, remote-sensing sites', load: () => import('./simulate.ts') },
+  watch: { help: 'watch the network as an operator: gateways, open alarms, air quality, alarm events', load: () => import('./watch.ts') },
 };
 
 function usage(): string {

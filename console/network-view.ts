@@ -1,0 +1,108 @@
+// What an operator sees of the network, built only from MQTT (status/, alert/, live/): gateways and their
+// health, open alarms, each air series' latest hourly AQI, and the latest alarm events. Used by the
+// `watch` CLI; pure, so it can be tested without a broker.
+import type { Topics } from '../protocol/topics.ts';
+
+export interface GatewayView {
+  gw: string; state: string; ts?: number; outbox?: number; evicted?: number; acked?: number; clockOffsetMs?: number;
+  up: number; degraded: number; down: { dev: string; error: string }[];
+  /** Devices that push (HJ 212 loggers, http): how many, and how many have sent nothing for 10 minutes. */
+  pushing: number; silent: string[];
+}
+
+const SILENT_MS = 10 * 60_000;
+export interface OpenAlarmView { dev: string; kind: string; rule: string; field: string; since: number; value: number; limit: number; peak: number }
+export interface AqiView { dev: string; kind: string; hour: number; aqi: number | null; level?: number; category?: string; primary?: string[]; warning?: string; aqi24?: number | null }
+export interface EventView { dev: string; kind: string; rule: string; field: string; state: string; ts: number; value: number; limit: number; attrs?: Record<string, string> }
+
+const MAX_EVENTS = 50;
+
+export class NetworkView {
+  readonly gateways = new Map<string, GatewayView>();
+  private alarms = new Map<string, OpenAlarmView[]>();
+  readonly aqi = new Map<string, AqiView>();
+  readonly events: EventView[] = [];
+  malformed = 0;
+
+  constructor(private topics: Topics) {}
+
+  /** Feeds one MQTT message; returns the alarm event it carried, if any (what a line-per-event output prints). */
+  onMessage(topic: string, payload: Buffer | string, retained = false): EventView | null {
+    const t = this.topics.parse(topic);
+    if (!t) return null;
+    const text = payload.toString();
+    let doc: Record<string, any>;
+    if (text === '') {
+      if (t.kind === 'alert') this.alarms.delete(t.levels[0]!); // cleared: no alarm open
+      return null;
+    }
+    try { doc = JSON.parse(text); } catch { this.malformed++; return null; }
+    if (t.kind === 'status') { this.onStatus(t.levels[0]!, doc); return null; }
+    if (t.kind === 'live') { this.onLive(doc); return null; }
+    if (t.kind !== 'alert') return null;
+    const dev = String(doc.dev ?? t.levels[0]);
+    const kind = String(doc.kind ?? '');
+    if (Array.isArray(doc.open)) this.alarms.set(dev, doc.open.map((a: Record<string, any>) => ({ dev, kind, rule: a.rule, field: a.field, since: a.since, value: a.value, limit: a.limit, peak: a.peak })));
+    if (retained || !doc.event) return null; // a retained message restates what is open; it is no news
+    const e = doc.event as Record<string, any>;
+    const ev: EventView = { dev, kind, rule: e.rule, field: e.field, state: e.state, ts: e.ts, value: e.value, limit: e.limit, ...(e.attrs ? { attrs: e.attrs } : {}) };
+    this.events.unshift(ev);
+    if (this.events.length > MAX_EVENTS) this.events.length = MAX_EVENTS;
+    return ev;
+  }
+
+  private onStatus(gw: string, s: Record<string, any>): void {
+    const d = s.devices ?? {};
+    const pushed = Object.entries((s.pushed ?? {}) as Record<string, { lastTs?: number }>);
+    const ts = typeof s.ts === 'number' ? s.ts : 0;
+    this.gateways.set(gw, {
+      gw, state: String(s.state ?? 'unknown'), ts: s.ts, outbox: s.outbox?.depth, evicted: s.outbox?.evicted, acked: s.acked, clockOffsetMs: s.clock_offset_ms,
+      up: d.up?.length ?? 0, degraded: d.degraded?.length ?? 0, down: d.down ?? [],
+      pushing: pushed.length, silent: pushed.filter(([, p]) => !p.lastTs || p.lastTs < ts - SILENT_MS).map(([dev]) => dev),
+    });
+  }
+
+  private onLive(m: Record<string, any>): void {
+    const a = m.aqi;
+    if (!m.dev || !a || typeof a.hour !== 'number') return;
+    this.aqi.set(m.dev, { dev: m.dev, kind: m.kind, hour: a.hour, aqi: a.value ?? null, level: a.level, category: a.category, primary: a.primary, warning: a.warning, aqi24: a.aqi_24h });
+  }
+
+  /** Open alarms, longest open first. */
+  openAlarms(): OpenAlarmView[] {
+    return [...this.alarms.values()].flat().sort((a, b) => a.since - b.since);
+  }
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));
+/** Beijing wall-clock time, which is what operators read. */
+export const beijing = (ts: number, withDate = false) => new Date(ts + 8 * 3_600_000).toISOString().replace('T', ' ').slice(withDate ? 0 : 11, 19);
+const num = (v: unknown) => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : '-');
+
+/** The screen: one block each for gateways, open alarms, air quality and recent events. */
+export function renderView(v: NetworkView, now: number, header: string, rows = 40): string {
+  const out: string[] = [`${header} — ${beijing(now, true)} Beijing`, ''];
+  out.push(`GATEWAYS (${v.gateways.size})`);
+  for (const g of [...v.gateways.values()].sort((a, b) => a.gw.localeCompare(b.gw))) {
+    const down = g.down.length ? `  down: ${g.down.map((d) => d.dev).join(', ')}` : '';
+    const pushing = g.pushing ? `  pushing ${g.pushing}${g.silent.length ? ` (silent: ${g.silent.join(', ')})` : ''}` : '';
+    out.push(`  ${pad(g.gw, 14)} ${pad(g.state, 8)} devices ${g.up} up / ${g.degraded} degraded / ${g.down.length} down${pushing}  outbox ${g.outbox ?? '-'}${g.evicted ? ` (evicted ${g.evicted})` : ''}  clock ${g.clockOffsetMs === undefined ? '-' : `${g.clockOffsetMs >= 0 ? '+' : ''}${g.clockOffsetMs} ms`}${down}`);
+  }
+  const open = v.openAlarms();
+  out.push('', `OPEN ALARMS (${open.length})`);
+  for (const a of open.slice(0, Math.max(3, rows >> 2))) out.push(`  ${pad(a.dev, 14)} ${pad(a.rule, 16)} ${pad(a.field, 8)} since ${beijing(a.since, true)}  now ${num(a.value)} / limit ${num(a.limit)}  peak ${num(a.peak)}`);
+  if (open.length > Math.max(3, rows >> 2)) out.push(`  … and ${open.length - Math.max(3, rows >> 2)} more`);
+  const air = [...v.aqi.values()].sort((a, b) => (b.aqi ?? -1) - (a.aqi ?? -1));
+  out.push('', `AIR QUALITY, latest hour (${air.length})`);
+  for (const a of air.slice(0, Math.max(3, rows >> 2))) out.push(`  ${pad(a.dev, 14)} ${beijing(a.hour)}  AQI ${pad(a.aqi === null ? 'NA' : String(a.aqi), 4)} ${pad(a.category ?? '', 6)} ${pad(a.primary?.join(',') ?? '', 10)} 24h ${a.aqi24 ?? '-'}  warning ${a.warning ?? '-'}`);
+  out.push('', 'EVENTS');
+  for (const e of v.events.slice(0, Math.max(3, rows >> 2))) out.push(`  ${eventLine(e)}`);
+  return out.join('\n');
+}
+
+/** One line per alarm event, for the screen and for a log. */
+export function eventLine(e: EventView): string {
+  const what = e.state === 'close' ? `back at ${num(e.value)} (limit ${num(e.limit)})` : `${num(e.value)} vs limit ${num(e.limit)}`;
+  const who = e.attrs?.plate ? ` plate ${e.attrs.plate}` : '';
+  return `${beijing(e.ts, true)}  ${pad(e.state, 6)} ${pad(e.dev, 14)} ${pad(e.rule, 16)} ${pad(e.field, 8)} ${what}${who}`;
+}
