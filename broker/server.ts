@@ -5,6 +5,7 @@ import { Aedes, type Client } from 'aedes';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
 import { canPublish, canSubscribe, type Principal } from './acl.ts';
 import { verifyPassword, type User } from './users.ts';
@@ -15,6 +16,8 @@ export interface BrokerOptions {
   host?: string;
   /** HTTP health endpoint port; undefined = none, 0 = a free port. */
   healthPort?: number;
+  /** MQTT over WebSocket (path /mqtt), for browsers such as the operator console; undefined = none, 0 = a free port. */
+  wsPort?: number;
   users: User[];
   /** Let clients without a username in, with the operator role (read-only). Off unless asked for. */
   allowAnonymous?: boolean;
@@ -53,6 +56,8 @@ export class Broker {
   private aedes!: Aedes;
   private tcp!: net.Server;
   private health?: http.Server;
+  private ws?: http.Server;
+  private wss?: WebSocketServer;
   private principals = new WeakMap<Client, Principal>();
   private users: Map<string, User>;
   /**
@@ -62,6 +67,7 @@ export class Broker {
   private verified = new Map<string, string>();
   port = 0;
   healthPort = 0;
+  wsPort = 0;
   readonly startedAt = Date.now();
   stats = { connects: 0, refused: 0, deniedPublish: 0, deniedSubscribe: 0 };
 
@@ -104,6 +110,13 @@ export class Broker {
     if (this.o.healthPort !== undefined) {
       this.health = http.createServer((req, res) => this.onHealth(req, res));
       this.healthPort = await listen(this.health, this.o.healthPort, this.o.host);
+    }
+    if (this.o.wsPort !== undefined) {
+      // The same broker, users and ACL over WebSocket: each socket becomes a stream Aedes reads MQTT from.
+      this.ws = http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'));
+      this.wss = new WebSocketServer({ server: this.ws, path: '/mqtt' });
+      this.wss.on('connection', (socket, req) => this.aedes.handle(createWebSocketStream(socket) as never, req as never));
+      this.wsPort = await listen(this.ws, this.o.wsPort, this.o.host);
     }
     return this;
   }
@@ -152,6 +165,9 @@ export class Broker {
 
   async stop(): Promise<void> {
     this.health?.close();
+    for (const c of this.wss?.clients ?? []) c.terminate();
+    this.wss?.close();
+    this.ws?.close();
     this.tcp.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
   }

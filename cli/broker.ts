@@ -12,6 +12,7 @@ const OPTS = {
   host: { type: 'string', default: '0.0.0.0', help: 'address to listen on' },
   users: { type: 'string', default: 'config/users.yaml', help: 'users file (username, role, scrypt password hash)' },
   'health-port': { type: 'string', default: '8081', help: 'HTTP port of GET /health (0 = any free port)' },
+  'ws-port': { type: 'string', help: 'also serve MQTT over WebSocket on this port, at /mqtt (for the operator console; 0 = any free port)' },
   'allow-anonymous': { type: 'boolean', help: 'let clients without credentials in, read-only (operator role)' },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
   shards: { type: 'string', default: String(DEFAULT_SHARDS), help: 'number of up/ shards (the same for every process)' },
@@ -32,8 +33,9 @@ export async function run(argv: string[]): Promise<void> {
     port: int(a.port, 'port'), host: a.host!, healthPort: int(a['health-port'], 'health-port'),
     users: loadUsers(a.users!), allowAnonymous: a['allow-anonymous'], prefix: a.prefix!, shards: int(a.shards, 'shards', 1),
     ...(a.redis ? { redis: a.redis } : {}),
+    ...(a['ws-port'] !== undefined ? { wsPort: int(a['ws-port'], 'ws-port') } : {}),
   }).start();
-  log('info', 'broker listening', { mqtt: `${a.host}:${broker.port}`, health: `http://${a.host}:${broker.healthPort}/health`, anonymous: a['allow-anonymous'], state: a.redis ? 'redis' : 'memory' });
+  log('info', 'broker listening', { mqtt: `${a.host}:${broker.port}`, health: `http://${a.host}:${broker.healthPort}/health`, ...(a['ws-port'] !== undefined ? { ws: `ws://${a.host}:${broker.wsPort}/mqtt` } : {}), anonymous: a['allow-anonymous'], state: a.redis ? 'redis' : 'memory' });
   onShutdown(() => broker.stop());
 }
 

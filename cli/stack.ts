@@ -19,6 +19,7 @@ import { parse as parseYaml } from 'yaml';
 import { gatewayConfigFor, rsdSites, startLoggers } from './simulate.ts';
 import { loggerSites } from '../simulators/hj212-logger.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
+import { ConsoleServer } from '../console/server.ts';
 
 const OPTS = {
   dir: { type: 'string', default: '.qingcheng', help: 'working directory for the database, outboxes, users and logs' },
@@ -30,6 +31,7 @@ const OPTS = {
   workers: { type: 'string', default: '1', help: 'ingest workers' },
   'mqtt-port': { type: 'string', default: '1883', help: 'broker port (0 = a free port)' },
   'health-port': { type: 'string', default: '8081', help: 'broker health port (0 = a free port)' },
+  'console-port': { type: 'string', default: '8090', help: 'operator web console port (0 = a free port)' },
   'influx-url': { type: 'string', env: 'INFLUX_URL', help: 'use this InfluxDB (1.x /write) instead of starting a private influxd' },
   db: { type: 'string', default: 'qingcheng', help: 'database name' },
   redis: { type: 'string', env: 'QC_REDIS_URL', help: 'keep the broker\'s state in this Redis (redis://host:port), so a broker restart loses nothing' },
@@ -68,7 +70,8 @@ export async function run(argv: string[]): Promise<void> {
   creds.set('ingest', { role: 'ingest', password: secret() });
   creds.set('operator', { role: 'operator', password: secret() });
   const users = await Promise.all([...creds].map(async ([username, c]) => ({ username, role: c.role, password: await hashPassword(c.password) })));
-  const broker = await new Broker({ port: int(a['mqtt-port'], 'mqtt-port'), healthPort: int(a['health-port'], 'health-port'), users, ...(a.redis ? { redis: a.redis } : {}) }).start();
+  const broker = await new Broker({ port: int(a['mqtt-port'], 'mqtt-port'), healthPort: int(a['health-port'], 'health-port'), wsPort: 0, users, ...(a.redis ? { redis: a.redis } : {}) }).start();
+  const web = await new ConsoleServer({ port: int(a['console-port'], 'console-port'), ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`, prefix: DEFAULT_PREFIX }).start();
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
   say(`  broker       ${mqttUrl}  health http://127.0.0.1:${broker.healthPort}/health${a.redis ? `  state in ${a.redis}` : ''}`);
 
@@ -108,6 +111,7 @@ export async function run(argv: string[]): Promise<void> {
   const running = loggers.length ? startLoggers(loggers, hj212Target, 10_000) : [];
   if (loggers.length) say(`  HJ 212       ${loggers.length} national station logger(s) uploading to ${last.cfg.id} at ${hj212Target}`);
   say('');
+  say(`Operator console: http://127.0.0.1:${web.port}/  (user "operator", password "${creds.get('operator')!.password}")`);
   say(`Operator login for MQTT clients: user "operator", password "${creds.get('operator')!.password}"`);
   say(`  mosquitto_sub -p ${broker.port} -u operator -P '${creds.get('operator')!.password}' -t 'env/v1/#' -v`);
   say(`Query the data:`);
@@ -124,6 +128,7 @@ export async function run(argv: string[]): Promise<void> {
     for (const g of gateways) await g.stop();
     for (const w of workers) await w.stop();
     await fleet.stop();
+    await web.stop();
     await broker.stop();
     await influx?.stop();
     log('info', 'stack stopped');

@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'qingcheng-stack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('runs the network, stores data, and shuts down on SIGINT', async () => {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'stack', '--dir', dir, '--mqtt-port', '0', '--health-port', '0', '--stations', '6', '--cems', '2'],
+  const child = spawn(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'stack', '--dir', dir, '--mqtt-port', '0', '--health-port', '0', '--console-port', '0', '--stations', '6', '--cems', '2'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QINGCHENG_LOG: 'info' } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -23,6 +23,8 @@ it('runs the network, stores data, and shuts down on SIGINT', async () => {
     expect(out).toMatch(/HJ 212 +2 national station logger\(s\) uploading to gw-sim-02 at 127\.0\.0\.1:\d+/);
     expect(out).toMatch(/remote sensing 2 SIM-RSD site\(s\) pushing vehicle passes to http:\/\/127\.0\.0\.1:\d+\/records/);
     const influx = /influxd +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+    const consoleUrl = /Operator console: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)![1]!;
+    expect(await (await fetch(consoleUrl)).text()).toContain('<title>Qingcheng 青城 — operator console</title>');
     const count = async (q = 'SELECT count(pm25) FROM air') => {
       const res = await fetch(`${influx}/query?db=qingcheng&q=${encodeURIComponent(q)}`);
       const body = await res.json() as { results: { series?: { values: [string, number][] }[] }[] };

@@ -12,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const run = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), ...args], { encoding: 'utf8', env: { ...process.env, QINGCHENG_LOG: 'error' } });
 
 describe('qingcheng', () => {
-  it.each(['broker', 'gateway', 'ingest', 'simulate', 'stack', 'watch'])('%s --help lists its options with defaults', (role) => {
+  it.each(['broker', 'gateway', 'ingest', 'simulate', 'stack', 'watch', 'console'])('%s --help lists its options with defaults', (role) => {
     const r = run(role, '--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Usage: qingcheng ${role}`));
