@@ -56,6 +56,8 @@ export class Broker {
   private aedes!: Aedes;
   private tcp!: net.Server;
   private health?: http.Server;
+  /** The persistence's Redis connection, ours to close: Aedes closes only its emitter on close. */
+  private redisConn?: { disconnect(): void };
   private ws?: http.Server;
   private wss?: WebSocketServer;
   private principals = new WeakMap<Client, Principal>();
@@ -78,9 +80,9 @@ export class Broker {
   async start(): Promise<this> {
     const prefix = this.o.prefix ?? DEFAULT_PREFIX;
     const shards = this.o.shards ?? DEFAULT_SHARDS;
-    const shared = this.o.redis ? await this.redisBackends(this.o.redis) : {};
+    const shared = this.o.redis ? await this.redisBackends(this.o.redis) : undefined;
     this.aedes = await Aedes.createBroker({
-      ...shared,
+      ...(shared ?? {}),
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           () => { this.stats.connects++; done(null, true); },
@@ -133,7 +135,9 @@ export class Broker {
     const { default: persistence } = await import('aedes-persistence-redis');
     const { default: mq } = await import('mqemitter-redis');
     log('info', 'broker state in Redis', { redis: `${opts.host}:${opts.port}/${opts.db}` });
-    return { persistence: oneStorePerSubscribe(persistence({ ...opts, maxSessionDelivery: MAX_SESSION_DELIVERY })), mq: mq(opts) };
+    const conn = new Redis(opts);
+    this.redisConn = conn;
+    return { persistence: oneStorePerSubscribe(persistence({ conn, maxSessionDelivery: MAX_SESSION_DELIVERY })), mq: mq(opts) };
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
@@ -170,6 +174,7 @@ export class Broker {
     this.ws?.close();
     this.tcp.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    this.redisConn?.disconnect();
   }
 }
 
