@@ -1,4 +1,6 @@
-// simulators → gateway → Aedes → ingest → influxd, on real parts: the data path over TCP and a serial line, and an excursion's alarm.
+// simulators → gateway → Aedes → ingest → influxd, on real parts: the data path over TCP and a serial
+// line, the no-loss contract under faults, and an excursion's alarm. One file, so these heavy tests run
+// one at a time; the no-loss ones get more time than the drain's own timeout, so a stuck drain reports.
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../cli/services/ports.ts';
 import { Pipeline } from '../helpers/pipeline.ts';
@@ -12,7 +14,7 @@ describe('data path', () => {
     p = await new Pipeline().start();
     await p.waitForRecords(40);
     // The gateway's status: its devices, and its clock against ingest's (one machine: close to zero).
-    await waitFor('a status with every device up', () => p!.status.devices?.up.length === 4, 10_000);
+    await waitFor('a status with every device up', () => p!.status.devices?.up.length === 4, 30_000);
     expect(Math.abs(p.status.clock_offset_ms)).toBeLessThan(1000);
     const { nextSeq } = await p.drain();
     const { records } = await verifyExactlyOnce(p, nextSeq);
@@ -25,7 +27,7 @@ describe('data path over a serial line', () => {
   it('polls RTU slaves through a socat pty pair and delivers every record exactly once with what they served', async () => {
     p = await new Pipeline({ serial: true, stations: 3 }).start();
     await p.waitForRecords(24);
-    await waitFor('a status with every device up', () => p!.status.devices?.up.length === 3, 10_000);
+    await waitFor('a status with every device up', () => p!.status.devices?.up.length === 3, 30_000);
     const { nextSeq } = await p.drain();
     const { records } = await verifyExactlyOnce(p, nextSeq);
     expect(records).toBeGreaterThanOrEqual(24);
@@ -33,6 +35,68 @@ describe('data path over a serial line', () => {
   });
 });
 
+
+describe('no loss', { timeout: 150_000 }, () => {
+  it('(a) survives a broker restart mid-stream, losing the messages it had queued', async () => {
+    p = await new Pipeline().start();
+    await p.waitForRecords(30);
+    // With ingest away, the broker queues records in ingest's session and has acknowledged them to
+    // the gateway; restarting it (in-memory persistence) loses them. Only re-publishing recovers them.
+    await p.ingest!.kill('SIGKILL');
+    const published = p.status.uplink.published;
+    await waitFor('records queued in the broker', () => p!.status.uplink.published >= published + 20, 20_000);
+    await p.broker.stop();
+    const before = p.served.length;
+    await waitFor('samples taken while the broker is down', () => p!.served.length >= before + 12, 20_000);
+    await p.startBroker();
+    p.startIngest();
+    await p.waitForRecords((await p.count()) + 30);
+    const { nextSeq } = await p.drain();
+    await verifyExactlyOnce(p, nextSeq);
+  });
+
+  it('(b) survives influxd stopping for 20 s mid-stream', async () => {
+    p = await new Pipeline().start();
+    await p.waitForRecords(30);
+    await p.influx.stop();
+    const outage = Date.now();
+    // The outage itself lasts 20 s, as a real one would; the gateway keeps sampling into its outbox.
+    await waitFor('20 s of database outage', () => Date.now() - outage >= 20_000, 25_000, 500);
+    expect(p.status.outbox.depth).toBeGreaterThan(0);
+    await p.influx.start();
+    const { nextSeq } = await p.drain();
+    await verifyExactlyOnce(p, nextSeq);
+  });
+
+  it('(c) survives kill -9 of the ingest process holding unwritten records', async () => {
+    p = await new Pipeline().start();
+    await p.waitForRecords(30);
+    // With the database away, ingest takes records from the broker into its buffer (PUBACKed, not
+    // written); kill -9 loses that buffer, and only the gateway's re-publishing brings them back.
+    await p.influx.stop();
+    const published = p.status.uplink.published;
+    await waitFor('records taken into ingest\'s buffer', () => p!.status.uplink.published >= published + 20, 20_000);
+    await p.ingest!.kill('SIGKILL');
+    await p.influx.start();
+    const before = p.served.length;
+    await waitFor('samples taken while ingest is dead', () => p!.served.length >= before + 12, 20_000);
+    p.startIngest();
+    const { nextSeq } = await p.drain();
+    await verifyExactlyOnce(p, nextSeq);
+  });
+
+  it('(d) survives kill -9 of the gateway and its restart', async () => {
+    p = await new Pipeline().start();
+    await p.waitForRecords(30);
+    const acked: number = p.status.acked; // before the kill: the last will replaces the status
+    await p.gateway!.kill('SIGKILL');
+    p.startGateway();
+    await waitFor('the restarted gateway to report', () => p!.status.state === 'online' && p!.status.acked >= acked && p!.status.sampling?.sampled > 8, 30_000)
+      .catch((e) => { throw new Error(`${e.message}\nstatus: ${JSON.stringify(p!.status)}\ngateway: ${p!.gateway!.output}`); });
+    const { nextSeq } = await p.drain();
+    await verifyExactlyOnce(p, nextSeq);
+  });
+});
 
 describe('exceedance from simulators', () => {
   it('raises and closes an alarm for a smokestack excursion, polled by the gateway from a SIM-CEMS', async () => {
