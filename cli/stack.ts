@@ -114,6 +114,8 @@ export async function run(argv: string[]): Promise<void> {
   say(`Operator console: http://127.0.0.1:${web.port}/  (user "operator", password "${creds.get('operator')!.password}")`);
   say(`Operator login for MQTT clients: user "operator", password "${creds.get('operator')!.password}"`);
   say(`  mosquitto_sub -p ${broker.port} -u operator -P '${creds.get('operator')!.password}' -t 'env/v1/#' -v`);
+  say(`Watch the network:`);
+  say(`  qingcheng watch --mqtt ${mqttUrl} --password '${creds.get('operator')!.password}'`);
   say(`Query the data:`);
   say(`  curl -sG ${influxUrl}/query --data-urlencode db=${a.db} --data-urlencode "q=SELECT * FROM air ORDER BY time DESC LIMIT 5"`);
   say(`  influx -port ${new URL(influxUrl).port} -database ${a.db} -execute 'SELECT mean(pm25) FROM air WHERE time > now() - 10m GROUP BY dev'`);
