@@ -9,6 +9,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
 import { canPublish, canSubscribe, type Principal } from './acl.ts';
 import { verifyPassword, type User } from './users.ts';
+import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
 
 export interface BrokerOptions {
@@ -200,16 +201,4 @@ function oneStorePerSubscribe<P extends { addSubscriptions: AddSubscriptions }>(
     return run;
   };
   return p;
-}
-
-export function listen(server: net.Server, port: number, host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
-      ? Object.assign(new Error(`port ${port} on ${host} is already in use: stop what holds it, or choose another port (0 picks a free one)`), { code: e.code })
-      : e));
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as net.AddressInfo).port);
-    });
-  });
 }

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
 
 const WEB = new URL('./web/', import.meta.url).pathname;
@@ -28,11 +29,7 @@ export class ConsoleServer {
       if (!f || req.method !== 'GET') { res.writeHead(404).end(); return; }
       res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-cache' }).end(f[1]);
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? Object.assign(new Error(`port ${this.o.port} is already in use: choose another --port`), { code: e.code }) : e));
-      this.server!.listen(this.o.port, this.o.host ?? '127.0.0.1', () => resolve());
-    });
-    this.port = (this.server.address() as { port: number }).port;
+    this.port = await listen(this.server, this.o.port, this.o.host, 'choose another --port');
     log('info', 'operator console', { url: `http://${this.o.host ?? '127.0.0.1'}:${this.port}/`, broker: this.o.ws });
     return this;
   }

@@ -5,6 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { checkCrc, DATA_CNS, FrameReader, Hj212Error, needsAck, parseSegment, replyTo, toRecord, type Packet } from '../../protocol/hj212.ts';
 import { decodeRecord, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
+import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
 import type { Hj212DeviceConfig, Hj212LinkConfig } from '../config.ts';
 import type { PushStats } from './http-input.ts';
@@ -30,12 +31,7 @@ export class Hj212Listener {
   async start(): Promise<number> {
     this.server = createServer((s) => this.onConnection(s));
     this.server.maxConnections = MAX_CONNECTIONS;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
-        ? new Error(`link ${this.cfg.name}: ${this.cfg.host}:${this.cfg.port} is in use; pick another listen port`) : e));
-      this.server!.listen(this.cfg.port, this.cfg.host, resolve);
-    });
-    const port = (this.server.address() as { port: number }).port;
+    const port = await listen(this.server, this.cfg.port, this.cfg.host, `pick another listen port for link ${this.cfg.name}`);
     log('info', 'hj212 link listening', { link: this.cfg.name, address: `${this.cfg.host}:${port}`, loggers: this.byMn.size });
     return port;
   }

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { decodeRecord, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
+import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
 import type { HttpLinkConfig, PushedDeviceConfig } from '../config.ts';
 
@@ -30,12 +31,7 @@ export class HttpInput {
   /** Listens; resolves with the port (the configured one, or the one the system chose for port 0). */
   async start(): Promise<number> {
     this.server = createServer((req, res) => { this.handle(req, res).catch((e: Error) => reply(res, 500, { error: e.message })); });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
-        ? new Error(`link ${this.cfg.name}: ${this.cfg.host}:${this.cfg.port} is in use; pick another listen port`) : e));
-      this.server!.listen(this.cfg.port, this.cfg.host, resolve);
-    });
-    const port = (this.server.address() as { port: number }).port;
+    const port = await listen(this.server, this.cfg.port, this.cfg.host, `pick another listen port for link ${this.cfg.name}`);
     log('info', 'http link listening', { link: this.cfg.name, url: `http://${this.cfg.host}:${port}/records`, devices: this.devices.size });
     return port;
   }
