@@ -16,7 +16,7 @@ const OPTS = {
   'allow-anonymous': { type: 'boolean', help: 'let clients without credentials in, read-only (operator role)' },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
   shards: { type: 'string', default: String(DEFAULT_SHARDS), help: 'number of up/ shards (the same for every process)' },
-  redis: { type: 'string', env: 'QC_REDIS_URL', help: 'EXPERIMENTAL, not for production yet (see README): redis://host:port[/db] keeps sessions, queued and retained messages in Redis, shared by every broker using it' },
+  redis: { type: 'string', env: 'QC_REDIS_URL', help: 'redis://host:port[/db]: keep sessions, queued and retained messages in Redis, shared by every broker using it' },
 } as const;
 
 const USER_OPTS = {

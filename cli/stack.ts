@@ -34,7 +34,7 @@ const OPTS = {
   'console-port': { type: 'string', default: '8090', help: 'operator web console port (0 = a free port)' },
   'influx-url': { type: 'string', env: 'INFLUX_URL', help: 'use this InfluxDB (1.x /write) instead of starting a private influxd' },
   db: { type: 'string', default: 'qingcheng', help: 'database name' },
-  redis: { type: 'string', env: 'QC_REDIS_URL', help: 'EXPERIMENTAL (see README): keep the broker\'s state in this Redis (redis://host:port)' },
+  redis: { type: 'string', env: 'QC_REDIS_URL', help: 'keep the broker\'s state in this Redis (redis://host:port)' },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {

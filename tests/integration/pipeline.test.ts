@@ -5,6 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../cli/services/ports.ts';
 import { Pipeline } from '../helpers/pipeline.ts';
 import { verifyExactlyOnce } from '../helpers/verify.ts';
+import { RedisServer } from '../helpers/redis.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let p: Pipeline | undefined;
 afterEach(async () => { await p?.stop(); p = undefined; });
@@ -55,6 +59,28 @@ describe('no loss', { timeout: 150_000 }, () => {
     await p.waitForRecords((await p.count()) + 30);
     const { nextSeq } = await p.drain();
     await verifyExactlyOnce(p, nextSeq);
+  });
+
+  it('(a) with the broker\'s state in Redis, survives a broker restart mid-stream, keeping the queued records', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qingcheng-redis-'));
+    const redis = await new RedisServer(dir).start();
+    try {
+      p = await new Pipeline({ redis: redis.url }).start();
+      await p.waitForRecords(30);
+      await p.ingest!.kill('SIGKILL');
+      const published = p.status.uplink.published;
+      await waitFor('records queued in the broker', () => p!.status.uplink.published >= published + 20, 20_000);
+      await p.broker.stop();
+      await p.startBroker();
+      p.startIngest();
+      const { nextSeq } = await p.drain();
+      await verifyExactlyOnce(p, nextSeq);
+    } finally {
+      await p?.stop();
+      p = undefined;
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('(b) survives influxd stopping for 20 s mid-stream', async () => {
