@@ -166,11 +166,12 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
   const id = d.get('id').str(ID);
   const link = d.get('link').str();
   if (!links.has(link)) d.get('link').fail(`no link named "${link}"; links are: ${[...links.keys()].join(', ') || '(none)'}`);
+  const kindOr = (def?: DeviceKind) => d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[], def);
   if (links.get(link) === 'hj212') {
     // HJ 212 packets name their factors by code: the MN says which device, the codes which readings.
     d.only('id', 'kind', 'link', 'mn', 'pw', 'crc', 'scale');
     const dev: Hj212DeviceConfig = {
-      id, link, kind: d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[]),
+      id, link, kind: kindOr(),
       mn: d.get('mn').str({ pattern: /^[0-9A-Za-z_-]{1,32}$/, hint: 'the data logger\'s MN (24 hex characters in HJ 212-2017; 14 in 2005-style loggers)' }),
       crc: d.get('crc').oneOf(CRC_VARIANTS, 'hj212'),
     };
@@ -188,7 +189,7 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
   if (links.get(link) === 'http') {
     // Pushed records name their fields themselves: no register map, unit or poll period.
     d.only('id', 'kind', 'link');
-    return { id, link, kind: d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[]) };
+    return { id, link, kind: kindOr() };
   }
   d.only('id', 'kind', 'link', 'unit', 'poll_ms', 'template', 'registers', 'status');
   const unit = d.get('unit').num({ def: 1, min: 0, max: 255, integer: true });
@@ -205,7 +206,7 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
     const status = d.get('status').present ? parseStatus(d.get('status')) : undefined;
     template = { name: `${id}-custom`, kind: 'air.micro', description: 'register map from config', registers: regs, ...(status ? { status } : {}) };
   }
-  const kind = d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[], template.kind);
+  const kind = kindOr(template.kind);
   return { id, kind, link, unit, pollMs, template };
 }
 

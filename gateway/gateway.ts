@@ -54,7 +54,7 @@ export class Gateway {
     }
   }
 
-  /** Starts polling and publishing; resolves once every http link listens. */
+  /** Starts polling and publishing; resolves once every http and hj212 link listens. */
   async start(): Promise<this> {
     log('info', 'gateway starting', { gw: this.cfg.id, devices: this.cfg.devices.length, epoch: this.outbox.epoch, next_seq: this.outbox.next, outbox: this.outbox.depth });
     this.uplink.start();

@@ -7,11 +7,11 @@ import { isDeviceKind } from '../protocol/kinds.ts';
 import { log } from '../protocol/log.ts';
 import { AIR_POLLUTANTS } from './engine/air.ts';
 import type { Engine } from './engine/engine.ts';
+import { dayOf } from './engine/vapor.ts';
 import type { InfluxQL, Series } from './sinks/influxql.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const BEIJING = 8 * HOUR;
 /** Vapour rules escalate after 7 days in a row; 8 days of samples rebuild every counter. */
 const VAPOR_REPLAY_DAYS = 8;
 /** An air device's open hour is normally the current one; a gateway catching up may still be in an older one. */
@@ -60,14 +60,14 @@ async function restoreAirWindows(c: RestoreContext): Promise<void> {
 
 /**
  * Replays stored samples into the running state: each air device's open hour (its hourly mean; hours
- * already closed, restored from aqi rows, ignore their samples),
- * each vapour device's last eight Beijing days (A/L tallies and carry-over, flat-pressure time, the
- * day counters behind 7-day escalation). Nothing is judged or published again.
+ * already closed, restored from aqi rows, ignore their samples), and each vapour device's last eight
+ * Beijing days (A/L tallies and carry-over, flat-pressure time, the day counters behind 7-day
+ * escalation). Nothing is judged or published again.
  */
 async function replayOpenPeriods(c: RestoreContext): Promise<void> {
   const now = c.now ?? Date.now();
   const hours = Math.floor(now / HOUR) * HOUR - (AIR_REPLAY_HOURS - 1) * HOUR;
-  const days = Math.floor((now + BEIJING) / DAY) * DAY - BEIJING - (VAPOR_REPLAY_DAYS - 1) * DAY;
+  const days = dayOf(now) - (VAPOR_REPLAY_DAYS - 1) * DAY;
   let samples = 0;
   const devices = new Set<string>();
   const engines = new Set<Engine>();

@@ -38,8 +38,6 @@ export interface WorkerOptions {
 
 const DLQ_PAYLOAD_MAX = 64 * 1024;
 
-
-
 export class IngestWorker {
   private client!: MqttClient;
   readonly topics: Topics;
@@ -57,7 +55,7 @@ export class IngestWorker {
 
   constructor(readonly o: WorkerOptions) {
     this.topics = new Topics(o.prefix, o.shards);
-    this.engine = new Engine(this.topics, { ...(o.devices ? { devices: o.devices } : {}), ...(o.timing ? { timing: o.timing } : {}), ...(o.rsd ? { rsd: o.rsd } : {}) });
+    this.engine = new Engine(this.topics, { devices: o.devices, timing: o.timing, rsd: o.rsd });
     if (o.city) this.city = new CityWatch(o.city, this.topics);
   }
 

@@ -230,7 +230,8 @@ export function toRecord(p: Packet, dev: string, kind: DeviceKind, o: { scale?: 
       const s = SUFFIX[suffix];
       const v = Number(text);
       if (s === undefined || text === '' || !Number.isFinite(v)) { unknown.push(`${code}-${suffix}`); continue; }
-      record.m[key + s] = (suffix === 'Cou' ? v : v * scale);
+      // `scale` converts a concentration unit; a -Cou total (kg, m³) is not in that unit.
+      record.m[key + s] = suffix === 'Cou' ? v : v * scale;
       names.push(key + s);
     }
     const flag = fields.Flag;

@@ -80,12 +80,13 @@ export class AirState {
     }
   }
 
+  /** Whether late samples went into closed hours since the last `revise`. */
+  get lateSamples(): boolean { return this.revised.size > 0; }
+
   /**
    * Recomputes the closed hours late samples went into, and every closed hour after the first of them
    * (their rolling 24-h and 8-h means include it), oldest first. Empty when nothing arrived late.
    */
-  get lateSamples(): boolean { return this.revised.size > 0; }
-
   revise(): HourClosed[] {
     if (this.revised.size === 0) return [];
     const from = Math.min(...this.revised);

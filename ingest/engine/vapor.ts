@@ -7,7 +7,8 @@ import { addFuelling, concentrationLevel, ESCALATE_DAYS, FlatPressure, judgeAlDa
 
 const DAY = 86_400_000;
 const BEIJING = 8 * 3_600_000;
-const dayOf = (ts: number) => Math.floor((ts + BEIJING) / DAY) * DAY - BEIJING;
+/** Start of the Beijing natural day holding `ts`. */
+export const dayOf = (ts: number): number => Math.floor((ts + BEIJING) / DAY) * DAY - BEIJING;
 
 export interface LevelObservation { rule: string; field: string; ts: number; level: number }
 
