@@ -2,6 +2,10 @@
 // judgement: the rolling air windows (from hourly aqi rows), the samples of each air device's open
 // hour and each vapour device's last days (replayed into their running state), and the remote-sensing
 // plate history. Open alarms come back from the broker instead (retained alert/ messages).
+//
+// Every window is measured back from the newest row stored, not from this machine's clock: the data
+// has its own clock (sample time), and a worker restarted after an outage, or on a host whose clock is
+// off, must rebuild the state the data left. No query uses InfluxQL's now().
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { isDeviceKind } from '../protocol/kinds.ts';
 import { log } from '../protocol/log.ts';
@@ -23,7 +27,6 @@ export interface RestoreContext {
   engineFor: (dev: string, gw: string | undefined) => Engine | null;
   /** The worker's own engine (plates are shared by all of its devices). */
   engine: Engine;
-  now?: number;
 }
 
 /** Runs every restore; each one that fails is logged and leaves its state empty. */
@@ -43,7 +46,9 @@ export async function restoreFromDatabase(c: RestoreContext): Promise<void> {
 /** Hourly means and rolling 24-h AQI of the last five days, from the aqi rows. */
 async function restoreAirWindows(c: RestoreContext): Promise<void> {
   let devices = 0;
-  for (const s of await c.db.all(`SELECT * FROM aqi WHERE period = 'hour' AND time > now() - 121h GROUP BY dev`)) {
+  const newest = await newestTime(c.db, 'aqi', `period = 'hour'`);
+  if (newest === null) return;
+  for (const s of await c.db.all(`SELECT * FROM aqi WHERE period = 'hour' AND time > ${newest - 121 * HOUR}ms GROUP BY dev`)) {
     const dev = s.tags?.dev;
     const engine = dev ? c.engineFor(dev, lastString(s, 'gw')) : null;
     if (!dev || !engine) continue;
@@ -65,13 +70,15 @@ async function restoreAirWindows(c: RestoreContext): Promise<void> {
  * escalation). Nothing is judged or published again.
  */
 async function replayOpenPeriods(c: RestoreContext): Promise<void> {
-  const now = c.now ?? Date.now();
-  const hours = Math.floor(now / HOUR) * HOUR - (AIR_REPLAY_HOURS - 1) * HOUR;
-  const days = dayOf(now) - (VAPOR_REPLAY_DAYS - 1) * DAY;
+  const air = await newestTime(c.db, 'air');
+  const vapor = await newestTime(c.db, 'vapor');
+  const windows: [string, number][] = [];
+  if (air !== null) windows.push(['air', Math.floor(air / HOUR) * HOUR - (AIR_REPLAY_HOURS - 1) * HOUR]);
+  if (vapor !== null) windows.push(['vapor', dayOf(vapor) - (VAPOR_REPLAY_DAYS - 1) * DAY]);
   let samples = 0;
   const devices = new Set<string>();
   const engines = new Set<Engine>();
-  for (const [measurement, from] of [['air', hours], ['vapor', days]] as const) {
+  for (const [measurement, from] of windows) {
     await c.db.each(`SELECT * FROM ${measurement} WHERE time >= ${from}ms GROUP BY *`, (s) => {
       const t = s.tags ?? {};
       const engine = t.dev ? c.engineFor(t.dev, t.gw) : null;
@@ -89,11 +96,22 @@ async function replayOpenPeriods(c: RestoreContext): Promise<void> {
 /** Over-limit passes of the repeat window (every worker reads every plate: vehicles pass sites anywhere). */
 async function restorePlates(c: RestoreContext): Promise<void> {
   const passes: { plate: string; ts: number }[] = [];
-  await c.db.each(`SELECT plate FROM alert WHERE rule = 'rsd-pass' AND time > now() - ${Math.ceil(c.engine.rsd.windowDays * 24)}h`, (s) => {
+  const newest = await newestTime(c.db, 'alert', `rule = 'rsd-pass'`);
+  if (newest === null) return;
+  await c.db.each(`SELECT plate FROM alert WHERE rule = 'rsd-pass' AND time > ${newest - Math.ceil(c.engine.rsd.windowDays * 24) * HOUR}ms`, (s) => {
     for (const row of s.values) if (typeof row[1] === 'string') passes.push({ ts: row[0] as number, plate: row[1] });
   });
   c.engine.restorePlates(passes);
   if (passes.length) log('info', 'remote-sensing plate history restored', { passes: passes.length, plates: c.engine.plates.size });
+}
+
+/** The time of the newest row of a measurement, or null when it has none. */
+async function newestTime(db: InfluxQL, measurement: 'air' | 'vapor' | 'aqi' | 'alert', where?: string): Promise<number | null> {
+  // A field every row of the measurement has: samples carry seq, aqi rows edition, alert rows state.
+  const field = { air: 'seq', vapor: 'seq', aqi: 'edition', alert: 'state' }[measurement];
+  const [s] = await db.all(`SELECT last(${field}) FROM ${measurement}${where ? ` WHERE ${where}` : ''}`);
+  const t = s?.values[0]?.[0];
+  return typeof t === 'number' ? t : null;
 }
 
 /** A stored row as the record it was written from (schema.ts): numbers are readings, `*_flag` flags, other text attributes. */

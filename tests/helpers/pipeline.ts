@@ -13,6 +13,7 @@ import { freePort, waitFor } from '../../cli/services/ports.ts';
 import { gatewayConfigFor } from '../../cli/simulate.ts';
 import type { Served } from '../../simulators/modbus-server.ts';
 import { AirFleet } from '../../simulators/stations.ts';
+import { realClockEnv } from './clock.ts';
 import { ptyPair, type PtyPair } from './socat.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
@@ -35,8 +36,10 @@ export class Proc {
   output = '';
   exited: Promise<number | null>;
 
-  constructor(readonly name: string, args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, QINGCHENG_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** With `realClock`, the process keeps the real clock under faketime (for sample times pinned in the past). */
+  constructor(readonly name: string, args: string[], env: Record<string, string> = {}, o: { realClock?: boolean } = {}) {
+    const base = o.realClock ? realClockEnv() : process.env;
+    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...base, QINGCHENG_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer) => { this.output = (this.output + d.toString()).slice(-20_000); };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);

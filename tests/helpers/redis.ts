@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { freePort, waitFor } from '../../cli/services/ports.ts';
+import { realClockEnv } from './clock.ts';
 
 export class RedisServer {
   private proc?: ChildProcess;
@@ -13,7 +14,7 @@ export class RedisServer {
 
   async start(): Promise<this> {
     this.port = await freePort();
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore', env: realClockEnv() });
     this.proc.once('error', () => undefined);
     await waitFor('redis-server to answer PING (is redis-server installed? apt-get install redis-server)', () => this.ping(), 15_000);
     return this;

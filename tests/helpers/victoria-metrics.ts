@@ -2,6 +2,7 @@
 // /api/v2/write line protocol, to test the v2 sink end to end.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort, waitFor } from '../../cli/services/ports.ts';
+import { realClockEnv } from './clock.ts';
 
 export class VictoriaMetrics {
   private proc?: ChildProcess;
@@ -14,7 +15,7 @@ export class VictoriaMetrics {
   async start(): Promise<this> {
     this.port = await freePort();
     // Deduplication at 1 ms makes a replayed sample overwrite itself, as InfluxDB's point key does.
-    this.proc = spawn('victoria-metrics', [`-storageDataPath=${this.dir}`, `-httpListenAddr=127.0.0.1:${this.port}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms'], { stdio: 'ignore' });
+    this.proc = spawn('victoria-metrics', [`-storageDataPath=${this.dir}`, `-httpListenAddr=127.0.0.1:${this.port}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms'], { stdio: 'ignore', env: realClockEnv() });
     await waitFor('victoria-metrics', async () => (await fetch(`${this.url}/health`)).ok, 30_000);
     return this;
   }

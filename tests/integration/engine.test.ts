@@ -16,8 +16,10 @@ const dir = mkdtempSync(join(tmpdir(), 'qingcheng-engine-'));
 const influx = new Influxd(join(dir, 'influxdb'));
 const t = new Topics();
 const HOUR = 3_600_000, MIN = 60_000;
-// Four whole hours ago, so every sample time lies in the past.
-const T0 = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR;
+// Sample times are pinned, never taken from the clock: 2026-06-15 10:00 Beijing time, a summer morning
+// under HJ 633-2026 and GB 3095-2026's transition limits, in the past of any day this suite runs on.
+// Under faketime (npm run test:dates) the test's clock may lie before it, so ingest keeps the real clock.
+const T0 = Date.UTC(2026, 5, 15, 2);
 let broker: Broker;
 let ingest: Proc;
 let gw: MqttClient;
@@ -27,7 +29,7 @@ const events: { state: string; rule: string; field: string; ts: number; since: n
 
 function startIngest(): Proc {
   return new Proc('ingest', ['ingest', '--mqtt', `mqtt://127.0.0.1:${broker.port}`, '--password', PASSWORDS.ingest, '--influx-url', influx.url,
-    '--flush-ms', '50', '--devices', join(dir, 'devices.yaml'), '--city', 'hohhot']);
+    '--flush-ms', '50', '--devices', join(dir, 'devices.yaml'), '--city', 'hohhot'], {}, { realClock: true });
 }
 
 async function send(records: SampleRecord[]): Promise<void> {
@@ -124,7 +126,7 @@ describe('exceedance engine', () => {
   });
 
   it('keeps an hour\'s valid mean across a kill -9 of ingest in the middle of the hour', async () => {
-    const H = Math.floor(Date.now() / HOUR) * HOUR - HOUR; // the last whole hour: every minute of it is past
+    const H = T0 + 5 * HOUR; // after every other air sample: the hour a restarted worker finds open
     const at = (m: number): SampleRecord => ({ dev: 'aq-2', kind: 'air.micro', ts: H + m * MIN, m: { pm25: 30 + m } });
     await send(Array.from({ length: 30 }, (_, m) => at(m)));
     await waitFor('the first half hour in InfluxDB', async () => Number((await influx.rows(`SELECT count(pm25) FROM air WHERE dev = 'aq-2'`))[0]?.count ?? 0) === 30, 20_000);
@@ -140,7 +142,7 @@ describe('exceedance engine', () => {
   });
 
   it('fills an hour from a backlog that arrives after newer live data', async () => {
-    const H = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+    const H = T0 + 7 * HOUR;
     const at = (m: number): SampleRecord => ({ dev: 'aq-3', kind: 'air.micro', ts: H + m * MIN, m: { pm25: 30 + (m % 60), so2: 8 } });
     // The first envelope carries the newest sample (next hour), the next ones the backlog.
     await send([at(60)]);
