@@ -3,7 +3,7 @@ import { influxV1 } from './sinks/influx-v1.ts';
 import { influxV2 } from './sinks/influx-v2.ts';
 import { LineSink, type SinkOptions } from './sinks/line-sink.ts';
 import { loadDeviceFile } from './engine/devices.ts';
-import type { Timing } from './engine/rules.ts';
+import type { Timing } from './engine/judges/judge.ts';
 import { IngestWorker } from './worker.ts';
 
 export interface IngestOptions {

@@ -11,15 +11,9 @@ import { isDeviceKind } from '../protocol/kinds.ts';
 import { log } from '../protocol/log.ts';
 import { AIR_POLLUTANTS } from './engine/air.ts';
 import type { Engine } from './engine/engine.ts';
-import { dayOf } from './engine/vapor.ts';
 import type { InfluxQL, Series } from './sinks/influxql.ts';
 
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-/** Vapour rules escalate after 7 days in a row; 8 days of samples rebuild every counter. */
-const VAPOR_REPLAY_DAYS = 8;
-/** An air device's open hour is normally the current one; a gateway catching up may still be in an older one. */
-const AIR_REPLAY_HOURS = 3;
 
 export interface RestoreContext {
   db: InfluxQL;
@@ -64,22 +58,18 @@ async function restoreAirWindows(c: RestoreContext): Promise<void> {
 }
 
 /**
- * Replays stored samples into the running state: each air device's open hour (its hourly mean; hours
- * already closed, restored from aqi rows, ignore their samples), and each vapour device's last eight
- * Beijing days (A/L tallies and carry-over, flat-pressure time, the day counters behind 7-day
- * escalation). Nothing is judged or published again.
+ * Replays stored samples into the running state of the families that keep one (each air device's open
+ * hour, each vapour device's last eight Beijing days: see each judge's replayFrom). Hours already
+ * closed, restored from aqi rows, ignore their samples. Nothing is judged or published again.
  */
 async function replayOpenPeriods(c: RestoreContext): Promise<void> {
-  const air = await newestTime(c.db, 'air');
-  const vapor = await newestTime(c.db, 'vapor');
-  const windows: [string, number][] = [];
-  if (air !== null) windows.push(['air', Math.floor(air / HOUR) * HOUR - (AIR_REPLAY_HOURS - 1) * HOUR]);
-  if (vapor !== null) windows.push(['vapor', dayOf(vapor) - (VAPOR_REPLAY_DAYS - 1) * DAY]);
   let samples = 0;
   const devices = new Set<string>();
   const engines = new Set<Engine>();
-  for (const [measurement, from] of windows) {
-    await c.db.each(`SELECT * FROM ${measurement} WHERE time >= ${from}ms GROUP BY *`, (s) => {
+  for (const { measurement, judge } of c.engine.replayable()) {
+    const newest = await newestTime(c.db, measurement);
+    if (newest === null) continue;
+    await c.db.each(`SELECT * FROM ${measurement} WHERE time >= ${judge.replayFrom!(newest)}ms GROUP BY *`, (s) => {
       const t = s.tags ?? {};
       const engine = t.dev ? c.engineFor(t.dev, t.gw) : null;
       if (!engine || t.agg || !isDeviceKind(t.kind)) return; // interval data keeps no running state
@@ -102,13 +92,13 @@ async function restorePlates(c: RestoreContext): Promise<void> {
     for (const row of s.values) if (typeof row[1] === 'string') passes.push({ ts: row[0] as number, plate: row[1] });
   });
   c.engine.restorePlates(passes);
-  if (passes.length) log('info', 'remote-sensing plate history restored', { passes: passes.length, plates: c.engine.plates.size });
+  if (passes.length) log('info', 'remote-sensing plate history restored', { passes: passes.length, plates: c.engine.judges.rsd.plates.size });
 }
 
 /** The time of the newest row of a measurement, or null when it has none. */
-async function newestTime(db: InfluxQL, measurement: 'air' | 'vapor' | 'aqi' | 'alert', where?: string): Promise<number | null> {
-  // A field every row of the measurement has: samples carry seq, aqi rows edition, alert rows state.
-  const field = { air: 'seq', vapor: 'seq', aqi: 'edition', alert: 'state' }[measurement];
+async function newestTime(db: InfluxQL, measurement: string, where?: string): Promise<number | null> {
+  // A field every row of the measurement has: aqi rows edition, alert rows state, samples seq.
+  const field = measurement === 'aqi' ? 'edition' : measurement === 'alert' ? 'state' : 'seq';
   const [s] = await db.all(`SELECT last(${field}) FROM ${measurement}${where ? ` WHERE ${where}` : ''}`);
   const t = s?.values[0]?.[0];
   return typeof t === 'number' ? t : null;

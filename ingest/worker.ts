@@ -7,7 +7,7 @@ import { shardOf, shardsOwned, Topics } from '../protocol/topics.ts';
 import type { DeviceSettings } from './engine/devices.ts';
 import { CityWatch } from './engine/city.ts';
 import { Engine } from './engine/engine.ts';
-import type { Timing } from './engine/rules.ts';
+import type { Timing } from './engine/judges/judge.ts';
 import type { RsdSettings } from '../standards/rsd.ts';
 import { restoreFromDatabase } from './restore.ts';
 import { recordLine } from './schema.ts';

@@ -216,3 +216,18 @@ describe('engine: vapour recovery (GB 20952-2020)', () => {
     expect(days).toEqual([['open', 7]]);
   });
 });
+
+describe('engine: the edition of GB 3095 follows the observation time, not the clock', () => {
+  it('judges SO2 1-h means by the 2026 transition limit (500) until 2030-12-31 and by the final limit (150) from 2031-01-01 Beijing time', () => {
+    const e = new Engine(new Topics());
+    const switchAt = Date.UTC(2030, 11, 31, 16); // 2031-01-01 00:00 Beijing
+    const events: AlarmEvent[] = [];
+    // 200 µg/m³ of SO2 for the last hour of 2030 and the first hour of 2031, then one sample to close it.
+    for (let m = -60; m <= 60; m++) {
+      const out = e.process({ dev: 'aq-9', kind: 'air.station', ts: switchAt + m * 60_000, m: { so2: 200 } });
+      for (const msg of out.messages) if (msg.topic.includes('/alert/') && msg.payload) events.push(JSON.parse(msg.payload).event);
+    }
+    const so2 = events.filter((x) => x.rule === 'gb3095-1h' && x.field === 'so2');
+    expect(so2.map((x) => [x.state, x.ts, x.value, x.limit])).toEqual([['open', switchAt, 200, 150]]);
+  });
+});
