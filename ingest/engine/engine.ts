@@ -9,10 +9,10 @@ import { encodePoint } from '../../protocol/line-protocol.ts';
 import type { Topics } from '../../protocol/topics.ts';
 import type { RsdSettings } from '../../standards/rsd.ts';
 import type { AirPollutant } from './air.ts';
-import { AlarmTracker, type AlarmEvent, type OpenAlarm } from './alarms.ts';
+import { AlarmTracker, type AlarmEvent, type OpenAlarm, type Threshold } from './alarms.ts';
 import type { DeviceSettings } from './devices.ts';
 import { makeJudges, type Judges } from './judges/index.ts';
-import { DEFAULT_TIMING, type Findings, type Judge, type JudgeCall, type Timing } from './judges/judge.ts';
+import { DEFAULT_TIMING, type Judge, type JudgeCall, type Timing } from './judges/judge.ts';
 
 export interface Message { topic: string; payload: string; retain: boolean; qos: 0 | 1 }
 export interface Output { points: string[]; messages: Message[] }
@@ -37,12 +37,14 @@ export class Engine {
   private devices: Map<string, DeviceSettings>;
   private timing: Timing;
   private clock: () => number;
+  private call: Call;
 
   constructor(private topics: Topics, o: EngineOptions = {}) {
     this.devices = o.devices ?? new Map();
     this.timing = o.timing ?? DEFAULT_TIMING;
     this.clock = o.clock ?? Date.now;
     this.judges = makeJudges(o.rsd);
+    this.call = new Call(this.alarms, this.timing);
   }
 
   get rsd(): RsdSettings { return this.judges.rsd.settings; }
@@ -91,10 +93,12 @@ export class Engine {
     if (seen && (r.ts >= seen.until || seen.ts.size === 0)) this.replayed.delete(r.dev);
     else if (seen?.ts.delete(r.ts)) return out;
     this.stats.records++;
-    const events: AlarmEvent[] = [];
-    const call: JudgeCall = { r, gw, s: this.devices.get(r.dev) ?? {}, timing: this.timing, ...this.findings(r.dev, out, events) };
+    const call = this.call.reset(r.dev, out);
+    call.r = r;
+    call.gw = gw;
+    call.s = this.devices.get(r.dev) ?? NO_SETTINGS;
     this.judges.byKind[r.kind].judge(call);
-    for (const e of events) this.emit(r.kind, e, out);
+    for (const e of call.events) this.emit(r.kind, e, out);
     // live/ carries the latest reading, at most one a second per device: a backlog replayed at full
     // speed must not turn into a flood of retained messages. A reading that closed an hour always goes,
     // at QoS 1, since it carries the hour's AQI and means (a city watch builds on them).
@@ -116,9 +120,9 @@ export class Engine {
   /** Adds a whole hour to an air series with no samples of its own (a city) and returns its outputs. */
   seriesHour(dev: string, kind: string, start: number, means: Record<AirPollutant, number | null>, extra: Record<string, number> = {}): Output {
     const out: Output = { points: [], messages: [] };
-    const events: AlarmEvent[] = [];
-    this.judges.air.seriesHour(this.findings(dev, out, events), dev, start, means, extra);
-    for (const e of events) this.emit(kind, e, out);
+    const call = this.call.reset(dev, out);
+    this.judges.air.seriesHour(call, dev, start, means, extra);
+    for (const e of call.events) this.emit(kind, e, out);
     const aqi = this.judges.air.liveAqi(dev);
     if (aqi) out.messages.push({ topic: this.topics.live(kind, dev), retain: true, qos: 1, payload: JSON.stringify({ dev, kind, ts: start, ...extra, aqi }) });
     return out;
@@ -148,15 +152,6 @@ export class Engine {
     });
   }
 
-  /** Where a judge's findings about device `dev` go: events into `events`, rows into `out`. */
-  private findings(dev: string, out: Output, events: AlarmEvent[]): Findings {
-    return {
-      points: out.points, live: {}, closedPeriod: false,
-      observe: (t, ts, value) => { const e = this.alarms.observe(dev, t, ts, value); if (e) events.push(e); },
-      event: (e) => events.push(e),
-    };
-  }
-
   private emit(kind: string, e: AlarmEvent, out: Output): void {
     this.stats.events++;
     out.points.push(alertPoint(e, kind));
@@ -172,6 +167,42 @@ export class Engine {
       out.messages.push({ topic: this.topics.alert(e.dev), payload: '', retain: true, qos: 1 });
     }
   }
+}
+
+const NO_SETTINGS: DeviceSettings = Object.freeze({});
+
+/**
+ * The call a judge gets, one object reused for every record (this is the hot path of ingest: no
+ * closures or findings objects made per record).
+ */
+class Call implements JudgeCall {
+  r!: SampleRecord;
+  gw = '';
+  s: DeviceSettings = NO_SETTINGS;
+  points: string[] = [];
+  live: Record<string, unknown> = {};
+  closedPeriod = false;
+  readonly events: AlarmEvent[] = [];
+  private dev = '';
+
+  constructor(private alarms: AlarmTracker, readonly timing: Timing) {}
+
+  /** Clears what the last record left, for findings about device `dev` whose rows go to `out`. */
+  reset(dev: string, out: Output): this {
+    this.dev = dev;
+    this.points = out.points;
+    this.live = {};
+    this.closedPeriod = false;
+    this.events.length = 0;
+    return this;
+  }
+
+  observe(t: Threshold, ts: number, value: number): void {
+    const e = this.alarms.observe(this.dev, t, ts, value);
+    if (e) this.events.push(e);
+  }
+
+  event(e: AlarmEvent): void { this.events.push(e); }
 }
 
 function alertPoint(e: AlarmEvent, kind: string): string {
