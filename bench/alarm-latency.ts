@@ -11,9 +11,10 @@ import { stringify } from 'yaml';
 import { hashPassword } from '../broker/users.ts';
 import { Influxd } from '../cli/services/influxd.ts';
 import { freePort, waitFor } from '../cli/services/ports.ts';
-import type { SampleRecord } from '../protocol/envelope.ts';
+import { encodeEnvelope, type SampleRecord } from '../protocol/envelope.ts';
 import { Topics } from '../protocol/topics.ts';
 import { Proc } from '../tests/helpers/pipeline.ts';
+import { decodeAlert } from '../protocol/messages.ts';
 
 const { values: a } = parseArgs({ options: {
   devices: { type: 'string', default: '1850' }, gateways: { type: 'string', default: '60' },
@@ -40,8 +41,8 @@ const latencies: number[] = [];
 const op = await mqtt.connectAsync(url, { username: 'operator', password: 'pw' });
 op.on('message', (_topic, payload, packet) => {
   if (!payload.length || packet.retain) return;
-  const e = JSON.parse(payload.toString()).event as { state: string; ts: number };
-  if (e.state === 'open') latencies.push(Date.now() - e.ts);
+  const e = decodeAlert(payload)?.event;
+  if (e?.state === 'open') latencies.push(Date.now() - e.ts);
 });
 await op.subscribeAsync('env/v1/alert/+', { qos: 1 });
 
@@ -66,7 +67,7 @@ await new Promise<void>((resolve) => {
     const ts = Date.now();
     for (const g of gws) {
       const records = g.devs.map((d) => record(d, ts, tick));
-      g.client.publish(t.up(g.id), JSON.stringify({ v: 1, gw: g.id, ep: 'bench', seq: g.seq, records }), { qos: 1 });
+      g.client.publish(t.up(g.id), encodeEnvelope({ v: 1, gw: g.id, ep: 'bench', seq: g.seq, records }), { qos: 1 });
       g.seq += records.length;
       published += records.length;
     }

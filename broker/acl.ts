@@ -1,4 +1,4 @@
-// Who may publish and subscribe to what (DESIGN.md §3). A gateway publishes only its own up/*/{gw}
+// Who may publish and subscribe to what (docs/protocol.md §2.4). A gateway publishes only its own up/*/{gw}
 // and status/{gw} and reads only its own ack/{gw}; ingest moves data; an operator only reads.
 import { shardOf } from '../protocol/topics.ts';
 import type { Role } from './users.ts';

@@ -1,6 +1,7 @@
 // What an operator sees of the network, built only from MQTT (status/, alert/, live/): gateways and their
 // health, open alarms, each air series' latest hourly AQI, and the latest alarm events. Used by the
 // `watch` CLI; pure, so it can be tested without a broker.
+import { decodeAlert, decodeLive, decodeStatus, PayloadError, type AlertMessage, type GatewayStatus, type LiveReading } from '../protocol/messages.ts';
 import type { Topics } from '../protocol/topics.ts';
 
 export interface GatewayView {
@@ -30,41 +31,47 @@ export class NetworkView {
   onMessage(topic: string, payload: Buffer | string, retained = false): EventView | null {
     const t = this.topics.parse(topic);
     if (!t) return null;
-    const text = payload.toString();
-    let doc: Record<string, any>;
-    if (text === '') {
-      if (t.kind === 'alert') this.alarms.delete(t.levels[0]!); // cleared: no alarm open
-      return null;
+    try {
+      if (t.kind === 'status') this.onStatus(t.levels[0]!, decodeStatus(payload));
+      else if (t.kind === 'live') this.onLive(decodeLive(payload));
+      else if (t.kind === 'alert') return this.onAlert(t.levels[0]!, decodeAlert(payload), retained);
+    } catch (e) {
+      if (!(e instanceof PayloadError)) throw e;
+      this.malformed++;
     }
-    try { doc = JSON.parse(text); } catch { this.malformed++; return null; }
-    if (t.kind === 'status') { this.onStatus(t.levels[0]!, doc); return null; }
-    if (t.kind === 'live') { this.onLive(doc); return null; }
-    if (t.kind !== 'alert') return null;
-    const dev = String(doc.dev ?? t.levels[0]);
-    const kind = String(doc.kind ?? '');
-    if (Array.isArray(doc.open)) this.alarms.set(dev, doc.open.map((a: Record<string, any>) => ({ dev, kind, rule: a.rule, field: a.field, since: a.since, value: a.value, limit: a.limit, peak: a.peak })));
+    return null;
+  }
+
+  private onAlert(dev: string, doc: AlertMessage | null, retained: boolean): EventView | null {
+    if (!doc) { this.alarms.delete(dev); return null; } // cleared: no alarm open
+    const { kind } = doc;
+    this.alarms.set(doc.dev, doc.open.map((a) => ({ dev: doc.dev, kind, rule: a.rule, field: a.field, since: a.since, value: a.value, limit: a.limit, peak: a.peak })));
     if (retained || !doc.event) return null; // a retained message restates what is open; it is no news
-    const e = doc.event as Record<string, any>;
-    const ev: EventView = { dev, kind, rule: e.rule, field: e.field, state: e.state, ts: e.ts, value: e.value, limit: e.limit, ...(e.attrs ? { attrs: e.attrs } : {}) };
+    const e = doc.event;
+    const ev: EventView = { dev: doc.dev, kind, rule: e.rule, field: e.field, state: e.state, ts: e.ts, value: e.value, limit: e.limit, ...(e.attrs ? { attrs: e.attrs } : {}) };
     this.events.unshift(ev);
     if (this.events.length > MAX_EVENTS) this.events.length = MAX_EVENTS;
     return ev;
   }
 
-  private onStatus(gw: string, s: Record<string, any>): void {
-    const d = s.devices ?? {};
-    const pushed = Object.entries((s.pushed ?? {}) as Record<string, { lastTs?: number }>);
-    const ts = typeof s.ts === 'number' ? s.ts : 0;
+  private onStatus(gw: string, s: GatewayStatus): void {
+    if (s.state === 'offline') {
+      // The last will: what the gateway last said still stands, marked offline.
+      const last = this.gateways.get(gw);
+      this.gateways.set(gw, { ...(last ?? { gw, up: 0, degraded: 0, down: [], pushing: 0, silent: [] }), state: 'offline' });
+      return;
+    }
+    const pushed = Object.entries(s.pushed ?? {});
     this.gateways.set(gw, {
-      gw, state: String(s.state ?? 'unknown'), ts: s.ts, outbox: s.outbox?.depth, evicted: s.outbox?.evicted, acked: s.acked, clockOffsetMs: s.clock_offset_ms,
-      up: d.up?.length ?? 0, degraded: d.degraded?.length ?? 0, down: d.down ?? [],
-      pushing: pushed.length, silent: pushed.filter(([, p]) => !p.lastTs || p.lastTs < ts - SILENT_MS).map(([dev]) => dev),
+      gw, state: s.state, ts: s.ts, outbox: s.outbox.depth, evicted: s.outbox.evicted, acked: s.acked, clockOffsetMs: s.clock_offset_ms ?? undefined,
+      up: s.devices.up.length, degraded: s.devices.degraded.length, down: s.devices.down,
+      pushing: pushed.length, silent: pushed.filter(([, p]) => !p.lastTs || p.lastTs < s.ts - SILENT_MS).map(([dev]) => dev),
     });
   }
 
-  private onLive(m: Record<string, any>): void {
+  private onLive(m: LiveReading): void {
     const a = m.aqi;
-    if (!m.dev || !a || typeof a.hour !== 'number') return;
+    if (!a) return;
     this.aqi.set(m.dev, { dev: m.dev, kind: m.kind, hour: a.hour, aqi: a.value ?? null, level: a.level, category: a.category, primary: a.primary, warning: a.warning, aqi24: a.aqi_24h });
   }
 

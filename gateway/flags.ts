@@ -1,4 +1,4 @@
-// Instrument status → HJ 212 data flags (standards.md §1.11). When several apply, the worst wins.
+// Instrument status → HJ 212 data flags (docs/standards/hj212.md §6). When several apply, the worst wins.
 import type { StatusDef, Template } from './templates.ts';
 
 // Stopped and communication failure outrank fault, which outranks maintenance, calibration, out of range, manual.

@@ -9,6 +9,7 @@ import { HttpInput } from './drivers/http-input.ts';
 import { ModbusLink } from './drivers/modbus.ts';
 import { Outbox } from './outbox.ts';
 import { Uplink } from './uplink.ts';
+import type { DeviceHealth, PushStats } from '../protocol/messages.ts';
 
 /** A device is down after this many failed polls in a row. */
 const DOWN_AFTER = 3;
@@ -125,11 +126,11 @@ export class Gateway {
   }
 
   /** Per pushing device: records accepted and rejected, the newest sample time, the last rejection. */
-  pushed(): Record<string, unknown> {
+  pushed(): Record<string, PushStats> {
     return Object.fromEntries(this.inputs.flatMap((i) => [...i.perDevice]));
   }
 
-  health(): { up: string[]; degraded: string[]; down: { dev: string; error: string }[] } {
+  health(): DeviceHealth {
     const h = { up: [] as string[], degraded: [] as string[], down: [] as { dev: string; error: string }[] };
     for (const d of this.devices) {
       if (d.failures >= DOWN_AFTER || d.samples === 0 && d.failures > 0) h.down.push({ dev: d.cfg.id, error: d.lastError ?? '' });

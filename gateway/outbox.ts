@@ -1,4 +1,4 @@
-// The gateway's durable outbox (DESIGN.md §5): every record is stored here, under a gap-free sequence
+// The gateway's durable outbox (docs/protocol.md §6): every record is stored here, under a gap-free sequence
 // number, before it is published; it leaves only when ingest's watermark passes it, or when the disk
 // budget forces an eviction, which is counted and announced as a gap.
 import Database from 'better-sqlite3';

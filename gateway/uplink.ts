@@ -1,9 +1,10 @@
-// MQTT uplink (DESIGN.md §5): publishes outbox records as envelopes at QoS 1 with a bounded window,
+// MQTT uplink (docs/protocol.md §6): publishes outbox records as envelopes at QoS 1 with a bounded window,
 // newest data first so live readings never wait behind a backlog; applies ingest's watermark from the
 // retained ack/{gw}; re-publishes what stays unacknowledged; keeps status/{gw} with a last will.
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeAck } from '../protocol/envelope.ts';
+import { decodeAck, encodeEnvelopeOf } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
+import { encodeStatus, OFFLINE_STATUS, type OnlineStatus } from '../protocol/messages.ts';
 import { Topics } from '../protocol/topics.ts';
 import type { GatewayConfig } from './config.ts';
 import type { Outbox, StoredRecord } from './outbox.ts';
@@ -22,7 +23,7 @@ export class Uplink {
   /** Ingest's clock minus ours, from the latest acknowledgement (positive: our clock is behind). */
   clockOffsetMs: number | null = null;
   /** Extra fields for status/{gw} (device health, sampling counters), filled in by the gateway. */
-  statusExtra: () => Record<string, unknown> = () => ({});
+  statusExtra: () => Pick<OnlineStatus, 'devices' | 'sampling' | 'pushed'> = () => ({ devices: { up: [], degraded: [], down: [] }, sampling: {} });
 
   constructor(private cfg: GatewayConfig, private outbox: Outbox) {
     this.topics = new Topics(cfg.mqtt.prefix, cfg.mqtt.shards);
@@ -41,7 +42,7 @@ export class Uplink {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       protocolVersion: 4,
-      will: { topic: this.topics.status(this.cfg.id), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
+      will: { topic: this.topics.status(this.cfg.id), payload: Buffer.from(OFFLINE_STATUS), qos: 1, retain: true },
     });
     this.client.on('connect', () => {
       log('info', 'uplink connected', { gw: this.cfg.id, url: m.url, outbox: this.outbox.depth });
@@ -136,9 +137,7 @@ export class Uplink {
     const from = batch[0]!.seq;
     const to = batch[batch.length - 1]!.seq;
     const settled = this.outbox.settled();
-    // Records are stored as JSON text; splice them in rather than parse and re-serialise.
-    const env = `{"v":1,"gw":${JSON.stringify(this.cfg.id)},"ep":"${this.outbox.epoch}","seq":${from},` +
-      `"records":[${batch.map((r) => r.body).join(',')}]${settled.length ? `,"gap":${JSON.stringify(settled)}` : ''}}`;
+    const env = encodeEnvelopeOf({ gw: this.cfg.id, ep: this.outbox.epoch, seq: from, gap: settled }, batch.map((r) => r.body));
     this.outbox.markSent(from, to);
     const f: InFlight = { from, to, gen: this.gen };
     this.inflight.add(f);
@@ -154,23 +153,23 @@ export class Uplink {
 
   private lastStatus = 0;
 
-  publishStatus(state = 'online'): void {
+  publishStatus(): void {
     if (!this.client?.connected) return;
     this.lastStatus = Date.now();
-    const body = {
-      state, ts: this.lastStatus, ep: this.outbox.epoch, next_seq: this.outbox.next, acked: this.outbox.acked,
+    const body = encodeStatus({
+      state: 'online', ts: this.lastStatus, ep: this.outbox.epoch, next_seq: this.outbox.next, acked: this.outbox.acked,
       clock_offset_ms: this.clockOffsetMs,
       outbox: { depth: this.outbox.depth, evicted: this.outbox.evicted },
       uplink: { ...this.stats, inflight: this.inflight.size },
       ...this.statusExtra(),
-    };
-    this.client.publish(this.topics.status(this.cfg.id), JSON.stringify(body), { qos: 1, retain: true });
+    });
+    this.client.publish(this.topics.status(this.cfg.id), body, { qos: 1, retain: true });
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     if (this.client?.connected) {
-      await new Promise<void>((resolve) => this.client.publish(this.topics.status(this.cfg.id), '{"state":"offline"}', { qos: 1, retain: true }, () => resolve()));
+      await new Promise<void>((resolve) => this.client.publish(this.topics.status(this.cfg.id), OFFLINE_STATUS, { qos: 1, retain: true }, () => resolve()));
     }
     await this.client?.endAsync();
   }

@@ -1,4 +1,4 @@
-// Envelope records → InfluxDB points (DESIGN.md §6). Nothing here may differ between a record and
+// Envelope records → InfluxDB points (docs/protocol.md §7). Nothing here may differ between a record and
 // its replay: a replay must overwrite its first copy, not sit beside it.
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { measurementOf } from '../protocol/kinds.ts';

@@ -1,4 +1,4 @@
-// Per-gateway watermarks (DESIGN.md §5.3): the highest seq of the gateway's epoch with every lower seq
+// Per-gateway watermarks (docs/protocol.md §6.3): the highest seq of the gateway's epoch with every lower seq
 // durably written or announced as never coming. Envelopes may complete out of order (live data goes
 // ahead of backlog replay), so completed ranges above the watermark wait here until the hole closes.
 

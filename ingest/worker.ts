@@ -14,6 +14,7 @@ import { recordLine } from './schema.ts';
 import { InfluxQL } from './sinks/influxql.ts';
 import type { LineSink } from './sinks/line-sink.ts';
 import { Watermarks } from './watermarks.ts';
+import { encodeDeadLetter } from '../protocol/messages.ts';
 
 export interface WorkerOptions {
   url: string;
@@ -36,7 +37,6 @@ export interface WorkerOptions {
   clientId?: string;
 }
 
-const DLQ_PAYLOAD_MAX = 64 * 1024;
 
 export class IngestWorker {
   private client!: MqttClient;
@@ -257,7 +257,7 @@ export class IngestWorker {
 
   private deadLetter(gw: string, reason: string, payload: Buffer): void {
     log('warn', 'rejected input sent to the dead-letter queue', { gw, reason: reason.slice(0, 300) });
-    const body = JSON.stringify({ ts: Date.now(), gw, reason, payload: payload.subarray(0, DLQ_PAYLOAD_MAX).toString('utf8'), truncated: payload.length > DLQ_PAYLOAD_MAX });
+    const body = encodeDeadLetter(Date.now(), gw, reason, payload);
     this.client.publish(this.topics.dlq(gw), body, { qos: 1 });
   }
 

@@ -1,4 +1,4 @@
-// The uplink envelope (DESIGN.md §4): encode, and a strict decoder that names what is wrong.
+// The uplink envelope (docs/protocol.md §3): encode, and a strict decoder that names what is wrong.
 import { isDeviceKind, type DeviceKind } from './kinds.ts';
 import { parseFieldName } from './pollutants.ts';
 import { ID_PATTERN } from './topics.ts';
@@ -59,8 +59,17 @@ export class EnvelopeError extends Error {
   }
 }
 
-export function encodeEnvelope(env: Envelope): Buffer {
-  return Buffer.from(JSON.stringify(env), 'utf8');
+export function encodeEnvelope(env: Envelope): string {
+  return encodeEnvelopeOf(env, env.records.map((r) => JSON.stringify(r)));
+}
+
+/**
+ * The envelope with its records given as JSON text: a gateway keeps each record as the text it stored
+ * in its outbox, and splices it in rather than parse and re-serialise it.
+ */
+export function encodeEnvelopeOf(h: Omit<Envelope, 'records' | 'v'>, records: string[]): string {
+  return `{"v":1,"gw":${JSON.stringify(h.gw)},"ep":${JSON.stringify(h.ep)},"seq":${h.seq},"records":[${records.join(',')}]` +
+    `${h.gap?.length ? `,"gap":${JSON.stringify(h.gap)}` : ''}}`;
 }
 
 const AGGS = new Set(['rt', 'min', 'hour', 'day']);

@@ -1,5 +1,5 @@
 // HJ 212 frames (2017, and 2025 without its SM4 option): `##` + 4-digit length + data segment + CRC + CR LF
-// (standards.md §1, hj212-2025.md). A streaming reader that resyncs on garbage, a strict segment parser,
+// (docs/standards/hj212.md §1, §8). A streaming reader that resyncs on garbage, a strict segment parser,
 // data packets → envelope records, and the replies a data logger waits for.
 import type { Aggregation, SampleRecord } from './envelope.ts';
 import type { DeviceKind } from './kinds.ts';
@@ -56,7 +56,7 @@ export class Hj212Error extends Error {
 export interface RawFrame { segment: Buffer; crc: string }
 
 /**
- * Cuts frames out of a byte stream (§1.6 checks 1–6). Garbage before `##` is skipped; a frame whose
+ * Cuts frames out of a byte stream (docs/standards/hj212.md §1.3, checks 1–6). Garbage before `##` is skipped; a frame whose
  * length does not land on a hex CRC and CR LF is dropped and the reader resyncs at the next `##`; each
  * run of garbage is reported once. An incomplete frame stays buffered until `end`.
  */
@@ -130,7 +130,7 @@ export const needsAck = (p: Packet): boolean => p.flag !== undefined && (p.flag 
 /** Version bits: 0 HJ/T 212-2005, 1 HJ 212-2017, 2 HJ 212-2025. */
 export const versionOf = (p: Packet): number => (p.flag ?? 0) >> 2;
 
-/** Parses a data segment `QN=…;ST=..;CN=….;PW=…;MN=…;Flag=.;CP=&&…&&` (§1.2, §1.4); header order is free. */
+/** Parses a data segment `QN=…;ST=..;CN=….;PW=…;MN=…;Flag=.;CP=&&…&&` (docs/standards/hj212.md §2); header order is free. */
 export function parseSegment(segment: string): Packet {
   const cpAt = segment.indexOf('CP=&&');
   if (cpAt < 0 || !segment.endsWith('&&') || segment.length < cpAt + 7) throw new Hj212Error('E_SYNTAX', 'no CP=&&…&& data area at the end of the segment');
@@ -198,7 +198,7 @@ export function parseDataTime(s: string, offsetHours = 8): number {
 /** Data commands and the interval their values cover (DataTime is the interval's start). */
 export const DATA_CNS: Record<string, Aggregation> = { '2011': 'rt', '2051': 'min', '2061': 'hour', '2031': 'day' };
 
-/** Value suffixes (§1.10) → envelope field-name suffixes; -Rtd is the bare key. */
+/** Value suffixes (docs/standards/hj212.md §5) → envelope field-name suffixes; -Rtd is the bare key. */
 const SUFFIX: Record<string, string> = { Rtd: '', ZsRtd: '_zs', Min: '_min', Avg: '_avg', Max: '_max', Cou: '_cou', ZsMin: '_zsmin', ZsAvg: '_zsavg', ZsMax: '_zsmax' };
 
 export interface Conversion {

@@ -1,4 +1,4 @@
-// Device classes (DESIGN.md §7) and the InfluxDB measurement each one writes to (§6).
+// Device classes (docs/protocol.md §3.3) and the InfluxDB measurement each one writes to (docs/protocol.md §7.2).
 
 export const DEVICE_KINDS = {
   'air.station': 'air',

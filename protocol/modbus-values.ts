@@ -1,5 +1,5 @@
 // Modbus register value codecs. 32-bit word orders are named by the order of the value's bytes on the
-// wire (standards.md §6.3): 123456.0 = 0x47F12000 is 47 F1 20 00 in ABCD, 20 00 47 F1 in CDAB,
+// wire (docs/standards/modbus.md §4): 123456.0 = 0x47F12000 is 47 F1 20 00 in ABCD, 20 00 47 F1 in CDAB,
 // F1 47 00 20 in BADC and 00 20 F1 47 in DCBA.
 
 export const VALUE_TYPES = ['uint16', 'int16', 'uint32', 'int32', 'float32'] as const;

@@ -1,5 +1,5 @@
 // The pollutant/parameter registry: envelope field keys, their fixed units and HJ 212 codes
-// (HJ 212-2017 Appendix B; standards.md §1.12). Drivers convert to these units on the way in.
+// (HJ 212-2017 Appendix B; docs/protocol.md §4). Drivers convert to these units on the way in.
 
 export interface Pollutant {
   key: string;
@@ -48,13 +48,13 @@ export const POLLUTANTS: readonly Pollutant[] = [
   P('ch4', 'methane', 'mg/m³', 'a05002'),
   P('tvoc', 'TVOC', 'mg/m³', null),
   P('fumes', 'catering fumes', 'mg/m³', null),
-  // Vapour recovery (GB 20952-2020): no HJ 212 codes exist; platforms map their own (device-classes.md §1.5).
+  // Vapour recovery (GB 20952-2020): no HJ 212 codes exist; platforms map their own (docs/standards/hj212.md §4).
   P('al', 'A/L ratio (vapour / fuel volume)', '1', null),
   P('fuel_l', 'fuel volume of a fuelling', 'L', null),
   P('tank_p', 'tank gauge pressure', 'Pa', null),
   P('vapor_conc', 'vapour concentration', 'µmol/mol', null),
   // Remote sensing of vehicle exhaust (HJ 845, GB 18285): plume ratios in the units the sets report;
-  // no HJ 212 codes exist (device-classes.md §5.2). Ringelmann blackness is the registry's `ringelmann`.
+  // no HJ 212 codes exist (docs/standards/hj212.md §4). Ringelmann blackness is the registry's `ringelmann`.
   P('no_ppm', 'NO in the exhaust plume', 'ppm', null),
   P('hc_ppm', 'HC in the exhaust plume', 'ppm', null),
   P('co_pct', 'CO in the exhaust plume', '%', null),

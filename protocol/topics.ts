@@ -1,4 +1,4 @@
-// MQTT topic names and the shard function (DESIGN.md §3). Every process builds and parses topics here.
+// MQTT topic names and the shard function (docs/protocol.md §2). Every process builds and parses topics here.
 
 export const DEFAULT_PREFIX = 'env/v1';
 export const DEFAULT_SHARDS = 16;

@@ -5,6 +5,7 @@ import mqtt from 'mqtt';
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { Topics } from '../protocol/topics.ts';
 import { aq6Reading, type Aq6Reading } from './models/aq6.ts';
+import { decodeAck, encodeEnvelope } from '../protocol/envelope.ts';
 
 export interface BackfillOptions {
   url: string;
@@ -36,13 +37,13 @@ export async function backfill(o: BackfillOptions): Promise<number> {
   }
   const last = records.length - 1;
   const done = new Promise<void>((resolve) => c.on('message', (_t, p) => {
-    const a = JSON.parse(p.toString()) as { ep: string; seq: number };
+    const a = decodeAck(p);
     if (a.ep === ep && a.seq >= last) resolve();
   }));
   await c.subscribeAsync(topics.ack(o.gateway), { qos: 1 });
   const batch = o.batch ?? 200;
   for (let seq = 0; seq <= last; seq += batch) {
-    await c.publishAsync(topics.up(o.gateway), JSON.stringify({ v: 1, gw: o.gateway, ep, seq, records: records.slice(seq, seq + batch) }), { qos: 1 });
+    await c.publishAsync(topics.up(o.gateway), encodeEnvelope({ v: 1, gw: o.gateway, ep, seq, records: records.slice(seq, seq + batch) }), { qos: 1 });
   }
   await done;
   await c.endAsync();

@@ -3,6 +3,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { Topics } from '../protocol/topics.ts';
+import { decodeAck, encodeEnvelope } from '../protocol/envelope.ts';
 
 export interface LoadOptions {
   url: string;
@@ -43,7 +44,7 @@ export class LoadGateway {
     const last = this.o.records - 1;
     this.done = new Promise((resolve) => {
       this.client.on('message', (_t, p) => {
-        const a = JSON.parse(p.toString()) as { ep: string; seq: number };
+        const a = decodeAck(p);
         if (a.ep !== this.ep) return;
         this.acked = Math.max(this.acked, a.seq);
         if (this.acked >= last) resolve();
@@ -58,7 +59,7 @@ export class LoadGateway {
           const i = next + k;
           return syntheticRecord(`${this.o.gateway}-aq${i % this.o.devices}`, this.o.startTs + Math.floor(i / this.o.devices) * 1000, i);
         });
-        const env = JSON.stringify({ v: 1, gw: this.o.gateway, ep: this.ep, seq: next, records });
+        const env = encodeEnvelope({ v: 1, gw: this.o.gateway, ep: this.ep, seq: next, records });
         next += n;
         inflight++;
         this.client.publish(this.topics.up(this.o.gateway), env, { qos: 1 }, () => { inflight--; pump(); });

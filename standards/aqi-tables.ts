@@ -1,4 +1,4 @@
-// HJ 633 breakpoint tables (standards.md §3.1, §3.7), levels and colours (§3.3). Concentrations in
+// HJ 633 breakpoint tables, levels and colours (docs/standards/aqi.md §3, §7). Concentrations in
 // µg/m³, CO in mg/m³. Each column pairs with IAQI_STEPS from its first entry on.
 
 export const IAQI_STEPS = [0, 50, 100, 150, 200, 300, 400, 500] as const;

@@ -1,6 +1,6 @@
 // The air quality index of HJ 633-2012 (observations before 2026-03-01) and HJ 633-2026 (from then on):
 // IAQI per pollutant with ceiling rounding, AQI, level, primary and (2012) exceeding pollutants, and the
-// 2026 completeness rule (standards.md §3).
+// 2026 completeness rule (docs/standards/aqi.md §3–7).
 import { BREAKPOINTS, IAQI_STEPS, levelOf, type Column, type Level } from './aqi-tables.ts';
 import { EDITION_2026_FROM } from './editions.ts';
 
@@ -65,7 +65,7 @@ export function roundHalfEven(x: number, digits = 0): number {
 
 interface Indicator { name: string; pollutant: string; input: keyof AqiInput; column: Column }
 
-/** Which indicators feed each report (standards.md §3.5). */
+/** Which indicators feed each report (docs/standards/aqi.md §5). */
 function indicators(edition: Edition, report: Report): Indicator[] {
   const I = (name: string, pollutant: string, input: keyof AqiInput, column: Column): Indicator => ({ name, pollutant, input, column });
   if (edition === '2012') {

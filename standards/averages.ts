@@ -1,4 +1,4 @@
-// Valid means (GB 3095 Table 4 / HJ 212 Appendix D; standards.md §4.2, §1.14): hourly means need at
+// Valid means (GB 3095 Table 4 / HJ 212 Appendix D; docs/standards/aqi.md §2): hourly means need at
 // least 45 minutes of data, 24-hour means at least 20 hourly means, 8-hour moving means at least 6 of 8.
 // Data flagged F, M, D, C or B are left out; T (over the instrument's range) is kept and marked.
 

@@ -1,4 +1,4 @@
-// Emission limits for exceedance flagging (standards.md §5.1–5.5, device-classes.md), with the
+// Emission limits for exceedance flagging (docs/standards/limits.md §2–4), with the
 // reference-oxygen conversion. Limits are data: a device may override any of them in config.
 // Exceedance: converted value > limit.
 

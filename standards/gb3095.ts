@@ -1,4 +1,4 @@
-// GB 3095 ambient air quality limits (standards.md §4.1, §4.4): the 2012 edition before 2026-03-01,
+// GB 3095 ambient air quality limits (docs/standards/limits.md §1): the 2012 edition before 2026-03-01,
 // GB 3095-2026 transition limits until 2030-12-31 and its final limits from 2031-01-01 (Beijing time).
 // Grade I applies in class-1 zones, Grade II in class-2 zones. µg/m³, CO mg/m³. Exceedance: value > limit.
 

@@ -1,4 +1,4 @@
-// GB 3096-2008 environmental noise limits, L_Aeq dB(A) (standards.md §5.7): by functional zone class,
+// GB 3096-2008 environmental noise limits, L_Aeq dB(A) (docs/standards/limits.md §7): by functional zone class,
 // day (06:00–22:00) and night (22:00–06:00) in Beijing time; at night L_max may not exceed the limit
 // by more than 15 dB(A).
 

@@ -1,5 +1,5 @@
 // Motor-vehicle exhaust remote sensing (HJ 845-2017 for diesel, GB 18285-2018 for gasoline;
-// device-classes.md §5). One record per vehicle pass; a pass over any limit of its fuel type is an
+// docs/standards/limits.md §8). One record per vehicle pass; a pass over any limit of its fuel type is an
 // exceedance, and a plate with `count` exceedances within `windowDays` is a high emitter.
 //
 // UNVERIFIED: none of the standards' limit tables could be read. The diesel numbers below are the ones
@@ -7,7 +7,7 @@
 // gasoline passes are stored but not judged until limits are configured. The "≥ 2 exceedances within a
 // period" rule is likewise the commonly cited one. Every number here is overridable (ingest --devices, `rsd:`).
 
-/** Fuel types a set reports (device-classes.md §5.2); new-energy vehicles have no exhaust to judge. */
+/** Fuel types a set reports (docs/standards/limits.md §8.2); new-energy vehicles have no exhaust to judge. */
 export const RSD_FUELS = ['gasoline', 'diesel', 'gas', 'methanol', 'nev'] as const;
 export type RsdFuel = (typeof RSD_FUELS)[number];
 

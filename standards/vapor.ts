@@ -1,4 +1,4 @@
-// Gas-station vapour-recovery online monitoring, GB 20952-2020 Appendix E.3.3 (device-classes.md §1.3).
+// Gas-station vapour-recovery online monitoring, GB 20952-2020 Appendix E.3.3 (docs/standards/limits.md §5).
 // A/L-1: in a natural day, a nozzle whose valid A/L (fuellings ≥ 15 L) lies outside 0.9–1.3 on more
 //        than 25 % of its fuellings is in warning. A/L-4: fewer than 5 valid fuellings are not judged;
 //        they carry over to the next day(s). A/L-2: warning 7 days in a row → alarm. A/L-3: valid A/L

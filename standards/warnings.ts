@@ -1,4 +1,4 @@
-// Heavy-pollution weather warning levels (device-classes.md §7), applied to observed rolling 24-hour AQI
+// Heavy-pollution weather warning levels (docs/standards/aqi.md §9), applied to observed rolling 24-hour AQI
 // values, one a hour. Rule set `hohhot-2019` (呼和浩特市重污染天气应急预案 2019): yellow > 200 for 48 h;
 // orange > 200 for 72 h; red > 200 for 96 h with > 300 for 48 h, or 500. Below yellow, `pre-warning`
 // (temporary control measures): > 150, or > 100 for 48 h. A warning lifts after 36 h below yellow.

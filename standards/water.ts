@@ -1,4 +1,4 @@
-// GB 3838-2002 surface water classes (standards.md §5.6). Single-factor method: a sample's class is
+// GB 3838-2002 surface water classes (docs/standards/limits.md §6). Single-factor method: a sample's class is
 // the worst class among its parameters; worse than V is "劣V" (class 6). DO is a lower bound; TP has
 // river and lake columns; TN counts for lakes and reservoirs only.
 

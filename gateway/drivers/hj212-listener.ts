@@ -8,7 +8,7 @@ import { decodeRecord, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
 import type { Hj212DeviceConfig, Hj212LinkConfig } from '../config.ts';
-import type { PushStats } from './http-input.ts';
+import type { PushStats } from '../../protocol/messages.ts';
 
 /** A connection that sends nothing for this long is closed (loggers reconnect); a half frame is dropped. */
 const IDLE_MS = 5 * 60_000;

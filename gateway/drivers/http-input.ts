@@ -11,10 +11,10 @@ import { decodeRecord, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
 import type { HttpLinkConfig, PushedDeviceConfig } from '../config.ts';
+import type { PushStats } from '../../protocol/messages.ts';
 
 const MAX_BODY = 1 << 20;
 
-export interface PushStats { accepted: number; rejected: number; lastTs?: number; lastError?: string }
 
 export class HttpInput {
   private server?: Server;

@@ -15,31 +15,9 @@ export interface Threshold {
   hysteresis: number;
 }
 
-/** 'event': a one-off finding that opens nothing (a vehicle pass over its limit). */
-export type AlarmState = 'open' | 'update' | 'close' | 'event';
-
-export interface AlarmEvent {
-  dev: string;
-  rule: string;
-  field: string;
-  state: AlarmState;
-  /** Sample time of this event (for close: when the value came back inside the limit). */
-  ts: number;
-  /** When the value first went past the limit. */
-  since: number;
-  value: number;
-  limit: number;
-  /** Worst value seen while open. */
-  peak: number;
-  /** Text that identifies what the event is about beyond the device (a vehicle's plate and fuel). */
-  attrs?: Record<string, string>;
-}
-
-export interface OpenAlarm {
-  rule: string; field: string; since: number; limit: number; peak: number; value: number; lastTs: number;
-  /** Sample time and value of the open event, so it can be written again after a crash. */
-  openedAt: number; openValue: number;
-}
+// The events and open alarms are payloads of alert/{dev}: their types live in protocol/.
+import type { AlarmEvent, AlarmState, OpenAlarm } from '../../protocol/messages.ts';
+export type { AlarmEvent, AlarmState, OpenAlarm } from '../../protocol/messages.ts';
 
 interface Track {
   phase: 'normal' | 'pending' | 'open';

@@ -5,6 +5,7 @@
 // and consecutive days over 150, as the `city-{name}` series of the aqi measurement, live/city/{name}
 // and alert/city-{name}. Averaging stations is the usual city evaluation (HJ 663), which the domain
 // reference does not quote: treat the method as a configurable convention.
+import { decodeLive, type LiveReading } from '../../protocol/messages.ts';
 import type { Topics } from '../../protocol/topics.ts';
 import { AIR_POLLUTANTS, type AirPollutant } from './air.ts';
 import { Engine, type Output } from './engine.ts';
@@ -29,10 +30,10 @@ export class CityWatch {
   /** Feeds one live/ message; returns what closing city hours produced (usually nothing). */
   onLive(payload: string): Output {
     const out: Output = { points: [], messages: [] };
-    let msg: { dev?: string; kind?: string; aqi?: { hour?: number; value?: number | null; c?: Means } };
-    try { msg = JSON.parse(payload); } catch { return out; }
-    const hour = msg.aqi?.hour;
-    if (!msg.dev || !msg.kind?.startsWith('air.') || typeof hour !== 'number' || !msg.aqi?.c) return out;
+    let msg: LiveReading;
+    try { msg = decodeLive(payload); } catch { return out; } // not a reading this watch can use
+    if (!msg.kind.startsWith('air.') || !msg.aqi) return out;
+    const hour = msg.aqi.hour;
     let st = this.stations.get(msg.dev);
     if (!st) this.stations.set(msg.dev, (st = { kind: msg.kind, latest: hour, hours: new Map() }));
     st.hours.set(hour, { means: msg.aqi.c, aqi: typeof msg.aqi.value === 'number' ? msg.aqi.value : null });

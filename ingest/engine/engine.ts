@@ -6,10 +6,11 @@
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../../protocol/kinds.ts';
 import { encodePoint } from '../../protocol/line-protocol.ts';
+import { decodeAlert, encodeAlert, encodeLive } from '../../protocol/messages.ts';
 import type { Topics } from '../../protocol/topics.ts';
 import type { RsdSettings } from '../../standards/rsd.ts';
 import type { AirPollutant } from './air.ts';
-import { AlarmTracker, type AlarmEvent, type OpenAlarm, type Threshold } from './alarms.ts';
+import { AlarmTracker, type AlarmEvent, type Threshold } from './alarms.ts';
 import type { DeviceSettings } from './devices.ts';
 import { makeJudges, type Judges } from './judges/index.ts';
 import { DEFAULT_TIMING, type Judge, type JudgeCall, type Timing } from './judges/judge.ts';
@@ -107,7 +108,7 @@ export class Engine {
     this.liveAt.set(r.dev, now);
     out.messages.push({
       topic: this.topics.live(r.kind, r.dev), retain: true, qos: call.closedPeriod ? 1 : 0,
-      payload: JSON.stringify({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}), ...(r.a ? { a: r.a } : {}), ...call.live }),
+      payload: encodeLive({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}), ...(r.a ? { a: r.a } : {}), ...call.live }),
     });
     return out;
   }
@@ -124,7 +125,7 @@ export class Engine {
     this.judges.air.seriesHour(call, dev, start, means, extra);
     for (const e of call.events) this.emit(kind, e, out);
     const aqi = this.judges.air.liveAqi(dev);
-    if (aqi) out.messages.push({ topic: this.topics.live(kind, dev), retain: true, qos: 1, payload: JSON.stringify({ dev, kind, ts: start, ...extra, aqi }) });
+    if (aqi) out.messages.push({ topic: this.topics.live(kind, dev), retain: true, qos: 1, payload: encodeLive({ dev, kind, ts: start, ...extra, aqi }) });
     return out;
   }
 
@@ -144,9 +145,9 @@ export class Engine {
    * identical point overwrites itself.
    */
   restore(payload: string): string[] {
-    const doc = JSON.parse(payload) as { dev: string; kind: string; open?: OpenAlarm[] };
-    if (this.alarms.open(doc.dev).length) return []; // state built since start-up is newer
-    return (doc.open ?? []).map((a) => {
+    const doc = decodeAlert(payload);
+    if (!doc || this.alarms.open(doc.dev).length) return []; // state built since start-up is newer
+    return doc.open.map((a) => {
       this.alarms.restore(doc.dev, a);
       return alertPoint({ dev: doc.dev, rule: a.rule, field: a.field, state: 'open', ts: a.openedAt, since: a.since, value: a.openValue, limit: a.limit, peak: a.peak }, doc.kind);
     });
@@ -156,7 +157,7 @@ export class Engine {
     this.stats.events++;
     out.points.push(alertPoint(e, kind));
     const open = this.alarms.open(e.dev);
-    const body = JSON.stringify({ dev: e.dev, kind, event: e, open });
+    const body = encodeAlert({ dev: e.dev, kind, event: e, open });
     // A one-off event leaves the retained open alarms as they are.
     if (e.state === 'event') { out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: false, qos: 1 }); return; }
     // alert/{dev} retains the open alarms; when none is left, the event goes out unretained and the
@@ -180,7 +181,7 @@ class Call implements JudgeCall {
   gw = '';
   s: DeviceSettings = NO_SETTINGS;
   points: string[] = [];
-  live: Record<string, unknown> = {};
+  live: JudgeCall['live'] = {};
   closedPeriod = false;
   readonly events: AlarmEvent[] = [];
   private dev = '';

@@ -1,4 +1,4 @@
-// The SIM-AQ6 air micro-station (standards.md §6.4): a plausible model of a station in Hohhot.
+// The SIM-AQ6 air micro-station (docs/standards/modbus.md §6): a plausible model of a station in Hohhot.
 // Diurnal temperature and ozone cycles, NO2 rush hours, and in the heating season (15 Oct – 15 Apr)
 // higher PM with multi-day episodes. Status bits: a daily 10-minute calibration, rare faults and
 // maintenance, and "out of range" when PM2.5 passes the sensor's 1000 µg/m³ range.
@@ -80,7 +80,7 @@ export function aq6Reading(seed: number, t: Date): Aq6Reading {
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** The register layout of SIM-AQ6 (standards.md §6.4). */
+/** The register layout of SIM-AQ6 (docs/standards/modbus.md §6). */
 export const AQ6_LAYOUT: readonly { name: keyof Aq6Reading; addr: number; spec: ValueSpec }[] = [
   { name: 'pm25', addr: 0x00, spec: { type: 'uint16' } },
   { name: 'pm10', addr: 0x01, spec: { type: 'uint16' } },

@@ -1,4 +1,4 @@
-// The SIM-CEMS flue-gas analyzer (standards.md §6.4): FC 04 input registers, float32 CDAB, and a work
+// The SIM-CEMS flue-gas analyzer (docs/standards/modbus.md §7): FC 04 input registers, float32 CDAB, and a work
 // state code (i12001) at 0x10. A plausible coal-fired unit under ultra-low emission limits, with an
 // `excursion` a test or a load run can switch on to push values past their limits.
 import { encodeValue } from '../../protocol/modbus-values.ts';

@@ -1,4 +1,4 @@
-// SIM-RSD: a vehicle-exhaust remote-sensing set at a roadside (device-classes.md §5.3). Event based:
+// SIM-RSD: a vehicle-exhaust remote-sensing set at a roadside (docs/standards/limits.md §8.4). Event based:
 // one record per passing vehicle, 50–400 an hour by day and few at night; ~85 % gasoline cars, ~10 %
 // diesel trucks and buses, the rest gas or new-energy; 20–40 % of passes invalid (more in the cold),
 // tagged rather than dropped. Readings are long-tailed, and a fixed 2.5 % of the diesel fleet are high

@@ -11,6 +11,7 @@ import { hashPassword, type User } from '../../broker/users.ts';
 import { Influxd } from '../../cli/services/influxd.ts';
 import { freePort, waitFor } from '../../cli/services/ports.ts';
 import { gatewayConfigFor } from '../../cli/simulate.ts';
+import { decodeAlert, decodeStatus, type AlarmEvent, type OnlineStatus } from '../../protocol/messages.ts';
 import type { Served } from '../../simulators/modbus-server.ts';
 import { AirFleet } from '../../simulators/stations.ts';
 import { realClockEnv } from './clock.ts';
@@ -91,10 +92,12 @@ export class Pipeline {
   hj212Port = 0;
   /** The pty pair of the serial option. */
   pty?: PtyPair;
-  /** The latest retained status/{gw}, seen by an operator client. */
-  status: Record<string, any> = {};
+  /** The gateway's latest status/{gw} while online, seen by an operator client (undefined until the first). */
+  status!: OnlineStatus;
+  /** Whether its latest status/{gw} said online (its last will says offline). */
+  online = false;
   /** Alarm events seen on alert/+, in order. */
-  alerts: Record<string, any>[] = [];
+  alerts: AlarmEvent[] = [];
   private watcher?: MqttClient;
 
   constructor(readonly o: PipelineOptions = {}) {
@@ -135,10 +138,12 @@ export class Pipeline {
     this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, { username: 'operator', password: PASSWORDS.operator, reconnectPeriod: 200 });
     this.watcher.on('connect', () => this.watcher!.subscribe([`env/v1/status/${this.gwId}`, 'env/v1/alert/+'], { qos: 1 }));
     this.watcher.on('message', (t, p, packet) => {
-      try {
-        if (t.includes('/alert/')) { if (p.length && !packet.retain) this.alerts.push(JSON.parse(p.toString()).event); }
-        else this.status = JSON.parse(p.toString());
-      } catch { /* ignore */ }
+      if (!t.includes('/alert/')) {
+        const s = decodeStatus(p);
+        this.online = s.state === 'online';
+        if (s.state === 'online') this.status = s;
+      }
+      else if (!packet.retain) { const e = decodeAlert(p)?.event; if (e) this.alerts.push(e); }
     });
     await new Promise<void>((r) => this.watcher!.once('connect', () => r()));
   }
@@ -166,7 +171,7 @@ export class Pipeline {
 
   /** Waits until ingest has acknowledged at least `n` of the gateway's records (any database). */
   async waitForAcked(n: number, timeoutMs = 60_000): Promise<void> {
-    await waitFor(`${n} records acknowledged (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`, () => this.status.acked >= n - 1, timeoutMs, 100);
+    await waitFor(`${n} records acknowledged (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`, () => this.status?.acked >= n - 1, timeoutMs, 100);
   }
 
   /** Stops the instruments, then waits until the gateway's outbox is empty and everything is acknowledged. */
@@ -176,7 +181,7 @@ export class Pipeline {
     const settledAt = Date.now() + 1500;
     await waitFor('the outbox to drain', () => {
       const s = this.status;
-      return s.ts >= settledAt && s.state === 'online' && s.outbox?.depth === 0 && s.acked === s.next_seq - 1 && s.next_seq > 0;
+      return this.online && s.ts >= settledAt && s.outbox.depth === 0 && s.acked === s.next_seq - 1 && s.next_seq > 0;
     }, timeoutMs, 200).catch((e) => {
       throw new Error(`${(e as Error).message}\nstatus: ${JSON.stringify(this.status)}\ngateway: ${this.gateway?.output.slice(-3000)}\ningest: ${this.ingest?.output.slice(-3000)}`);
     });

@@ -11,6 +11,7 @@ import { waitFor } from '../../cli/services/ports.ts';
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS, Proc } from '../helpers/pipeline.ts';
+import { decodeAlert } from '../../protocol/messages.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-engine-'));
 const influx = new Influxd(join(dir, 'influxdb'));
@@ -45,7 +46,7 @@ beforeAll(async () => {
   broker = await new Broker({ port: 0, users: await makeUsers(['gw-eng']) }).start();
   writeFileSync(join(dir, 'devices.yaml'), 'devices:\n  cems-1: { profile: ultra-low, site: 1号机组 }\n  aq-1: { grade: 2 }\n');
   op = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { username: 'operator', password: PASSWORDS.operator });
-  op.on('message', (_topic, p, packet) => { if (p.length && !packet.retain) events.push(JSON.parse(p.toString()).event); });
+  op.on('message', (_topic, p, packet) => { const e = packet.retain ? undefined : decodeAlert(p)?.event; if (e) events.push(e); });
   await op.subscribeAsync('env/v1/alert/+', { qos: 1 });
   gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gw-eng', username: 'gw-eng', password: PASSWORDS.gateway });
   ingest = startIngest();

@@ -68,8 +68,8 @@ describe('hj212 link', () => {
     s.write(PACKET_A);
     await waitFor('an answer', () => replies.length === 1, 20_000);
     await waitFor('the status to count the refusals', () => p.status.pushed?.['st-a']?.rejected === 1, 20_000);
-    expect(p.status.pushed['st-a']).toMatchObject({ accepted: 2, rejected: 1 });
-    expect(p.status.pushed['st-a'].lastError).toMatch(/^E_CRC_MISMATCH/);
+    expect(p.status.pushed?.['st-a']).toMatchObject({ accepted: 2, rejected: 1 });
+    expect(p.status.pushed?.['st-a']?.lastError).toMatch(/^E_CRC_MISMATCH/);
     s.destroy();
     expect(await p.influx.rows(`SELECT * FROM air WHERE dev = 'st-a' AND pm25 = 57`)).toEqual([]);
     expect(p.gateway!.output).toContain('hj212 packet from an MN no device of this link has');

@@ -12,6 +12,8 @@ import { createIngest } from '../../ingest/from-options.ts';
 import type { IngestWorker } from '../../ingest/worker.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
+import { decodeAck } from '../../protocol/envelope.ts';
+import { decodeDeadLetter } from '../../protocol/messages.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-ingest-'));
 const influx = new Influxd(join(dir, 'influxdb'));
@@ -34,8 +36,8 @@ beforeAll(async () => {
     influxUrl: influx.url, api: 'v1', db: 'qingcheng', org: '', bucket: '', sink: { flushMs: 50, maxBufferLines: 50, batchLines: 20 } }).start();
   op = await mqtt.connectAsync(url, { username: 'operator', password: PASSWORDS.operator });
   op.on('message', (topic, p) => {
-    if (topic === t.ack('gw-dlq')) acks.push(JSON.parse(p.toString()));
-    if (topic === t.dlq('gw-dlq')) dlq.push(JSON.parse(p.toString()));
+    if (topic === t.ack('gw-dlq')) acks.push(decodeAck(p));
+    if (topic === t.dlq('gw-dlq')) dlq.push(decodeDeadLetter(p));
   });
   await op.subscribeAsync([t.ack('gw-dlq'), t.dlq('gw-dlq')], { qos: 1 });
   gw = await mqtt.connectAsync(url, { clientId: 'gw-dlq', username: 'gw-dlq', password: PASSWORDS.gateway });

@@ -3,6 +3,7 @@
 // one at a time; the no-loss ones get more time than the drain's own timeout, so a stuck drain reports.
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../cli/services/ports.ts';
+import type { AlarmEvent } from '../../protocol/messages.ts';
 import { Pipeline } from '../helpers/pipeline.ts';
 import { verifyExactlyOnce } from '../helpers/verify.ts';
 import { RedisServer } from '../helpers/redis.ts';
@@ -18,8 +19,8 @@ describe('data path', () => {
     p = await new Pipeline().start();
     await p.waitForRecords(40);
     // The gateway's status: its devices, and its clock against ingest's (one machine: close to zero).
-    await waitFor('a status with every device up', () => p!.status.devices?.up.length === 4, 30_000);
-    expect(Math.abs(p.status.clock_offset_ms)).toBeLessThan(1000);
+    await waitFor('a status with every device up and a clock offset', () => p!.status?.devices.up.length === 4 && p!.status.clock_offset_ms !== null, 30_000);
+    expect(Math.abs(p.status.clock_offset_ms ?? Infinity)).toBeLessThan(1000);
     const { nextSeq } = await p.drain();
     const { records } = await verifyExactlyOnce(p, nextSeq);
     expect(records).toBeGreaterThanOrEqual(40);
@@ -49,8 +50,8 @@ describe('no loss', { timeout: 150_000 }, () => {
     // With ingest away, the broker queues records in ingest's session and has acknowledged them to
     // the gateway; restarting it (in-memory persistence) loses them. Only re-publishing recovers them.
     await p.ingest!.kill('SIGKILL');
-    const published = p.status.uplink.published;
-    await waitFor('records queued in the broker', () => p!.status.uplink.published >= published + 20, 20_000);
+    const published = p.status.uplink.published!;
+    await waitFor('records queued in the broker', () => p!.status.uplink.published! >= published + 20, 20_000);
     await p.broker.stop();
     const before = p.served.length;
     await waitFor('samples taken while the broker is down', () => p!.served.length >= before + 12, 20_000);
@@ -68,8 +69,8 @@ describe('no loss', { timeout: 150_000 }, () => {
       p = await new Pipeline({ redis: redis.url }).start();
       await p.waitForRecords(30);
       await p.ingest!.kill('SIGKILL');
-      const published = p.status.uplink.published;
-      await waitFor('records queued in the broker', () => p!.status.uplink.published >= published + 20, 20_000);
+      const published = p.status.uplink.published!;
+      await waitFor('records queued in the broker', () => p!.status.uplink.published! >= published + 20, 20_000);
       await p.broker.stop();
       await p.startBroker();
       p.startIngest();
@@ -102,8 +103,8 @@ describe('no loss', { timeout: 150_000 }, () => {
     // With the database away, ingest takes records from the broker into its buffer (PUBACKed, not
     // written); kill -9 loses that buffer, and only the gateway's re-publishing brings them back.
     await p.influx.stop();
-    const published = p.status.uplink.published;
-    await waitFor('records taken into ingest\'s buffer', () => p!.status.uplink.published >= published + 20, 20_000);
+    const published = p.status.uplink.published!;
+    await waitFor('records taken into ingest\'s buffer', () => p!.status.uplink.published! >= published + 20, 20_000);
     await p.ingest!.kill('SIGKILL');
     await p.influx.start();
     const before = p.served.length;
@@ -119,7 +120,7 @@ describe('no loss', { timeout: 150_000 }, () => {
     const acked: number = p.status.acked; // before the kill: the last will replaces the status
     await p.gateway!.kill('SIGKILL');
     p.startGateway();
-    await waitFor('the restarted gateway to report', () => p!.status.state === 'online' && p!.status.acked >= acked && p!.status.sampling?.sampled > 8, 30_000)
+    await waitFor('the restarted gateway to report', () => p!.online && p!.status.acked >= acked && p!.status.sampling.sampled! > 8, 30_000)
       .catch((e) => { throw new Error(`${e.message}\nstatus: ${JSON.stringify(p!.status)}\ngateway: ${p!.gateway!.output}`); });
     const { nextSeq } = await p.drain();
     await verifyExactlyOnce(p, nextSeq);
@@ -135,7 +136,7 @@ describe('exceedance from simulators', () => {
     await waitFor('the open event', () => p!.alerts.some((e) => e.state === 'open'), 30_000);
     stack.excursion = {};
     await waitFor('the close event', () => p!.alerts.some((e) => e.state === 'close'), 30_000);
-    const [open, close] = p.alerts as [Record<string, any>, Record<string, any>];
+    const [open, close] = p.alerts as [AlarmEvent, AlarmEvent];
     expect(p.alerts.map((e) => e.state)).toEqual(['open', 'close']);
     expect(open).toMatchObject({ dev: 'cems-2001', rule: 'ultra-low', field: 'so2', limit: 35 });
     // The value judged is SO2 60 mg/m³ converted from the measured O2 to the 6 % reference.

@@ -1,4 +1,4 @@
-// The broker's authentication and ACL (DESIGN.md §3), against real MQTT clients.
+// The broker's authentication and ACL (docs/protocol.md §2.4), against real MQTT clients.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../broker/server.ts';

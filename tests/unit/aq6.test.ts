@@ -3,7 +3,7 @@ import { FC_READ_HOLDING, readResponsePdu, rtuFrame } from '../../protocol/modbu
 import { decodeValue } from '../../protocol/modbus-values.ts';
 import { AQ6_LAYOUT, aq6Reading, aq6Registers, STATUS, type Aq6Reading } from '../../simulators/models/aq6.ts';
 
-// standards.md §6.4: the values of packet A and the exact RTU response frame.
+// docs/standards/modbus.md §6: the values of packet A and the exact RTU response frame.
 const PACKET_A: Aq6Reading = { pm25: 56, pm10: 98, so2: 12, no2: 35, co: 0.8, o3: 62, temp: -8.5, rh: 41.2, pressure: 88.9, ws: 2.3, wd: 315, status: 0 };
 const RESPONSE = '01 03 18 00 38 00 62 00 0C 00 23 00 50 00 3E FF AB 01 9C 03 79 00 17 01 3B 00 00 9F 3A';
 

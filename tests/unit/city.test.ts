@@ -5,7 +5,7 @@ import { Topics } from '../../protocol/topics.ts';
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 1, 16); // midnight in Beijing
 const live = (dev: string, kind: string, h: number, pm25: number, value = 0) =>
-  JSON.stringify({ dev, kind, ts: T0 + (h + 1) * HOUR, aqi: { hour: T0 + h * HOUR, value, c: { pm25 } } });
+  JSON.stringify({ dev, kind, ts: T0 + (h + 1) * HOUR, aqi: { hour: T0 + h * HOUR, aqi: value, value, primary: ['PM2.5'], aqi_24h: null, warning: 'none', c: { pm25 } } });
 
 describe('city watch', () => {
   it('averages its national stations hour by hour, closing an hour once every station has reported it', () => {

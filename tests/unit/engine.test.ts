@@ -143,7 +143,7 @@ describe('engine: replay of open periods after a restart', () => {
   });
 
   it('vapour days replayed after a restart keep their A/L tallies and 7-day counters', () => {
-    // A nozzle with 30 % of its fuellings at A/L 0.7, 20 a day, for 8 days (device-classes.md §1.6 (a)).
+    // A nozzle with 30 % of its fuellings at A/L 0.7, 20 a day, for 8 days (docs/standards/limits.md §5.3 (a)).
     const DAY = 24 * HOUR;
     const recs: SampleRecord[] = [];
     for (let d = 0; d < 8; d++) for (let i = 0; i < 20; i++) recs.push({ dev: 'vr-1', kind: 'vapor', ts: T0 + d * DAY + (i + 1) * 1_800_000, m: { al: i < 6 ? 0.7 : 1.0, fuel_l: 30 } });

@@ -1,4 +1,4 @@
-// HJ 212 frames against the domain reference (standards.md §1.5, §2; hj212-2025.md §8) and the 65 public
+// HJ 212 frames against the domain reference (docs/standards/hj212.md §1.2, §9) and the 65 public
 // frames of vectors/hj212.json.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue, type WordOrder } from '../../protocol/modbus-values.ts';
 
-// standards.md §6.3: 123456.0 = 0x47F12000, registers in wire order per word order.
+// docs/standards/modbus.md §4: 123456.0 = 0x47F12000, registers in wire order per word order.
 const VECTOR: Record<WordOrder, [number, number]> = {
   ABCD: [0x47f1, 0x2000],
   CDAB: [0x2000, 0x47f1],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseFieldName, pollutant, pollutantByCode, POLLUTANTS } from '../../protocol/pollutants.ts';
 
-// Every factor code of standards.md §1.12 (HJ 212-2017 Appendix B), with its 2005 code where one exists.
+// Every factor code of docs/protocol.md §4 (HJ 212-2017 Appendix B), with its 2005 code where one exists.
 const CODES: [string, string, string?][] = [
   ['pm25', 'a34004'], ['pm10', 'a34002'], ['pm1', 'a34005'], ['tsp', 'a34001'], ['so2', 'a21026', '02'],
   ['nox', 'a21002', '03'], ['no2', 'a21004'], ['no', 'a21003'], ['co', 'a21005', '04'], ['o3', 'a05024'],

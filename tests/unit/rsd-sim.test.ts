@@ -1,4 +1,4 @@
-// SIM-RSD (device-classes.md §5.3) and the gateway's http link that remote-sensing sets push to.
+// SIM-RSD (docs/standards/limits.md §8.4) and the gateway's http link that remote-sensing sets push to.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // Remote sensing of vehicle exhaust: per-pass limits by fuel type and the repeat-offender rule
-// (standards/rsd.ts; device-classes.md §5), and how the engine reports them.
+// (standards/rsd.ts; docs/standards/limits.md §8), and how the engine reports them.
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../ingest/engine/engine.ts';
 import type { SampleRecord } from '../../protocol/envelope.ts';

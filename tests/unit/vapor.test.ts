@@ -1,4 +1,4 @@
-// GB 20952-2020 Appendix E.3.3 and the test scenarios of device-classes.md §1.6.
+// GB 20952-2020 Appendix E.3.3 and the test scenarios of docs/standards/limits.md §5.3.
 import { describe, expect, it } from 'vitest';
 import { addFuelling, concentrationLevel, FlatPressure, judgeAlDay, judgePressureDay, type AlTally } from '../../standards/vapor.ts';
 

@@ -4,6 +4,7 @@
 // The city watch (../city.ts) feeds whole hours of its own series through `seriesHour`.
 import type { SampleRecord } from '../../../protocol/envelope.ts';
 import { encodePoint } from '../../../protocol/line-protocol.ts';
+import type { LiveAqi } from '../../../protocol/messages.ts';
 import type { AqiResult } from '../../../standards/aqi.ts';
 import { gb3095Limit, limitSetAt } from '../../../standards/gb3095.ts';
 import { WARNING_LIFT_HOURS, WARNING_RANK, warningLevel } from '../../../standards/warnings.ts';
@@ -71,12 +72,12 @@ export class AirJudge implements Judge {
   }
 
   /** The AQI block of a live/ message. `c` holds the hour's valid means (a city watch averages them). */
-  liveAqi(dev: string): Record<string, unknown> | undefined {
+  liveAqi(dev: string): LiveAqi | undefined {
     const a = this.latest.get(dev);
     if (!a) return undefined;
     return {
       hour: a.hourStart, aqi: a.published, value: a.aqi, level: a.level?.level, category: a.level?.zh, colour: a.level?.rgb, primary: a.primary,
-      aqi_24h: a.aqi24, warning: a.warning, c: Object.fromEntries(Object.entries(a.means).filter(([, v]) => v !== null)),
+      aqi_24h: a.aqi24, warning: a.warning, c: Object.fromEntries(Object.entries(a.means).filter((e): e is [string, number] => e[1] !== null)),
     };
   }
 

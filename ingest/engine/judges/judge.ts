@@ -2,6 +2,7 @@
 // (engine.ts) routes each record to its family's judge through the table in index.ts and owns what is
 // common to all: the alarm lifecycle, alert/ messages and rows, live/ messages, the replay guard.
 import type { SampleRecord } from '../../../protocol/envelope.ts';
+import type { LiveReading } from '../../../protocol/messages.ts';
 import type { AlarmEvent, Threshold } from '../alarms.ts';
 import type { DeviceSettings } from '../devices.ts';
 
@@ -16,8 +17,8 @@ export interface Findings {
   event(e: AlarmEvent): void;
   /** Rows to write besides the record itself (aqi rows). */
   points: string[];
-  /** Fields the record's live/ message carries besides its reading (aqi, verdict). */
-  live: Record<string, unknown>;
+  /** What the record's live/ message carries besides its reading. */
+  live: Pick<LiveReading, 'aqi' | 'verdict'>;
   /** The record closed a period whose results live/ must carry at once, at QoS 1 (an hour's AQI). */
   closedPeriod: boolean;
 }

@@ -1,0 +1,213 @@
+// The payloads of status/{gw}, live/{kind}/{dev}, alert/{dev} and dlq/{gw} (docs/protocol.md): one type
+// each, the encoder every producer uses and the decoder every consumer uses. Decoders check what a
+// consumer relies on and name what is wrong and where; fields they do not know pass through, so a newer
+// producer may add some. (The envelope and the ack are in envelope.ts.)
+import type { DataFlag } from './envelope.ts';
+
+export class PayloadError extends Error {
+  constructor(readonly where: string, readonly reason: string) {
+    super(`${where}: ${reason}`);
+    this.name = 'PayloadError';
+  }
+}
+
+// ---- status/{gw}: the gateway's health, retained; its last will is {"state":"offline"} ----
+
+export interface DeviceHealth { up: string[]; degraded: string[]; down: { dev: string; error: string }[] }
+/** Per device that pushes (http and hj212 links): counts, the newest sample time and the last refusal. */
+export interface PushStats { accepted: number; rejected: number; lastTs?: number; lastError?: string; [more: string]: unknown }
+
+/** What a connected gateway publishes (every `status_s` and on changes). */
+export interface OnlineStatus {
+  state: 'online';
+  /** The gateway's clock when it sent this (epoch ms). */
+  ts: number;
+  ep: string;
+  next_seq: number;
+  /** Highest seq acknowledged (-1: none yet). */
+  acked: number;
+  /** The ingest clock minus the gateway clock, from the last ack (ms); null before any. */
+  clock_offset_ms: number | null;
+  outbox: { depth: number; evicted: number };
+  uplink: Record<string, number>;
+  devices: DeviceHealth;
+  sampling: Record<string, number>;
+  /** Devices that push to the gateway (http and hj212 links), when it has any. */
+  pushed?: Record<string, PushStats>;
+}
+
+/** The last will, and what a gateway says when it stops. */
+export interface OfflineStatus { state: 'offline' }
+
+export type GatewayStatus = OnlineStatus | OfflineStatus;
+
+export const OFFLINE_STATUS = '{"state":"offline"}';
+
+export function encodeStatus(s: GatewayStatus): string { return JSON.stringify(s); }
+
+export function decodeStatus(payload: Buffer | string): GatewayStatus {
+  const doc = object(payload, 'status');
+  if (doc.state === 'offline') return { state: 'offline' };
+  if (doc.state !== 'online') throw new PayloadError('status.state', `expected "online" or "offline", got ${show(doc.state)}`);
+  required(doc, 'status', { ts: 'number', ep: 'string', next_seq: 'number', acked: 'number', outbox: 'object', uplink: 'object', devices: 'object', sampling: 'object' });
+  optional(doc, 'status', { pushed: 'object' });
+  const d = doc.devices as Record<string, unknown>;
+  for (const k of ['up', 'degraded', 'down']) if (!Array.isArray(d[k])) throw new PayloadError(`status.devices.${k}`, 'expected a list');
+  return doc as unknown as OnlineStatus;
+}
+
+// ---- live/{kind}/{dev}: the latest reading of a device (and an air series' latest hour), retained ----
+
+/** The hourly AQI block of an air series. */
+export interface LiveAqi {
+  /** Start of the hour (epoch ms). */
+  hour: number;
+  /** What is published: the AQI, or "NA" (HJ 633-2026: incomplete data and AQI ≤ 100). */
+  aqi: number | 'NA' | null;
+  /** The computed AQI, even when "NA" is published. */
+  value: number | null;
+  level?: number;
+  category?: string;
+  colour?: string;
+  primary: string[];
+  aqi_24h: number | null;
+  warning: string;
+  /** The hour's valid means by pollutant (µg/m³, CO mg/m³). */
+  c: Record<string, number>;
+}
+
+export interface LiveReading {
+  dev: string;
+  kind: string;
+  ts: number;
+  m?: Record<string, number>;
+  f?: Record<string, DataFlag>;
+  a?: Record<string, string>;
+  aqi?: LiveAqi;
+  /** A remote-sensing pass: judged or why not, and the readings over their limit. */
+  verdict?: { judged: boolean; over?: string[]; why?: string };
+  /** A city series: stations averaged, and how many were over 200. */
+  stations?: number;
+  stations_over_200?: number;
+}
+
+export function encodeLive(l: LiveReading): string { return JSON.stringify(l); }
+
+export function decodeLive(payload: Buffer | string): LiveReading {
+  const doc = object(payload, 'live');
+  required(doc, 'live', { dev: 'string', kind: 'string', ts: 'number' });
+  optional(doc, 'live', { m: 'object', f: 'object', a: 'object', aqi: 'object', verdict: 'object' });
+  if (doc.aqi !== undefined) {
+    const a = doc.aqi as Record<string, unknown>;
+    required(a, 'live.aqi', { hour: 'number', c: 'object' });
+    if (!Array.isArray(a.primary)) throw new PayloadError('live.aqi.primary', 'expected a list');
+  }
+  return doc as unknown as LiveReading;
+}
+
+// ---- alert/{dev}: alarm lifecycle events; the retained message lists the alarms open ----
+
+export type AlarmState = 'open' | 'update' | 'close' | 'event';
+
+export interface AlarmEvent {
+  dev: string;
+  rule: string;
+  field: string;
+  /** 'event': a one-off finding that opens nothing (a vehicle pass over its limit). */
+  state: AlarmState;
+  /** Sample time of this event (for close: when the value came back inside the limit). */
+  ts: number;
+  /** When the value first went past the limit. */
+  since: number;
+  value: number;
+  limit: number;
+  /** Worst value seen while open. */
+  peak: number;
+  /** Text that identifies what the event is about beyond the device (a vehicle's plate and fuel). */
+  attrs?: Record<string, string>;
+}
+
+export interface OpenAlarm {
+  rule: string; field: string; since: number; limit: number; peak: number; value: number; lastTs: number;
+  /** Sample time and value of the open event, so it can be written again after a crash. */
+  openedAt: number; openValue: number;
+}
+
+/** An alert/{dev} message: the event and every alarm of the device still open after it. */
+export interface AlertMessage { dev: string; kind: string; event?: AlarmEvent; open: OpenAlarm[] }
+
+const STATES = new Set(['open', 'update', 'close', 'event']);
+
+export function encodeAlert(a: AlertMessage): string { return JSON.stringify(a); }
+
+/** An empty payload (a cleared retained message: nothing open) decodes to null. */
+export function decodeAlert(payload: Buffer | string): AlertMessage | null {
+  if (payload.length === 0) return null;
+  const doc = object(payload, 'alert');
+  required(doc, 'alert', { dev: 'string', kind: 'string' });
+  if (!Array.isArray(doc.open)) throw new PayloadError('alert.open', 'expected a list');
+  (doc.open as unknown[]).forEach((o, i) => required(asObject(o, `alert.open[${i}]`), `alert.open[${i}]`, { rule: 'string', field: 'string', since: 'number', limit: 'number', peak: 'number', value: 'number' }));
+  if (doc.event !== undefined) {
+    const e = asObject(doc.event, 'alert.event');
+    required(e, 'alert.event', { rule: 'string', field: 'string', ts: 'number', since: 'number', value: 'number', limit: 'number', peak: 'number' });
+    if (!STATES.has(e.state as string)) throw new PayloadError('alert.event.state', `expected open, update, close or event, got ${show(e.state)}`);
+  }
+  return doc as unknown as AlertMessage;
+}
+
+// ---- dlq/{gw}: input ingest refused, and why ----
+
+export interface DeadLetter {
+  /** The ingest clock when it refused the input. */
+  ts: number;
+  gw: string;
+  /** What was wrong and where, e.g. `records[3].m.pm25: expected a finite number`. */
+  reason: string;
+  /** The refused payload as text, cut at `DLQ_PAYLOAD_MAX` bytes. */
+  payload: string;
+  truncated: boolean;
+}
+
+export const DLQ_PAYLOAD_MAX = 64 * 1024;
+
+export function encodeDeadLetter(ts: number, gw: string, reason: string, payload: Buffer): string {
+  const d: DeadLetter = { ts, gw, reason, payload: payload.subarray(0, DLQ_PAYLOAD_MAX).toString('utf8'), truncated: payload.length > DLQ_PAYLOAD_MAX };
+  return JSON.stringify(d);
+}
+
+export function decodeDeadLetter(payload: Buffer | string): DeadLetter {
+  const doc = object(payload, 'dlq');
+  required(doc, 'dlq', { ts: 'number', gw: 'string', reason: 'string', payload: 'string', truncated: 'boolean' });
+  return doc as unknown as DeadLetter;
+}
+
+// ---- checks ----
+
+type Type = 'string' | 'number' | 'boolean' | 'object';
+
+function object(payload: Buffer | string, where: string): Record<string, unknown> {
+  let doc: unknown;
+  try { doc = JSON.parse(payload.toString()); } catch { throw new PayloadError(where, 'not JSON'); }
+  return asObject(doc, where);
+}
+
+function asObject(x: unknown, where: string): Record<string, unknown> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new PayloadError(where, `expected an object, got ${show(x)}`);
+  return x as Record<string, unknown>;
+}
+
+function typeOk(v: unknown, t: Type): boolean {
+  if (t === 'number') return typeof v === 'number' && Number.isFinite(v);
+  if (t === 'object') return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === t;
+}
+
+function required(doc: Record<string, unknown>, where: string, fields: Record<string, Type>): void {
+  for (const [k, t] of Object.entries(fields)) if (!typeOk(doc[k], t)) throw new PayloadError(`${where}.${k}`, `expected a ${t}, got ${show(doc[k])}`);
+}
+
+function optional(doc: Record<string, unknown>, where: string, fields: Record<string, Type>): void {
+  for (const [k, t] of Object.entries(fields)) if (doc[k] !== undefined && doc[k] !== null && !typeOk(doc[k], t)) throw new PayloadError(`${where}.${k}`, `expected a ${t}, got ${show(doc[k])}`);
+}
+
+const show = (x: unknown): string => (x === undefined ? 'nothing' : JSON.stringify(x)?.slice(0, 40) ?? String(x));
