@@ -3,6 +3,7 @@
 // `watch` CLI; pure, so it can be tested without a broker.
 import { decodeAlert, decodeLive, decodeStatus, PayloadError, type AlertMessage, type GatewayStatus, type LiveReading } from '../protocol/messages.ts';
 import type { Topics } from '../protocol/topics.ts';
+import { beijingText } from '../protocol/time.ts';
 
 export interface GatewayView {
   gw: string; state: string; ts?: number; outbox?: number; evicted?: number; acked?: number; clockOffsetMs?: number;
@@ -83,7 +84,7 @@ export class NetworkView {
 
 const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));
 /** Beijing wall-clock time, which is what operators read. */
-export const beijing = (ts: number, withDate = false) => new Date(ts + 8 * 3_600_000).toISOString().replace('T', ' ').slice(withDate ? 0 : 11, 19);
+export const beijing = beijingText;
 const num = (v: unknown) => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : '-');
 
 /** The screen: one block each for gateways, open alarms, air quality and recent events. */

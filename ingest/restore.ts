@@ -12,8 +12,8 @@ import { log } from '../protocol/log.ts';
 import { AIR_POLLUTANTS } from './engine/air.ts';
 import type { Engine } from './engine/engine.ts';
 import type { InfluxQL, Series } from './sinks/influxql.ts';
+import { HOUR } from '../protocol/time.ts';
 
-const HOUR = 3_600_000;
 
 export interface RestoreContext {
   db: InfluxQL;

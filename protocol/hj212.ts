@@ -4,6 +4,7 @@
 import type { Aggregation, SampleRecord } from './envelope.ts';
 import type { DeviceKind } from './kinds.ts';
 import { pollutantByCode } from './pollutants.ts';
+import { HOUR } from './time.ts';
 
 export const MAX_SEGMENT = 1024;
 
@@ -189,8 +190,8 @@ export function parseDataTime(s: string, offsetHours = 8): number {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(s);
   if (!m) throw new Hj212Error('E_SYNTAX', `DataTime ${JSON.stringify(s)} is not YYYYMMDDhhmmss`);
   const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
-  const ts = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!) - offsetHours * 3_600_000;
-  const back = new Date(ts + offsetHours * 3_600_000);
+  const ts = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!) - offsetHours * HOUR;
+  const back = new Date(ts + offsetHours * HOUR);
   if (back.getUTCMonth() !== mo! - 1 || back.getUTCDate() !== d! || h! > 23 || mi! > 59 || se! > 59) throw new Hj212Error('E_SYNTAX', `DataTime ${s} is not a real time`);
   return ts;
 }
@@ -254,12 +255,12 @@ export function replyTo(p: Packet, crc: CrcVariant = 'hj212'): Buffer {
 
 /** Epoch ms → `YYYYMMDDhhmmss` at a fixed UTC offset (Beijing time by default). */
 export function formatDataTime(ts: number, offsetHours = 8): string {
-  return new Date(ts + offsetHours * 3_600_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return new Date(ts + offsetHours * HOUR).toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
 /** `QN` of a request sent at `ts`: `YYYYMMDDhhmmsszzz` in Beijing time. */
 export function qnAt(ts: number, offsetHours = 8): string {
-  return new Date(ts + offsetHours * 3_600_000).toISOString().replace(/[-:T.Z]/g, '').slice(0, 17);
+  return new Date(ts + offsetHours * HOUR).toISOString().replace(/[-:T.Z]/g, '').slice(0, 17);
 }
 
 export interface DataUpload {

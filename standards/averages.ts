@@ -1,6 +1,7 @@
 // Valid means (GB 3095 Table 4 / HJ 212 Appendix D; docs/standards/aqi.md §2): hourly means need at
 // least 45 minutes of data, 24-hour means at least 20 hourly means, 8-hour moving means at least 6 of 8.
 // Data flagged F, M, D, C or B are left out; T (over the instrument's range) is kept and marked.
+import { HOUR } from '../protocol/time.ts';
 
 export interface Sample { ts: number; value: number; flag?: string }
 export interface Mean { value: number | null; count: number; valid: boolean; marked: boolean }
@@ -8,7 +9,6 @@ export interface Mean { value: number | null; count: number; valid: boolean; mar
 const EXCLUDED = new Set(['F', 'M', 'D', 'C', 'B']);
 export const isUsable = (flag?: string): boolean => !flag || !EXCLUDED.has(flag);
 
-const HOUR = 3_600_000;
 export const MIN_MINUTES_PER_HOUR = 45;
 export const MIN_HOURS_PER_DAY = 20;
 export const MIN_HOURS_PER_8H = 6;

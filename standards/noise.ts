@@ -1,6 +1,7 @@
 // GB 3096-2008 environmental noise limits, L_Aeq dB(A) (docs/standards/limits.md §7): by functional zone class,
 // day (06:00–22:00) and night (22:00–06:00) in Beijing time; at night L_max may not exceed the limit
 // by more than 15 dB(A).
+import { beijingHour } from '../protocol/time.ts';
 
 export type NoiseZone = '0' | '1' | '2' | '3' | '4a' | '4b';
 
@@ -12,7 +13,7 @@ export const NOISE_LIMITS: Record<NoiseZone, { day: number; night: number }> = {
 export const NIGHT_LMAX_MARGIN = 15;
 
 export function isNight(ts: number): boolean {
-  const h = new Date(ts + 8 * 3_600_000).getUTCHours();
+  const h = beijingHour(ts);
   return h >= 22 || h < 6;
 }
 

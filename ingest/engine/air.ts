@@ -3,9 +3,8 @@
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { computeAqi, editionAt, type AqiInput, type AqiResult } from '../../standards/aqi.ts';
 import { dailyMax8h, dailyMean, eightHourMean, HourAccumulator } from '../../standards/averages.ts';
+import { BEIJING_OFFSET_MS, HOUR } from '../../protocol/time.ts';
 
-const HOUR = 3_600_000;
-const BEIJING = 8 * HOUR;
 export const AIR_POLLUTANTS = ['so2', 'no2', 'co', 'o3', 'pm10', 'pm25'] as const;
 export type AirPollutant = (typeof AIR_POLLUTANTS)[number];
 type P = AirPollutant;
@@ -166,7 +165,7 @@ export class AirState {
     const rolling = computeAqi(this.dailyInput(start, edition), edition, 'daily');
     const closed: HourClosed = { hourStart: start, means, aqi: computeAqi(input, edition, 'hourly'), rolling };
     // The hour 23:00–24:00 Beijing time ends a calendar day: the daily report is the rolling one of that hour.
-    if (((start + BEIJING) / HOUR) % 24 === 23) {
+    if (((start + BEIJING_OFFSET_MS) / HOUR) % 24 === 23) {
       const dayStart = start - 23 * HOUR;
       closed.day = { dayStart, aqi: editionAt(dayStart) === edition ? rolling : computeAqi(this.dailyInput(start, editionAt(dayStart)), editionAt(dayStart), 'daily') };
     }

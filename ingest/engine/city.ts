@@ -9,8 +9,8 @@ import { decodeLive, type LiveReading } from '../../protocol/messages.ts';
 import type { Topics } from '../../protocol/topics.ts';
 import { AIR_POLLUTANTS, type AirPollutant } from './air.ts';
 import { Engine, type Output } from './engine.ts';
+import { HOUR } from '../../protocol/time.ts';
 
-const HOUR = 3_600_000;
 type Means = Partial<Record<AirPollutant, number>>;
 
 interface Station { kind: string; latest: number; hours: Map<number, { means: Means; aqi: number | null }> }

@@ -4,11 +4,10 @@
 // first record of the next day), concentration at once. Each yields a level: 0 normal, 1 warning, 2 alarm.
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { addFuelling, concentrationLevel, ESCALATE_DAYS, FlatPressure, judgeAlDay, judgePressureDay, type AlTally } from '../../standards/vapor.ts';
+import { DAY, beijingDayStart } from '../../protocol/time.ts';
 
-const DAY = 86_400_000;
-const BEIJING = 8 * 3_600_000;
 /** Start of the Beijing natural day holding `ts`. */
-export const dayOf = (ts: number): number => Math.floor((ts + BEIJING) / DAY) * DAY - BEIJING;
+export const dayOf = beijingDayStart;
 
 export interface LevelObservation { rule: string; field: string; ts: number; level: number }
 

@@ -4,6 +4,7 @@
 // maintenance, and "out of range" when PM2.5 passes the sensor's 1000 µg/m³ range.
 import { encodeValue, type ValueSpec } from '../../protocol/modbus-values.ts';
 import { hash01, smoothNoise } from '../random.ts';
+import * as T from '../../protocol/time.ts';
 
 export interface Aq6Reading {
   pm25: number; pm10: number; so2: number; no2: number; co: number; o3: number;
@@ -13,9 +14,10 @@ export interface Aq6Reading {
 
 export const STATUS = { pmFault: 1, gasFault: 2, calibrating: 4, maintenance: 8, outOfRange: 16 } as const;
 
-const HOUR = 3600;
-const DAY = 86400;
-const BEIJING = 8 * HOUR;
+// The model counts in whole seconds.
+const HOUR = T.HOUR / 1000;
+const DAY = T.DAY / 1000;
+const BEIJING = T.BEIJING_OFFSET_MS / 1000;
 
 function isHeatingSeason(d: Date): boolean {
   const m = d.getUTCMonth() + 1;

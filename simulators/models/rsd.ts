@@ -6,9 +6,8 @@
 // Like every model, a pure function of seed and time.
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { hash01 } from '../random.ts';
+import { BEIJING_OFFSET_MS, HOUR } from '../../protocol/time.ts';
 
-const HOUR = 3_600_000;
-const BEIJING = 8 * HOUR;
 const PLATE_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
 
 export interface Vehicle { plate: string; colour: string; fuel: 'gasoline' | 'diesel' | 'gas' | 'nev'; type: string; highEmitter: boolean }
@@ -40,7 +39,7 @@ export function passes(o: RsdSiteOptions, from: number, to: number): SampleRecor
   const out: SampleRecord[] = [];
   const fleet = o.fleetSize ?? 2000;
   for (let h = Math.floor(from / HOUR) * HOUR; h < to; h += HOUR) {
-    const n = passesPerHour(((h + BEIJING) / HOUR) % 24);
+    const n = passesPerHour(((h + BEIJING_OFFSET_MS) / HOUR) % 24);
     for (let k = 0; k < n; k++) {
       const ts = h + Math.floor(hash01(o.seed, h / HOUR, k, 1) * HOUR);
       if (ts < from || ts >= to) continue;

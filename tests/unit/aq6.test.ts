@@ -8,7 +8,7 @@ const PACKET_A: Aq6Reading = { pm25: 56, pm10: 98, so2: 12, no2: 35, co: 0.8, o3
 const RESPONSE = '01 03 18 00 38 00 62 00 0C 00 23 00 50 00 3E FF AB 01 9C 03 79 00 17 01 3B 00 00 9F 3A';
 
 describe('SIM-AQ6', () => {
-  it('produces the RTU response frame of standards.md §6.4 for packet A', () => {
+  it('produces the RTU response frame of docs/standards/modbus.md §6 for packet A', () => {
     const image = aq6Registers(PACKET_A);
     const regs = Array.from({ length: 12 }, (_, a) => image.get(a)!);
     const frame = rtuFrame(1, readResponsePdu(FC_READ_HOLDING, regs));
@@ -49,7 +49,7 @@ describe('SIM-AQ6', () => {
 
 describe('SIM-CEMS', async () => {
   const { cemsRegisters } = await import('../../simulators/models/cems.ts');
-  it('produces the FC 04 CDAB registers of standards.md §6.4', () => {
+  it('produces the FC 04 CDAB registers of docs/standards/modbus.md §7', () => {
     const image = cemsRegisters({ so2: 28, nox: 46, o2: 8, dust: 4.2, flue_t: 52.3, flow_v: 12.4, flue_p: -0.35, flue_rh: 11.2, state: 0 });
     const regs = Array.from({ length: 17 }, (_, a) => image.get(a)!);
     const hex = Buffer.from(regs.flatMap((r) => [r >> 8, r & 0xff])).toString('hex').toUpperCase();

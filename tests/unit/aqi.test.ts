@@ -5,7 +5,7 @@ import { BREAKPOINTS } from '../../standards/aqi-tables.ts';
 
 const bp = BREAKPOINTS['2012'];
 
-describe('HJ 633 worked examples (standards.md §3.6)', () => {
+describe('HJ 633 worked examples (docs/standards/aqi.md §8)', () => {
   it('example 1: daily, 2012 → AQI 107, III, PM2.5 primary and exceeding', () => {
     const r = computeAqi({ pm25: 80, pm10: 120, so2: 20, no2: 50, co: 1.2, o3_8h: 140, o3_1h: 180 }, '2012', 'daily');
     expect(r.iaqi).toEqual({ 'PM2.5': 107, PM10: 85, SO2: 20, NO2: 63, CO: 30, O3_8h: 84, O3_1h: 75 });

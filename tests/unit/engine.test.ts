@@ -163,7 +163,7 @@ describe('engine: replay of open periods after a restart', () => {
   });
 });
 
-describe('engine: smokestack packets of standards.md §2', () => {
+describe('engine: smokestack packets of docs/standards/hj212.md §9', () => {
   const instant = { minDurationMs: 0, clearDurationMs: 0, hysteresis: 0 };
   const opens = (e: Engine, r: SampleRecord) => e.process(r).messages.filter((m) => m.topic.includes('/alert/') && m.payload).map((m) => JSON.parse(m.payload).event);
 

@@ -22,7 +22,7 @@ function reason(mutate: (e: any) => void, raw?: string): EnvelopeError {
 }
 
 describe('envelope', () => {
-  it('round-trips the DESIGN.md §4 example', () => {
+  it('round-trips the docs/protocol.md §3.9 example', () => {
     const env = good();
     expect(decodeEnvelope(encodeEnvelope(env), limits)).toEqual(env);
   });

@@ -34,7 +34,7 @@ describe('HJ 212 CRC16', () => {
   });
 });
 
-describe('HJ 212 packets A–D of standards.md §2', () => {
+describe('HJ 212 packets A–D of docs/standards/hj212.md §9', () => {
   it.each([[PACKET_A, 339, 'EC81'], [PACKET_B, 780, 'ACC1'], [PACKET_C, 561, 'F9C1'], [PACKET_D, 344, '8201']])('frames and checks %#', (f, len, crc) => {
     const [raw] = frames(read(f + CRLF));
     expect(raw!.segment.length).toBe(len);
@@ -72,7 +72,7 @@ describe('HJ 212 packets A–D of standards.md §2', () => {
   });
 });
 
-describe('HJ 212 malformed packets of standards.md §2.5', () => {
+describe('HJ 212 malformed packets of docs/standards/hj212.md §9', () => {
   it('M1: a changed value fails the CRC (computed BC81)', () => {
     const [raw] = frames(read(PACKET_A.replace('a34004-Rtd=56', 'a34004-Rtd=57') + CRLF));
     expect(() => checkCrc(raw!)).toThrow('E_CRC_MISMATCH: declared CRC EC81, computed BC81');

@@ -3,7 +3,7 @@ import { crc16modbus, FC_READ_HOLDING, readRequestPdu, rtuFrame } from '../../pr
 
 const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
 
-describe('Modbus RTU CRC (standards.md §6.3 vectors)', () => {
+describe('Modbus RTU CRC (docs/standards/modbus.md §1 vectors)', () => {
   it.each([
     ['01 03 00 00 00 01', '84 0A'],
     ['01 03 00 00 00 0A', 'C5 CD'],

@@ -41,7 +41,7 @@ describe('modbus register values', () => {
     expect(() => decodeValue([1], 0, { type: 'float32' })).toThrow(RangeError);
   });
 
-  it('decodes the SIM-CEMS CDAB response of standards.md §6.4', () => {
+  it('decodes the SIM-CEMS CDAB response of docs/standards/modbus.md §7', () => {
     const hex = '00 00 41 E0 00 00 42 38 00 00 41 00 66 66 40 86 33 33 42 51 66 66 41 46 33 33 BE B3 33 33 41 33 00 00';
     const bytes = Buffer.from(hex.replace(/ /g, ''), 'hex');
     const regs = Array.from({ length: bytes.length / 2 }, (_, i) => bytes.readUInt16BE(i * 2));

@@ -5,7 +5,7 @@ import { gb3095Limit, limitSetAt } from '../../standards/gb3095.ts';
 import { checkNoise, isNight, NOISE_LIMITS } from '../../standards/noise.ts';
 import { waterClass, waterLimit } from '../../standards/water.ts';
 
-describe('GB 3095 limits (standards.md §4.1, §4.4)', () => {
+describe('GB 3095 limits (docs/standards/limits.md §1)', () => {
   it('chooses 2012, 2026 transition and 2026 final limits by time (Beijing)', () => {
     expect(limitSetAt(Date.parse('2026-02-28T15:59:59Z'))).toBe('2012');
     expect(limitSetAt(Date.parse('2026-02-28T16:00:00Z'))).toBe('2026-transition');
@@ -29,7 +29,7 @@ describe('GB 3095 limits (standards.md §4.1, §4.4)', () => {
   });
 });
 
-describe('valid means (standards.md §4.2)', () => {
+describe('valid means (docs/standards/aqi.md §2)', () => {
   const h0 = Date.UTC(2026, 0, 10, 2);
   const minutes = (n: number, flag?: string): Sample[] => Array.from({ length: n }, (_, i) => ({ ts: h0 + i * 60_000, value: 10 + (i % 2), ...(flag ? { flag } : {}) }));
 
@@ -69,7 +69,7 @@ describe('valid means (standards.md §4.2)', () => {
   });
 });
 
-describe('emission limits and reference O2 (standards.md §5.1–5.3)', () => {
+describe('emission limits and reference O2 (docs/standards/limits.md §2)', () => {
   it('converts to the reference O2 (worked vectors: 45 @ 7.5 % → 50.00; 46 @ 8 % → 53.08)', () => {
     expect(toReferenceO2(45, 7.5, 6)).toBeCloseTo(50, 10);
     expect(Math.round(toReferenceO2(46, 8, 6) * 100) / 100).toBe(53.08);
@@ -90,7 +90,7 @@ describe('emission limits and reference O2 (standards.md §5.1–5.3)', () => {
   });
 });
 
-describe('GB 3838 water classes (standards.md §5.6)', () => {
+describe('GB 3838 water classes (docs/standards/limits.md §6)', () => {
   it('takes the worst parameter, with DO as a lower bound', () => {
     expect(waterClass({ do: 7.6, codmn: 1.5, nh3n: 0.1 }).cls).toBe(1);
     expect(waterClass({ do: 5.5, codmn: 1.5 }).by).toEqual({ do: 3, codmn: 1 });
@@ -114,7 +114,7 @@ describe('GB 3838 water classes (standards.md §5.6)', () => {
   });
 });
 
-describe('GB 3096 noise (standards.md §5.7)', () => {
+describe('GB 3096 noise (docs/standards/limits.md §7)', () => {
   const at = (h: number) => Date.UTC(2026, 5, 1, h - 8, 30); // h:30 Beijing time
   it('knows day and night in Beijing time', () => {
     expect(isNight(at(22))).toBe(true);
@@ -133,7 +133,7 @@ describe('GB 3096 noise (standards.md §5.7)', () => {
   });
 });
 
-describe('heavy-pollution warning levels, hohhot-2019 (device-classes.md §7)', async () => {
+describe('heavy-pollution warning levels, hohhot-2019 (docs/standards/aqi.md §9)', async () => {
   const { warningLevel } = await import('../../standards/warnings.ts');
   const hours = (n: number, v: number) => Array<number>(n).fill(v);
   it.each([

@@ -24,7 +24,7 @@ describe('topics', () => {
     expect(() => shardsOwned(3, 3)).toThrow(/outside 0..2/);
   });
 
-  it('builds every topic of DESIGN.md §3 under a configurable prefix', () => {
+  it('builds every topic of docs/protocol.md §2 under a configurable prefix', () => {
     const t = new Topics('city/v1', 4);
     expect(t.ack('g')).toBe('city/v1/ack/g');
     expect(t.status('g')).toBe('city/v1/status/g');

@@ -10,8 +10,8 @@ import { gb3095Limit, limitSetAt } from '../../../standards/gb3095.ts';
 import { WARNING_LIFT_HOURS, WARNING_RANK, warningLevel } from '../../../standards/warnings.ts';
 import { AIR_POLLUTANTS, AirState, type AirPollutant, type HourClosed } from '../air.ts';
 import { plain, type Findings, type Judge, type JudgeCall } from './judge.ts';
+import { DAY, HOUR } from '../../../protocol/time.ts';
 
-const HOUR = 3_600_000;
 /** An air device's open hour is normally the newest one; a gateway catching up may still be in an older one. */
 const REPLAY_HOURS = 3;
 /** Hohhot heavy-pollution trigger: an hourly AQI above 200 at a station. */
@@ -127,7 +127,7 @@ export class AirJudge implements Judge {
     if (h.day) {
       f.points.push(aqiPoint(dev, 'day', h.day.dayStart, h.day.aqi));
       // Daily AQI above 150 on consecutive days (the plan's sustained-pollution trigger).
-      if (h.day.aqi.aqi !== null) f.observe(plain('aqi-day', 'aqi', 150, 86_400_000), h.day.dayStart, h.day.aqi.aqi);
+      if (h.day.aqi.aqi !== null) f.observe(plain('aqi-day', 'aqi', 150, DAY), h.day.dayStart, h.day.aqi.aqi);
     }
   }
 

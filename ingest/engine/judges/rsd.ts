@@ -4,8 +4,8 @@
 import { judgePass, PlateHistory, RSD_DEFAULTS, RSD_FIELDS, type RsdLimits, type RsdSettings } from '../../../standards/rsd.ts';
 import type { DeviceSettings } from '../devices.ts';
 import type { Judge, JudgeCall } from './judge.ts';
+import { DAY } from '../../../protocol/time.ts';
 
-const DAY = 86_400_000;
 
 export class RsdJudge implements Judge {
   /** Over-limit passes per plate, for the repeat-offender rule. */

@@ -4,8 +4,8 @@
 import type { SampleRecord } from '../../../protocol/envelope.ts';
 import { dayOf, VaporState } from '../vapor.ts';
 import { plain, type Judge, type JudgeCall } from './judge.ts';
+import { DAY } from '../../../protocol/time.ts';
 
-const DAY = 86_400_000;
 /** Rules escalate after 7 days in a row: 8 days of samples rebuild every counter. */
 const REPLAY_DAYS = 8;
 
