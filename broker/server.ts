@@ -1,7 +1,7 @@
 // The Aedes broker: TCP listener, authentication against the users file, the ACL, a health endpoint, and
 // optionally Redis for its state (sessions, queued QoS 1 messages, retained messages) and for fan-out
 // between brokers, so a broker restart loses nothing and several brokers serve one network.
-import { Aedes, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
@@ -87,10 +87,10 @@ export class Broker {
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           () => { this.stats.connects++; done(null, true); },
-          (e: Error & { returnCode: number }) => {
+          (e: AuthenticateError) => {
             this.stats.refused++;
             log('warn', 'connection refused', { client: client.id, username, reason: e.message });
-            done(e as never, false);
+            done(e, false);
           });
       },
       authorizePublish: (client, packet, done) => {
@@ -118,7 +118,7 @@ export class Broker {
       // The same broker, users and ACL over WebSocket: each socket becomes a stream Aedes reads MQTT from.
       this.ws = http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'));
       this.wss = new WebSocketServer({ server: this.ws, path: '/mqtt' });
-      this.wss.on('connection', (socket, req) => this.aedes.handle(createWebSocketStream(socket) as never, req as never));
+      this.wss.on('connection', (socket, req) => this.aedes.handle(createWebSocketStream(socket), req));
       this.wsPort = await listen(this.ws, this.o.wsPort, this.o.host);
     }
     return this;

@@ -33,10 +33,10 @@ export class ModbusLink {
 
   private async connect(client: Client): Promise<void> {
     const c = this.cfg;
-    if (c.type === 'modbus-rtu') await client.connectRTUBuffered(c.device, { baudRate: c.baudRate, parity: c.parity, dataBits: c.dataBits, stopBits: c.stopBits } as never);
+    if (c.type === 'modbus-rtu') await client.connectRTUBuffered(c.device, { baudRate: c.baudRate, parity: c.parity, dataBits: c.dataBits, stopBits: c.stopBits });
     // modbus-serial's "Telnet" port is raw RTU frames on a TCP socket (its TcpRTUBuffered port speaks MBAP).
-    else if (c.type === 'modbus-rtu-tcp') await client.connectTelnet(c.host, { port: c.port, timeout: c.timeoutMs } as never);
-    else await client.connectTCP(c.host, { port: c.port, timeout: c.timeoutMs } as never);
+    else if (c.type === 'modbus-rtu-tcp') await client.connectTelnet(c.host, { port: c.port, timeout: c.timeoutMs });
+    else await client.connectTCP(c.host, { port: c.port, timeout: c.timeoutMs });
   }
 
   get connected(): boolean { return this.client?.isOpen ?? false; }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../broker/server.ts';
-import { freePort, waitFor } from '../../cli/services/ports.ts';
+import { freePort, waitFor } from '../helpers/wait.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
 import { RedisServer } from '../helpers/redis.ts';

@@ -3,7 +3,7 @@
 // packet B, refusals that store nothing, and a simulated logger across kill -9 of the gateway.
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../cli/services/ports.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { FrameReader, Hj212Error } from '../../protocol/hj212.ts';
 import { airFactors, Hj212Logger } from '../../simulators/hj212-logger.ts';
 import { Pipeline } from '../helpers/pipeline.ts';

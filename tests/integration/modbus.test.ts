@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceReader } from '../../gateway/device-reader.ts';
 import { DeviceError, LinkError, ModbusLink } from '../../gateway/drivers/modbus.ts';
 import { TEMPLATES } from '../../gateway/templates.ts';
-import { waitFor } from '../../cli/services/ports.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { aq6Reading } from '../../simulators/models/aq6.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@
 // line, the no-loss contract under faults, and an excursion's alarm. One file, so these heavy tests run
 // one at a time; the no-loss ones get more time than the drain's own timeout, so a stuck drain reports.
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../../cli/services/ports.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { AlarmEvent } from '../../protocol/messages.ts';
 import { Pipeline } from '../helpers/pipeline.ts';
 import { verifyExactlyOnce } from '../helpers/verify.ts';

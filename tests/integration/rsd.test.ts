@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitFor } from '../../cli/services/ports.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { passes } from '../../simulators/models/rsd.ts';
 import { postRecords } from '../../simulators/rsd-push.ts';

@@ -3,7 +3,7 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Broker } from '../../broker/server.ts';
-import { waitFor } from '../../cli/services/ports.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS, Proc } from '../helpers/pipeline.ts';
 
