@@ -43,7 +43,10 @@ export class Gateway {
   constructor(readonly cfg: GatewayConfig) {
     this.outbox = new Outbox(cfg.outbox.path, cfg.outbox.maxRecords, cfg.outbox.sync);
     this.uplink = new Uplink(cfg, this.outbox);
-    this.uplink.statusExtra = () => ({ devices: this.health(), sampling: this.stats, ...(this.inputs.length ? { pushed: this.pushed() } : {}) });
+    this.uplink.statusExtra = () => ({
+      devices: this.health(), sampling: this.stats,
+      ...(this.inputs.length ? { pushed: this.pushed(), listening: this.listening() } : {}),
+    });
     for (const l of cfg.links) {
       if (isModbusLink(l)) this.links.set(l.name, new ModbusLink(l));
       else if (l.type === 'hj212') this.inputs.push(new Hj212Listener(l, cfg.devices.filter(isHj212).filter((d) => d.link === l.name), (records) => this.storeNow(records)));
@@ -62,6 +65,7 @@ export class Gateway {
     for (const d of this.devices) this.schedule(d);
     try {
       this.ports = await Promise.all(this.inputs.map((i) => i.start()));
+      this.uplink.publishStatus(); // devices may push from now on: say where
     } catch (e) {
       await this.stop();
       throw e;
@@ -128,6 +132,11 @@ export class Gateway {
   /** Per pushing device: records accepted and rejected, the newest sample time, the last rejection. */
   pushed(): Record<string, PushStats> {
     return Object.fromEntries(this.inputs.flatMap((i) => [...i.perDevice]));
+  }
+
+  /** The port each http and hj212 link listens on, by link name (none until it listens). */
+  listening(): Record<string, number> {
+    return Object.fromEntries(this.ports.map((port, i) => [this.inputs[i]!.cfg.name, port]));
   }
 
   health(): DeviceHealth {

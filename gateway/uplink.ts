@@ -23,7 +23,7 @@ export class Uplink {
   /** Ingest's clock minus ours, from the latest acknowledgement (positive: our clock is behind). */
   clockOffsetMs: number | null = null;
   /** Extra fields for status/{gw} (device health, sampling counters), filled in by the gateway. */
-  statusExtra: () => Pick<OnlineStatus, 'devices' | 'sampling' | 'pushed'> = () => ({ devices: { up: [], degraded: [], down: [] }, sampling: {} });
+  statusExtra: () => Pick<OnlineStatus, 'devices' | 'sampling' | 'pushed' | 'listening'> = () => ({ devices: { up: [], degraded: [], down: [] }, sampling: {} });
 
   constructor(private cfg: GatewayConfig, private outbox: Outbox) {
     this.topics = new Topics(cfg.mqtt.prefix, cfg.mqtt.shards);

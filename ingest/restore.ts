@@ -23,25 +23,30 @@ export interface RestoreContext {
   engine: Engine;
 }
 
+/** What the database gave back. */
+export interface DatabaseRestore { airWindows: number; replayedDevices: number; replayedSamples: number; plates: number }
+
 /** Runs every restore; each one that fails is logged and leaves its state empty. */
-export async function restoreFromDatabase(c: RestoreContext): Promise<void> {
+export async function restoreFromDatabase(c: RestoreContext): Promise<DatabaseRestore> {
+  const got: DatabaseRestore = { airWindows: 0, replayedDevices: 0, replayedSamples: 0, plates: 0 };
   if (!c.db.available) {
     log('warn', 'the database has no InfluxQL /query: rolling windows, open periods and plate history start empty');
-    return;
+    return got;
   }
   const step = async (what: string, f: () => Promise<void>) => {
     try { await f(); } catch (e) { log('warn', `cannot restore ${what} from the database; it starts empty`, { error: (e as Error).message }); }
   };
-  await step('air-quality windows', () => restoreAirWindows(c));
-  await step('open hours and vapour days', () => replayOpenPeriods(c));
-  await step('the remote-sensing plate history', () => restorePlates(c));
+  await step('air-quality windows', async () => { got.airWindows = await restoreAirWindows(c); });
+  await step('open hours and vapour days', async () => { [got.replayedDevices, got.replayedSamples] = await replayOpenPeriods(c); });
+  await step('the remote-sensing plate history', async () => { got.plates = await restorePlates(c); });
+  return got;
 }
 
-/** Hourly means and rolling 24-h AQI of the last five days, from the aqi rows. */
-async function restoreAirWindows(c: RestoreContext): Promise<void> {
+/** Hourly means and rolling 24-h AQI of the last five days, from the aqi rows. Returns the series restored. */
+async function restoreAirWindows(c: RestoreContext): Promise<number> {
   let devices = 0;
   const newest = await newestTime(c.db, 'aqi', `period = 'hour'`);
-  if (newest === null) return;
+  if (newest === null) return 0;
   for (const s of await c.db.all(`SELECT * FROM aqi WHERE period = 'hour' AND time > ${newest - 121 * HOUR}ms GROUP BY dev`)) {
     const dev = s.tags?.dev;
     const engine = dev ? c.engineFor(dev, lastString(s, 'gw')) : null;
@@ -55,6 +60,7 @@ async function restoreAirWindows(c: RestoreContext): Promise<void> {
     devices++;
   }
   if (devices) log('info', 'air-quality windows restored', { devices });
+  return devices;
 }
 
 /**
@@ -62,7 +68,7 @@ async function restoreAirWindows(c: RestoreContext): Promise<void> {
  * hour, each vapour device's last eight Beijing days: see each judge's replayFrom). Hours already
  * closed, restored from aqi rows, ignore their samples. Nothing is judged or published again.
  */
-async function replayOpenPeriods(c: RestoreContext): Promise<void> {
+async function replayOpenPeriods(c: RestoreContext): Promise<[devices: number, samples: number]> {
   let samples = 0;
   const devices = new Set<string>();
   const engines = new Set<Engine>();
@@ -81,18 +87,20 @@ async function replayOpenPeriods(c: RestoreContext): Promise<void> {
   }
   for (const e of engines) e.replayDone();
   if (samples) log('info', 'open hours and vapour days replayed', { devices: devices.size, samples });
+  return [devices.size, samples];
 }
 
 /** Over-limit passes of the repeat window (every worker reads every plate: vehicles pass sites anywhere). */
-async function restorePlates(c: RestoreContext): Promise<void> {
+async function restorePlates(c: RestoreContext): Promise<number> {
   const passes: { plate: string; ts: number }[] = [];
   const newest = await newestTime(c.db, 'alert', `rule = 'rsd-pass'`);
-  if (newest === null) return;
+  if (newest === null) return 0;
   await c.db.each(`SELECT plate FROM alert WHERE rule = 'rsd-pass' AND time > ${newest - Math.ceil(c.engine.rsd.windowDays * 24) * HOUR}ms`, (s) => {
     for (const row of s.values) if (typeof row[1] === 'string') passes.push({ ts: row[0] as number, plate: row[1] });
   });
   c.engine.restorePlates(passes);
   if (passes.length) log('info', 'remote-sensing plate history restored', { passes: passes.length, plates: c.engine.judges.rsd.plates.size });
+  return passes.length;
 }
 
 /** The time of the newest row of a measurement, or null when it has none. */

@@ -14,7 +14,7 @@ import { recordLine } from './schema.ts';
 import { InfluxQL } from './sinks/influxql.ts';
 import type { LineSink } from './sinks/line-sink.ts';
 import { Watermarks } from './watermarks.ts';
-import { encodeDeadLetter } from '../protocol/messages.ts';
+import { encodeDeadLetter, encodeIngestState, OFFLINE_STATUS, type IngestState, type RestoreSummary } from '../protocol/messages.ts';
 
 export interface WorkerOptions {
   url: string;
@@ -66,18 +66,27 @@ export class IngestWorker {
   get clientId(): string { return this.o.clientId ?? `qingcheng-ingest-${this.o.index}-of-${this.o.workers}`; }
   get connected(): boolean { return this.client?.connected ?? false; }
 
+  /** What this worker rebuilt at start-up (alarms from the broker, the rest from the database). */
+  restored: RestoreSummary = { alarms: 0, air_windows: 0, replayed_devices: 0, replayed_samples: 0, rsd_passes: 0 };
+
+  /** Restores its state, connects and subscribes; rejects with the reason when the broker refuses either. */
   async start(): Promise<this> {
-    await this.restoreAlarms();
-    await restoreFromDatabase({
+    const alarms = await this.restoreAlarms();
+    const db = await restoreFromDatabase({
       db: new InfluxQL(this.o.sink.endpoint), engine: this.engine,
       engineFor: (dev, gw) => { const e = this.engineFor(dev); return e !== this.engine || this.owns(gw) ? e : null; },
     });
+    this.restored = { alarms, air_windows: db.airWindows, replayed_devices: db.replayedDevices, replayed_samples: db.replayedSamples, rsd_passes: db.plates };
     let subscribed = () => {};
+    let refused = (_e: Error) => {};
+    const shards = shardsOwned(this.o.index, this.o.workers, this.o.shards);
+    const stateTopic = this.topics.ingestState(this.clientId);
     this.client = mqtt.connect(this.o.url, {
       clientId: this.clientId,
       clean: false,
       protocolVersion: 4,
       reconnectPeriod: 1000,
+      will: { topic: stateTopic, payload: Buffer.from(OFFLINE_STATUS), qos: 1, retain: true },
       ...this.credentials(),
     });
     // MQTT.js hands over one packet at a time and sends PUBACK after the callback: awaiting room in the
@@ -89,15 +98,21 @@ export class IngestWorker {
       });
     };
     this.client.on('connect', (connack) => {
-      const shards = shardsOwned(this.o.index, this.o.workers, this.o.shards);
       const subs: Record<string, { qos: 1 }> = { [`${this.o.prefix}/ack/+`]: { qos: 1 } };
       for (const s of shards) subs[this.topics.upShard(s)] = { qos: 1 };
       if (this.city) for (const k of ['air.station', 'air.micro']) subs[`${this.o.prefix}/live/${k}/+`] = { qos: 1 };
       if (!connack.sessionPresent) log('info', 'ingest session is new; subscribing', { client: this.clientId, shards });
       this.client.subscribe(subs, (err, granted) => {
-        const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
-        if (err || refused.length) log('error', 'subscription refused: is this user an ingest user in the broker users file?', { topics: refused, error: err?.message });
-        else subscribed();
+        const topics = refusedFilters(subs, err, granted);
+        if (topics.length) {
+          const why = this.refusal(topics);
+          log('error', why);
+          refused(new Error(why));
+          return;
+        }
+        const state: IngestState = { state: 'running', ts: Date.now(), worker: this.o.index, workers: this.o.workers, shards, restored: this.restored };
+        this.client.publish(stateTopic, encodeIngestState(state), { qos: 1, retain: true });
+        subscribed();
       });
       // Acknowledgements are retained, so republishing our own keeps them across a broker restart.
       for (const gw of this.known) this.dirty.add(gw);
@@ -105,11 +120,22 @@ export class IngestWorker {
     });
     this.client.on('error', (e) => log('warn', 'ingest mqtt error', { error: e.message }));
     // Started means subscribed: from here on the broker keeps this worker's messages in its session.
-    await new Promise<void>((resolve, reject) => {
-      subscribed = resolve;
-      this.client.once('error', (e) => { if (!this.client.connected) reject(e); });
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        subscribed = resolve;
+        refused = reject;
+        this.client.once('error', (e) => { if (!this.client.connected) reject(e); });
+      });
+    } catch (e) {
+      await this.client.endAsync(true);
+      throw e;
+    }
     return this;
+  }
+
+  private refusal(filters: string[]): string {
+    return `the broker refused the subscription to ${filters.join(', ')}: is "${this.o.username ?? '(anonymous)'}" an ingest user ` +
+      `in the broker's users file, and is the topic prefix (${this.o.prefix}) the broker's?`;
   }
 
   /** Gateways this worker has acknowledged, to re-assert their retained acks after a reconnect. */
@@ -182,12 +208,12 @@ export class IngestWorker {
    * short-lived connection reads them back, so a restart neither loses an open alarm nor raises it again.
    * A message of our own on sys/ingest/… comes back after the retained ones, which ends the read.
    */
-  private async restoreAlarms(): Promise<void> {
+  private async restoreAlarms(): Promise<number> {
     const c = mqtt.connect(this.o.url, {
       clientId: `${this.clientId}-restore`, clean: true, protocolVersion: 4, reconnectPeriod: 0,
       ...this.credentials(),
     });
-    const sync = `${this.o.prefix}/sys/ingest/${this.clientId}`;
+    const sync = this.topics.ingestSync(this.clientId);
     let restored = 0;
     const points: string[] = [];
     try {
@@ -200,17 +226,21 @@ export class IngestWorker {
           try { points.push(...engine.restore(payload.toString())); restored++; } catch (e) { log('warn', 'cannot restore alarms', { topic, error: (e as Error).message }); }
         });
         c.once('connect', () => {
-          c.subscribe({ [`${this.o.prefix}/alert/+`]: { qos: 1 }, [sync]: { qos: 1 } }, (err) => {
-            if (err) return reject(err);
+          const subs = { [`${this.o.prefix}/alert/+`]: { qos: 1 as const }, [sync]: { qos: 1 as const } };
+          c.subscribe(subs, (err, granted) => {
+            const refused = refusedFilters(subs, err, granted);
+            if (refused.length) return reject(new Error(this.refusal(refused)));
             c.publish(sync, 'sync', { qos: 1 });
           });
         });
+        c.once('close', () => reject(new Error('the broker closed the connection while this worker read the open alarms back')));
       });
     } finally {
       await c.endAsync(true);
     }
     if (restored) log('info', 'open alarms restored', { devices: restored, alarms: points.length });
     await this.o.sink.write(points, () => undefined);
+    return points.length;
   }
 
   /** The city's own series lives in the city watch's engine; every device in the worker's. */
@@ -265,6 +295,16 @@ export class IngestWorker {
     await this.o.sink.drain();
     this.o.sink.close();
     await new Promise<void>((r) => setImmediate(r));
+    if (this.client.connected) await this.client.publishAsync(this.topics.ingestState(this.clientId), OFFLINE_STATUS, { qos: 1, retain: true });
     await this.client.endAsync();
   }
+}
+
+/**
+ * The filters of a SUBSCRIBE the broker refused. MQTT 3.1.1 refuses each filter with 0x80, which MQTT.js
+ * reports as an error without saying which: then every filter asked for is named.
+ */
+function refusedFilters(asked: Record<string, unknown>, err: Error | null | undefined, granted: { topic: string; qos: number }[] | undefined): string[] {
+  if (err) return Object.keys(asked);
+  return granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
 }

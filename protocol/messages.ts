@@ -34,6 +34,8 @@ export interface OnlineStatus {
   sampling: Record<string, number>;
   /** Devices that push to the gateway (http and hj212 links), when it has any. */
   pushed?: Record<string, PushStats>;
+  /** The port each of those links listens on, by link name, once it listens. */
+  listening?: Record<string, number>;
 }
 
 /** The last will, and what a gateway says when it stops. */
@@ -50,7 +52,7 @@ export function decodeStatus(payload: Buffer | string): GatewayStatus {
   if (doc.state === 'offline') return { state: 'offline' };
   if (doc.state !== 'online') throw new PayloadError('status.state', `expected "online" or "offline", got ${show(doc.state)}`);
   required(doc, 'status', { ts: 'number', ep: 'string', next_seq: 'number', acked: 'number', outbox: 'object', uplink: 'object', devices: 'object', sampling: 'object' });
-  optional(doc, 'status', { pushed: 'object' });
+  optional(doc, 'status', { pushed: 'object', listening: 'object' });
   const d = doc.devices as Record<string, unknown>;
   for (const k of ['up', 'degraded', 'down']) if (!Array.isArray(d[k])) throw new PayloadError(`status.devices.${k}`, 'expected a list');
   return doc as unknown as OnlineStatus;
@@ -179,6 +181,27 @@ export function decodeDeadLetter(payload: Buffer | string): DeadLetter {
   const doc = object(payload, 'dlq');
   required(doc, 'dlq', { ts: 'number', gw: 'string', reason: 'string', payload: 'string', truncated: 'boolean' });
   return doc as unknown as DeadLetter;
+}
+
+// ---- sys/ingest/{clientId}/state: an ingest worker's state, retained; its last will is {"state":"offline"} ----
+
+/** What a worker rebuilt before data flowed: open alarms, air windows, replayed samples, over-limit passes behind the plate history. */
+export interface RestoreSummary { alarms: number; air_windows: number; replayed_devices: number; replayed_samples: number; rsd_passes: number }
+
+/** Published once the worker is subscribed: from then on the broker keeps its messages in its session. */
+export interface IngestRunning { state: 'running'; ts: number; worker: number; workers: number; shards: number[]; restored: RestoreSummary }
+export type IngestState = IngestRunning | OfflineStatus;
+
+export function encodeIngestState(s: IngestState): string { return JSON.stringify(s); }
+
+export function decodeIngestState(payload: Buffer | string): IngestState {
+  const doc = object(payload, 'ingest');
+  if (doc.state === 'offline') return { state: 'offline' };
+  if (doc.state !== 'running') throw new PayloadError('ingest.state', `expected "running" or "offline", got ${show(doc.state)}`);
+  required(doc, 'ingest', { ts: 'number', worker: 'number', workers: 'number', restored: 'object' });
+  if (!Array.isArray(doc.shards)) throw new PayloadError('ingest.shards', 'expected a list');
+  required(doc.restored as Record<string, unknown>, 'ingest.restored', { alarms: 'number', air_windows: 'number', replayed_devices: 'number', replayed_samples: 'number', rsd_passes: 'number' });
+  return doc as unknown as IngestRunning;
 }
 
 // ---- checks ----

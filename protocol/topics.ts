@@ -38,6 +38,10 @@ export class Topics {
   live(kind: string, dev: string): string { return `${this.prefix}/live/${kind}/${dev}`; }
   alert(dev: string): string { return `${this.prefix}/alert/${dev}`; }
   dlq(gw: string): string { return `${this.prefix}/dlq/${gw}`; }
+  /** An ingest worker's own marker, published to itself to end its read of retained alarms. */
+  ingestSync(clientId: string): string { return `${this.prefix}/sys/ingest/${clientId}`; }
+  /** An ingest worker's state: retained, with a last will. */
+  ingestState(clientId: string): string { return `${this.prefix}/sys/ingest/${clientId}/state`; }
 
   /** Splits a topic under the prefix into its kind and levels, or null if it is not ours. */
   parse(topic: string): { kind: string; levels: string[] } | null {

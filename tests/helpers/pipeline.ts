@@ -11,7 +11,7 @@ import { hashPassword, type User } from '../../broker/users.ts';
 import { Influxd } from '../../cli/services/influxd.ts';
 import { freePort, waitFor } from '../../cli/services/ports.ts';
 import { gatewayConfigFor } from '../../cli/simulate.ts';
-import { decodeAlert, decodeStatus, type AlarmEvent, type OnlineStatus } from '../../protocol/messages.ts';
+import { decodeAlert, decodeIngestState, decodeStatus, type AlarmEvent, type IngestRunning, type OnlineStatus } from '../../protocol/messages.ts';
 import type { Served } from '../../simulators/modbus-server.ts';
 import { AirFleet } from '../../simulators/stations.ts';
 import { realClockEnv } from './clock.ts';
@@ -98,6 +98,8 @@ export class Pipeline {
   online = false;
   /** Alarm events seen on alert/+, in order. */
   alerts: AlarmEvent[] = [];
+  /** Each start of an ingest worker, as announced on sys/ingest/+/state. */
+  ingestStarts: IngestRunning[] = [];
   private watcher?: MqttClient;
 
   constructor(readonly o: PipelineOptions = {}) {
@@ -136,9 +138,12 @@ export class Pipeline {
   /** An operator client that follows the gateway's retained status. */
   private async watch(): Promise<void> {
     this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, { username: 'operator', password: PASSWORDS.operator, reconnectPeriod: 200 });
-    this.watcher.on('connect', () => this.watcher!.subscribe([`env/v1/status/${this.gwId}`, 'env/v1/alert/+'], { qos: 1 }));
+    this.watcher.on('connect', () => this.watcher!.subscribe([`env/v1/status/${this.gwId}`, 'env/v1/alert/+', 'env/v1/sys/ingest/+/state'], { qos: 1 }));
     this.watcher.on('message', (t, p, packet) => {
-      if (!t.includes('/alert/')) {
+      if (t.endsWith('/state')) {
+        const s = decodeIngestState(p);
+        if (s.state === 'running' && !packet.retain) this.ingestStarts.push(s);
+      } else if (!t.includes('/alert/')) {
         const s = decodeStatus(p);
         this.online = s.state === 'online';
         if (s.state === 'online') this.status = s;

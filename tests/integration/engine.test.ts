@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait.ts';
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS, Proc } from '../helpers/pipeline.ts';
-import { decodeAlert } from '../../protocol/messages.ts';
+import { decodeAlert, decodeIngestState, type AlarmEvent, type IngestRunning } from '../../protocol/messages.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-engine-'));
 const influx = new Influxd(join(dir, 'influxdb'));
@@ -26,7 +26,9 @@ let ingest: Proc;
 let gw: MqttClient;
 let op: MqttClient;
 let seq = 0;
-const events: { state: string; rule: string; field: string; ts: number; since: number; value: number; limit: number; peak: number }[] = [];
+const events: AlarmEvent[] = [];
+/** Each start of the ingest worker, as it announced itself on sys/ingest/+/state. */
+const started: IngestRunning[] = [];
 
 function startIngest(): Proc {
   return new Proc('ingest', ['ingest', '--mqtt', `mqtt://127.0.0.1:${broker.port}`, '--password', PASSWORDS.ingest, '--influx-url', influx.url,
@@ -46,11 +48,15 @@ beforeAll(async () => {
   broker = await new Broker({ port: 0, users: await makeUsers(['gw-eng']) }).start();
   writeFileSync(join(dir, 'devices.yaml'), 'devices:\n  cems-1: { profile: ultra-low, site: 1号机组 }\n  aq-1: { grade: 2 }\n');
   op = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { username: 'operator', password: PASSWORDS.operator });
-  op.on('message', (_topic, p, packet) => { const e = packet.retain ? undefined : decodeAlert(p)?.event; if (e) events.push(e); });
-  await op.subscribeAsync('env/v1/alert/+', { qos: 1 });
+  op.on('message', (topic, p, packet) => {
+    if (topic.endsWith('/state')) { const s = decodeIngestState(p); if (s.state === 'running') started.push(s); return; }
+    const e = packet.retain ? undefined : decodeAlert(p)?.event;
+    if (e) events.push(e);
+  });
+  await op.subscribeAsync(['env/v1/alert/+', 'env/v1/sys/ingest/+/state'], { qos: 1 });
   gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gw-eng', username: 'gw-eng', password: PASSWORDS.gateway });
   ingest = startIngest();
-  await waitFor('ingest to subscribe', () => ingest.output.includes('ingest running'), 20_000);
+  await waitFor('ingest to subscribe', () => started.length === 1, 20_000);
 });
 afterAll(async () => {
   gw.end(true); op.end(true);
@@ -73,8 +79,8 @@ describe('exceedance engine', () => {
     // kill -9 ingest while the alarm is open; the excursion goes on, then ends.
     await ingest.kill('SIGKILL');
     ingest = startIngest();
-    await waitFor('ingest to restore its alarms', () => ingest.output.includes('ingest running'), 20_000);
-    expect(ingest.output).toContain('open alarms restored');
+    await waitFor('ingest to start again', () => started.length === 2, 20_000);
+    expect(started[1]!.restored.alarms).toBe(1);
     await send([...Array.from({ length: 5 }, (_, m) => cems(15 + m, 31, 9)), ...Array.from({ length: 5 }, (_, m) => cems(20 + m, 20))]);
     await waitFor('the close event', () => events.some((e) => e.field === 'so2' && e.state === 'close'), 20_000);
     const so2 = events.filter((e) => e.field === 'so2');
@@ -122,8 +128,8 @@ describe('exceedance engine', () => {
     // A restarted worker reads its rolling windows back from these rows.
     await ingest.kill();
     ingest = startIngest();
-    await waitFor('ingest to start again', () => ingest.output.includes('ingest running'), 20_000);
-    expect(ingest.output).toMatch(/"msg":"air-quality windows restored","devices":2/); // aq-1 and the city
+    await waitFor('ingest to start again', () => started.length === 3, 20_000);
+    expect(started[2]!.restored.air_windows).toBe(2); // aq-1 and the city
   });
 
   it('keeps an hour\'s valid mean across a kill -9 of ingest in the middle of the hour', async () => {
@@ -133,8 +139,8 @@ describe('exceedance engine', () => {
     await waitFor('the first half hour in InfluxDB', async () => Number((await influx.rows(`SELECT count(pm25) FROM air WHERE dev = 'aq-2'`))[0]?.count ?? 0) === 30, 20_000);
     await ingest.kill('SIGKILL');
     ingest = startIngest();
-    await waitFor('ingest to start again', () => ingest.output.includes('ingest running'), 20_000);
-    expect(ingest.output).toMatch(/"msg":"open hours and vapour days replayed","devices":\d+,"samples":\d+/);
+    await waitFor('ingest to start again', () => started.length === 4, 20_000);
+    expect(started[3]!.restored.replayed_samples).toBeGreaterThanOrEqual(30);
     await send([...Array.from({ length: 30 }, (_, m) => at(30 + m)), at(60)]);
     await waitFor('the hour\'s AQI row', async () => (await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-2' AND period = 'hour'`)).length === 1, 20_000);
     const [row] = await influx.rows(`SELECT * FROM aqi WHERE dev = 'aq-2' AND period = 'hour'`);

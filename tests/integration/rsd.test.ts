@@ -21,7 +21,7 @@ p.o.ingestArgs = ['--devices', devicesFile];
 beforeAll(async () => {
   writeFileSync(devicesFile, 'rsd:\n  limits:\n    gasoline: { co_pct: 2.5, hc_ppm: 800, no_ppm: 2000 }\n  repeat: { count: 2, window_days: 180 }\n');
   await p.start();
-  await waitFor('the http link to listen', () => p.gateway!.output.includes('http link listening'), 20_000);
+  await waitFor('the http link to listen', () => p.status?.listening?.['rsd-platform'] !== undefined, 20_000);
 });
 afterAll(() => p.stop());
 
@@ -65,9 +65,10 @@ it('stores every pass, flags each one over its fuel\'s limits and every plate ov
 
   // kill -9 ingest; the plate comes back over its limit an hour later.
   await p.ingest!.kill('SIGKILL');
+  const starts = p.ingestStarts.length;
   p.startIngest();
-  await waitFor('ingest to restore the plate history', () => p.ingest!.output.includes('ingest running'), 20_000);
-  expect(p.ingest!.output).toContain('remote-sensing plate history restored');
+  await waitFor('ingest to start again', () => p.ingestStarts.length > starts, 20_000);
+  expect(p.ingestStarts.at(-1)!.restored.rsd_passes).toBe(over.length);
   const again = diesel('rsd-0002', now - HOUR, '蒙A·RESTART', 47);
   await postRecords({ url: p.pushUrl }, [again]);
   await waitFor('the high-emitter event', () => p.alerts.some((e) => e.rule === 'rsd-repeat' && e.attrs?.plate === '蒙A·RESTART'), 20_000);
