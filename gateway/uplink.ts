@@ -16,7 +16,8 @@ export class Uplink {
   private topics: Topics;
   private inflight = new Set<InFlight>();
   private gen = 0;
-  private liveTurn = true;
+  /** Whose turn the last envelope was: the first one after a start carries the newest records. */
+  private liveTurn = false;
   private timer?: NodeJS.Timeout;
   private pumping = false;
   stats = { envelopes: 0, published: 0, republished: 0, acks: 0, errors: 0 };
@@ -82,6 +83,8 @@ export class Uplink {
 
   private lastProgress = Date.now();
   private republishMs: number;
+  /** How long the uplink now waits for progress before it re-publishes (doubles while nothing is acknowledged). */
+  get republishIntervalMs(): number { return this.republishMs; }
 
   /**
    * Re-publishes what ingest has not acknowledged in time. While acknowledgements make no progress at
