@@ -2,14 +2,15 @@
 // gateway and ingest as child processes (so they can be killed with SIGKILL), each on free ports
 // in a throw-away directory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Broker } from '../../broker/server.ts';
 import { hashPassword, type User } from '../../broker/users.ts';
 import { Influxd } from '../../cli/services/influxd.ts';
-import { freePort, waitFor } from '../../cli/services/ports.ts';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { waitFor } from '../../cli/services/ports.ts';
 import { gatewayConfigFor } from '../../cli/simulate.ts';
 import { decodeAlert, decodeIngestState, decodeStatus, type AlarmEvent, type IngestRunning, type OnlineStatus } from '../../protocol/messages.ts';
 import type { Served } from '../../simulators/modbus-server.ts';
@@ -113,12 +114,10 @@ export class Pipeline {
     if (this.o.serial) this.pty = await ptyPair(this.dir);
     await this.fleet.start({ stations: this.o.stations ?? 4, cems: this.o.cems ?? 0, unitsPerServer: 2, basePort: 0, seed: 2000, ...(this.pty ? { serial: { device: this.pty.a, baudRate: 19200 } } : {}) });
     for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
-    const pushPort = this.o.rsd ? await freePort() : 0;
-    this.pushUrl = `http://127.0.0.1:${pushPort}/records`;
-    if (this.o.hj212) this.hj212Port = await freePort();
+    // Push links listen on port 0; the ports come back in the gateway's status (see listenPorts).
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
-      ...(this.o.rsd ? { rsd: { listen: `127.0.0.1:${pushPort}`, devices: this.o.rsd } } : {}),
-      ...(this.o.hj212 ? { hj212: { listen: `127.0.0.1:${this.hj212Port}`, devices: this.o.hj212 } } : {}),
+      ...(this.o.rsd ? { rsd: { listen: '127.0.0.1:0', devices: this.o.rsd } } : {}),
+      ...(this.o.hj212 ? { hj212: { listen: '127.0.0.1:0', devices: this.o.hj212 } } : {}),
       ...(this.pty ? { serialPeer: this.pty.b } : {}),
       mqtt: { url: `mqtt://127.0.0.1:${this.mqttPort}`, password: PASSWORDS.gateway, republish_s: this.o.republishS ?? 2, status_s: 1 },
       outbox: { path: join(this.dir, 'outbox.sqlite') },
@@ -127,12 +126,29 @@ export class Pipeline {
     await this.watch();
     this.startIngest();
     this.startGateway();
+    if (this.o.rsd || this.o.hj212) await this.listenPorts();
     return this;
   }
 
+  /**
+   * Waits for the gateway to say where its push links listen, and keeps those ports in its config, so a
+   * restarted gateway listens where the devices already push (no free-port guess to race for).
+   */
+  private async listenPorts(): Promise<void> {
+    const links = [...(this.o.rsd ? ['rsd-platform'] : []), ...(this.o.hj212 ? ['hj212-loggers'] : [])];
+    await waitFor('the gateway\'s push links to listen', () => links.every((l) => this.status?.listening?.[l] !== undefined), 30_000);
+    const ports = this.status.listening!;
+    if (this.o.rsd) this.pushUrl = `http://127.0.0.1:${ports['rsd-platform']}/records`;
+    if (this.o.hj212) this.hj212Port = ports['hj212-loggers']!;
+    const cfg = parseYaml(readFileSync(this.gwConfig, 'utf8')) as { links: { name: string; listen?: string }[] };
+    for (const l of cfg.links) if (ports[l.name] !== undefined) l.listen = `127.0.0.1:${ports[l.name]}`;
+    writeFileSync(this.gwConfig, stringifyYaml(cfg));
+  }
+
+  /** The broker listens on port 0 at first; a restart takes the same port again. */
   async startBroker(): Promise<void> {
-    this.mqttPort ||= await freePort();
     this.broker = await new Broker({ port: this.mqttPort, users: this.users, ...(this.o.redis ? { redis: this.o.redis } : {}) }).start();
+    this.mqttPort = this.broker.port;
   }
 
   /** An operator client that follows the gateway's retained status. */

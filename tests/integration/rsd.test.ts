@@ -21,7 +21,6 @@ p.o.ingestArgs = ['--devices', devicesFile];
 beforeAll(async () => {
   writeFileSync(devicesFile, 'rsd:\n  limits:\n    gasoline: { co_pct: 2.5, hc_ppm: 800, no_ppm: 2000 }\n  repeat: { count: 2, window_days: 180 }\n');
   await p.start();
-  await waitFor('the http link to listen', () => p.status?.listening?.['rsd-platform'] !== undefined, 20_000);
 });
 afterAll(() => p.stop());
 
