@@ -13,11 +13,20 @@ export type Opts = Record<string, Opt>;
 
 export class UsageError extends Error {}
 
-export function parse<T extends Opts>(argv: string[], usage: string, opts: T): { [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string | undefined } & { _: string[] } {
-  const options = Object.fromEntries(Object.entries({ ...opts, help: { type: 'boolean', help: '' } }).map(([k, o]) => [k, { type: o.type }]));
+/** A failure the user can act on: `qingcheng` prints its message in one line and exits with `exitCode`. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) { super(message); }
+}
+
+/** Parsed options: booleans as booleans, the rest as text (undefined when not given and without default). */
+export type Parsed<T extends Opts> = { [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string | undefined } & { _: string[] };
+
+export function parse<T extends Opts>(argv: string[], usage: string, opts: T): Parsed<T> {
+  const all: Opts = { ...opts, help: { type: 'boolean', help: '' } };
+  const options = Object.fromEntries(Object.entries(all).map(([k, o]): [string, { type: Opt['type'] }] => [k, { type: o.type }]));
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: options as never, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${helpText(usage, opts)}`);
   }
@@ -30,7 +39,7 @@ export function parse<T extends Opts>(argv: string[], usage: string, opts: T): {
     const v = (parsed.values as Record<string, unknown>)[k];
     out[k] = v ?? (o.env !== undefined ? process.env[o.env] : undefined) ?? o.default ?? (o.type === 'boolean' ? false : undefined);
   }
-  return out as never;
+  return out as Parsed<T>;
 }
 
 export function helpText(usage: string, opts: Opts): string {

@@ -1,6 +1,6 @@
 // The `qingcheng` command.
 import { ConfigError } from '../protocol/config.ts';
-import { UsageError } from './args.ts';
+import { CliError, UsageError } from './args.ts';
 
 const COMMANDS: Record<string, { help: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
   stack: { help: 'run the whole network on this machine: influxd, broker, ingest, simulators, gateway', load: () => import('./stack.ts') },
@@ -31,6 +31,10 @@ try {
   await (await entry.load()).run(rest);
 } catch (e) {
   // Mistakes a user can fix get one line, not a stack trace.
+  if (e instanceof CliError) {
+    process.stderr.write(`qingcheng ${cmd}: ${e.message}\n`);
+    process.exit(e.exitCode);
+  }
   if (e instanceof UsageError || e instanceof ConfigError || (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
     process.stderr.write(`qingcheng ${cmd}: ${(e as Error).message}\n`);
     process.exit(2);

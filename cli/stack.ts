@@ -1,7 +1,7 @@
 // `qingcheng stack` (npm start): the whole network on one machine, with a live one-line summary.
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Broker } from '../broker/server.ts';
 import { hashPassword, type User } from '../broker/users.ts';
 import { parseGatewayConfig } from '../gateway/config.ts';
@@ -12,8 +12,12 @@ import { Node } from '../protocol/config.ts';
 import { log, setLogStream } from '../protocol/log.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
 import { AirFleet } from '../simulators/stations.ts';
-import { int, parse } from './args.ts';
-import { Influxd, InfluxdMissing } from './services/influxd.ts';
+import { CliError, int, parse } from './args.ts';
+import { loadCredentials } from './services/credentials.ts';
+import { obtainInfluxd } from './services/influxd-install.ts';
+import { Influxd, influxdPath } from './services/influxd.ts';
+import { portIsFree } from './services/ports.ts';
+import { WorkDir } from './services/workdir.ts';
 import { onShutdown } from './signals.ts';
 import { parse as parseYaml } from 'yaml';
 import { gatewayConfigFor, rsdSites, startLoggers } from './simulate.ts';
@@ -21,8 +25,15 @@ import { loggerSites } from '../simulators/hj212-logger.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
 import { ConsoleServer } from '../console/server.ts';
 
+const USAGE = `Usage: qingcheng stack [options]   (npm start)
+
+Runs influxd, the broker, ingest, simulated instruments and gateways on 127.0.0.1. Passwords are made
+on the first start and kept in <dir>/credentials.json (mode 0600). The ports below can be chosen; the
+others (the simulators' Modbus ports, the gateways' HJ 212 and http links, influxd's internal RPC
+port) are picked free at each start and printed where they matter.`;
+
 const OPTS = {
-  dir: { type: 'string', default: '.qingcheng', help: 'working directory for the database, outboxes, users and logs' },
+  dir: { type: 'string', default: '.qingcheng', help: 'working directory for the database, outboxes, credentials and logs' },
   stations: { type: 'string', default: '8', help: 'simulated SIM-AQ6 micro-stations' },
   cems: { type: 'string', default: '2', help: 'simulated SIM-CEMS smokestack analyzers' },
   rsd: { type: 'string', default: '2', help: 'simulated SIM-RSD remote-sensing sites (push vehicle passes to the first gateway)' },
@@ -30,61 +41,96 @@ const OPTS = {
   gateways: { type: 'string', default: '2', help: 'gateways the stations are split across' },
   workers: { type: 'string', default: '1', help: 'ingest workers' },
   'mqtt-port': { type: 'string', default: '1883', help: 'broker port (0 = a free port)' },
+  'ws-port': { type: 'string', default: '0', help: 'broker MQTT-over-WebSocket port, which the console page connects to (0 = a free port)' },
   'health-port': { type: 'string', default: '8081', help: 'broker health port (0 = a free port)' },
   'console-port': { type: 'string', default: '8090', help: 'operator web console port (0 = a free port)' },
+  'influx-port': { type: 'string', default: '0', help: 'the private influxd\'s HTTP port (0 = a free port; unused with --influx-url)' },
   'influx-url': { type: 'string', env: 'INFLUX_URL', help: 'use this InfluxDB (1.x /write) instead of starting a private influxd' },
   db: { type: 'string', default: 'qingcheng', help: 'database name' },
   redis: { type: 'string', env: 'QC_REDIS_URL', help: 'keep the broker\'s state in this Redis (redis://host:port)' },
 } as const;
 
+type Args = ReturnType<typeof parse<typeof OPTS>>;
+type Ports = Record<'mqtt-port' | 'ws-port' | 'health-port' | 'console-port' | 'influx-port', number>;
+type Stop = () => Promise<void>;
+const say = (s: string) => process.stdout.write(s + '\n');
+
 export async function run(argv: string[]): Promise<void> {
-  const a = parse(argv, 'Usage: qingcheng stack [options]   (npm start)', OPTS);
-  const dir = resolve(a.dir!);
-  mkdirSync(dir, { recursive: true });
-  const logFile = join(dir, 'stack.log');
+  const a = parse(argv, USAGE, OPTS);
+  // Every number is checked before anything is created, so a typo leaves nothing behind.
+  const ports: Ports = {
+    'mqtt-port': int(a['mqtt-port'], 'mqtt-port'), 'ws-port': int(a['ws-port'], 'ws-port'), 'health-port': int(a['health-port'], 'health-port'),
+    'console-port': int(a['console-port'], 'console-port'), 'influx-port': int(a['influx-port'], 'influx-port'),
+  };
+  for (const k of ['stations', 'cems', 'rsd', 'hj212-stations'] as const) int(a[k], k);
+  for (const k of ['gateways', 'workers'] as const) int(a[k], k, 1);
+  const work = new WorkDir(resolve(a.dir!));
+  const logFile = join(work.path, 'stack.log');
   const logStream = createWriteStream(logFile, { flags: 'a' });
   setLogStream(logStream);
-  const say = (s: string) => process.stdout.write(s + '\n');
-
-  say(`qingcheng stack — working directory ${dir}, logs in ${logFile}`);
-  let influx: Influxd | undefined;
-  let influxUrl = a['influx-url'];
-  if (!influxUrl) {
-    influx = new Influxd(join(dir, 'influxdb'), a.db!);
-    try { await influx.start(); } catch (e) {
-      if (e instanceof InfluxdMissing) { process.stderr.write(`qingcheng stack: ${e.message}\n`); process.exit(1); }
-      throw e;
-    }
-    influxUrl = influx.url;
-    say(`  influxd      ${influxUrl}  (data in ${join(dir, 'influxdb')})`);
-  } else {
-    await fetch(`${influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE "${a.db}"`)}`, { method: 'POST' }).catch(() => undefined);
-    say(`  InfluxDB     ${influxUrl}`);
+  const closeLog = async () => {
+    setLogStream({ write: () => true }); // whatever still logs while stopping must not write to an ended stream
+    await new Promise<void>((r) => logStream.end(() => r()));
+  };
+  // What the start has brought up, each with its stop: Ctrl-C stops them newest first, and so does a failed start.
+  const stops: Stop[] = [];
+  say(`qingcheng stack — working directory ${work.path}, logs in ${logFile}`);
+  // Ctrl-C before everything is up just exits: influxd, in its own process group, is stopped by its exit hook.
+  const abort = () => process.exit(130);
+  process.once('SIGINT', abort).once('SIGTERM', abort);
+  try {
+    await start(a, ports, work.path, stops);
+  } catch (e) {
+    log('error', 'start failed', { error: (e as Error).stack });
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await closeLog();
+    work.undo();
+    // A user-facing error stays as it is; anything else still gets one line, not a trace.
+    throw e instanceof CliError || (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? e : new CliError(`could not start: ${(e as Error).message}`);
+  } finally {
+    process.off('SIGINT', abort).off('SIGTERM', abort);
   }
+  onShutdown(async () => {
+    for (const stop of stops.reverse()) await stop();
+    log('info', 'stack stopped');
+    await closeLog();
+  });
+}
 
+async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise<void> {
+  // Ports first: one in use stops the start before influxd is installed or started.
+  for (const [option, port] of Object.entries(ports)) {
+    if (port && !(option === 'influx-port' && a['influx-url'])) await portIsFree(port, `stop what holds it, or choose another --${option} (0 picks a free one)`);
+  }
   const nGw = int(a.gateways, 'gateways', 1);
   const nWorkers = int(a.workers, 'workers', 1);
-  const secret = () => randomBytes(12).toString('base64url');
-  const creds = new Map<string, { role: User['role']; password: string }>();
-  for (let g = 1; g <= nGw; g++) creds.set(`gw-sim-${String(g).padStart(2, '0')}`, { role: 'gateway', password: secret() });
-  creds.set('ingest', { role: 'ingest', password: secret() });
-  creds.set('operator', { role: 'operator', password: secret() });
+  const gwIds = Array.from({ length: nGw }, (_, g) => `gw-sim-${String(g + 1).padStart(2, '0')}`);
+  const creds = loadCredentials(join(dir, 'credentials.json'), new Map<string, User['role']>([
+    ...gwIds.map((id) => [id, 'gateway'] as const), ['ingest', 'ingest'], ['operator', 'operator'],
+  ]));
+  const password = (user: string) => creds.get(user)!.password;
   const users = await Promise.all([...creds].map(async ([username, c]) => ({ username, role: c.role, password: await hashPassword(c.password) })));
-  const broker = await new Broker({ port: int(a['mqtt-port'], 'mqtt-port'), healthPort: int(a['health-port'], 'health-port'), wsPort: 0, users, ...(a.redis ? { redis: a.redis } : {}) }).start();
-  const web = await new ConsoleServer({ port: int(a['console-port'], 'console-port'), ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`, prefix: DEFAULT_PREFIX }).start();
+  const broker = await new Broker({ port: ports['mqtt-port'], healthPort: ports['health-port'], wsPort: ports['ws-port'], users, ...(a.redis ? { redis: a.redis } : {}) }).start();
+  stops.push(() => broker.stop());
+  const web = await new ConsoleServer({ port: ports['console-port'], ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`, prefix: DEFAULT_PREFIX }).start();
+  stops.push(() => web.stop());
+  const influxUrl = await database(a, ports['influx-port'], dir, stops);
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
-  say(`  broker       ${mqttUrl}  health http://127.0.0.1:${broker.healthPort}/health${a.redis ? `  state in ${a.redis}` : ''}`);
+  say(`  broker       ${mqttUrl}  ws://127.0.0.1:${broker.wsPort}/mqtt  health http://127.0.0.1:${broker.healthPort}/health${a.redis ? `  state in ${a.redis}` : ''}`);
 
   const fleet = await new AirFleet().start({ stations: int(a.stations, 'stations'), cems: int(a.cems, 'cems'), unitsPerServer: 4, basePort: 0 });
+  stops.push(() => fleet.stop());
   say(`  simulators   ${a.stations} SIM-AQ6 stations, ${a.cems} SIM-CEMS analyzers on ${fleet.servers.length} Modbus TCP port(s)`);
 
   const workers: IngestWorker[] = [];
   for (let i = 0; i < nWorkers; i++) {
-    workers.push(await createIngest({
-      mqttUrl, username: 'ingest', password: creds.get('ingest')!.password, index: i, workers: nWorkers,
+    const w = createIngest({
+      mqttUrl, username: 'ingest', password: password('ingest'), index: i, workers: nWorkers,
       prefix: DEFAULT_PREFIX, shards: DEFAULT_SHARDS, influxUrl, api: 'v1', db: a.db!, org: 'qingcheng', bucket: a.db!,
       ...(i === 0 ? { city: 'hohhot' } : {}),
-    }).start());
+    });
+    stops.push(() => w.stop());
+    workers.push(await w.start());
   }
   say(`  ingest       ${nWorkers} worker(s) → ${influxUrl}/write?db=${a.db}`);
 
@@ -93,49 +139,69 @@ export async function run(argv: string[]): Promise<void> {
   const sites = rsdSites(int(a.rsd, 'rsd'));
   // National stations' HJ 212 loggers connect to the last gateway.
   const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), 0);
-  for (let g = 0; g < nGw; g++) {
-    const id = `gw-sim-${String(g + 1).padStart(2, '0')}`;
+  for (const [g, id] of gwIds.entries()) {
     const mine = fleet.endpoints.filter((_, i) => i % nGw === g);
     const rsd = g === 0 && sites.length ? { listen: '127.0.0.1:0', devices: sites.map((s) => s.dev) } : undefined;
     const hj212 = g === nGw - 1 && loggers.length ? { listen: '127.0.0.1:0', devices: loggers } : undefined;
     if (!mine.length && !rsd && !hj212) continue;
-    const yaml = gatewayConfigFor(id, mine, { mqtt: { url: mqttUrl, password: creds.get(id)!.password }, outbox: { path: join(dir, `${id}.outbox.sqlite`) }, ...(rsd ? { rsd } : {}), ...(hj212 ? { hj212 } : {}) });
-    gateways.push(await new Gateway(parseGatewayConfig(new Node(join(dir, `${id}.yaml`), '', parseYaml(yaml)))).start());
+    const yaml = gatewayConfigFor(id, mine, { mqtt: { url: mqttUrl, password: password(id) }, outbox: { path: join(dir, `${id}.outbox.sqlite`) }, ...(rsd ? { rsd } : {}), ...(hj212 ? { hj212 } : {}) });
+    const gw = new Gateway(parseGatewayConfig(new Node(join(dir, `${id}.yaml`), '', parseYaml(yaml))));
+    stops.push(() => gw.stop());
+    gateways.push(await gw.start());
   }
   say(`  gateways     ${gateways.map((g) => `${g.cfg.id} (${g.cfg.devices.length} devices)`).join(', ')}`);
-  const pushUrl = sites.length ? `http://127.0.0.1:${gateways[0]!.ports[0]}/records` : '';
-  const pusher = sites.length ? new RsdPusher({ url: pushUrl }, sites).start() : undefined;
-  if (sites.length) say(`  remote sensing ${sites.length} SIM-RSD site(s) pushing vehicle passes to ${pushUrl}`);
-  const last = gateways[gateways.length - 1]!;
-  const hj212Target = loggers.length ? `127.0.0.1:${last.ports[last.inputs.findIndex((i) => i.cfg.type === 'hj212')]}` : '';
-  const running = loggers.length ? startLoggers(loggers, hj212Target, 10_000) : [];
-  if (loggers.length) say(`  HJ 212       ${loggers.length} national station logger(s) uploading to ${last.cfg.id} at ${hj212Target}`);
-  say('');
-  say(`Operator console: http://127.0.0.1:${web.port}/  (user "operator", password "${creds.get('operator')!.password}")`);
-  say(`Operator login for MQTT clients: user "operator", password "${creds.get('operator')!.password}"`);
-  say(`  mosquitto_sub -p ${broker.port} -u operator -P '${creds.get('operator')!.password}' -t 'env/v1/#' -v`);
-  say(`Watch the network:`);
-  say(`  qingcheng watch --mqtt ${mqttUrl} --password '${creds.get('operator')!.password}'`);
-  say(`Query the data:`);
-  say(`  curl -sG ${influxUrl}/query --data-urlencode db=${a.db} --data-urlencode "q=SELECT * FROM air ORDER BY time DESC LIMIT 5"`);
-  say(`  influx -port ${new URL(influxUrl).port} -database ${a.db} -execute 'SELECT mean(pm25) FROM air WHERE time > now() - 10m GROUP BY dev'`);
-  say('Ctrl-C stops everything.\n');
+  if (sites.length) {
+    const pushUrl = `http://127.0.0.1:${gateways[0]!.ports[0]}/records`;
+    const pusher = new RsdPusher({ url: pushUrl }, sites).start();
+    stops.push(async () => pusher.stop());
+    say(`  remote sensing ${sites.length} SIM-RSD site(s) pushing vehicle passes to ${pushUrl}`);
+  }
+  if (loggers.length) {
+    const last = gateways[gateways.length - 1]!;
+    const hj212Target = `127.0.0.1:${last.ports[last.inputs.findIndex((i) => i.cfg.type === 'hj212')]}`;
+    const running = startLoggers(loggers, hj212Target, 10_000);
+    stops.push(async () => { for (const l of running) l.stop(); });
+    say(`  HJ 212       ${loggers.length} national station logger(s) uploading to ${last.cfg.id} at ${hj212Target}`);
+  }
+  printHowTo(mqttUrl, password('operator'), web.port, influxUrl, a.db!);
 
   const summary = new Summary(gateways, workers);
   const timer = setInterval(() => summary.print(), 1000);
-  onShutdown(async () => {
-    clearInterval(timer);
-    pusher?.stop();
-    for (const l of running) l.stop();
-    for (const g of gateways) await g.stop();
-    for (const w of workers) await w.stop();
-    await fleet.stop();
-    await web.stop();
-    await broker.stop();
-    await influx?.stop();
-    log('info', 'stack stopped');
-    await new Promise<void>((r) => logStream.end(() => r()));
-  });
+  stops.push(async () => clearInterval(timer));
+}
+
+/** The private influxd (installed first where we may), or the one --influx-url names; its base URL. */
+async function database(a: Args, port: number, dir: string, stops: Stop[]): Promise<string> {
+  // Ingest creates the database on a server that lacks it.
+  if (a['influx-url']) { say(`  InfluxDB     ${a['influx-url']}`); return a['influx-url']; }
+  if (!influxdPath()) await obtainInfluxd(say);
+  const influx = new Influxd(join(dir, 'influxdb'), a.db!, { port });
+  // Registered before it starts: a start that fails half-way still stops the child it spawned.
+  stops.push(() => influx.stop());
+  await influx.start();
+  say(`  influxd      ${influx.url}  (data in ${influx.dir})`);
+  return influx.url;
+}
+
+/** Lines a user can paste as printed on a fresh machine (no influx client, no mosquitto-clients, qingcheng not on PATH). */
+function printHowTo(mqttUrl: string, operatorPassword: string, consolePort: number, influxUrl: string, db: string): void {
+  const query = (q: string) => `  curl -sG ${influxUrl}/query --data-urlencode db=${db} --data-urlencode "q=${q}"`;
+  say('');
+  say(`Operator console: http://127.0.0.1:${consolePort}/  (user "operator", password "${operatorPassword}")`);
+  say(`Operator login for MQTT clients: ${mqttUrl}, user "operator", password "${operatorPassword}", topics env/v1/#`);
+  say('Watch the network:');
+  say(`  ${qingchengCommand()} watch --mqtt ${mqttUrl} --password '${operatorPassword}'`);
+  say('Query the data:');
+  say(query('SELECT * FROM air ORDER BY time DESC LIMIT 5'));
+  say(query('SELECT mean(pm25) FROM air WHERE time > now() - 10m GROUP BY dev'));
+  say('Ctrl-C stops everything.\n');
+}
+
+/** How to run `qingcheng` from the user's shell: `npx` finds it inside the checkout; elsewhere, by its path. */
+function qingchengCommand(): string {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const rel = relative(root, process.cwd());
+  return rel.startsWith('..') || isAbsolute(rel) ? `node ${join(root, 'bin/qingcheng.js')}` : 'npx qingcheng';
 }
 
 /** The live one-line summary: rates over the last second and totals. */

@@ -1,6 +1,6 @@
 // `qingcheng watch`: the operator's view of the network from MQTT. On a terminal a screen that redraws
 // every second (gateways, open alarms, air quality, recent events); otherwise, or with --json, one line
-// per alarm event, for a log or a pipe.
+// per alarm event, for a log or a pipe; with --once, the screen printed once.
 import mqtt from 'mqtt';
 import { eventLine, NetworkView, renderView } from '../console/network-view.ts';
 import { DEFAULT_PREFIX, Topics } from '../protocol/topics.ts';
@@ -14,23 +14,43 @@ const OPTS = {
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
   json: { type: 'boolean', help: 'print each alarm event as a JSON line instead of the screen' },
   lines: { type: 'boolean', help: 'print each alarm event as a text line instead of the screen' },
+  once: { type: 'boolean', help: 'print the screen once, from what the broker holds (retained status, alarms, readings), and exit' },
 } as const;
+
+/** --once: the view is printed when no retained message has come for this long after subscribing … */
+const ONCE_QUIET_MS = 300;
+/** … or this long after subscribing, whichever is first (live readings keep coming and never go quiet). */
+const ONCE_MAX_MS = 3000;
+/** --once: a broker that cannot be reached in this long is an error, not something to wait for. */
+const ONCE_CONNECT_MS = 10_000;
 
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng watch [options]', OPTS);
   const topics = new Topics(a.prefix!);
   const view = new NetworkView(topics);
-  const screen = process.stdout.isTTY && !a.json && !a.lines;
+  const screen = process.stdout.isTTY && !a.json && !a.lines && !a.once;
   const client = mqtt.connect(a.mqtt!, {
     ...(a.username ? { username: a.username } : {}), ...(a.password ? { password: a.password } : {}),
     clean: true, reconnectPeriod: 2000, protocolVersion: 4,
   });
   let state = 'connecting';
+  const once = a.once ? new Once(() => {
+    process.stdout.write(renderView(view, Date.now(), `qingcheng watch — ${a.mqtt} (${state})`, 1000) + '\n', () => {
+      void client.endAsync().then(() => process.exit(0));
+    });
+  }, () => {
+    process.stderr.write(`qingcheng watch: cannot reach ${a.mqtt} (${state})\n`);
+    process.exit(1);
+  }) : undefined;
   client.on('connect', () => {
     state = 'connected';
     client.subscribe({ [`${a.prefix}/status/+`]: { qos: 1 }, [`${a.prefix}/alert/+`]: { qos: 1 }, [`${a.prefix}/live/#`]: { qos: 0 } }, (err, granted) => {
       const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
-      if (err || refused.length) process.stderr.write(`qingcheng watch: not allowed to read ${refused.join(', ') || err?.message}: use an operator user\n`);
+      if (err || refused.length) {
+        process.stderr.write(`qingcheng watch: not allowed to read ${refused.join(', ') || err?.message}: use an operator user\n`);
+        if (once) process.exit(1);
+      }
+      once?.subscribed();
     });
   });
   client.on('close', () => { state = 'reconnecting'; });
@@ -44,10 +64,13 @@ export async function run(argv: string[]): Promise<void> {
   });
   client.on('message', (topic, payload, packet) => {
     const ev = view.onMessage(topic, payload, packet.retain);
-    if (!ev || screen) return;
+    if (packet.retain) once?.retained();
+    if (!ev || screen || once) return;
     process.stdout.write((a.json ? JSON.stringify(ev) : eventLine(ev)) + '\n');
   });
-  if (screen) {
+  if (once) {
+    onShutdown(() => client.endAsync());
+  } else if (screen) {
     const draw = () => {
       const rows = process.stdout.rows ?? 40;
       process.stdout.write('\x1b[H\x1b[2J' + renderView(view, Date.now(), `qingcheng watch — ${a.mqtt} (${state})`, rows) + '\n');
@@ -57,5 +80,40 @@ export async function run(argv: string[]): Promise<void> {
     onShutdown(async () => { clearInterval(timer); await client.endAsync(); });
   } else {
     onShutdown(() => client.endAsync());
+  }
+}
+
+/**
+ * When to print the --once view. MQTT does not say when the retained messages of a subscription have
+ * all arrived, so the view is taken once they pause, or after a cap.
+ */
+class Once {
+  private quiet?: NodeJS.Timeout;
+  private cap?: NodeJS.Timeout;
+  private done = false;
+  private noBroker: NodeJS.Timeout;
+
+  constructor(private print: () => void, unreachable: () => void) {
+    this.noBroker = setTimeout(unreachable, ONCE_CONNECT_MS);
+  }
+
+  subscribed(): void {
+    clearTimeout(this.noBroker);
+    this.cap ??= setTimeout(() => this.fire(), ONCE_MAX_MS);
+    this.retained();
+  }
+
+  retained(): void {
+    if (!this.cap) return; // before the subscription is acknowledged
+    clearTimeout(this.quiet);
+    this.quiet = setTimeout(() => this.fire(), ONCE_QUIET_MS);
+  }
+
+  private fire(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.quiet);
+    clearTimeout(this.cap);
+    this.print();
   }
 }

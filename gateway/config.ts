@@ -67,21 +67,38 @@ export interface GatewayConfig {
 
 const ID = { pattern: ID_PATTERN, hint: 'an id of letters, digits, . _ - (1-64)' };
 
-export function loadGatewayConfig(file: string): GatewayConfig {
-  return parseGatewayConfig(configRoot(file));
+export interface ParseOptions {
+  /**
+   * Secrets named by `*_env` keys whose variable is unset are listed here instead of failing: `--check`
+   * validates a config on a machine that does not hold its secrets.
+   */
+  unsetSecrets?: { key: string; env: string }[];
 }
 
-export function parseGatewayConfig(root: Node): GatewayConfig {
+export function loadGatewayConfig(file: string, o: ParseOptions = {}): GatewayConfig {
+  return parseGatewayConfig(configRoot(file), o);
+}
+
+/** The value of the environment variable a `*_env` key names; unset fails, unless the caller collects it. */
+function secretFromEnv(n: Node, what: string, o: ParseOptions): string | undefined {
+  const name = n.optStr();
+  if (name === undefined || process.env[name] !== undefined) return name === undefined ? undefined : process.env[name];
+  if (!o.unsetSecrets) n.fail(`environment variable ${name} is not set (${what}; \`qingcheng gateway --check\` validates without it)`);
+  o.unsetSecrets.push({ key: n.path, env: name });
+  return undefined;
+}
+
+export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): GatewayConfig {
   root.only('gateway', 'mqtt', 'outbox', 'links', 'devices');
   const gw = root.get('gateway').only('id');
   const id = gw.get('id').str(ID);
   const m = root.get('mqtt').only('url', 'username', 'password', 'password_env', 'prefix', 'shards', 'window', 'batch_max', 'republish_s', 'max_unacked', 'status_s');
   const passwordEnv = m.get('password_env').optStr();
-  if (passwordEnv !== undefined && process.env[passwordEnv] === undefined) m.get('password_env').fail(`environment variable ${passwordEnv} is not set`);
+  const envPassword = secretFromEnv(m.get('password_env'), 'the gateway\'s MQTT password', opts);
   const mqtt: MqttConfig = {
     url: m.get('url').str({ def: 'mqtt://127.0.0.1:1883', pattern: /^(mqtts?|wss?|tcp):\/\//, hint: 'a URL such as mqtt://host:1883' }),
     username: m.get('username').optStr() ?? id,
-    password: passwordEnv !== undefined ? process.env[passwordEnv] : m.get('password').optStr(),
+    password: passwordEnv !== undefined ? envPassword : m.get('password').optStr(),
     prefix: m.get('prefix').str({ def: DEFAULT_PREFIX }),
     shards: m.get('shards').num({ def: DEFAULT_SHARDS, min: 1, max: 1024, integer: true }),
     window: m.get('window').num({ def: 8, min: 1, max: 1000, integer: true }),
@@ -96,7 +113,7 @@ export function parseGatewayConfig(root: Node): GatewayConfig {
     maxRecords: o.get('max_records').num({ def: 1_000_000, min: 100, integer: true }),
     sync: o.get('sync').oneOf(['full', 'normal'] as const, 'full'),
   };
-  const links = root.get('links').list().map(parseLink);
+  const links = root.get('links').list().map((l) => parseLink(l, opts));
   const names = new Set<string>();
   for (const [i, l] of links.entries()) {
     if (names.has(l.name)) root.get('links').list()[i]!.get('name').fail(`"${l.name}" is used by another link`);
@@ -127,7 +144,7 @@ function listenOn(n: Node, example: string): { host: string; port: number } {
   return { host, port };
 }
 
-function parseLink(l: Node): LinkConfig {
+function parseLink(l: Node, opts: ParseOptions): LinkConfig {
   const type = l.get('type').oneOf(['modbus-tcp', 'modbus-rtu', 'modbus-rtu-tcp', 'http', 'hj212'] as const);
   const timeoutMs = () => l.get('timeout_ms').num({ def: 1000, min: 10, max: 60_000, integer: true });
   if (type === 'modbus-rtu') {
@@ -148,9 +165,7 @@ function parseLink(l: Node): LinkConfig {
   if (type === 'http') {
     l.only('name', 'type', 'listen', 'token', 'token_env');
     const { host, port } = listenOn(l.get('listen'), '0.0.0.0:8089');
-    const tokenEnv = l.get('token_env').optStr();
-    if (tokenEnv !== undefined && process.env[tokenEnv] === undefined) l.get('token_env').fail(`environment variable ${tokenEnv} is not set`);
-    const token = tokenEnv !== undefined ? process.env[tokenEnv] : l.get('token').optStr();
+    const token = l.get('token_env').present ? secretFromEnv(l.get('token_env'), 'the token pushers must send', opts) : l.get('token').optStr();
     return { name: l.get('name').str(ID), type, host, port, ...(token ? { token } : {}) };
   }
   l.only('name', 'type', 'host', 'port', 'timeout_ms');

@@ -1,18 +1,22 @@
 // A private influxd (Debian's `influxdb` package, InfluxDB 1.x) with its data in a directory of ours.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitFor } from './ports.ts';
+import { CliError } from '../args.ts';
+import { commandPath, InfluxdMissing } from './influxd-install.ts';
+import { freePort, portIsFree, waitFor } from './ports.ts';
 
-export class InfluxdMissing extends Error {
-  constructor() {
-    super('influxd was not found. Install InfluxDB 1.x (on Debian/Ubuntu: `sudo apt-get install influxdb`), or point INFLUX_URL at a running InfluxDB.');
-  }
-}
+export { InfluxdMissing } from './influxd-install.ts';
 
 export function influxdPath(): string | null {
-  const r = spawnSync('sh', ['-c', 'command -v influxd'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
+  return commandPath('influxd');
+}
+
+export interface InfluxdOptions {
+  /** HTTP port; 0 (the default) = a free port. */
+  port?: number;
+  /** Create the database at start (the default); off to test what meets a server without it. */
+  createDatabase?: boolean;
 }
 
 export class Influxd {
@@ -21,13 +25,17 @@ export class Influxd {
   private rpcPort = 0;
   exited?: Promise<void>;
 
-  constructor(readonly dir: string, readonly db = 'qingcheng') {}
+  constructor(readonly dir: string, readonly db = 'qingcheng', private o: InfluxdOptions = {}) {
+    this.port = o.port ?? 0;
+  }
 
   get url(): string { return `http://127.0.0.1:${this.port}`; }
 
   async start(): Promise<this> {
     const bin = influxdPath();
     if (!bin) throw new InfluxdMissing();
+    // influxd would only log a taken port and exit; this says which option to change.
+    if (this.o.port && !this.proc) await portIsFree(this.o.port, 'stop what holds it, or choose another --influx-port (0 picks a free one)');
     mkdirSync(this.dir, { recursive: true });
     this.port ||= await freePort();
     this.rpcPort ||= await freePort();
@@ -48,18 +56,23 @@ bind-address = "127.0.0.1:${this.rpcPort}"
 [continuous_queries]
   enabled = false
 `);
-    const proc = spawn(bin, ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and influxd must
+    // outlive it until ingest has written what it holds. If we exit without stopping it, it goes with us.
+    const proc = spawn(bin, ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.proc = proc;
+    const orphaned = () => proc.kill('SIGTERM');
+    process.once('exit', orphaned);
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => proc.once('exit', () => { process.off('exit', orphaned); resolve(); }));
     let dead = false;
     void this.exited.then(() => { dead = true; });
+    const died = () => new CliError(`influxd exited during start-up:\n${stderr.trim()}`);
     await waitFor(`influxd on port ${this.port}`, async () => {
-      if (dead) throw new Error(`influxd exited during start-up:\n${stderr}`);
+      if (dead) throw died();
       return (await fetch(`${this.url}/ping`)).status === 204;
-    }, 30_000).catch((e) => { if (dead) throw new Error(`influxd exited during start-up:\n${stderr}`); throw e; });
-    await this.query(`CREATE DATABASE "${this.db}"`, 'POST');
+    }, 30_000).catch(async (e) => { if (dead) throw died(); await this.stop(); throw e; });
+    if (this.o.createDatabase !== false) await this.query(`CREATE DATABASE "${this.db}"`, 'POST');
     return this;
   }
 

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { listen } from '../../protocol/listen.ts';
 
 /** A TCP port that was free a moment ago (the OS picks it). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -20,4 +21,11 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Resolves if `port` can be listened on now; otherwise the listen helper's EADDRINUSE error with `hint`. */
+export async function portIsFree(port: number, hint: string, host = '127.0.0.1'): Promise<void> {
+  const probe = net.createServer();
+  await listen(probe, port, host, hint);
+  await new Promise((r) => probe.close(r));
 }

@@ -10,6 +10,15 @@ export interface Endpoint {
   describe: string;
   /** InfluxQL /query URL (with db and epoch=ms), where the server has one: used to restore state at start. */
   queryUrl?: string;
+  /** What to do when the server answers 404, which means the database or bucket does not exist. */
+  missing?: Missing;
+}
+
+export interface Missing {
+  /** Creates the database, where the endpoint can (v1: CREATE DATABASE); throws why not. */
+  create?: () => Promise<void>;
+  /** How a person creates it: said once, not in every retry. */
+  howTo: string;
 }
 
 export interface SinkOptions {
@@ -42,6 +51,10 @@ export class LineSink {
   private waiters: (() => void)[] = [];
   private backoffMs = 0;
   private closed = false;
+  /** The one creation of a missing database, shared by the batches that met the 404 (until a write succeeds). */
+  private creation?: Promise<boolean>;
+  /** The missing database has been reported: its 404s are retried quietly. */
+  private missingSaid = false;
   stats = { written: 0, batches: 0, retries: 0, rejected: 0, failing: false, lastError: '' };
   readonly o: SinkOptions;
 
@@ -100,8 +113,10 @@ export class LineSink {
 
   /** Posts one batch until the server takes it; 'ok', or why the server refused it for good. */
   private async send(body: string, lines: number): Promise<string> {
+    let justCreated = false;
     for (;;) {
       let retryable: string;
+      let missing = false;
       try {
         const res = await fetch(this.endpoint.url, {
           method: 'POST', body, headers: { 'content-type': 'text/plain; charset=utf-8', ...this.endpoint.headers },
@@ -111,6 +126,8 @@ export class LineSink {
         if (res.ok) {
           if (this.stats.failing) log('info', 'database write recovered', { endpoint: this.endpoint.describe });
           this.stats.failing = false;
+          this.creation = undefined;
+          this.missingSaid = false;
           this.backoffMs = 0;
           this.stats.written += lines;
           this.stats.batches++;
@@ -123,7 +140,17 @@ export class LineSink {
           log('error', 'database rejected a batch', { endpoint: this.endpoint.describe, status: res.status, error: text });
           return `database refused the write: ${text}`;
         }
-        retryable = `HTTP ${res.status} ${text}${hint(res.status)}`;
+        if (res.status === 404 && this.endpoint.missing) {
+          missing = true;
+          // Written again at once after a creation, but a 404 right after one waits its backoff like any failure.
+          if (!justCreated && this.endpoint.missing.create && await (this.creation ??= this.create(this.endpoint.missing.create))) {
+            justCreated = true;
+            continue;
+          }
+          justCreated = false;
+          this.sayMissing(text);
+        }
+        retryable = `HTTP ${res.status} ${text}${res.status === 404 && this.endpoint.missing ? ` (${this.endpoint.missing.howTo})` : hint(res.status)}`;
       } catch (e) {
         retryable = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
       }
@@ -131,12 +158,33 @@ export class LineSink {
       this.stats.retries++;
       this.stats.lastError = retryable;
       this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
-      if (!this.stats.failing || this.backoffMs === BACKOFF_MAX_MS) {
+      if (!missing && (!this.stats.failing || this.backoffMs === BACKOFF_MAX_MS)) {
         log('warn', 'database write failed; retrying', { endpoint: this.endpoint.describe, error: retryable, retry_ms: this.backoffMs, buffered_lines: this.buffered });
       }
       this.stats.failing = true;
       await new Promise((r) => setTimeout(r, this.backoffMs));
     }
+  }
+
+  /** Creates the missing database; true if it now exists. Said once; a failure is tried again at the next retry, quietly. */
+  private async create(create: () => Promise<void>): Promise<boolean> {
+    try {
+      await create();
+      log('info', 'the database did not exist: created it', { endpoint: this.endpoint.describe });
+      return true;
+    } catch (e) {
+      if (!this.missingSaid) log('error', 'the database does not exist and cannot be created; writes wait until it does', { endpoint: this.endpoint.describe, error: (e as Error).message, fix: this.endpoint.missing!.howTo });
+      this.missingSaid = true;
+      this.creation = undefined;
+      return false;
+    }
+  }
+
+  /** Reports a missing database or bucket once; writes wait for it with backoff, without a line per retry. */
+  private sayMissing(text: string): void {
+    if (this.missingSaid) return;
+    this.missingSaid = true;
+    log('error', 'the database or bucket does not exist; writes wait until it does', { endpoint: this.endpoint.describe, error: text, fix: this.endpoint.missing!.howTo, buffered_lines: this.buffered });
   }
 
   /** Waits until everything buffered has been written (or refused). */
@@ -157,6 +205,6 @@ export class LineSink {
 
 function hint(status: number): string {
   if (status === 401 || status === 403) return ' (check the database credentials or token)';
-  if (status === 404) return ' (does the database or bucket exist? `qingcheng stack` creates it; with your own server run CREATE DATABASE)';
+  if (status === 404) return ' (does the database or bucket exist?)';
   return '';
 }

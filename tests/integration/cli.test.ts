@@ -10,6 +10,8 @@ import { ROOT } from '../helpers/pipeline.ts';
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const run = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), ...args], { encoding: 'utf8', env: { ...process.env, QINGCHENG_LOG: 'error' } });
+/** The environment without a variable, as on a machine that does not hold that secret. */
+const without = (name: string) => Object.fromEntries(Object.entries({ ...process.env, QINGCHENG_LOG: 'error' }).filter(([k]) => k !== name));
 
 describe('qingcheng', () => {
   it.each(['broker', 'gateway', 'ingest', 'simulate', 'stack', 'watch', 'console'])('%s --help lists its options with defaults', (role) => {
@@ -33,6 +35,23 @@ describe('qingcheng', () => {
     const r = run('gateway', '--config', file);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${file}: devices[0].registers[0].type: expected one of uint16, int16, uint32, int32, float32, got "float"`);
+  });
+
+  it('gateway --check validates a config without its secrets, and names the ones running it needs', () => {
+    const example = join(ROOT, 'config/gateway.example.yaml');
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'gateway', '--config', example, '--check'], { encoding: 'utf8', env: without('QC_GW_PASSWORD') });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`${example}: valid — gateway gw-saihan-01, 5 link(s), 7 device(s)`);
+    expect(r.stdout).toContain('to run it, set QC_GW_PASSWORD (mqtt.password_env)');
+  });
+
+  it('gateway run without its password says which key and variable, with exit code 2', () => {
+    const example = join(ROOT, 'config/gateway.example.yaml');
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'gateway', '--config', example], { encoding: 'utf8', env: without('QC_GW_PASSWORD') });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`qingcheng gateway: ${example}: mqtt.password_env: environment variable QC_GW_PASSWORD is not set (the gateway's MQTT password`);
+    expect(r.stderr).not.toMatch(/\n +at /);
   });
 
   it('refuses an unknown option with the help text', () => {
