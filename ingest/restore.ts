@@ -34,7 +34,11 @@ export async function restoreFromDatabase(c: RestoreContext): Promise<DatabaseRe
     return got;
   }
   const step = async (what: string, f: () => Promise<void>) => {
-    try { await f(); } catch (e) { log('warn', `cannot restore ${what} from the database; it starts empty`, { error: (e as Error).message }); }
+    try { await f(); } catch (e) {
+      // A database that does not exist yet holds nothing to restore (the sink creates it on the first write).
+      if (/database not found/.test((e as Error).message)) return;
+      log('warn', `cannot restore ${what} from the database; it starts empty`, { error: (e as Error).message });
+    }
   };
   await step('air-quality windows', async () => { got.airWindows = await restoreAirWindows(c); });
   await step('open hours and vapour days', async () => { [got.replayedDevices, got.replayedSamples] = await replayOpenPeriods(c); });

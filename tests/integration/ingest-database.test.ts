@@ -34,6 +34,7 @@ it('creates a missing InfluxDB 1.x database, says so once, and writes into it', 
   const out = p.ingest!.output;
   expect(lines(out, '"msg":"the database did not exist: created it"')).toHaveLength(1);
   expect(lines(out, 'database write failed')).toEqual([]);
+  expect(lines(out, 'cannot restore')).toEqual([]); // a database that does not exist yet has nothing to restore
 });
 
 it('says once how to create a missing /api/v2/write bucket while it keeps retrying', async () => {
