@@ -4,11 +4,33 @@ import tseslint from 'typescript-eslint';
 
 const COMPONENTS = ['gateway', 'broker', 'ingest', 'simulators', 'console', 'cli'];
 /** Import patterns that reach into the named folders. */
-const into = (...folders) => folders.flatMap((f) => [`../${f}/*`, `../../${f}/*`, `../../../${f}/*`, `../${f}/**`, `../../${f}/**`, `../../../${f}/**`]);
+const into = (...folders) =>
+  folders.flatMap((f) => [
+    `../${f}/*`,
+    `../../${f}/*`,
+    `../../../${f}/*`,
+    `../${f}/**`,
+    `../../${f}/**`,
+    `../../../${f}/**`,
+  ]);
 const only = (folder, allowed, why) => ({
   files: [`${folder}/**/*.ts`],
   rules: {
-    'no-restricted-imports': ['error', { patterns: [{ group: into(...[...COMPONENTS, 'standards', 'protocol', 'bench', 'tests'].filter((f) => f !== folder && !allowed.includes(f))), message: why }] }],
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: into(
+              ...[...COMPONENTS, 'standards', 'protocol', 'bench', 'tests'].filter(
+                (f) => f !== folder && !allowed.includes(f),
+              ),
+            ),
+            message: why,
+          },
+        ],
+      },
+    ],
   },
 });
 
@@ -20,7 +42,10 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: 'TSAsExpression > TSNeverKeyword', message: 'no `as never`: give the value its type' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSAsExpression > TSNeverKeyword', message: 'no `as never`: give the value its type' },
+      ],
     },
   },
   only('protocol', [], 'protocol/ holds the wire formats and imports nothing of ours'),
@@ -34,6 +59,11 @@ export default tseslint.config(
     // Tests take their helpers from tests/helpers/; only the command's own tests reach into cli/.
     files: ['tests/unit/**/*.ts', 'tests/integration/**/*.ts'],
     ignores: ['tests/**/cli*.test.ts', 'tests/**/stack*.test.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: into('cli', 'bench'), message: 'take test helpers from tests/helpers/' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: into('cli', 'bench'), message: 'take test helpers from tests/helpers/' }] },
+      ],
+    },
   },
 );

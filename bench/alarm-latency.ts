@@ -16,25 +16,64 @@ import { Topics } from '../protocol/topics.ts';
 import { Proc } from '../tests/helpers/pipeline.ts';
 import { decodeAlert } from '../protocol/messages.ts';
 
-const { values: a } = parseArgs({ options: {
-  devices: { type: 'string', default: '1850' }, gateways: { type: 'string', default: '60' },
-  stacks: { type: 'string', default: '300' }, seconds: { type: 'string', default: '60' },
-} });
-const DEV = Number(a.devices), G = Number(a.gateways), STACKS = Number(a.stacks), SECONDS = Number(a.seconds);
+const { values: a } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '1850' },
+    gateways: { type: 'string', default: '60' },
+    stacks: { type: 'string', default: '300' },
+    seconds: { type: 'string', default: '60' },
+  },
+});
+const DEV = Number(a.devices),
+  G = Number(a.gateways),
+  STACKS = Number(a.stacks),
+  SECONDS = Number(a.seconds);
 const t = new Topics();
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-latency-'));
 const influx = await new Influxd(join(dir, 'influxdb')).start();
 const users = [];
-for (let g = 0; g < G; g++) users.push({ username: `gw-${g}`, role: 'gateway', password: await hashPassword('pw', 1024) });
+for (let g = 0; g < G; g++)
+  users.push({ username: `gw-${g}`, role: 'gateway', password: await hashPassword('pw', 1024) });
 users.push({ username: 'ingest', role: 'ingest', password: await hashPassword('pw', 1024) });
 users.push({ username: 'operator', role: 'operator', password: await hashPassword('pw', 1024) });
 writeFileSync(join(dir, 'users.yaml'), stringify({ users }));
 const port = await freePort();
 const url = `mqtt://127.0.0.1:${port}`;
-const broker = new Proc('broker', ['broker', '--users', join(dir, 'users.yaml'), '--port', String(port), '--host', '127.0.0.1', '--health-port', '0']);
-await waitFor('broker', async () => { const c = await mqtt.connectAsync(url, { username: 'operator', password: 'pw', reconnectPeriod: 0 }); await c.endAsync(); return true; }, 20_000, 200);
+const broker = new Proc('broker', [
+  'broker',
+  '--users',
+  join(dir, 'users.yaml'),
+  '--port',
+  String(port),
+  '--host',
+  '127.0.0.1',
+  '--health-port',
+  '0',
+]);
+await waitFor(
+  'broker',
+  async () => {
+    const c = await mqtt.connectAsync(url, { username: 'operator', password: 'pw', reconnectPeriod: 0 });
+    await c.endAsync();
+    return true;
+  },
+  20_000,
+  200,
+);
 // Alarms open on the first sample past the limit, so each opening is timed from one sample.
-const ingest = new Proc('ingest', ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url, '--alarm-open-s', '0', '--alarm-close-s', '0']);
+const ingest = new Proc('ingest', [
+  'ingest',
+  '--mqtt',
+  url,
+  '--password',
+  'pw',
+  '--influx-url',
+  influx.url,
+  '--alarm-open-s',
+  '0',
+  '--alarm-close-s',
+  '0',
+]);
 await waitFor('ingest', () => ingest.output.includes('ingest running'), 20_000);
 
 const latencies: number[] = [];
@@ -50,13 +89,24 @@ await op.subscribeAsync('env/v1/alert/+', { qos: 1 });
 const gws: { client: MqttClient; id: string; devs: number[]; seq: number }[] = [];
 for (let g = 0; g < G; g++) {
   const id = `gw-${g}`;
-  gws.push({ id, client: await mqtt.connectAsync(url, { clientId: id, username: id, password: 'pw' }), devs: [], seq: 0 });
+  gws.push({
+    id,
+    client: await mqtt.connectAsync(url, { clientId: id, username: id, password: 'pw' }),
+    devs: [],
+    seq: 0,
+  });
 }
 for (let d = 0; d < DEV; d++) gws[d % G]!.devs.push(d);
-const record = (d: number, ts: number, tick: number): SampleRecord => d < STACKS
-  // Over the 35 mg/m³ SO2 limit for 3 s out of every 8, at a different phase per stack.
-  ? { dev: `cems-${d}`, kind: 'stack.cems', ts, m: { so2: (tick + d) % 8 < 3 ? 60 : 12, nox: 30, dust: 4, o2: 6 } }
-  : { dev: `aq-${d}`, kind: 'air.micro', ts, m: { pm25: 40 + (d % 30), pm10: 80, so2: 9, no2: 30, co: 0.6, o3: 70, temp: -6, rh: 40, pressure: 89, ws: 2 } };
+const record = (d: number, ts: number, tick: number): SampleRecord =>
+  d < STACKS
+    ? // Over the 35 mg/m³ SO2 limit for 3 s out of every 8, at a different phase per stack.
+      { dev: `cems-${d}`, kind: 'stack.cems', ts, m: { so2: (tick + d) % 8 < 3 ? 60 : 12, nox: 30, dust: 4, o2: 6 } }
+    : {
+        dev: `aq-${d}`,
+        kind: 'air.micro',
+        ts,
+        m: { pm25: 40 + (d % 30), pm10: 80, so2: 9, no2: 30, co: 0.6, o3: 70, temp: -6, rh: 40, pressure: 89, ws: 2 },
+      };
 
 process.stderr.write(`${DEV} devices (${STACKS} stacks) on ${G} gateways, 1 sample/s each, for ${SECONDS} s\n`);
 const start = Date.now();
@@ -73,19 +123,34 @@ await new Promise<void>((resolve) => {
     }
     tick++;
     if (tick % 10 === 0) process.stderr.write(`  ${tick} s: ${published} records, ${latencies.length} alarms timed\n`);
-    if (Date.now() - start >= SECONDS * 1000) { clearInterval(timer); resolve(); }
+    if (Date.now() - start >= SECONDS * 1000) {
+      clearInterval(timer);
+      resolve();
+    }
   }, 1000);
 });
 await new Promise((r) => setTimeout(r, 3000)); // let the last alarms arrive
 
 const sorted = [...latencies].sort((x, y) => x - y);
 const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? null;
-console.log(JSON.stringify({
-  bench: 'alarm-latency', devices: DEV, stacks: STACKS, gateways: G, records_per_s: DEV, seconds: SECONDS,
-  records: published, alarms_timed: sorted.length,
-  latency_ms: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: sorted[sorted.length - 1] ?? null },
-  goal_p99_ms: 2000,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      bench: 'alarm-latency',
+      devices: DEV,
+      stacks: STACKS,
+      gateways: G,
+      records_per_s: DEV,
+      seconds: SECONDS,
+      records: published,
+      alarms_timed: sorted.length,
+      latency_ms: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: sorted[sorted.length - 1] ?? null },
+      goal_p99_ms: 2000,
+    },
+    null,
+    2,
+  ),
+);
 
 for (const g of gws) await g.client.endAsync();
 await op.endAsync();

@@ -14,11 +14,20 @@ import { recordLine } from '../ingest/schema.ts';
 import { LoadGateway, syntheticRecord } from '../simulators/mqtt-load.ts';
 import { Proc } from '../tests/helpers/pipeline.ts';
 
-const { values: a } = parseArgs({ options: {
-  records: { type: 'string', default: '300000' }, gateways: { type: 'string', default: '50' },
-  devices: { type: 'string', default: '10' }, batch: { type: 'string', default: '200' }, window: { type: 'string', default: '8' },
-} });
-const R = Number(a.records), G = Number(a.gateways), D = Number(a.devices), B = Number(a.batch), W = Number(a.window);
+const { values: a } = parseArgs({
+  options: {
+    records: { type: 'string', default: '300000' },
+    gateways: { type: 'string', default: '50' },
+    devices: { type: 'string', default: '10' },
+    batch: { type: 'string', default: '200' },
+    window: { type: 'string', default: '8' },
+  },
+});
+const R = Number(a.records),
+  G = Number(a.gateways),
+  D = Number(a.devices),
+  B = Number(a.batch),
+  W = Number(a.window);
 const perGw = Math.ceil(R / G);
 const startTs = Date.now() - Math.ceil(perGw / D) * 1000 - 60_000;
 
@@ -29,15 +38,16 @@ const progress = (s: string) => process.stderr.write(s + '\n');
 // 1. influxd's own rate for the same lines.
 await influx.query('CREATE DATABASE raw', 'POST');
 const lines: string[] = [];
-for (let g = 0; g < G; g++) for (let i = 0; i < perGw; i++) {
-  lines.push(recordLine(`gw-${g}`, i, syntheticRecord(`gw-${g}-aq${i % D}`, startTs + Math.floor(i / D) * 1000, i)));
-}
+for (let g = 0; g < G; g++)
+  for (let i = 0; i < perGw; i++) {
+    lines.push(recordLine(`gw-${g}`, i, syntheticRecord(`gw-${g}-aq${i % D}`, startTs + Math.floor(i / D) * 1000, i)));
+  }
 progress(`raw /write: ${lines.length} lines`);
 let t0 = performance.now();
 let at = 0;
 const worker = async () => {
   while (at < lines.length) {
-    const body = lines.slice(at, at += 5000).join('\n');
+    const body = lines.slice(at, (at += 5000)).join('\n');
     const res = await fetch(`${influx.url}/write?db=raw&precision=ms`, { method: 'POST', body });
     if (res.status !== 204) throw new Error(`raw write failed: ${res.status} ${await res.text()}`);
   }
@@ -48,15 +58,53 @@ progress(`raw /write: ${Math.round(rawRate)} lines/s`);
 
 // 2. The pipeline, with broker and ingest as their own processes.
 const users = [];
-for (let g = 0; g < G; g++) users.push({ username: `gw-${g}`, role: 'gateway', password: await hashPassword('pw', 1024) });
+for (let g = 0; g < G; g++)
+  users.push({ username: `gw-${g}`, role: 'gateway', password: await hashPassword('pw', 1024) });
 users.push({ username: 'ingest', role: 'ingest', password: await hashPassword('pw', 1024) });
 writeFileSync(join(dir, 'users.yaml'), stringify({ users }));
 const port = await freePort();
-const broker = new Proc('broker', ['broker', '--users', join(dir, 'users.yaml'), '--port', String(port), '--host', '127.0.0.1', '--health-port', '0']);
+const broker = new Proc('broker', [
+  'broker',
+  '--users',
+  join(dir, 'users.yaml'),
+  '--port',
+  String(port),
+  '--host',
+  '127.0.0.1',
+  '--health-port',
+  '0',
+]);
 const url = `mqtt://127.0.0.1:${port}`;
-await waitFor('broker', async () => { const c = await mqtt.connectAsync(url, { clientId: 'bench-probe', username: 'ingest', password: 'pw', reconnectPeriod: 0 }); await c.endAsync(); return true; }, 20_000, 200);
+await waitFor(
+  'broker',
+  async () => {
+    const c = await mqtt.connectAsync(url, {
+      clientId: 'bench-probe',
+      username: 'ingest',
+      password: 'pw',
+      reconnectPeriod: 0,
+    });
+    await c.endAsync();
+    return true;
+  },
+  20_000,
+  200,
+);
 const ingest = new Proc('ingest', ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url]);
-const gws = Array.from({ length: G }, (_, g) => new LoadGateway({ url, gateway: `gw-${g}`, password: 'pw', devices: D, records: perGw, batch: B, window: W, startTs }));
+const gws = Array.from(
+  { length: G },
+  (_, g) =>
+    new LoadGateway({
+      url,
+      gateway: `gw-${g}`,
+      password: 'pw',
+      devices: D,
+      records: perGw,
+      batch: B,
+      window: W,
+      startTs,
+    }),
+);
 await Promise.all(gws.map((g) => g.connect()));
 await waitFor('ingest to subscribe', () => ingest.output.includes('ingest running'), 20_000);
 progress(`pipeline: ${G} gateways × ${perGw} records`);
@@ -68,12 +116,20 @@ const stalled = new Promise<never>((_, reject) => {
     const acked = gws.reduce((s, g) => s + g.acked + 1, 0);
     progress(`  acknowledged ${acked} / ${G * perGw}`);
     if (acked === G * perGw) return clearInterval(ticker);
-    if (acked !== lastAcked) { lastAcked = acked; stalledSince = Date.now(); return; }
+    if (acked !== lastAcked) {
+      lastAcked = acked;
+      stalledSince = Date.now();
+      return;
+    }
     if (Date.now() - stalledSince < 15_000) return;
     clearInterval(ticker);
     const stored = await influx.rows('SELECT count(seq) FROM air');
     const behind = gws.filter((g) => g.acked < perGw - 1).map((g) => `${g.o.gateway}:${g.acked}`);
-    reject(new Error(`no progress for 15 s: stored ${JSON.stringify(stored)}; gateways behind ${behind.join(' ')}\ningest: ${ingest.output.slice(-3000)}\nbroker: ${broker.output.slice(-2000)}`));
+    reject(
+      new Error(
+        `no progress for 15 s: stored ${JSON.stringify(stored)}; gateways behind ${behind.join(' ')}\ningest: ${ingest.output.slice(-3000)}\nbroker: ${broker.output.slice(-2000)}`,
+      ),
+    );
   }, 2000);
 });
 await Promise.race([Promise.all(gws.map((g) => g.run())), stalled]);
@@ -81,11 +137,25 @@ const secs = (performance.now() - t0) / 1000;
 const stored = Number((await influx.rows('SELECT count(seq) FROM air'))[0]?.count ?? 0);
 const pipelineRate = (G * perGw) / secs;
 
-console.log(JSON.stringify({
-  bench: 'pipeline', records: G * perGw, fields_per_record: 10, gateways: G, envelope_records: B, window: W,
-  pipeline_records_per_s: Math.round(pipelineRate), influxd_raw_lines_per_s: Math.round(rawRate),
-  ratio: Number((pipelineRate / rawRate).toFixed(3)), stored_in_influxdb: stored, seconds: Number(secs.toFixed(2)),
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      bench: 'pipeline',
+      records: G * perGw,
+      fields_per_record: 10,
+      gateways: G,
+      envelope_records: B,
+      window: W,
+      pipeline_records_per_s: Math.round(pipelineRate),
+      influxd_raw_lines_per_s: Math.round(rawRate),
+      ratio: Number((pipelineRate / rawRate).toFixed(3)),
+      stored_in_influxdb: stored,
+      seconds: Number(secs.toFixed(2)),
+    },
+    null,
+    2,
+  ),
+);
 
 await Promise.all(gws.map((g) => g.close()));
 await ingest.kill();

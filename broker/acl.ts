@@ -3,7 +3,10 @@
 import { shardOf } from '../protocol/topics.ts';
 import type { Role } from './users.ts';
 
-export interface Principal { username: string; role: Role }
+export interface Principal {
+  username: string;
+  role: Role;
+}
 
 /** Splits `topic` under `prefix` into levels, or null when it is outside the prefix. */
 function levels(prefix: string, topic: string): string[] | null {
@@ -17,8 +20,10 @@ export function canPublish(who: Principal, prefix: string, topic: string, shards
   switch (who.role) {
     case 'gateway':
       // The shard level must be the gateway's own shard, or no ingest worker would read it.
-      return (l[0] === 'up' && l.length === 3 && l[2] === who.username && l[1] === String(shardOf(who.username, shards))) ||
-        (l[0] === 'status' && l.length === 2 && l[1] === who.username);
+      return (
+        (l[0] === 'up' && l.length === 3 && l[2] === who.username && l[1] === String(shardOf(who.username, shards))) ||
+        (l[0] === 'status' && l.length === 2 && l[1] === who.username)
+      );
     case 'ingest':
       return ['ack', 'live', 'alert', 'dlq'].includes(l[0]!) || (l[0] === 'sys' && l[1] === 'ingest');
     case 'operator':

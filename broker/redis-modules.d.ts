@@ -1,6 +1,8 @@
 // These two ship no types; the broker only constructs them and hands them to Aedes.
 declare module 'aedes-persistence-redis' {
-  const persistence: (opts: Record<string, unknown>) => { addSubscriptions: (client: unknown, subs: object, cb?: unknown) => unknown };
+  const persistence: (opts: Record<string, unknown>) => {
+    addSubscriptions: (client: unknown, subs: object, cb?: unknown) => unknown;
+  };
   export default persistence;
 }
 declare module 'mqemitter-redis' {

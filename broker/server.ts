@@ -34,15 +34,28 @@ export interface BrokerOptions {
  */
 const MAX_SESSION_DELIVERY = 1_000_000;
 
-export function redisOptions(url: string): { host: string; port: number; db: number; password?: string; username?: string } {
+export function redisOptions(url: string): {
+  host: string;
+  port: number;
+  db: number;
+  password?: string;
+  username?: string;
+} {
   let u: URL;
-  try { u = new URL(url); } catch { throw new Error(`--redis: ${JSON.stringify(url)} is not a URL such as redis://127.0.0.1:6379`); }
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`--redis: ${JSON.stringify(url)} is not a URL such as redis://127.0.0.1:6379`);
+  }
   if (u.protocol !== 'redis:') throw new Error(`--redis: expected a redis:// URL, got ${url}`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0) throw new Error(`--redis: database ${u.pathname.slice(1)} is not a number`);
   return {
-    host: u.hostname || '127.0.0.1', port: Number(u.port || 6379), db,
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}), ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    host: u.hostname || '127.0.0.1',
+    port: Number(u.port || 6379),
+    db,
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
   };
 }
 
@@ -86,12 +99,16 @@ export class Broker {
       ...(shared ?? {}),
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
-          () => { this.stats.connects++; done(null, true); },
+          () => {
+            this.stats.connects++;
+            done(null, true);
+          },
           (e: AuthenticateError) => {
             this.stats.refused++;
             log('warn', 'connection refused', { client: client.id, username, reason: e.message });
             done(e, false);
-          });
+          },
+        );
       },
       authorizePublish: (client, packet, done) => {
         const who = client && this.principals.get(client);
@@ -116,7 +133,9 @@ export class Broker {
     }
     if (this.o.wsPort !== undefined) {
       // The same broker, users and ACL over WebSocket: each socket becomes a stream Aedes reads MQTT from.
-      this.ws = http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'));
+      this.ws = http.createServer((_req, res) =>
+        res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'),
+      );
       this.wss = new WebSocketServer({ server: this.ws, path: '/mqtt' });
       this.wss.on('connection', (socket, req) => this.aedes.handle(createWebSocketStream(socket), req));
       this.wsPort = await listen(this.ws, this.o.wsPort, this.o.host);
@@ -130,20 +149,36 @@ export class Broker {
     const { Redis } = await import('ioredis');
     const probe = new Redis({ ...opts, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined); // reported below, with the URL
-    try { await probe.connect(); await probe.ping(); } catch (e) {
+    try {
+      await probe.connect();
+      await probe.ping();
+    } catch (e) {
       throw new Error(`cannot reach Redis at ${url} (${(e as Error).message}): start redis-server or fix --redis`);
-    } finally { probe.disconnect(); }
+    } finally {
+      probe.disconnect();
+    }
     const { default: persistence } = await import('aedes-persistence-redis');
     const { default: mq } = await import('mqemitter-redis');
     log('info', 'broker state in Redis', { redis: `${opts.host}:${opts.port}/${opts.db}` });
     const conn = new Redis(opts);
     this.redisConn = conn;
-    return { persistence: oneStorePerSubscribe(persistence({ conn, maxSessionDelivery: MAX_SESSION_DELIVERY })), mq: mq(opts) };
+    return {
+      persistence: oneStorePerSubscribe(persistence({ conn, maxSessionDelivery: MAX_SESSION_DELIVERY })),
+      mq: mq(opts),
+    };
   }
 
-  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
+  private async authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<void> {
     if (username === undefined) {
-      if (!this.o.allowAnonymous) throw authError('anonymous clients are not allowed (start the broker with --allow-anonymous to permit read-only access)', NOT_AUTHORIZED);
+      if (!this.o.allowAnonymous)
+        throw authError(
+          'anonymous clients are not allowed (start the broker with --allow-anonymous to permit read-only access)',
+          NOT_AUTHORIZED,
+        );
       this.principals.set(client, { username: '', role: 'operator' });
       return;
     }
@@ -156,17 +191,30 @@ export class Broker {
       this.verified.set(username, digest);
     }
     // A gateway's client id is its name, so no client can take over (and end) another gateway's session.
-    if (user.role === 'gateway' && client.id !== username) throw authError(`gateway ${username} must connect with client id ${username}, not ${client.id}`, NOT_AUTHORIZED);
+    if (user.role === 'gateway' && client.id !== username)
+      throw authError(`gateway ${username} must connect with client id ${username}, not ${client.id}`, NOT_AUTHORIZED);
     this.principals.set(client, { username, role: user.role });
   }
 
   private onHealth(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (req.url !== '/health') { res.writeHead(404).end(); return; }
+    if (req.url !== '/health') {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', clients: this.aedes.connectedClients, uptime_s: Math.round((Date.now() - this.startedAt) / 1000), ...this.stats }));
+    res.end(
+      JSON.stringify({
+        status: 'ok',
+        clients: this.aedes.connectedClients,
+        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+        ...this.stats,
+      }),
+    );
   }
 
-  get clients(): number { return this.aedes.connectedClients; }
+  get clients(): number {
+    return this.aedes.connectedClients;
+  }
 
   async stop(): Promise<void> {
     this.health?.close();
@@ -196,7 +244,10 @@ function oneStorePerSubscribe<P extends { addSubscriptions: AddSubscriptions }>(
     if (!run) {
       run = store(client, subs) as Promise<unknown>;
       pending.set(subs, run);
-      run.then(() => pending.delete(subs), () => pending.delete(subs));
+      run.then(
+        () => pending.delete(subs),
+        () => pending.delete(subs),
+      );
     }
     return run;
   };

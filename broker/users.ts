@@ -9,13 +9,21 @@ import { promisify } from 'node:util';
 import { configRoot, Node } from '../protocol/config.ts';
 import { ID_PATTERN } from '../protocol/topics.ts';
 
-const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: number, o: ScryptOptions) => Promise<Buffer>;
+const scrypt = promisify(scryptCb) as (
+  pw: string | Buffer,
+  salt: Buffer,
+  len: number,
+  o: ScryptOptions,
+) => Promise<Buffer>;
 
 export const ROLES = ['gateway', 'ingest', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export interface User { username: string; role: Role; password: string }
-
+export interface User {
+  username: string;
+  role: Role;
+  password: string;
+}
 
 const HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/;
 
@@ -36,15 +44,21 @@ export async function verifyPassword(password: Buffer | string, stored: string):
 
 export function parseUsers(root: Node): User[] {
   const seen = new Set<string>();
-  return root.only('users').get('users').list().map((u) => {
-    u.only('username', 'role', 'password');
-    const username = u.get('username').str({ pattern: ID_PATTERN, hint: 'letters, digits, . _ - (1-64)' });
-    if (seen.has(username)) u.get('username').fail(`"${username}" is listed twice`);
-    seen.add(username);
-    const role = u.get('role').oneOf(ROLES);
-    const password = u.get('password').str({ pattern: HASH, hint: 'an scrypt hash; create one with `qingcheng broker user add`' });
-    return { username, role, password };
-  });
+  return root
+    .only('users')
+    .get('users')
+    .list()
+    .map((u) => {
+      u.only('username', 'role', 'password');
+      const username = u.get('username').str({ pattern: ID_PATTERN, hint: 'letters, digits, . _ - (1-64)' });
+      if (seen.has(username)) u.get('username').fail(`"${username}" is listed twice`);
+      seen.add(username);
+      const role = u.get('role').oneOf(ROLES);
+      const password = u
+        .get('password')
+        .str({ pattern: HASH, hint: 'an scrypt hash; create one with `qingcheng broker user add`' });
+      return { username, role, password };
+    });
 }
 
 export function loadUsers(file: string): User[] {

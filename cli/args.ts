@@ -15,15 +15,24 @@ export class UsageError extends Error {}
 
 /** A failure the user can act on: `qingcheng` prints its message in one line and exits with `exitCode`. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) { super(message); }
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
 }
 
 /** Parsed options: booleans as booleans, the rest as text (undefined when not given and without default). */
-export type Parsed<T extends Opts> = { [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string | undefined } & { _: string[] };
+export type Parsed<T extends Opts> = {
+  [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string | undefined;
+} & { _: string[] };
 
 export function parse<T extends Opts>(argv: string[], usage: string, opts: T): Parsed<T> {
   const all: Opts = { ...opts, help: { type: 'boolean', help: '' } };
-  const options = Object.fromEntries(Object.entries(all).map(([k, o]): [string, { type: Opt['type'] }] => [k, { type: o.type }]));
+  const options = Object.fromEntries(
+    Object.entries(all).map(([k, o]): [string, { type: Opt['type'] }] => [k, { type: o.type }]),
+  );
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -37,7 +46,11 @@ export function parse<T extends Opts>(argv: string[], usage: string, opts: T): P
   const out: Record<string, unknown> = { _: parsed.positionals };
   for (const [k, o] of Object.entries(opts)) {
     const v = (parsed.values as Record<string, unknown>)[k];
-    out[k] = v ?? (o.env !== undefined ? process.env[o.env] : undefined) ?? o.default ?? (o.type === 'boolean' ? false : undefined);
+    out[k] =
+      v ??
+      (o.env !== undefined ? process.env[o.env] : undefined) ??
+      o.default ??
+      (o.type === 'boolean' ? false : undefined);
   }
   return out as Parsed<T>;
 }
@@ -54,6 +67,7 @@ export function helpText(usage: string, opts: Opts): string {
 
 export function int(v: string | undefined, name: string, min = 0): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
   return n;
 }

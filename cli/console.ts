@@ -7,7 +7,11 @@ import { onShutdown } from './signals.ts';
 const OPTS = {
   port: { type: 'string', default: '8090', help: 'HTTP port of the console (0 = any free port)' },
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
-  ws: { type: 'string', default: 'ws://127.0.0.1:8083/mqtt', help: 'the broker\'s MQTT-over-WebSocket URL as the browser reaches it (qingcheng broker --ws-port)' },
+  ws: {
+    type: 'string',
+    default: 'ws://127.0.0.1:8083/mqtt',
+    help: "the broker's MQTT-over-WebSocket URL as the browser reaches it (qingcheng broker --ws-port)",
+  },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
 } as const;
 
@@ -15,6 +19,8 @@ export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng console [options]', OPTS);
   if (!/^wss?:\/\//.test(a.ws!)) throw new UsageError(`--ws: expected a ws:// or wss:// URL, got ${a.ws}`);
   const c = await new ConsoleServer({ port: int(a.port, 'port'), host: a.host!, ws: a.ws!, prefix: a.prefix! }).start();
-  process.stdout.write(`operator console at http://${a.host}:${c.port}/ (broker ${a.ws}); log in with an operator user\n`);
+  process.stdout.write(
+    `operator console at http://${a.host}:${c.port}/ (broker ${a.ws}); log in with an operator user\n`,
+  );
   onShutdown(() => c.stop());
 }

@@ -20,6 +20,8 @@ export async function run(argv: string[]): Promise<void> {
 function check(file: string): void {
   const unsetSecrets: NonNullable<ParseOptions['unsetSecrets']> = [];
   const cfg = loadGatewayConfig(file, { unsetSecrets });
-  process.stdout.write(`${file}: valid — gateway ${cfg.id}, ${cfg.links.length} link(s), ${cfg.devices.length} device(s), outbox ${cfg.outbox.path}\n`);
+  process.stdout.write(
+    `${file}: valid — gateway ${cfg.id}, ${cfg.links.length} link(s), ${cfg.devices.length} device(s), outbox ${cfg.outbox.path}\n`,
+  );
   for (const s of unsetSecrets) process.stdout.write(`  to run it, set ${s.env} (${s.key})\n`);
 }

@@ -8,9 +8,13 @@ const OPTS = {
   mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883', env: 'QC_MQTT_URL', help: 'broker URL' },
   username: { type: 'string', default: 'ingest', env: 'QC_MQTT_USERNAME', help: 'broker user (role ingest)' },
   password: { type: 'string', env: 'QC_MQTT_PASSWORD', help: 'broker password' },
-  index: { type: 'string', default: '0', help: 'this worker\'s index i; it reads shards s with s mod workers = i' },
+  index: { type: 'string', default: '0', help: "this worker's index i; it reads shards s with s mod workers = i" },
   workers: { type: 'string', default: '1', help: 'number of ingest workers sharing the shards' },
-  shards: { type: 'string', default: String(DEFAULT_SHARDS), help: 'number of up/ shards (the same for every process)' },
+  shards: {
+    type: 'string',
+    default: String(DEFAULT_SHARDS),
+    help: 'number of up/ shards (the same for every process)',
+  },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
   'influx-url': { type: 'string', default: 'http://127.0.0.1:8086', env: 'INFLUX_URL', help: 'InfluxDB base URL' },
   api: { type: 'string', default: 'v1', help: 'write endpoint: v1 (/write) or v2 (/api/v2/write)' },
@@ -23,11 +27,26 @@ const OPTS = {
   token: { type: 'string', env: 'INFLUX_TOKEN', help: 'v2 token' },
   'batch-lines': { type: 'string', default: '5000', help: 'lines per database write' },
   'flush-ms': { type: 'string', default: '200', help: 'longest wait before a partial batch is written' },
-  'max-buffer-lines': { type: 'string', default: '100000', help: 'buffered lines at most; past this ingest stops reading MQTT' },
+  'max-buffer-lines': {
+    type: 'string',
+    default: '100000',
+    help: 'buffered lines at most; past this ingest stops reading MQTT',
+  },
   devices: { type: 'string', help: 'YAML of per-device site tags and rule settings (see config/devices.example.yaml)' },
-  city: { type: 'string', help: 'also run the city-level watch under this name (in one worker of the deployment only)' },
-  'alarm-open-s': { type: 'string', default: '60', help: 'seconds a value must stay past its limit before an alarm opens' },
-  'alarm-close-s': { type: 'string', default: '60', help: 'seconds a value must stay back inside (by 5 %) before an alarm closes' },
+  city: {
+    type: 'string',
+    help: 'also run the city-level watch under this name (in one worker of the deployment only)',
+  },
+  'alarm-open-s': {
+    type: 'string',
+    default: '60',
+    help: 'seconds a value must stay past its limit before an alarm opens',
+  },
+  'alarm-close-s': {
+    type: 'string',
+    default: '60',
+    help: 'seconds a value must stay back inside (by 5 %) before an alarm closes',
+  },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -37,15 +56,33 @@ export async function run(argv: string[]): Promise<void> {
   const index = int(a.index, 'index');
   if (index >= workers) throw new UsageError(`--index ${index} must be below --workers ${workers}`);
   const worker = createIngest({
-    mqttUrl: a.mqtt!, index, workers, shards: int(a.shards, 'shards', 1), prefix: a.prefix!,
-    influxUrl: a['influx-url']!, api: a.api, db: a.db!, org: a.org!, bucket: a.bucket!,
-    ...(a.username ? { username: a.username } : {}), ...(a.password ? { password: a.password } : {}),
-    ...(a.rp ? { rp: a.rp } : {}), ...(a.token ? { token: a.token } : {}),
+    mqttUrl: a.mqtt!,
+    index,
+    workers,
+    shards: int(a.shards, 'shards', 1),
+    prefix: a.prefix!,
+    influxUrl: a['influx-url']!,
+    api: a.api,
+    db: a.db!,
+    org: a.org!,
+    bucket: a.bucket!,
+    ...(a.username ? { username: a.username } : {}),
+    ...(a.password ? { password: a.password } : {}),
+    ...(a.rp ? { rp: a.rp } : {}),
+    ...(a.token ? { token: a.token } : {}),
     ...(a['influx-username'] ? { influxUser: a['influx-username'], influxPassword: a['influx-password'] ?? '' } : {}),
-    sink: { batchLines: int(a['batch-lines'], 'batch-lines', 1), flushMs: int(a['flush-ms'], 'flush-ms'), maxBufferLines: int(a['max-buffer-lines'], 'max-buffer-lines', 1) },
+    sink: {
+      batchLines: int(a['batch-lines'], 'batch-lines', 1),
+      flushMs: int(a['flush-ms'], 'flush-ms'),
+      maxBufferLines: int(a['max-buffer-lines'], 'max-buffer-lines', 1),
+    },
     ...(a.devices ? { devicesFile: a.devices } : {}),
     ...(a.city ? { city: a.city } : {}),
-    timing: { minDurationMs: int(a['alarm-open-s'], 'alarm-open-s') * 1000, clearDurationMs: int(a['alarm-close-s'], 'alarm-close-s') * 1000, hysteresis: 0.05 },
+    timing: {
+      minDurationMs: int(a['alarm-open-s'], 'alarm-open-s') * 1000,
+      clearDurationMs: int(a['alarm-close-s'], 'alarm-close-s') * 1000,
+      hysteresis: 0.05,
+    },
   });
   await worker.start();
   log('info', 'ingest running', { client: worker.clientId, influx: worker.o.sink.endpoint.describe });

@@ -3,13 +3,31 @@ import { ConfigError } from '../protocol/config.ts';
 import { CliError, UsageError } from './args.ts';
 
 const COMMANDS: Record<string, { help: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
-  stack: { help: 'run the whole network on this machine: influxd, broker, ingest, simulators, gateway', load: () => import('./stack.ts') },
-  broker: { help: 'run the MQTT broker (Aedes) with users, ACL and a health endpoint; `broker user add` manages users', load: () => import('./broker.ts') },
-  gateway: { help: 'run a gateway: poll Modbus devices, take HJ 212 and pushed records, buffer on disk, publish over MQTT', load: () => import('./gateway.ts') },
+  stack: {
+    help: 'run the whole network on this machine: influxd, broker, ingest, simulators, gateway',
+    load: () => import('./stack.ts'),
+  },
+  broker: {
+    help: 'run the MQTT broker (Aedes) with users, ACL and a health endpoint; `broker user add` manages users',
+    load: () => import('./broker.ts'),
+  },
+  gateway: {
+    help: 'run a gateway: poll Modbus devices, take HJ 212 and pushed records, buffer on disk, publish over MQTT',
+    load: () => import('./gateway.ts'),
+  },
   ingest: { help: 'run an ingest worker: MQTT → InfluxDB with acknowledgements', load: () => import('./ingest.ts') },
-  simulate: { help: 'run simulated instruments: Modbus stations and stacks, HJ 212 loggers, remote-sensing sites', load: () => import('./simulate.ts') },
-  console: { help: 'serve the operator web console (MQTT over WebSocket to the broker)', load: () => import('./console.ts') },
-  watch: { help: 'watch the network as an operator: gateways, open alarms, air quality, alarm events', load: () => import('./watch.ts') },
+  simulate: {
+    help: 'run simulated instruments: Modbus stations and stacks, HJ 212 loggers, remote-sensing sites',
+    load: () => import('./simulate.ts'),
+  },
+  console: {
+    help: 'serve the operator web console (MQTT over WebSocket to the broker)',
+    load: () => import('./console.ts'),
+  },
+  watch: {
+    help: 'watch the network as an operator: gateways, open alarms, air quality, alarm events',
+    load: () => import('./watch.ts'),
+  },
 };
 
 function usage(): string {

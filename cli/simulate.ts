@@ -15,22 +15,75 @@ const OPTS = {
   'units-per-port': { type: 'string', default: '4', help: 'stations (unit ids 1..K) behind each Modbus TCP port' },
   port: { type: 'string', default: '5020', help: 'first TCP port (0 = free ports)' },
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
-  framing: { type: 'string', default: 'tcp', help: 'tcp (Modbus TCP) or rtu (RTU frames over TCP, as a serial device server in transparent mode)' },
-  serial: { type: 'string', help: 'serve every station as an RTU slave on this serial device instead (e.g. one end of a socat pty pair)' },
+  framing: {
+    type: 'string',
+    default: 'tcp',
+    help: 'tcp (Modbus TCP) or rtu (RTU frames over TCP, as a serial device server in transparent mode)',
+  },
+  serial: {
+    type: 'string',
+    help: 'serve every station as an RTU slave on this serial device instead (e.g. one end of a socat pty pair)',
+  },
   'baud-rate': { type: 'string', default: '9600', help: 'serial line speed (with --serial)' },
-  'gateway-serial': { type: 'string', help: 'the serial device the gateway opens, in the written config (the other end of the pty pair)' },
-  seed: { type: 'string', default: '1000', help: 'seed of the first station; each station is a pure function of seed and clock' },
-  rsd: { type: 'string', default: '0', help: 'number of SIM-RSD remote-sensing sites pushing vehicle passes to a gateway http link' },
-  'rsd-listen': { type: 'string', default: '127.0.0.1:8089', help: 'where the gateway\'s http link listens (the sites push to http://<this>/records)' },
-  'hj212-stations': { type: 'string', default: '0', help: 'national air stations (ST 22) whose HJ 212 loggers upload to a gateway hj212 link' },
-  'hj212-cems': { type: 'string', default: '0', help: 'smokestacks (ST 31) whose HJ 212 loggers upload to a gateway hj212 link' },
-  'hj212-target': { type: 'string', default: '127.0.0.1:9212', help: 'the gateway hj212 link the loggers connect to (host:port)' },
-  'hj212-interval-s': { type: 'string', default: '30', help: 'seconds between a logger\'s real-time uploads (HJ 212 RtdInterval, 30–3600)' },
-  'write-gateway-config': { type: 'string', help: 'also write a gateway config that polls these stations to this file' },
-  gateway: { type: 'string', default: 'gw-sim-01', help: 'gateway id used in the written config, or the gateway that backfills' },
-  'backfill-hours': { type: 'string', help: 'instead of serving Modbus: publish the last N hours of the stations\' readings as gateway --gateway, then exit' },
-  mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883', env: 'QC_MQTT_URL', help: 'broker URL (for --backfill-hours)' },
-  password: { type: 'string', env: 'QC_MQTT_PASSWORD', help: 'the gateway\'s broker password (for --backfill-hours)' },
+  'gateway-serial': {
+    type: 'string',
+    help: 'the serial device the gateway opens, in the written config (the other end of the pty pair)',
+  },
+  seed: {
+    type: 'string',
+    default: '1000',
+    help: 'seed of the first station; each station is a pure function of seed and clock',
+  },
+  rsd: {
+    type: 'string',
+    default: '0',
+    help: 'number of SIM-RSD remote-sensing sites pushing vehicle passes to a gateway http link',
+  },
+  'rsd-listen': {
+    type: 'string',
+    default: '127.0.0.1:8089',
+    help: "where the gateway's http link listens (the sites push to http://<this>/records)",
+  },
+  'hj212-stations': {
+    type: 'string',
+    default: '0',
+    help: 'national air stations (ST 22) whose HJ 212 loggers upload to a gateway hj212 link',
+  },
+  'hj212-cems': {
+    type: 'string',
+    default: '0',
+    help: 'smokestacks (ST 31) whose HJ 212 loggers upload to a gateway hj212 link',
+  },
+  'hj212-target': {
+    type: 'string',
+    default: '127.0.0.1:9212',
+    help: 'the gateway hj212 link the loggers connect to (host:port)',
+  },
+  'hj212-interval-s': {
+    type: 'string',
+    default: '30',
+    help: "seconds between a logger's real-time uploads (HJ 212 RtdInterval, 30–3600)",
+  },
+  'write-gateway-config': {
+    type: 'string',
+    help: 'also write a gateway config that polls these stations to this file',
+  },
+  gateway: {
+    type: 'string',
+    default: 'gw-sim-01',
+    help: 'gateway id used in the written config, or the gateway that backfills',
+  },
+  'backfill-hours': {
+    type: 'string',
+    help: "instead of serving Modbus: publish the last N hours of the stations' readings as gateway --gateway, then exit",
+  },
+  mqtt: {
+    type: 'string',
+    default: 'mqtt://127.0.0.1:1883',
+    env: 'QC_MQTT_URL',
+    help: 'broker URL (for --backfill-hours)',
+  },
+  password: { type: 'string', env: 'QC_MQTT_PASSWORD', help: "the gateway's broker password (for --backfill-hours)" },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -40,20 +93,39 @@ export async function run(argv: string[]): Promise<void> {
     const n = int(a.stations, 'stations', 1);
     const seed = int(a.seed, 'seed');
     const to = Math.floor(Date.now() / 60_000) * 60_000;
-    const stations = Array.from({ length: n }, (_, i) => ({ id: `aq-${String(seed + i).padStart(4, '0')}`, seed: seed + i }));
+    const stations = Array.from({ length: n }, (_, i) => ({
+      id: `aq-${String(seed + i).padStart(4, '0')}`,
+      seed: seed + i,
+    }));
     process.stdout.write(`backfilling ${hours} h of ${n} SIM-AQ6 station(s), one sample a minute, as ${a.gateway} …\n`);
-    const count = await backfill({ url: a.mqtt!, gateway: a.gateway!, ...(a.password ? { password: a.password } : {}), stations, from: to - hours * 3_600_000, to, stepMs: 60_000 });
+    const count = await backfill({
+      url: a.mqtt!,
+      gateway: a.gateway!,
+      ...(a.password ? { password: a.password } : {}),
+      stations,
+      from: to - hours * 3_600_000,
+      to,
+      stepMs: 60_000,
+    });
     process.stdout.write(`${count} records acknowledged by ingest\n`);
     return;
   }
-  if (a.framing !== 'tcp' && a.framing !== 'rtu') throw new UsageError(`--framing: expected tcp or rtu, got ${a.framing}`);
+  if (a.framing !== 'tcp' && a.framing !== 'rtu')
+    throw new UsageError(`--framing: expected tcp or rtu, got ${a.framing}`);
   const fleet = await new AirFleet().start({
-    stations: int(a.stations, 'stations'), cems: int(a.cems, 'cems'), unitsPerServer: int(a['units-per-port'], 'units-per-port', 1),
-    basePort: int(a.port, 'port'), host: a.host!, seed: int(a.seed, 'seed'), framing: a.framing,
+    stations: int(a.stations, 'stations'),
+    cems: int(a.cems, 'cems'),
+    unitsPerServer: int(a['units-per-port'], 'units-per-port', 1),
+    basePort: int(a.port, 'port'),
+    host: a.host!,
+    seed: int(a.seed, 'seed'),
+    framing: a.framing,
     ...(a.serial ? { serial: { device: a.serial, baudRate: int(a['baud-rate'], 'baud-rate', 1) } } : {}),
   });
   for (const e of fleet.endpoints) {
-    const at = e.serial ? `modbus-rtu ${e.serial.device} @${e.serial.baudRate}` : `${e.framing === 'rtu' ? 'modbus-rtu-tcp' : 'modbus-tcp'}://${e.host}:${e.port}`;
+    const at = e.serial
+      ? `modbus-rtu ${e.serial.device} @${e.serial.baudRate}`
+      : `${e.framing === 'rtu' ? 'modbus-rtu-tcp' : 'modbus-tcp'}://${e.host}:${e.port}`;
     process.stdout.write(`${e.model} ${e.id} at ${at} unit ${e.unit}\n`);
   }
   const sites = rsdSites(int(a.rsd, 'rsd'));
@@ -61,28 +133,52 @@ export async function run(argv: string[]): Promise<void> {
   for (const s of sites) process.stdout.write(`SIM-RSD ${s.dev} pushing vehicle passes to ${push}\n`);
   const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), int(a['hj212-cems'], 'hj212-cems'));
   const target = a['hj212-target']!;
-  for (const l of loggers) process.stdout.write(`HJ 212 logger ${l.id} (MN ${l.mn}, ST ${l.st}) uploading to ${target}\n`);
+  for (const l of loggers)
+    process.stdout.write(`HJ 212 logger ${l.id} (MN ${l.mn}, ST ${l.st}) uploading to ${target}\n`);
   if (a['write-gateway-config']) {
-    writeFileSync(a['write-gateway-config'], gatewayConfigFor(a.gateway!, fleet.endpoints, {
-      ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}),
-      ...(loggers.length ? { hj212: { listen: target, devices: loggers } } : {}),
-      ...(a['gateway-serial'] ? { serialPeer: a['gateway-serial'] } : {}),
-    }));
+    writeFileSync(
+      a['write-gateway-config'],
+      gatewayConfigFor(a.gateway!, fleet.endpoints, {
+        ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}),
+        ...(loggers.length ? { hj212: { listen: target, devices: loggers } } : {}),
+        ...(a['gateway-serial'] ? { serialPeer: a['gateway-serial'] } : {}),
+      }),
+    );
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
   }
   const pusher = sites.length ? new RsdPusher({ url: push }, sites).start() : undefined;
   const running = startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000);
-  onShutdown(async () => { pusher?.stop(); for (const l of running) l.stop(); await fleet.stop(); });
+  onShutdown(async () => {
+    pusher?.stop();
+    for (const l of running) l.stop();
+    await fleet.stop();
+  });
 }
 
 /** Pushing devices of a gateway config: an http link listening on `listen`, and the devices' ids. */
-export interface PushedSites { listen: string; devices: string[] }
+export interface PushedSites {
+  listen: string;
+  devices: string[];
+}
 
 /** HJ 212 loggers of a gateway config: an hj212 link listening on `listen`, and the loggers. */
-export interface LoggerLink { listen: string; devices: Pick<LoggerSite, 'id' | 'kind' | 'mn'>[] }
+export interface LoggerLink {
+  listen: string;
+  devices: Pick<LoggerSite, 'id' | 'kind' | 'mn'>[];
+}
 
 /** A gateway config polling the given simulated instruments once a second (and taking pushed passes and HJ 212 uploads). */
-export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { mqtt?: Record<string, unknown>; outbox?: Record<string, unknown>; rsd?: PushedSites; hj212?: LoggerLink; serialPeer?: string } = {}): string {
+export function gatewayConfigFor(
+  gw: string,
+  endpoints: SimEndpoint[],
+  extra: {
+    mqtt?: Record<string, unknown>;
+    outbox?: Record<string, unknown>;
+    rsd?: PushedSites;
+    hj212?: LoggerLink;
+    serialPeer?: string;
+  } = {},
+): string {
   // One link per TCP port or serial line; a serial line is opened at its other end (`serialPeer`) when given.
   const where = (e: SimEndpoint) => (e.serial ? `serial:${e.serial.device}` : `${e.framing}:${e.host}:${e.port}`);
   const links = [...new Map(endpoints.map((e) => [where(e), e])).values()];
@@ -92,14 +188,35 @@ export function gatewayConfigFor(gw: string, endpoints: SimEndpoint[], extra: { 
     mqtt: { url: 'mqtt://127.0.0.1:1883', ...extra.mqtt },
     outbox: { path: `${gw}.outbox.sqlite`, ...extra.outbox },
     links: [
-      ...links.map((e, i) => e.serial
-        ? { name: `bus-${i + 1}`, type: 'modbus-rtu', device: extra.serialPeer ?? e.serial.device, baud_rate: e.serial.baudRate, timeout_ms: 1000 }
-        : { name: `bus-${i + 1}`, type: e.framing === 'rtu' ? 'modbus-rtu-tcp' : 'modbus-tcp', host: e.host, port: e.port, timeout_ms: 1000 }),
+      ...links.map((e, i) =>
+        e.serial
+          ? {
+              name: `bus-${i + 1}`,
+              type: 'modbus-rtu',
+              device: extra.serialPeer ?? e.serial.device,
+              baud_rate: e.serial.baudRate,
+              timeout_ms: 1000,
+            }
+          : {
+              name: `bus-${i + 1}`,
+              type: e.framing === 'rtu' ? 'modbus-rtu-tcp' : 'modbus-tcp',
+              host: e.host,
+              port: e.port,
+              timeout_ms: 1000,
+            },
+      ),
       ...(extra.rsd ? [{ name: 'rsd-platform', type: 'http', listen: extra.rsd.listen }] : []),
       ...(extra.hj212 ? [{ name: 'hj212-loggers', type: 'hj212', listen: extra.hj212.listen }] : []),
     ],
     devices: [
-      ...endpoints.map((e) => ({ id: e.id, kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems', link: linkName(e), unit: e.unit, template: e.model, poll_ms: 1000 })),
+      ...endpoints.map((e) => ({
+        id: e.id,
+        kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems',
+        link: linkName(e),
+        unit: e.unit,
+        template: e.model,
+        poll_ms: 1000,
+      })),
       ...(extra.rsd?.devices ?? []).map((id) => ({ id, kind: 'rsd', link: 'rsd-platform' })),
       ...(extra.hj212?.devices ?? []).map((d) => ({ id: d.id, kind: d.kind, link: 'hj212-loggers', mn: d.mn })),
     ],
@@ -114,5 +231,14 @@ export function rsdSites(n: number, seed = 1): RsdSiteOptions[] {
 /** Starts an HJ 212 logger per site, uploading to `target` (host:port). */
 export function startLoggers(sites: LoggerSite[], target: string, intervalMs: number): Hj212Logger[] {
   const i = target.lastIndexOf(':');
-  return sites.map((s) => new Hj212Logger({ host: target.slice(0, i), port: Number(target.slice(i + 1)), mn: s.mn, st: s.st, intervalMs, factors: s.factors }).start());
+  return sites.map((s) =>
+    new Hj212Logger({
+      host: target.slice(0, i),
+      port: Number(target.slice(i + 1)),
+      mn: s.mn,
+      st: s.st,
+      intervalMs,
+      factors: s.factors,
+    }).start(),
+  );
 }

@@ -33,21 +33,45 @@ others (the simulators' Modbus ports, the gateways' HJ 212 and http links, influ
 port) are picked free at each start and printed where they matter.`;
 
 const OPTS = {
-  dir: { type: 'string', default: '.qingcheng', help: 'working directory for the database, outboxes, credentials and logs' },
+  dir: {
+    type: 'string',
+    default: '.qingcheng',
+    help: 'working directory for the database, outboxes, credentials and logs',
+  },
   stations: { type: 'string', default: '8', help: 'simulated SIM-AQ6 micro-stations' },
   cems: { type: 'string', default: '2', help: 'simulated SIM-CEMS smokestack analyzers' },
-  rsd: { type: 'string', default: '2', help: 'simulated SIM-RSD remote-sensing sites (push vehicle passes to the first gateway)' },
-  'hj212-stations': { type: 'string', default: '2', help: 'national air stations uploading over HJ 212 to the last gateway (every 10 s)' },
+  rsd: {
+    type: 'string',
+    default: '2',
+    help: 'simulated SIM-RSD remote-sensing sites (push vehicle passes to the first gateway)',
+  },
+  'hj212-stations': {
+    type: 'string',
+    default: '2',
+    help: 'national air stations uploading over HJ 212 to the last gateway (every 10 s)',
+  },
   gateways: { type: 'string', default: '2', help: 'gateways the stations are split across' },
   workers: { type: 'string', default: '1', help: 'ingest workers' },
   'mqtt-port': { type: 'string', default: '1883', help: 'broker port (0 = a free port)' },
-  'ws-port': { type: 'string', default: '0', help: 'broker MQTT-over-WebSocket port, which the console page connects to (0 = a free port)' },
+  'ws-port': {
+    type: 'string',
+    default: '0',
+    help: 'broker MQTT-over-WebSocket port, which the console page connects to (0 = a free port)',
+  },
   'health-port': { type: 'string', default: '8081', help: 'broker health port (0 = a free port)' },
   'console-port': { type: 'string', default: '8090', help: 'operator web console port (0 = a free port)' },
-  'influx-port': { type: 'string', default: '0', help: 'the private influxd\'s HTTP port (0 = a free port; unused with --influx-url)' },
-  'influx-url': { type: 'string', env: 'INFLUX_URL', help: 'use this InfluxDB (1.x /write) instead of starting a private influxd' },
+  'influx-port': {
+    type: 'string',
+    default: '0',
+    help: "the private influxd's HTTP port (0 = a free port; unused with --influx-url)",
+  },
+  'influx-url': {
+    type: 'string',
+    env: 'INFLUX_URL',
+    help: 'use this InfluxDB (1.x /write) instead of starting a private influxd',
+  },
   db: { type: 'string', default: 'qingcheng', help: 'database name' },
-  redis: { type: 'string', env: 'QC_REDIS_URL', help: 'keep the broker\'s state in this Redis (redis://host:port)' },
+  redis: { type: 'string', env: 'QC_REDIS_URL', help: "keep the broker's state in this Redis (redis://host:port)" },
 } as const;
 
 type Args = ReturnType<typeof parse<typeof OPTS>>;
@@ -59,8 +83,11 @@ export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, USAGE, OPTS);
   // Every number is checked before anything is created, so a typo leaves nothing behind.
   const ports: Ports = {
-    'mqtt-port': int(a['mqtt-port'], 'mqtt-port'), 'ws-port': int(a['ws-port'], 'ws-port'), 'health-port': int(a['health-port'], 'health-port'),
-    'console-port': int(a['console-port'], 'console-port'), 'influx-port': int(a['influx-port'], 'influx-port'),
+    'mqtt-port': int(a['mqtt-port'], 'mqtt-port'),
+    'ws-port': int(a['ws-port'], 'ws-port'),
+    'health-port': int(a['health-port'], 'health-port'),
+    'console-port': int(a['console-port'], 'console-port'),
+    'influx-port': int(a['influx-port'], 'influx-port'),
   };
   for (const k of ['stations', 'cems', 'rsd', 'hj212-stations'] as const) int(a[k], k);
   for (const k of ['gateways', 'workers'] as const) int(a[k], k, 1);
@@ -86,7 +113,9 @@ export async function run(argv: string[]): Promise<void> {
     await closeLog();
     work.undo();
     // A user-facing error stays as it is; anything else still gets one line, not a trace.
-    throw e instanceof CliError || (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? e : new CliError(`could not start: ${(e as Error).message}`);
+    throw e instanceof CliError || (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? e
+      : new CliError(`could not start: ${(e as Error).message}`);
   } finally {
     process.off('SIGINT', abort).off('SIGTERM', abort);
   }
@@ -100,33 +129,70 @@ export async function run(argv: string[]): Promise<void> {
 async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise<void> {
   // Ports first: one in use stops the start before influxd is installed or started.
   for (const [option, port] of Object.entries(ports)) {
-    if (port && !(option === 'influx-port' && a['influx-url'])) await portIsFree(port, `stop what holds it, or choose another --${option} (0 picks a free one)`);
+    if (port && !(option === 'influx-port' && a['influx-url']))
+      await portIsFree(port, `stop what holds it, or choose another --${option} (0 picks a free one)`);
   }
   const nGw = int(a.gateways, 'gateways', 1);
   const nWorkers = int(a.workers, 'workers', 1);
   const gwIds = Array.from({ length: nGw }, (_, g) => `gw-sim-${String(g + 1).padStart(2, '0')}`);
-  const creds = loadCredentials(join(dir, 'credentials.json'), new Map<string, User['role']>([
-    ...gwIds.map((id) => [id, 'gateway'] as const), ['ingest', 'ingest'], ['operator', 'operator'],
-  ]));
+  const creds = loadCredentials(
+    join(dir, 'credentials.json'),
+    new Map<string, User['role']>([
+      ...gwIds.map((id) => [id, 'gateway'] as const),
+      ['ingest', 'ingest'],
+      ['operator', 'operator'],
+    ]),
+  );
   const password = (user: string) => creds.get(user)!.password;
-  const users = await Promise.all([...creds].map(async ([username, c]) => ({ username, role: c.role, password: await hashPassword(c.password) })));
-  const broker = await new Broker({ port: ports['mqtt-port'], healthPort: ports['health-port'], wsPort: ports['ws-port'], users, ...(a.redis ? { redis: a.redis } : {}) }).start();
+  const users = await Promise.all(
+    [...creds].map(async ([username, c]) => ({ username, role: c.role, password: await hashPassword(c.password) })),
+  );
+  const broker = await new Broker({
+    port: ports['mqtt-port'],
+    healthPort: ports['health-port'],
+    wsPort: ports['ws-port'],
+    users,
+    ...(a.redis ? { redis: a.redis } : {}),
+  }).start();
   stops.push(() => broker.stop());
-  const web = await new ConsoleServer({ port: ports['console-port'], ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`, prefix: DEFAULT_PREFIX }).start();
+  const web = await new ConsoleServer({
+    port: ports['console-port'],
+    ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`,
+    prefix: DEFAULT_PREFIX,
+  }).start();
   stops.push(() => web.stop());
   const influxUrl = await database(a, ports['influx-port'], dir, stops);
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
-  say(`  broker       ${mqttUrl}  ws://127.0.0.1:${broker.wsPort}/mqtt  health http://127.0.0.1:${broker.healthPort}/health${a.redis ? `  state in ${a.redis}` : ''}`);
+  say(
+    `  broker       ${mqttUrl}  ws://127.0.0.1:${broker.wsPort}/mqtt  health http://127.0.0.1:${broker.healthPort}/health${a.redis ? `  state in ${a.redis}` : ''}`,
+  );
 
-  const fleet = await new AirFleet().start({ stations: int(a.stations, 'stations'), cems: int(a.cems, 'cems'), unitsPerServer: 4, basePort: 0 });
+  const fleet = await new AirFleet().start({
+    stations: int(a.stations, 'stations'),
+    cems: int(a.cems, 'cems'),
+    unitsPerServer: 4,
+    basePort: 0,
+  });
   stops.push(() => fleet.stop());
-  say(`  simulators   ${a.stations} SIM-AQ6 stations, ${a.cems} SIM-CEMS analyzers on ${fleet.servers.length} Modbus TCP port(s)`);
+  say(
+    `  simulators   ${a.stations} SIM-AQ6 stations, ${a.cems} SIM-CEMS analyzers on ${fleet.servers.length} Modbus TCP port(s)`,
+  );
 
   const workers: IngestWorker[] = [];
   for (let i = 0; i < nWorkers; i++) {
     const w = createIngest({
-      mqttUrl, username: 'ingest', password: password('ingest'), index: i, workers: nWorkers,
-      prefix: DEFAULT_PREFIX, shards: DEFAULT_SHARDS, influxUrl, api: 'v1', db: a.db!, org: 'qingcheng', bucket: a.db!,
+      mqttUrl,
+      username: 'ingest',
+      password: password('ingest'),
+      index: i,
+      workers: nWorkers,
+      prefix: DEFAULT_PREFIX,
+      shards: DEFAULT_SHARDS,
+      influxUrl,
+      api: 'v1',
+      db: a.db!,
+      org: 'qingcheng',
+      bucket: a.db!,
       ...(i === 0 ? { city: 'hohhot' } : {}),
     });
     stops.push(() => w.stop());
@@ -144,7 +210,12 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     const rsd = g === 0 && sites.length ? { listen: '127.0.0.1:0', devices: sites.map((s) => s.dev) } : undefined;
     const hj212 = g === nGw - 1 && loggers.length ? { listen: '127.0.0.1:0', devices: loggers } : undefined;
     if (!mine.length && !rsd && !hj212) continue;
-    const yaml = gatewayConfigFor(id, mine, { mqtt: { url: mqttUrl, password: password(id) }, outbox: { path: join(dir, `${id}.outbox.sqlite`) }, ...(rsd ? { rsd } : {}), ...(hj212 ? { hj212 } : {}) });
+    const yaml = gatewayConfigFor(id, mine, {
+      mqtt: { url: mqttUrl, password: password(id) },
+      outbox: { path: join(dir, `${id}.outbox.sqlite`) },
+      ...(rsd ? { rsd } : {}),
+      ...(hj212 ? { hj212 } : {}),
+    });
     const gw = new Gateway(parseGatewayConfig(new Node(join(dir, `${id}.yaml`), '', parseYaml(yaml))));
     stops.push(() => gw.stop());
     gateways.push(await gw.start());
@@ -160,7 +231,9 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     const last = gateways[gateways.length - 1]!;
     const hj212Target = `127.0.0.1:${last.ports[last.inputs.findIndex((i) => i.cfg.type === 'hj212')]}`;
     const running = startLoggers(loggers, hj212Target, 10_000);
-    stops.push(async () => { for (const l of running) l.stop(); });
+    stops.push(async () => {
+      for (const l of running) l.stop();
+    });
     say(`  HJ 212       ${loggers.length} national station logger(s) uploading to ${last.cfg.id} at ${hj212Target}`);
   }
   printHowTo(mqttUrl, password('operator'), web.port, influxUrl, a.db!);
@@ -173,7 +246,10 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
 /** The private influxd (installed first where we may), or the one --influx-url names; its base URL. */
 async function database(a: Args, port: number, dir: string, stops: Stop[]): Promise<string> {
   // Ingest creates the database on a server that lacks it.
-  if (a['influx-url']) { say(`  InfluxDB     ${a['influx-url']}`); return a['influx-url']; }
+  if (a['influx-url']) {
+    say(`  InfluxDB     ${a['influx-url']}`);
+    return a['influx-url'];
+  }
   if (!influxdPath()) await obtainInfluxd(say);
   const influx = new Influxd(join(dir, 'influxdb'), a.db!, { port });
   // Registered before it starts: a start that fails half-way still stops the child it spawned.
@@ -184,7 +260,13 @@ async function database(a: Args, port: number, dir: string, stops: Stop[]): Prom
 }
 
 /** Lines a user can paste as printed on a fresh machine (no influx client, no mosquitto-clients, qingcheng not on PATH). */
-function printHowTo(mqttUrl: string, operatorPassword: string, consolePort: number, influxUrl: string, db: string): void {
+function printHowTo(
+  mqttUrl: string,
+  operatorPassword: string,
+  consolePort: number,
+  influxUrl: string,
+  db: string,
+): void {
   const query = (q: string) => `  curl -sG ${influxUrl}/query --data-urlencode db=${db} --data-urlencode "q=${q}"`;
   say('');
   say(`Operator console: http://127.0.0.1:${consolePort}/  (user "operator", password "${operatorPassword}")`);
@@ -210,16 +292,27 @@ class Summary {
   private tty = process.stdout.isTTY;
   private lines = 0;
 
-  constructor(private gateways: Gateway[], private workers: IngestWorker[]) {}
+  constructor(
+    private gateways: Gateway[],
+    private workers: IngestWorker[],
+  ) {}
 
   print(): void {
-    const sampled = this.gateways.reduce((s, g) => s + g.stats.sampled + g.inputs.reduce((t, i) => t + i.stats.accepted, 0), 0);
+    const sampled = this.gateways.reduce(
+      (s, g) => s + g.stats.sampled + g.inputs.reduce((t, i) => t + i.stats.accepted, 0),
+      0,
+    );
     const written = this.workers.reduce((s, w) => s + w.o.sink.stats.written, 0);
     const depth = this.gateways.reduce((s, g) => s + g.outbox.depth, 0);
-    const errors = this.gateways.reduce((s, g) => s + g.stats.pollErrors, 0) +
-      this.workers.reduce((s, w) => s + w.o.sink.stats.retries + w.stats.rejectedEnvelopes + w.stats.rejectedRecords, 0);
+    const errors =
+      this.gateways.reduce((s, g) => s + g.stats.pollErrors, 0) +
+      this.workers.reduce(
+        (s, w) => s + w.o.sink.stats.retries + w.stats.rejectedEnvelopes + w.stats.rejectedRecords,
+        0,
+      );
     const dt = (Date.now() - this.last.t) / 1000;
-    const line = `sampled ${((sampled - this.last.sampled) / dt).toFixed(1)}/s (total ${sampled})  written ${((written - this.last.written) / dt).toFixed(1)}/s (total ${written})  outbox ${depth}  errors ${errors}` +
+    const line =
+      `sampled ${((sampled - this.last.sampled) / dt).toFixed(1)}/s (total ${sampled})  written ${((written - this.last.written) / dt).toFixed(1)}/s (total ${written})  outbox ${depth}  errors ${errors}` +
       (this.workers.some((w) => w.o.sink.stats.failing) ? '  DATABASE DOWN, buffering' : '');
     this.last = { sampled, written, t: Date.now() };
     // On a terminal the line rewrites itself; in a log it is printed every 10 s.

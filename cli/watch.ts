@@ -9,12 +9,20 @@ import { onShutdown } from './signals.ts';
 
 const OPTS = {
   mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883', env: 'QC_MQTT_URL', help: 'broker URL' },
-  username: { type: 'string', default: 'operator', env: 'QC_MQTT_USERNAME', help: 'broker user (role operator is enough)' },
+  username: {
+    type: 'string',
+    default: 'operator',
+    env: 'QC_MQTT_USERNAME',
+    help: 'broker user (role operator is enough)',
+  },
   password: { type: 'string', env: 'QC_MQTT_PASSWORD', help: 'broker password' },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
   json: { type: 'boolean', help: 'print each alarm event as a JSON line instead of the screen' },
   lines: { type: 'boolean', help: 'print each alarm event as a text line instead of the screen' },
-  once: { type: 'boolean', help: 'print the screen once, from what the broker holds (retained status, alarms, readings), and exit' },
+  once: {
+    type: 'boolean',
+    help: 'print the screen once, from what the broker holds (retained status, alarms, readings), and exit',
+  },
 } as const;
 
 /** --once: the view is printed when no retained message has come for this long after subscribing … */
@@ -30,34 +38,54 @@ export async function run(argv: string[]): Promise<void> {
   const view = new NetworkView(topics);
   const screen = process.stdout.isTTY && !a.json && !a.lines && !a.once;
   const client = mqtt.connect(a.mqtt!, {
-    ...(a.username ? { username: a.username } : {}), ...(a.password ? { password: a.password } : {}),
-    clean: true, reconnectPeriod: 2000, protocolVersion: 4,
+    ...(a.username ? { username: a.username } : {}),
+    ...(a.password ? { password: a.password } : {}),
+    clean: true,
+    reconnectPeriod: 2000,
+    protocolVersion: 4,
   });
   let state = 'connecting';
-  const once = a.once ? new Once(() => {
-    process.stdout.write(renderView(view, Date.now(), `qingcheng watch — ${a.mqtt} (${state})`, 1000) + '\n', () => {
-      void client.endAsync().then(() => process.exit(0));
-    });
-  }, () => {
-    process.stderr.write(`qingcheng watch: cannot reach ${a.mqtt} (${state})\n`);
-    process.exit(1);
-  }) : undefined;
+  const once = a.once
+    ? new Once(
+        () => {
+          process.stdout.write(
+            renderView(view, Date.now(), `qingcheng watch — ${a.mqtt} (${state})`, 1000) + '\n',
+            () => {
+              void client.endAsync().then(() => process.exit(0));
+            },
+          );
+        },
+        () => {
+          process.stderr.write(`qingcheng watch: cannot reach ${a.mqtt} (${state})\n`);
+          process.exit(1);
+        },
+      )
+    : undefined;
   client.on('connect', () => {
     state = 'connected';
-    client.subscribe({ [`${a.prefix}/status/+`]: { qos: 1 }, [`${a.prefix}/alert/+`]: { qos: 1 }, [`${a.prefix}/live/#`]: { qos: 0 } }, (err, granted) => {
-      const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
-      if (err || refused.length) {
-        process.stderr.write(`qingcheng watch: not allowed to read ${refused.join(', ') || err?.message}: use an operator user\n`);
-        if (once) process.exit(1);
-      }
-      once?.subscribed();
-    });
+    client.subscribe(
+      { [`${a.prefix}/status/+`]: { qos: 1 }, [`${a.prefix}/alert/+`]: { qos: 1 }, [`${a.prefix}/live/#`]: { qos: 0 } },
+      (err, granted) => {
+        const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+        if (err || refused.length) {
+          process.stderr.write(
+            `qingcheng watch: not allowed to read ${refused.join(', ') || err?.message}: use an operator user\n`,
+          );
+          if (once) process.exit(1);
+        }
+        once?.subscribed();
+      },
+    );
   });
-  client.on('close', () => { state = 'reconnecting'; });
+  client.on('close', () => {
+    state = 'reconnecting';
+  });
   client.on('error', (e) => {
     // A refused login will not get better by retrying.
     if ((e as { code?: number }).code === 4 || (e as { code?: number }).code === 5) {
-      process.stderr.write(`qingcheng watch: ${a.mqtt} refused the login of "${a.username}" (${e.message}): check --username and --password\n`);
+      process.stderr.write(
+        `qingcheng watch: ${a.mqtt} refused the login of "${a.username}" (${e.message}): check --username and --password\n`,
+      );
       process.exit(1);
     }
     state = `error: ${e.message}`;
@@ -73,11 +101,16 @@ export async function run(argv: string[]): Promise<void> {
   } else if (screen) {
     const draw = () => {
       const rows = process.stdout.rows ?? 40;
-      process.stdout.write('\x1b[H\x1b[2J' + renderView(view, Date.now(), `qingcheng watch — ${a.mqtt} (${state})`, rows) + '\n');
+      process.stdout.write(
+        '\x1b[H\x1b[2J' + renderView(view, Date.now(), `qingcheng watch — ${a.mqtt} (${state})`, rows) + '\n',
+      );
     };
     const timer = setInterval(draw, 1000);
     draw();
-    onShutdown(async () => { clearInterval(timer); await client.endAsync(); });
+    onShutdown(async () => {
+      clearInterval(timer);
+      await client.endAsync();
+    });
   } else {
     onShutdown(() => client.endAsync());
   }
@@ -93,7 +126,10 @@ class Once {
   private done = false;
   private noBroker: NodeJS.Timeout;
 
-  constructor(private print: () => void, unreachable: () => void) {
+  constructor(
+    private print: () => void,
+    unreachable: () => void,
+  ) {
     this.noBroker = setTimeout(unreachable, ONCE_CONNECT_MS);
   }
 

@@ -1,21 +1,67 @@
 // What an operator sees of the network, built only from MQTT (status/, alert/, live/): gateways and their
 // health, open alarms, each air series' latest hourly AQI, and the latest alarm events. Used by the
 // `watch` CLI; pure, so it can be tested without a broker.
-import { decodeAlert, decodeLive, decodeStatus, PayloadError, type AlertMessage, type GatewayStatus, type LiveReading } from '../protocol/messages.ts';
+import {
+  decodeAlert,
+  decodeLive,
+  decodeStatus,
+  PayloadError,
+  type AlertMessage,
+  type GatewayStatus,
+  type LiveReading,
+} from '../protocol/messages.ts';
 import type { Topics } from '../protocol/topics.ts';
 import { beijingText } from '../protocol/time.ts';
 
 export interface GatewayView {
-  gw: string; state: string; ts?: number; outbox?: number; evicted?: number; acked?: number; clockOffsetMs?: number;
-  up: number; degraded: number; down: { dev: string; error: string }[];
+  gw: string;
+  state: string;
+  ts?: number;
+  outbox?: number;
+  evicted?: number;
+  acked?: number;
+  clockOffsetMs?: number;
+  up: number;
+  degraded: number;
+  down: { dev: string; error: string }[];
   /** Devices that push (HJ 212 loggers, http): how many, and how many have sent nothing for 10 minutes. */
-  pushing: number; silent: string[];
+  pushing: number;
+  silent: string[];
 }
 
 const SILENT_MS = 10 * 60_000;
-export interface OpenAlarmView { dev: string; kind: string; rule: string; field: string; since: number; value: number; limit: number; peak: number }
-export interface AqiView { dev: string; kind: string; hour: number; aqi: number | null; level?: number; category?: string; primary?: string[]; warning?: string; aqi24?: number | null }
-export interface EventView { dev: string; kind: string; rule: string; field: string; state: string; ts: number; value: number; limit: number; attrs?: Record<string, string> }
+export interface OpenAlarmView {
+  dev: string;
+  kind: string;
+  rule: string;
+  field: string;
+  since: number;
+  value: number;
+  limit: number;
+  peak: number;
+}
+export interface AqiView {
+  dev: string;
+  kind: string;
+  hour: number;
+  aqi: number | null;
+  level?: number;
+  category?: string;
+  primary?: string[];
+  warning?: string;
+  aqi24?: number | null;
+}
+export interface EventView {
+  dev: string;
+  kind: string;
+  rule: string;
+  field: string;
+  state: string;
+  ts: number;
+  value: number;
+  limit: number;
+  attrs?: Record<string, string>;
+}
 
 const MAX_EVENTS = 50;
 
@@ -44,12 +90,37 @@ export class NetworkView {
   }
 
   private onAlert(dev: string, doc: AlertMessage | null, retained: boolean): EventView | null {
-    if (!doc) { this.alarms.delete(dev); return null; } // cleared: no alarm open
+    if (!doc) {
+      this.alarms.delete(dev);
+      return null;
+    } // cleared: no alarm open
     const { kind } = doc;
-    this.alarms.set(doc.dev, doc.open.map((a) => ({ dev: doc.dev, kind, rule: a.rule, field: a.field, since: a.since, value: a.value, limit: a.limit, peak: a.peak })));
+    this.alarms.set(
+      doc.dev,
+      doc.open.map((a) => ({
+        dev: doc.dev,
+        kind,
+        rule: a.rule,
+        field: a.field,
+        since: a.since,
+        value: a.value,
+        limit: a.limit,
+        peak: a.peak,
+      })),
+    );
     if (retained || !doc.event) return null; // a retained message restates what is open; it is no news
     const e = doc.event;
-    const ev: EventView = { dev: doc.dev, kind, rule: e.rule, field: e.field, state: e.state, ts: e.ts, value: e.value, limit: e.limit, ...(e.attrs ? { attrs: e.attrs } : {}) };
+    const ev: EventView = {
+      dev: doc.dev,
+      kind,
+      rule: e.rule,
+      field: e.field,
+      state: e.state,
+      ts: e.ts,
+      value: e.value,
+      limit: e.limit,
+      ...(e.attrs ? { attrs: e.attrs } : {}),
+    };
     this.events.unshift(ev);
     if (this.events.length > MAX_EVENTS) this.events.length = MAX_EVENTS;
     return ev;
@@ -59,21 +130,43 @@ export class NetworkView {
     if (s.state === 'offline') {
       // The last will: what the gateway last said still stands, marked offline.
       const last = this.gateways.get(gw);
-      this.gateways.set(gw, { ...(last ?? { gw, up: 0, degraded: 0, down: [], pushing: 0, silent: [] }), state: 'offline' });
+      this.gateways.set(gw, {
+        ...(last ?? { gw, up: 0, degraded: 0, down: [], pushing: 0, silent: [] }),
+        state: 'offline',
+      });
       return;
     }
     const pushed = Object.entries(s.pushed ?? {});
     this.gateways.set(gw, {
-      gw, state: s.state, ts: s.ts, outbox: s.outbox.depth, evicted: s.outbox.evicted, acked: s.acked, clockOffsetMs: s.clock_offset_ms ?? undefined,
-      up: s.devices.up.length, degraded: s.devices.degraded.length, down: s.devices.down,
-      pushing: pushed.length, silent: pushed.filter(([, p]) => !p.lastTs || p.lastTs < s.ts - SILENT_MS).map(([dev]) => dev),
+      gw,
+      state: s.state,
+      ts: s.ts,
+      outbox: s.outbox.depth,
+      evicted: s.outbox.evicted,
+      acked: s.acked,
+      clockOffsetMs: s.clock_offset_ms ?? undefined,
+      up: s.devices.up.length,
+      degraded: s.devices.degraded.length,
+      down: s.devices.down,
+      pushing: pushed.length,
+      silent: pushed.filter(([, p]) => !p.lastTs || p.lastTs < s.ts - SILENT_MS).map(([dev]) => dev),
     });
   }
 
   private onLive(m: LiveReading): void {
     const a = m.aqi;
     if (!a) return;
-    this.aqi.set(m.dev, { dev: m.dev, kind: m.kind, hour: a.hour, aqi: a.value ?? null, level: a.level, category: a.category, primary: a.primary, warning: a.warning, aqi24: a.aqi_24h });
+    this.aqi.set(m.dev, {
+      dev: m.dev,
+      kind: m.kind,
+      hour: a.hour,
+      aqi: a.value ?? null,
+      level: a.level,
+      category: a.category,
+      primary: a.primary,
+      warning: a.warning,
+      aqi24: a.aqi_24h,
+    });
   }
 
   /** Open alarms, longest open first. */
@@ -93,16 +186,26 @@ export function renderView(v: NetworkView, now: number, header: string, rows = 4
   out.push(`GATEWAYS (${v.gateways.size})`);
   for (const g of [...v.gateways.values()].sort((a, b) => a.gw.localeCompare(b.gw))) {
     const down = g.down.length ? `  down: ${g.down.map((d) => d.dev).join(', ')}` : '';
-    const pushing = g.pushing ? `  pushing ${g.pushing}${g.silent.length ? ` (silent: ${g.silent.join(', ')})` : ''}` : '';
-    out.push(`  ${pad(g.gw, 14)} ${pad(g.state, 8)} devices ${g.up} up / ${g.degraded} degraded / ${g.down.length} down${pushing}  outbox ${g.outbox ?? '-'}${g.evicted ? ` (evicted ${g.evicted})` : ''}  clock ${g.clockOffsetMs === undefined ? '-' : `${g.clockOffsetMs >= 0 ? '+' : ''}${g.clockOffsetMs} ms`}${down}`);
+    const pushing = g.pushing
+      ? `  pushing ${g.pushing}${g.silent.length ? ` (silent: ${g.silent.join(', ')})` : ''}`
+      : '';
+    out.push(
+      `  ${pad(g.gw, 14)} ${pad(g.state, 8)} devices ${g.up} up / ${g.degraded} degraded / ${g.down.length} down${pushing}  outbox ${g.outbox ?? '-'}${g.evicted ? ` (evicted ${g.evicted})` : ''}  clock ${g.clockOffsetMs === undefined ? '-' : `${g.clockOffsetMs >= 0 ? '+' : ''}${g.clockOffsetMs} ms`}${down}`,
+    );
   }
   const open = v.openAlarms();
   out.push('', `OPEN ALARMS (${open.length})`);
-  for (const a of open.slice(0, Math.max(3, rows >> 2))) out.push(`  ${pad(a.dev, 14)} ${pad(a.rule, 16)} ${pad(a.field, 8)} since ${beijing(a.since, true)}  now ${num(a.value)} / limit ${num(a.limit)}  peak ${num(a.peak)}`);
+  for (const a of open.slice(0, Math.max(3, rows >> 2)))
+    out.push(
+      `  ${pad(a.dev, 14)} ${pad(a.rule, 16)} ${pad(a.field, 8)} since ${beijing(a.since, true)}  now ${num(a.value)} / limit ${num(a.limit)}  peak ${num(a.peak)}`,
+    );
   if (open.length > Math.max(3, rows >> 2)) out.push(`  … and ${open.length - Math.max(3, rows >> 2)} more`);
   const air = [...v.aqi.values()].sort((a, b) => (b.aqi ?? -1) - (a.aqi ?? -1));
   out.push('', `AIR QUALITY, latest hour (${air.length})`);
-  for (const a of air.slice(0, Math.max(3, rows >> 2))) out.push(`  ${pad(a.dev, 14)} ${beijing(a.hour)}  AQI ${pad(a.aqi === null ? 'NA' : String(a.aqi), 4)} ${pad(a.category ?? '', 6)} ${pad(a.primary?.join(',') ?? '', 10)} 24h ${a.aqi24 ?? '-'}  warning ${a.warning ?? '-'}`);
+  for (const a of air.slice(0, Math.max(3, rows >> 2)))
+    out.push(
+      `  ${pad(a.dev, 14)} ${beijing(a.hour)}  AQI ${pad(a.aqi === null ? 'NA' : String(a.aqi), 4)} ${pad(a.category ?? '', 6)} ${pad(a.primary?.join(',') ?? '', 10)} 24h ${a.aqi24 ?? '-'}  warning ${a.warning ?? '-'}`,
+    );
   out.push('', 'EVENTS');
   for (const e of v.events.slice(0, Math.max(3, rows >> 2))) out.push(`  ${eventLine(e)}`);
   return out.join('\n');
@@ -110,7 +213,10 @@ export function renderView(v: NetworkView, now: number, header: string, rows = 4
 
 /** One line per alarm event, for the screen and for a log. */
 export function eventLine(e: EventView): string {
-  const what = e.state === 'close' ? `back at ${num(e.value)} (limit ${num(e.limit)})` : `${num(e.value)} vs limit ${num(e.limit)}`;
+  const what =
+    e.state === 'close'
+      ? `back at ${num(e.value)} (limit ${num(e.limit)})`
+      : `${num(e.value)} vs limit ${num(e.limit)}`;
   const who = e.attrs?.plate ? ` plate ${e.attrs.plate}` : '';
   return `${beijing(e.ts, true)}  ${pad(e.state, 6)} ${pad(e.dev, 14)} ${pad(e.rule, 16)} ${pad(e.field, 8)} ${what}${who}`;
 }

@@ -9,7 +9,12 @@ import { log } from '../protocol/log.ts';
 
 const WEB = new URL('./web/', import.meta.url).pathname;
 
-export interface ConsoleOptions { port: number; host?: string; /** ws://host:port/mqtt of the broker. */ ws: string; prefix: string }
+export interface ConsoleOptions {
+  port: number;
+  host?: string;
+  /** ws://host:port/mqtt of the broker. */ ws: string;
+  prefix: string;
+}
 
 export class ConsoleServer {
   private server?: http.Server;
@@ -18,7 +23,16 @@ export class ConsoleServer {
   constructor(readonly o: ConsoleOptions) {}
 
   async start(): Promise<this> {
-    const bundle = await build({ entryPoints: [`${WEB}app.ts`], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, write: false, logLevel: 'silent' });
+    const bundle = await build({
+      entryPoints: [`${WEB}app.ts`],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      write: false,
+      logLevel: 'silent',
+    });
     const files: Record<string, [string, string | Uint8Array]> = {
       '/': ['text/html; charset=utf-8', readFileSync(`${WEB}index.html`)],
       '/app.js': ['text/javascript; charset=utf-8', bundle.outputFiles[0]!.contents],
@@ -26,7 +40,10 @@ export class ConsoleServer {
     };
     this.server = http.createServer((req, res) => {
       const f = files[(req.url ?? '/').split('?')[0]!];
-      if (!f || req.method !== 'GET') { res.writeHead(404).end(); return; }
+      if (!f || req.method !== 'GET') {
+        res.writeHead(404).end();
+        return;
+      }
       res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-cache' }).end(f[1]);
     });
     this.port = await listen(this.server, this.o.port, this.o.host, 'choose another --port');

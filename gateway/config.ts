@@ -9,7 +9,11 @@ import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.t
 import { TEMPLATES, type RegisterDef, type StatusDef, type Template } from './templates.ts';
 
 export interface MqttConfig {
-  url: string; username?: string; password?: string; prefix: string; shards: number;
+  url: string;
+  username?: string;
+  password?: string;
+  prefix: string;
+  shards: number;
   /** Envelopes awaiting PUBACK at once. */
   window: number;
   /** Records per envelope, at most. */
@@ -21,37 +25,82 @@ export interface MqttConfig {
   statusMs: number;
 }
 
-export interface OutboxConfig { path: string; maxRecords: number; sync: 'full' | 'normal' }
+export interface OutboxConfig {
+  path: string;
+  maxRecords: number;
+  sync: 'full' | 'normal';
+}
 
 /** Modbus over TCP: MBAP (`modbus-tcp`), or RTU frames through a serial device server in transparent mode (`modbus-rtu-tcp`). */
-export interface ModbusTcpLinkConfig { name: string; type: 'modbus-tcp' | 'modbus-rtu-tcp'; host: string; port: number; timeoutMs: number }
+export interface ModbusTcpLinkConfig {
+  name: string;
+  type: 'modbus-tcp' | 'modbus-rtu-tcp';
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
 /** Modbus RTU on a serial line (RS-485 through a USB adapter, a UART). */
 export interface ModbusSerialLinkConfig {
-  name: string; type: 'modbus-rtu'; device: string; baudRate: number; parity: 'none' | 'even' | 'odd'; dataBits: 7 | 8; stopBits: 1 | 2; timeoutMs: number;
+  name: string;
+  type: 'modbus-rtu';
+  device: string;
+  baudRate: number;
+  parity: 'none' | 'even' | 'odd';
+  dataBits: 7 | 8;
+  stopBits: 1 | 2;
+  timeoutMs: number;
 }
 export type ModbusLinkConfig = ModbusTcpLinkConfig | ModbusSerialLinkConfig;
 /**
  * An HTTP listener that instruments (or their vendor platform) push records to: remote-sensing sets
  * report one record per vehicle pass, which no poll can fetch.
  */
-export interface HttpLinkConfig { name: string; type: 'http'; host: string; port: number; token?: string }
+export interface HttpLinkConfig {
+  name: string;
+  type: 'http';
+  host: string;
+  port: number;
+  token?: string;
+}
 /**
  * A TCP listener for HJ 212 data loggers: a station's logger connects to it as to a platform, and the
  * gateway answers each upload (9014) once it is in the outbox.
  */
-export interface Hj212LinkConfig { name: string; type: 'hj212'; host: string; port: number; offsetHours: number }
+export interface Hj212LinkConfig {
+  name: string;
+  type: 'hj212';
+  host: string;
+  port: number;
+  offsetHours: number;
+}
 export type LinkConfig = ModbusLinkConfig | HttpLinkConfig | Hj212LinkConfig;
 export const isModbusLink = (l: LinkConfig): l is ModbusLinkConfig => l.type.startsWith('modbus-');
 
 /** A device the gateway polls over Modbus. */
 export interface PolledDeviceConfig {
-  id: string; kind: DeviceKind; link: string; unit: number; pollMs: number;
+  id: string;
+  kind: DeviceKind;
+  link: string;
+  unit: number;
+  pollMs: number;
   template: Template;
 }
 /** A device that pushes its records to an http link. */
-export interface PushedDeviceConfig { id: string; kind: DeviceKind; link: string }
+export interface PushedDeviceConfig {
+  id: string;
+  kind: DeviceKind;
+  link: string;
+}
 /** An HJ 212 data logger, known by its MN. */
-export interface Hj212DeviceConfig { id: string; kind: DeviceKind; link: string; mn: string; pw?: string; crc: CrcVariant; scale?: Record<string, number> }
+export interface Hj212DeviceConfig {
+  id: string;
+  kind: DeviceKind;
+  link: string;
+  mn: string;
+  pw?: string;
+  crc: CrcVariant;
+  scale?: Record<string, number>;
+}
 export type DeviceConfig = PolledDeviceConfig | PushedDeviceConfig | Hj212DeviceConfig;
 export const isPolled = (d: DeviceConfig): d is PolledDeviceConfig => 'template' in d;
 export const isHj212 = (d: DeviceConfig): d is Hj212DeviceConfig => 'mn' in d;
@@ -83,7 +132,8 @@ export function loadGatewayConfig(file: string, o: ParseOptions = {}): GatewayCo
 function secretFromEnv(n: Node, what: string, o: ParseOptions): string | undefined {
   const name = n.optStr();
   if (name === undefined || process.env[name] !== undefined) return name === undefined ? undefined : process.env[name];
-  if (!o.unsetSecrets) n.fail(`environment variable ${name} is not set (${what}; \`qingcheng gateway --check\` validates without it)`);
+  if (!o.unsetSecrets)
+    n.fail(`environment variable ${name} is not set (${what}; \`qingcheng gateway --check\` validates without it)`);
   o.unsetSecrets.push({ key: n.path, env: name });
   return undefined;
 }
@@ -92,11 +142,29 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
   root.only('gateway', 'mqtt', 'outbox', 'links', 'devices');
   const gw = root.get('gateway').only('id');
   const id = gw.get('id').str(ID);
-  const m = root.get('mqtt').only('url', 'username', 'password', 'password_env', 'prefix', 'shards', 'window', 'batch_max', 'republish_s', 'max_unacked', 'status_s');
+  const m = root
+    .get('mqtt')
+    .only(
+      'url',
+      'username',
+      'password',
+      'password_env',
+      'prefix',
+      'shards',
+      'window',
+      'batch_max',
+      'republish_s',
+      'max_unacked',
+      'status_s',
+    );
   const passwordEnv = m.get('password_env').optStr();
-  const envPassword = secretFromEnv(m.get('password_env'), 'the gateway\'s MQTT password', opts);
+  const envPassword = secretFromEnv(m.get('password_env'), "the gateway's MQTT password", opts);
   const mqtt: MqttConfig = {
-    url: m.get('url').str({ def: 'mqtt://127.0.0.1:1883', pattern: /^(mqtts?|wss?|tcp):\/\//, hint: 'a URL such as mqtt://host:1883' }),
+    url: m.get('url').str({
+      def: 'mqtt://127.0.0.1:1883',
+      pattern: /^(mqtts?|wss?|tcp):\/\//,
+      hint: 'a URL such as mqtt://host:1883',
+    }),
     username: m.get('username').optStr() ?? id,
     password: passwordEnv !== undefined ? envPassword : m.get('password').optStr(),
     prefix: m.get('prefix').str({ def: DEFAULT_PREFIX }),
@@ -113,7 +181,10 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
     maxRecords: o.get('max_records').num({ def: 1_000_000, min: 100, integer: true }),
     sync: o.get('sync').oneOf(['full', 'normal'] as const, 'full'),
   };
-  const links = root.get('links').list().map((l) => parseLink(l, opts));
+  const links = root
+    .get('links')
+    .list()
+    .map((l) => parseLink(l, opts));
   const names = new Set<string>();
   for (const [i, l] of links.entries()) {
     if (names.has(l.name)) root.get('links').list()[i]!.get('name').fail(`"${l.name}" is used by another link`);
@@ -122,17 +193,20 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
   const ids = new Set<string>();
   const linkTypes = new Map(links.map((l) => [l.name, l.type]));
   const mns = new Set<string>();
-  const devices = root.get('devices').list().map((d) => {
-    const dev = parseDevice(d, linkTypes);
-    if (ids.has(dev.id)) d.get('id').fail(`"${dev.id}" is used by another device`);
-    ids.add(dev.id);
-    if (isHj212(dev)) {
-      const key = `${dev.link}\0${dev.mn}`;
-      if (mns.has(key)) d.get('mn').fail(`MN ${dev.mn} is used by another device of link ${dev.link}`);
-      mns.add(key);
-    }
-    return dev;
-  });
+  const devices = root
+    .get('devices')
+    .list()
+    .map((d) => {
+      const dev = parseDevice(d, linkTypes);
+      if (ids.has(dev.id)) d.get('id').fail(`"${dev.id}" is used by another device`);
+      ids.add(dev.id);
+      if (isHj212(dev)) {
+        const key = `${dev.link}\0${dev.mn}`;
+        if (mns.has(key)) d.get('mn').fail(`MN ${dev.mn} is used by another device of link ${dev.link}`);
+        mns.add(key);
+      }
+      return dev;
+    });
   if (devices.length === 0) root.get('devices').fail('expected at least one device');
   return { file: root.file, id, mqtt, outbox, links, devices };
 }
@@ -150,7 +224,9 @@ function parseLink(l: Node, opts: ParseOptions): LinkConfig {
   if (type === 'modbus-rtu') {
     l.only('name', 'type', 'device', 'baud_rate', 'parity', 'data_bits', 'stop_bits', 'timeout_ms');
     return {
-      name: l.get('name').str(ID), type, device: l.get('device').str({ hint: 'the serial device, such as /dev/ttyUSB0' }),
+      name: l.get('name').str(ID),
+      type,
+      device: l.get('device').str({ hint: 'the serial device, such as /dev/ttyUSB0' }),
       baudRate: l.get('baud_rate').oneOf([1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const, 9600),
       parity: l.get('parity').oneOf(['none', 'even', 'odd'] as const, 'none'),
       dataBits: l.get('data_bits').oneOf([7, 8] as const, 8),
@@ -160,17 +236,25 @@ function parseLink(l: Node, opts: ParseOptions): LinkConfig {
   }
   if (type === 'hj212') {
     l.only('name', 'type', 'listen', 'utc_offset_hours');
-    return { name: l.get('name').str(ID), type, ...listenOn(l.get('listen'), '0.0.0.0:9212'), offsetHours: l.get('utc_offset_hours').num({ def: 8, min: -12, max: 14 }) };
+    return {
+      name: l.get('name').str(ID),
+      type,
+      ...listenOn(l.get('listen'), '0.0.0.0:9212'),
+      offsetHours: l.get('utc_offset_hours').num({ def: 8, min: -12, max: 14 }),
+    };
   }
   if (type === 'http') {
     l.only('name', 'type', 'listen', 'token', 'token_env');
     const { host, port } = listenOn(l.get('listen'), '0.0.0.0:8089');
-    const token = l.get('token_env').present ? secretFromEnv(l.get('token_env'), 'the token pushers must send', opts) : l.get('token').optStr();
+    const token = l.get('token_env').present
+      ? secretFromEnv(l.get('token_env'), 'the token pushers must send', opts)
+      : l.get('token').optStr();
     return { name: l.get('name').str(ID), type, host, port, ...(token ? { token } : {}) };
   }
   l.only('name', 'type', 'host', 'port', 'timeout_ms');
   return {
-    name: l.get('name').str(ID), type,
+    name: l.get('name').str(ID),
+    type,
     host: l.get('host').str(),
     port: l.get('port').num({ def: 502, min: 1, max: 65535, integer: true }),
     timeoutMs: timeoutMs(),
@@ -180,14 +264,20 @@ function parseLink(l: Node, opts: ParseOptions): LinkConfig {
 function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceConfig {
   const id = d.get('id').str(ID);
   const link = d.get('link').str();
-  if (!links.has(link)) d.get('link').fail(`no link named "${link}"; links are: ${[...links.keys()].join(', ') || '(none)'}`);
+  if (!links.has(link))
+    d.get('link').fail(`no link named "${link}"; links are: ${[...links.keys()].join(', ') || '(none)'}`);
   const kindOr = (def?: DeviceKind) => d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[], def);
   if (links.get(link) === 'hj212') {
     // HJ 212 packets name their factors by code: the MN says which device, the codes which readings.
     d.only('id', 'kind', 'link', 'mn', 'pw', 'crc', 'scale');
     const dev: Hj212DeviceConfig = {
-      id, link, kind: kindOr(),
-      mn: d.get('mn').str({ pattern: /^[0-9A-Za-z_-]{1,32}$/, hint: 'the data logger\'s MN (24 hex characters in HJ 212-2017; 14 in 2005-style loggers)' }),
+      id,
+      link,
+      kind: kindOr(),
+      mn: d.get('mn').str({
+        pattern: /^[0-9A-Za-z_-]{1,32}$/,
+        hint: "the data logger's MN (24 hex characters in HJ 212-2017; 14 in 2005-style loggers)",
+      }),
       crc: d.get('crc').oneOf(CRC_VARIANTS, 'hj212'),
     };
     const pw = d.get('pw').optStr();
@@ -195,7 +285,10 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
     if (d.get('scale').present) {
       dev.scale = {};
       for (const code of Object.keys(d.get('scale').value as object)) {
-        if (!pollutantByCode(code)) d.get('scale').get(code).fail(`"${code}" is not an HJ 212 factor code of the registry (a34004, a21026, 02, …)`);
+        if (!pollutantByCode(code))
+          d.get('scale')
+            .get(code)
+            .fail(`"${code}" is not an HJ 212 factor code of the registry (a34004, a21026, 02, …)`);
         dev.scale[code] = d.get('scale').get(code).num();
       }
     }
@@ -212,14 +305,22 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
   let template: Template;
   if (d.get('template').present) {
     const name = d.get('template').str();
-    const t = TEMPLATES[name] ?? d.get('template').fail(`unknown template "${name}"; templates are: ${Object.keys(TEMPLATES).join(', ')}`);
+    const t =
+      TEMPLATES[name] ??
+      d.get('template').fail(`unknown template "${name}"; templates are: ${Object.keys(TEMPLATES).join(', ')}`);
     if (d.get('registers').present) d.get('registers').fail('give either a template or registers, not both');
     template = t;
   } else {
     const regs = d.get('registers').list().map(parseRegister);
     if (regs.length === 0) d.get('registers').fail('expected a template or at least one register');
     const status = d.get('status').present ? parseStatus(d.get('status')) : undefined;
-    template = { name: `${id}-custom`, kind: 'air.micro', description: 'register map from config', registers: regs, ...(status ? { status } : {}) };
+    template = {
+      name: `${id}-custom`,
+      kind: 'air.micro',
+      description: 'register map from config',
+      registers: regs,
+      ...(status ? { status } : {}),
+    };
   }
   const kind = kindOr(template.kind);
   return { id, kind, link, unit, pollMs, template };
@@ -228,7 +329,10 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
 function parseRegister(r: Node): RegisterDef {
   r.only('field', 'addr', 'fc', 'type', 'order', 'scale', 'offset');
   const field = r.get('field').str();
-  if (!parseFieldName(field)) r.get('field').fail(`"${field}" is not a registry key (pm25, so2, nox, temp, …) with an optional _min/_max/_avg/_zs… suffix`);
+  if (!parseFieldName(field))
+    r.get('field').fail(
+      `"${field}" is not a registry key (pm25, so2, nox, temp, …) with an optional _min/_max/_avg/_zs… suffix`,
+    );
   const def: RegisterDef = {
     field,
     addr: r.get('addr').num({ min: 0, max: 65535, integer: true }),
@@ -248,15 +352,23 @@ function parseStatus(s: Node): StatusDef {
   return {
     addr: s.get('addr').num({ min: 0, max: 65535, integer: true }),
     fc: functionCode(s.get('fc')),
-    bits: s.get('bits').list().map((b) => {
-      b.only('bit', 'flag', 'fields');
-      const fields = b.get('fields').present ? b.get('fields').list().map((f) => f.str()) : undefined;
-      return {
-        bit: b.get('bit').num({ min: 0, max: 15, integer: true }),
-        flag: b.get('flag').oneOf(['F', 'M', 'S', 'D', 'C', 'T', 'B'] as const),
-        ...(fields ? { fields } : {}),
-      };
-    }),
+    bits: s
+      .get('bits')
+      .list()
+      .map((b) => {
+        b.only('bit', 'flag', 'fields');
+        const fields = b.get('fields').present
+          ? b
+              .get('fields')
+              .list()
+              .map((f) => f.str())
+          : undefined;
+        return {
+          bit: b.get('bit').num({ min: 0, max: 15, integer: true }),
+          flag: b.get('flag').oneOf(['F', 'M', 'S', 'D', 'C', 'T', 'B'] as const),
+          ...(fields ? { fields } : {}),
+        };
+      }),
   };
 }
 

@@ -5,7 +5,11 @@ import { decodeValue, registerCount } from '../protocol/modbus-values.ts';
 import type { PolledDeviceConfig } from './config.ts';
 import { flagsFromStateCode, flagsFromStatus } from './flags.ts';
 
-export interface Block { fc: 3 | 4; addr: number; count: number }
+export interface Block {
+  fc: 3 | 4;
+  addr: number;
+  count: number;
+}
 
 /** Registers further apart than this are read in separate requests rather than one with a hole. */
 const MAX_HOLE = 8;
@@ -29,7 +33,9 @@ export function planBlocks(spans: { fc: 3 | 4; addr: number; count: number }[]):
   return blocks;
 }
 
-export interface RegisterSource { read(unit: number, fc: 3 | 4, addr: number, count: number): Promise<number[]> }
+export interface RegisterSource {
+  read(unit: number, fc: 3 | 4, addr: number, count: number): Promise<number[]>;
+}
 
 export class DeviceReader {
   readonly blocks: Block[];
@@ -45,19 +51,24 @@ export class DeviceReader {
   }
 
   async sample(link: RegisterSource, ts: number): Promise<SampleRecord> {
-    const got = new Map<number, Map<number, number>>([[3, new Map()], [4, new Map()]]);
+    const got = new Map<number, Map<number, number>>([
+      [3, new Map()],
+      [4, new Map()],
+    ]);
     for (const b of this.blocks) {
       const regs = await link.read(this.dev.unit, b.fc, b.addr, b.count);
       const bank = got.get(b.fc)!;
       regs.forEach((v, i) => bank.set(b.addr + i, v));
     }
-    const at = (fc: 3 | 4, addr: number, n: number) => Array.from({ length: n }, (_, i) => got.get(fc)!.get(addr + i) ?? 0);
+    const at = (fc: 3 | 4, addr: number, n: number) =>
+      Array.from({ length: n }, (_, i) => got.get(fc)!.get(addr + i) ?? 0);
     const t = this.dev.template;
     const m: Record<string, number> = {};
     for (const r of t.registers) m[r.field] = decodeValue(at(r.fc, r.addr, registerCount(r.type)), 0, r);
     let f: Record<string, string> = {};
     if (t.status) f = flagsFromStatus(t.status, at(t.status.fc, t.status.addr, 1)[0]!, this.fields);
-    if (t.stateCodes) f = { ...f, ...flagsFromStateCode(t, at(t.stateCodes.fc, t.stateCodes.addr, 1)[0]!, this.fields) };
+    if (t.stateCodes)
+      f = { ...f, ...flagsFromStateCode(t, at(t.stateCodes.fc, t.stateCodes.addr, 1)[0]!, this.fields) };
     const rec: SampleRecord = { dev: this.dev.id, kind: this.dev.kind, ts, m };
     if (Object.keys(f).length) rec.f = f;
     return rec;

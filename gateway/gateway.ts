@@ -44,23 +44,54 @@ export class Gateway {
     this.outbox = new Outbox(cfg.outbox.path, cfg.outbox.maxRecords, cfg.outbox.sync);
     this.uplink = new Uplink(cfg, this.outbox);
     this.uplink.statusExtra = () => ({
-      devices: this.health(), sampling: this.stats,
+      devices: this.health(),
+      sampling: this.stats,
       ...(this.inputs.length ? { pushed: this.pushed(), listening: this.listening() } : {}),
     });
     for (const l of cfg.links) {
       if (isModbusLink(l)) this.links.set(l.name, new ModbusLink(l));
-      else if (l.type === 'hj212') this.inputs.push(new Hj212Listener(l, cfg.devices.filter(isHj212).filter((d) => d.link === l.name), (records) => this.storeNow(records)));
-      else this.inputs.push(new HttpInput(l, cfg.devices.filter((d) => !isPolled(d) && !isHj212(d) && d.link === l.name), (records) => this.storeNow(records)));
+      else if (l.type === 'hj212')
+        this.inputs.push(
+          new Hj212Listener(
+            l,
+            cfg.devices.filter(isHj212).filter((d) => d.link === l.name),
+            (records) => this.storeNow(records),
+          ),
+        );
+      else
+        this.inputs.push(
+          new HttpInput(
+            l,
+            cfg.devices.filter((d) => !isPolled(d) && !isHj212(d) && d.link === l.name),
+            (records) => this.storeNow(records),
+          ),
+        );
     }
     for (const d of cfg.devices) {
       if (!isPolled(d)) continue;
-      this.devices.push({ cfg: d, reader: new DeviceReader(d), link: this.links.get(d.link)!, busy: false, failures: 0, lastFlags: false, samples: 0, errors: 0, skipped: 0 });
+      this.devices.push({
+        cfg: d,
+        reader: new DeviceReader(d),
+        link: this.links.get(d.link)!,
+        busy: false,
+        failures: 0,
+        lastFlags: false,
+        samples: 0,
+        errors: 0,
+        skipped: 0,
+      });
     }
   }
 
   /** Starts polling and publishing; resolves once every http and hj212 link listens. */
   async start(): Promise<this> {
-    log('info', 'gateway starting', { gw: this.cfg.id, devices: this.cfg.devices.length, epoch: this.outbox.epoch, next_seq: this.outbox.next, outbox: this.outbox.depth });
+    log('info', 'gateway starting', {
+      gw: this.cfg.id,
+      devices: this.cfg.devices.length,
+      epoch: this.outbox.epoch,
+      next_seq: this.outbox.next,
+      outbox: this.outbox.depth,
+    });
     this.uplink.start();
     for (const d of this.devices) this.schedule(d);
     try {
@@ -90,28 +121,41 @@ export class Gateway {
     const phase = fnv1a32(d.cfg.id) % Math.min(period, 250);
     const now = Date.now();
     const next = Math.floor((now - phase) / period) * period + period + phase;
-    d.timer = setTimeout(() => { this.poll(d); this.schedule(d); }, next - now);
+    d.timer = setTimeout(() => {
+      this.poll(d);
+      this.schedule(d);
+    }, next - now);
   }
 
   private poll(d: DeviceState): void {
-    if (d.busy) { d.skipped++; this.stats.skipped++; return; } // the previous read is still on the wire
+    if (d.busy) {
+      d.skipped++;
+      this.stats.skipped++;
+      return;
+    } // the previous read is still on the wire
     d.busy = true;
     const ts = Date.now();
-    d.reader.sample(d.link, ts).then(
-      (rec) => {
-        d.failures = 0;
-        d.samples++;
-        d.lastFlags = rec.f !== undefined;
-        this.stats.sampled++;
-        this.enqueue(rec);
-      },
-      (e: Error) => {
-        d.errors++;
-        this.stats.pollErrors++;
-        if (++d.failures === DOWN_AFTER || d.lastError !== e.message) log('warn', 'poll failed', { dev: d.cfg.id, error: e.message, failures: d.failures });
-        d.lastError = e.message;
-      },
-    ).finally(() => { d.busy = false; });
+    d.reader
+      .sample(d.link, ts)
+      .then(
+        (rec) => {
+          d.failures = 0;
+          d.samples++;
+          d.lastFlags = rec.f !== undefined;
+          this.stats.sampled++;
+          this.enqueue(rec);
+        },
+        (e: Error) => {
+          d.errors++;
+          this.stats.pollErrors++;
+          if (++d.failures === DOWN_AFTER || d.lastError !== e.message)
+            log('warn', 'poll failed', { dev: d.cfg.id, error: e.message, failures: d.failures });
+          d.lastError = e.message;
+        },
+      )
+      .finally(() => {
+        d.busy = false;
+      });
   }
 
   /** Samples of one instant are stored in one transaction (one fsync), then the uplink is nudged. */
@@ -142,7 +186,8 @@ export class Gateway {
   health(): DeviceHealth {
     const h = { up: [] as string[], degraded: [] as string[], down: [] as { dev: string; error: string }[] };
     for (const d of this.devices) {
-      if (d.failures >= DOWN_AFTER || d.samples === 0 && d.failures > 0) h.down.push({ dev: d.cfg.id, error: d.lastError ?? '' });
+      if (d.failures >= DOWN_AFTER || (d.samples === 0 && d.failures > 0))
+        h.down.push({ dev: d.cfg.id, error: d.lastError ?? '' });
       else if (d.failures > 0 || d.lastFlags) h.degraded.push(d.cfg.id);
       else h.up.push(d.cfg.id);
     }

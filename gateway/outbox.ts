@@ -7,15 +7,22 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SampleRecord } from '../protocol/envelope.ts';
 
-export interface StoredRecord { seq: number; body: string }
+export interface StoredRecord {
+  seq: number;
+  body: string;
+}
 
 /** Eviction order under the disk budget: raw samples go first, aggregates and alarms last. */
 export function priorityOf(r: SampleRecord): number {
   switch (r.agg ?? 'rt') {
-    case 'rt': return 0;
-    case 'min': return 1;
-    case 'hour': return 2;
-    case 'day': return 3;
+    case 'rt':
+      return 0;
+    case 'min':
+      return 1;
+    case 'hour':
+      return 2;
+    case 'day':
+      return 3;
   }
 }
 
@@ -28,7 +35,11 @@ export class Outbox {
   private count: number;
   private q: Record<string, Database.Statement>;
 
-  constructor(path: string, private maxRecords = 1_000_000, sync: 'full' | 'normal' = 'full') {
+  constructor(
+    path: string,
+    private maxRecords = 1_000_000,
+    sync: 'full' | 'normal' = 'full',
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -60,7 +71,9 @@ export class Outbox {
       put,
       insert: this.db.prepare('INSERT INTO records (seq, prio, body) VALUES (?, ?, ?)'),
       newest: this.db.prepare('SELECT seq, body FROM records WHERE sent_at IS NULL ORDER BY seq DESC LIMIT ?'),
-      oldest: this.db.prepare('SELECT seq, body FROM records WHERE sent_at IS NULL AND seq > ? ORDER BY seq ASC LIMIT ?'),
+      oldest: this.db.prepare(
+        'SELECT seq, body FROM records WHERE sent_at IS NULL AND seq > ? ORDER BY seq ASC LIMIT ?',
+      ),
       markSent: this.db.prepare('UPDATE records SET sent_at = ? WHERE seq BETWEEN ? AND ?'),
       markUnsent: this.db.prepare('UPDATE records SET sent_at = NULL WHERE seq BETWEEN ? AND ?'),
       expire: this.db.prepare('UPDATE records SET sent_at = NULL WHERE sent_at IS NOT NULL AND sent_at < ?'),
@@ -71,9 +84,13 @@ export class Outbox {
       victims: this.db.prepare('SELECT seq FROM records ORDER BY prio ASC, seq ASC LIMIT ?'),
       evict: this.db.prepare('DELETE FROM records WHERE seq = ?'),
       // Envelopes carry at most 1000 gap ranges; later ones are announced once the first are passed.
-      gaps: this.db.prepare('SELECT from_seq AS f, to_seq AS t FROM gaps WHERE to_seq >= ? ORDER BY from_seq LIMIT 999'),
+      gaps: this.db.prepare(
+        'SELECT from_seq AS f, to_seq AS t FROM gaps WHERE to_seq >= ? ORDER BY from_seq LIMIT 999',
+      ),
       gapExtend: this.db.prepare('UPDATE gaps SET to_seq = ? WHERE to_seq = ?'),
-      gapInsert: this.db.prepare('INSERT INTO gaps (from_seq, to_seq) VALUES (?, ?) ON CONFLICT(from_seq) DO UPDATE SET to_seq = max(to_seq, excluded.to_seq)'),
+      gapInsert: this.db.prepare(
+        'INSERT INTO gaps (from_seq, to_seq) VALUES (?, ?) ON CONFLICT(from_seq) DO UPDATE SET to_seq = max(to_seq, excluded.to_seq)',
+      ),
     };
   }
 
@@ -105,7 +122,7 @@ export class Outbox {
 
   /** The newest contiguous run of unsent records (live data goes first). */
   newestUnsent(max: number): StoredRecord[] {
-    const rows = (this.q.newest!.all(max) as StoredRecord[]);
+    const rows = this.q.newest!.all(max) as StoredRecord[];
     let n = 1;
     while (n < rows.length && rows[n]!.seq === rows[n - 1]!.seq - 1) n++;
     return rows.slice(0, n).reverse();
@@ -113,19 +130,27 @@ export class Outbox {
 
   /** The oldest contiguous run of unsent records (backlog replay). */
   oldestUnsent(max: number): StoredRecord[] {
-    const rows = (this.q.oldest!.all(this.ackedSeq, max) as StoredRecord[]);
+    const rows = this.q.oldest!.all(this.ackedSeq, max) as StoredRecord[];
     let n = 1;
     while (n < rows.length && rows[n]!.seq === rows[n - 1]!.seq + 1) n++;
     return rows.slice(0, rows.length ? n : 0);
   }
 
-  markSent(from: number, to: number, now = Date.now()): void { this.q.markSent!.run(now, from, to); }
-  markUnsent(from: number, to: number): void { this.q.markUnsent!.run(from, to); }
+  markSent(from: number, to: number, now = Date.now()): void {
+    this.q.markSent!.run(now, from, to);
+  }
+  markUnsent(from: number, to: number): void {
+    this.q.markUnsent!.run(from, to);
+  }
 
   /** Records sent before `before` and still unacknowledged become due again; returns how many. */
-  expireSent(before: number): number { return this.q.expire!.run(before).changes; }
+  expireSent(before: number): number {
+    return this.q.expire!.run(before).changes;
+  }
 
-  unackedCount(): number { return (this.q.unacked!.get() as { n: number }).n; }
+  unackedCount(): number {
+    return (this.q.unacked!.get() as { n: number }).n;
+  }
 
   /** Applies ingest's watermark: everything at or below `seq` is durably stored and leaves the outbox. */
   ack(seq: number): number {
@@ -154,11 +179,19 @@ export class Outbox {
     return out;
   }
 
-  get depth(): number { return this.count; }
-  get next(): number { return this.nextSeq; }
-  get acked(): number { return this.ackedSeq; }
+  get depth(): number {
+    return this.count;
+  }
+  get next(): number {
+    return this.nextSeq;
+  }
+  get acked(): number {
+    return this.ackedSeq;
+  }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.db.close();
+  }
 }
 
 /** Groups sorted integers into inclusive runs. */
@@ -166,7 +199,8 @@ export function runs(sorted: number[]): [number, number][] {
   const out: [number, number][] = [];
   for (const s of sorted) {
     const last = out[out.length - 1];
-    if (last && last[1] === s - 1) last[1] = s; else out.push([s, s]);
+    if (last && last[1] === s - 1) last[1] = s;
+    else out.push([s, s]);
   }
   return out;
 }

@@ -18,7 +18,11 @@ export interface StatusBit {
   fields?: string[];
 }
 
-export interface StatusDef { addr: number; fc: 3 | 4; bits: StatusBit[] }
+export interface StatusDef {
+  addr: number;
+  fc: 3 | 4;
+  bits: StatusBit[];
+}
 
 export interface Template {
   name: string;
@@ -39,12 +43,21 @@ export const TEMPLATES: Record<string, Template> = {
     kind: 'air.micro',
     description: 'Air micro-station, 6 pollutants + weather, FC 03 integers (docs/standards/modbus.md §6)',
     registers: [
-      u16('pm25', 0x00), u16('pm10', 0x01), u16('so2', 0x02), u16('no2', 0x03), u16('co', 0x04, 0.01), u16('o3', 0x05),
+      u16('pm25', 0x00),
+      u16('pm10', 0x01),
+      u16('so2', 0x02),
+      u16('no2', 0x03),
+      u16('co', 0x04, 0.01),
+      u16('o3', 0x05),
       { field: 'temp', addr: 0x06, fc: 3, type: 'int16', scale: 0.1 },
-      u16('rh', 0x07, 0.1), u16('pressure', 0x08, 0.1), u16('ws', 0x09, 0.1), u16('wd', 0x0a),
+      u16('rh', 0x07, 0.1),
+      u16('pressure', 0x08, 0.1),
+      u16('ws', 0x09, 0.1),
+      u16('wd', 0x0a),
     ],
     status: {
-      addr: 0x0b, fc: 3,
+      addr: 0x0b,
+      fc: 3,
       bits: [
         { bit: 0, flag: 'D', fields: ['pm25', 'pm10'] },
         { bit: 1, flag: 'D', fields: ['so2', 'no2', 'co', 'o3'] },
@@ -58,8 +71,13 @@ export const TEMPLATES: Record<string, Template> = {
     name: 'SIM-CEMS',
     kind: 'stack.cems',
     description: 'Flue-gas CEMS analyzer, FC 04 float32 CDAB (docs/standards/modbus.md §7)',
-    registers: (['so2', 'nox', 'o2', 'dust', 'flue_t', 'flow_v', 'flue_p', 'flue_rh'] as const).map((field, i) => (
-      { field, addr: i * 2, fc: 4 as const, type: 'float32' as const, order: 'CDAB' as const })),
+    registers: (['so2', 'nox', 'o2', 'dust', 'flue_t', 'flow_v', 'flue_p', 'flue_rh'] as const).map((field, i) => ({
+      field,
+      addr: i * 2,
+      fc: 4 as const,
+      type: 'float32' as const,
+      order: 'CDAB' as const,
+    })),
     stateCodes: { addr: 0x10, fc: 4, codes: { 0: 'N', 1: 'M', 2: 'D', 3: 'C', 5: 'M', 6: 'D' } },
   },
 };

@@ -9,7 +9,11 @@ import { Topics } from '../protocol/topics.ts';
 import type { GatewayConfig } from './config.ts';
 import type { Outbox, StoredRecord } from './outbox.ts';
 
-interface InFlight { from: number; to: number; gen: number }
+interface InFlight {
+  from: number;
+  to: number;
+  gen: number;
+}
 
 export class Uplink {
   private client!: MqttClient;
@@ -24,14 +28,22 @@ export class Uplink {
   /** Ingest's clock minus ours, from the latest acknowledgement (positive: our clock is behind). */
   clockOffsetMs: number | null = null;
   /** Extra fields for status/{gw} (device health, sampling counters), filled in by the gateway. */
-  statusExtra: () => Pick<OnlineStatus, 'devices' | 'sampling' | 'pushed' | 'listening'> = () => ({ devices: { up: [], degraded: [], down: [] }, sampling: {} });
+  statusExtra: () => Pick<OnlineStatus, 'devices' | 'sampling' | 'pushed' | 'listening'> = () => ({
+    devices: { up: [], degraded: [], down: [] },
+    sampling: {},
+  });
 
-  constructor(private cfg: GatewayConfig, private outbox: Outbox) {
+  constructor(
+    private cfg: GatewayConfig,
+    private outbox: Outbox,
+  ) {
     this.topics = new Topics(cfg.mqtt.prefix, cfg.mqtt.shards);
     this.republishMs = cfg.mqtt.republishMs;
   }
 
-  get connected(): boolean { return this.client?.connected ?? false; }
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
 
   start(): void {
     const m = this.cfg.mqtt;
@@ -48,21 +60,33 @@ export class Uplink {
     this.client.on('connect', () => {
       log('info', 'uplink connected', { gw: this.cfg.id, url: m.url, outbox: this.outbox.depth });
       this.client.subscribe(this.topics.ack(this.cfg.id), { qos: 1 }, (err, granted) => {
-        if (err || granted?.[0]?.qos === 128) log('error', 'cannot subscribe to acknowledgements: check the gateway user in the broker users file', { gw: this.cfg.id, topic: this.topics.ack(this.cfg.id) });
+        if (err || granted?.[0]?.qos === 128)
+          log('error', 'cannot subscribe to acknowledgements: check the gateway user in the broker users file', {
+            gw: this.cfg.id,
+            topic: this.topics.ack(this.cfg.id),
+          });
       });
       this.publishStatus();
       this.pump();
     });
     this.client.on('message', (topic, payload) => this.onAck(topic, payload));
     this.client.on('close', () => this.onClose());
-    this.client.on('error', (e) => { this.stats.errors++; log('warn', 'uplink error', { gw: this.cfg.id, error: e.message }); });
+    this.client.on('error', (e) => {
+      this.stats.errors++;
+      log('warn', 'uplink error', { gw: this.cfg.id, error: e.message });
+    });
     this.timer = setInterval(() => this.tick(), 1000);
   }
 
   private onAck(topic: string, payload: Buffer): void {
     if (topic !== this.topics.ack(this.cfg.id)) return;
     let ack;
-    try { ack = decodeAck(payload); } catch (e) { log('warn', 'bad acknowledgement', { error: (e as Error).message }); return; }
+    try {
+      ack = decodeAck(payload);
+    } catch (e) {
+      log('warn', 'bad acknowledgement', { error: (e as Error).message });
+      return;
+    }
     if (ack.ep !== this.outbox.epoch) return; // an acknowledgement of an earlier outbox (wiped disk): not ours
     this.stats.acks++;
     // A retained ack may be old; only a fresh one (it moved the watermark) says what time it is now.
@@ -84,7 +108,9 @@ export class Uplink {
   private lastProgress = Date.now();
   private republishMs: number;
   /** How long the uplink now waits for progress before it re-publishes (doubles while nothing is acknowledged). */
-  get republishIntervalMs(): number { return this.republishMs; }
+  get republishIntervalMs(): number {
+    return this.republishMs;
+  }
 
   /**
    * Re-publishes what ingest has not acknowledged in time. While acknowledgements make no progress at
@@ -97,7 +123,11 @@ export class Uplink {
       const expired = this.outbox.expireSent(now - this.cfg.mqtt.republishMs);
       if (expired) {
         this.stats.republished += expired;
-        log('info', 'republishing unacknowledged records', { gw: this.cfg.id, records: expired, next_check_s: Math.round(this.republishMs * 2 / 1000) });
+        log('info', 'republishing unacknowledged records', {
+          gw: this.cfg.id,
+          records: expired,
+          next_check_s: Math.round((this.republishMs * 2) / 1000),
+        });
         this.lastProgress = now;
         this.republishMs = Math.min(this.republishMs * 2, 600_000);
       }
@@ -140,7 +170,10 @@ export class Uplink {
     const from = batch[0]!.seq;
     const to = batch[batch.length - 1]!.seq;
     const settled = this.outbox.settled();
-    const env = encodeEnvelopeOf({ gw: this.cfg.id, ep: this.outbox.epoch, seq: from, gap: settled }, batch.map((r) => r.body));
+    const env = encodeEnvelopeOf(
+      { gw: this.cfg.id, ep: this.outbox.epoch, seq: from, gap: settled },
+      batch.map((r) => r.body),
+    );
     this.outbox.markSent(from, to);
     const f: InFlight = { from, to, gen: this.gen };
     this.inflight.add(f);
@@ -149,7 +182,10 @@ export class Uplink {
     this.client.publish(this.topics.up(this.cfg.id), env, { qos: 1 }, (err) => {
       if (f.gen !== this.gen) return;
       this.inflight.delete(f);
-      if (err) { this.outbox.markUnsent(from, to); this.stats.errors++; }
+      if (err) {
+        this.outbox.markUnsent(from, to);
+        this.stats.errors++;
+      }
       this.pump();
     });
   }
@@ -160,7 +196,11 @@ export class Uplink {
     if (!this.client?.connected) return;
     this.lastStatus = Date.now();
     const body = encodeStatus({
-      state: 'online', ts: this.lastStatus, ep: this.outbox.epoch, next_seq: this.outbox.next, acked: this.outbox.acked,
+      state: 'online',
+      ts: this.lastStatus,
+      ep: this.outbox.epoch,
+      next_seq: this.outbox.next,
+      acked: this.outbox.acked,
       clock_offset_ms: this.clockOffsetMs,
       outbox: { depth: this.outbox.depth, evicted: this.outbox.evicted },
       uplink: { ...this.stats, inflight: this.inflight.size },
@@ -172,9 +212,10 @@ export class Uplink {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     if (this.client?.connected) {
-      await new Promise<void>((resolve) => this.client.publish(this.topics.status(this.cfg.id), OFFLINE_STATUS, { qos: 1, retain: true }, () => resolve()));
+      await new Promise<void>((resolve) =>
+        this.client.publish(this.topics.status(this.cfg.id), OFFLINE_STATUS, { qos: 1, retain: true }, () => resolve()),
+      );
     }
     await this.client?.endAsync();
   }
 }
-

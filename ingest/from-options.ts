@@ -7,11 +7,22 @@ import type { Timing } from './engine/judges/judge.ts';
 import { IngestWorker } from './worker.ts';
 
 export interface IngestOptions {
-  mqttUrl: string; username?: string; password?: string;
-  index: number; workers: number; prefix: string; shards: number;
-  influxUrl: string; api: 'v1' | 'v2';
-  db: string; rp?: string; influxUser?: string; influxPassword?: string;
-  org: string; bucket: string; token?: string;
+  mqttUrl: string;
+  username?: string;
+  password?: string;
+  index: number;
+  workers: number;
+  prefix: string;
+  shards: number;
+  influxUrl: string;
+  api: 'v1' | 'v2';
+  db: string;
+  rp?: string;
+  influxUser?: string;
+  influxPassword?: string;
+  org: string;
+  bucket: string;
+  token?: string;
   sink?: Partial<SinkOptions>;
   devicesFile?: string;
   city?: string;
@@ -20,11 +31,21 @@ export interface IngestOptions {
 
 export function createIngest(o: IngestOptions): IngestWorker {
   const file = o.devicesFile ? loadDeviceFile(o.devicesFile) : undefined;
-  const endpoint = o.api === 'v2'
-    ? influxV2({ url: o.influxUrl, org: o.org, bucket: o.bucket, ...(o.token ? { token: o.token } : {}) })
-    : influxV1({ url: o.influxUrl, db: o.db, ...(o.rp ? { rp: o.rp } : {}), ...(o.influxUser ? { username: o.influxUser, password: o.influxPassword ?? '' } : {}) });
+  const endpoint =
+    o.api === 'v2'
+      ? influxV2({ url: o.influxUrl, org: o.org, bucket: o.bucket, ...(o.token ? { token: o.token } : {}) })
+      : influxV1({
+          url: o.influxUrl,
+          db: o.db,
+          ...(o.rp ? { rp: o.rp } : {}),
+          ...(o.influxUser ? { username: o.influxUser, password: o.influxPassword ?? '' } : {}),
+        });
   return new IngestWorker({
-    url: o.mqttUrl, index: o.index, workers: o.workers, prefix: o.prefix, shards: o.shards,
+    url: o.mqttUrl,
+    index: o.index,
+    workers: o.workers,
+    prefix: o.prefix,
+    shards: o.shards,
     sink: new LineSink(endpoint, o.sink ?? {}),
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),

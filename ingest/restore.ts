@@ -14,7 +14,6 @@ import type { Engine } from './engine/engine.ts';
 import type { InfluxQL, Series } from './sinks/influxql.ts';
 import { HOUR } from '../protocol/time.ts';
 
-
 export interface RestoreContext {
   db: InfluxQL;
   /** The engine that owns a device's state (the city watch's for the city series), or none when another worker does. */
@@ -24,7 +23,12 @@ export interface RestoreContext {
 }
 
 /** What the database gave back. */
-export interface DatabaseRestore { airWindows: number; replayedDevices: number; replayedSamples: number; plates: number }
+export interface DatabaseRestore {
+  airWindows: number;
+  replayedDevices: number;
+  replayedSamples: number;
+  plates: number;
+}
 
 /** Runs every restore; each one that fails is logged and leaves its state empty. */
 export async function restoreFromDatabase(c: RestoreContext): Promise<DatabaseRestore> {
@@ -34,15 +38,23 @@ export async function restoreFromDatabase(c: RestoreContext): Promise<DatabaseRe
     return got;
   }
   const step = async (what: string, f: () => Promise<void>) => {
-    try { await f(); } catch (e) {
+    try {
+      await f();
+    } catch (e) {
       // A database that does not exist yet holds nothing to restore (the sink creates it on the first write).
       if (/database not found/.test((e as Error).message)) return;
       log('warn', `cannot restore ${what} from the database; it starts empty`, { error: (e as Error).message });
     }
   };
-  await step('air-quality windows', async () => { got.airWindows = await restoreAirWindows(c); });
-  await step('open hours and vapour days', async () => { [got.replayedDevices, got.replayedSamples] = await replayOpenPeriods(c); });
-  await step('the remote-sensing plate history', async () => { got.plates = await restorePlates(c); });
+  await step('air-quality windows', async () => {
+    got.airWindows = await restoreAirWindows(c);
+  });
+  await step('open hours and vapour days', async () => {
+    [got.replayedDevices, got.replayedSamples] = await replayOpenPeriods(c);
+  });
+  await step('the remote-sensing plate history', async () => {
+    got.plates = await restorePlates(c);
+  });
   return got;
 }
 
@@ -51,16 +63,29 @@ async function restoreAirWindows(c: RestoreContext): Promise<number> {
   let devices = 0;
   const newest = await newestTime(c.db, 'aqi', `period = 'hour'`);
   if (newest === null) return 0;
-  for (const s of await c.db.all(`SELECT * FROM aqi WHERE period = 'hour' AND time > ${newest - 121 * HOUR}ms GROUP BY dev`)) {
+  for (const s of await c.db.all(
+    `SELECT * FROM aqi WHERE period = 'hour' AND time > ${newest - 121 * HOUR}ms GROUP BY dev`,
+  )) {
     const dev = s.tags?.dev;
     const engine = dev ? c.engineFor(dev, lastString(s, 'gw')) : null;
     if (!dev || !engine) continue;
-    const num = (row: unknown[], name: string) => { const i = s.columns.indexOf(name); return i >= 0 && typeof row[i] === 'number' ? (row[i] as number) : null; };
-    engine.restoreAir(dev, s.values.map((row) => ({
-      hourStart: row[0] as number,
-      means: Object.fromEntries(AIR_POLLUTANTS.flatMap((p) => { const v = num(row, `c_${p}`); return v === null ? [] : [[p, v]]; })),
-      aqi24: num(row, 'aqi_24h'),
-    })));
+    const num = (row: unknown[], name: string) => {
+      const i = s.columns.indexOf(name);
+      return i >= 0 && typeof row[i] === 'number' ? (row[i] as number) : null;
+    };
+    engine.restoreAir(
+      dev,
+      s.values.map((row) => ({
+        hourStart: row[0] as number,
+        means: Object.fromEntries(
+          AIR_POLLUTANTS.flatMap((p) => {
+            const v = num(row, `c_${p}`);
+            return v === null ? [] : [[p, v]];
+          }),
+        ),
+        aqi24: num(row, 'aqi_24h'),
+      })),
+    );
     devices++;
   }
   if (devices) log('info', 'air-quality windows restored', { devices });
@@ -99,11 +124,18 @@ async function restorePlates(c: RestoreContext): Promise<number> {
   const passes: { plate: string; ts: number }[] = [];
   const newest = await newestTime(c.db, 'alert', `rule = 'rsd-pass'`);
   if (newest === null) return 0;
-  await c.db.each(`SELECT plate FROM alert WHERE rule = 'rsd-pass' AND time > ${newest - Math.ceil(c.engine.rsd.windowDays * 24) * HOUR}ms`, (s) => {
-    for (const row of s.values) if (typeof row[1] === 'string') passes.push({ ts: row[0] as number, plate: row[1] });
-  });
+  await c.db.each(
+    `SELECT plate FROM alert WHERE rule = 'rsd-pass' AND time > ${newest - Math.ceil(c.engine.rsd.windowDays * 24) * HOUR}ms`,
+    (s) => {
+      for (const row of s.values) if (typeof row[1] === 'string') passes.push({ ts: row[0] as number, plate: row[1] });
+    },
+  );
   c.engine.restorePlates(passes);
-  if (passes.length) log('info', 'remote-sensing plate history restored', { passes: passes.length, plates: c.engine.judges.rsd.plates.size });
+  if (passes.length)
+    log('info', 'remote-sensing plate history restored', {
+      passes: passes.length,
+      plates: c.engine.judges.rsd.plates.size,
+    });
   return passes.length;
 }
 

@@ -5,7 +5,10 @@ import { measurementOf } from '../protocol/kinds.ts';
 import { encodeSeries, escapeKey, escapeString, formatField } from '../protocol/line-protocol.ts';
 
 /** Site tags of a device (from the ingest --devices file). */
-export interface SiteInfo { district?: string; site?: string }
+export interface SiteInfo {
+  district?: string;
+  site?: string;
+}
 
 /** Series strings (measurement + sorted, escaped tags) by device: the same for every record of a device. */
 const series = new Map<string, string>();
@@ -15,7 +18,13 @@ function seriesOf(gw: string, r: SampleRecord, site?: SiteInfo): string {
   const key = `${gw}\0${r.dev}\0${r.kind}\0${r.agg ?? ''}\0${site?.district ?? ''}\0${site?.site ?? ''}`;
   let s = series.get(key);
   if (s === undefined) {
-    const tags: Record<string, string | undefined> = { dev: r.dev, gw, kind: r.kind, district: site?.district, site: site?.site };
+    const tags: Record<string, string | undefined> = {
+      dev: r.dev,
+      gw,
+      kind: r.kind,
+      district: site?.district,
+      site: site?.site,
+    };
     if (r.agg && r.agg !== 'rt') tags.agg = r.agg;
     s = encodeSeries(measurementOf(r.kind), tags);
     if (series.size >= SERIES_CACHE_MAX) series.clear();

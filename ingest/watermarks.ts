@@ -2,7 +2,11 @@
 // durably written or announced as never coming. Envelopes may complete out of order (live data goes
 // ahead of backlog replay), so completed ranges above the watermark wait here until the hole closes.
 
-interface GatewayMark { ep: string; w: number; ranges: [number, number][] }
+interface GatewayMark {
+  ep: string;
+  w: number;
+  ranges: [number, number][];
+}
 
 /** Ranges held above a watermark, at most; past this the highest are forgotten and come back on re-publish. */
 const MAX_RANGES = 10_000;
@@ -19,7 +23,10 @@ export class Watermarks {
   restore(gw: string, ep: string, seq: number): void {
     const m = this.marks.get(gw);
     if (!m || m.ep !== ep) this.marks.set(gw, { ep, w: seq, ranges: m?.ep === ep ? m.ranges : [] });
-    else if (seq > m.w) { m.w = seq; this.advance(m); }
+    else if (seq > m.w) {
+      m.w = seq;
+      this.advance(m);
+    }
   }
 
   /**
@@ -53,7 +60,8 @@ export class Watermarks {
     if (!m || m.ep !== ep) return false;
     if (seq <= m.w) return true;
     // Binary search over the sorted, disjoint ranges.
-    let lo = 0, hi = m.ranges.length - 1;
+    let lo = 0,
+      hi = m.ranges.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const [a, b] = m.ranges[mid]!;
@@ -65,7 +73,9 @@ export class Watermarks {
   }
 
   /** Ranges waiting above the watermark (for status and tests). */
-  pending(gw: string): [number, number][] { return this.marks.get(gw)?.ranges.map((r) => [...r] as [number, number]) ?? []; }
+  pending(gw: string): [number, number][] {
+    return this.marks.get(gw)?.ranges.map((r) => [...r] as [number, number]) ?? [];
+  }
 }
 
 /** Inserts [from, to] into sorted disjoint ranges, merging overlapping and adjacent ones. */

@@ -14,7 +14,13 @@ import { recordLine } from './schema.ts';
 import { InfluxQL } from './sinks/influxql.ts';
 import type { LineSink } from './sinks/line-sink.ts';
 import { Watermarks } from './watermarks.ts';
-import { encodeDeadLetter, encodeIngestState, OFFLINE_STATUS, type IngestState, type RestoreSummary } from '../protocol/messages.ts';
+import {
+  encodeDeadLetter,
+  encodeIngestState,
+  OFFLINE_STATUS,
+  type IngestState,
+  type RestoreSummary,
+} from '../protocol/messages.ts';
 
 export interface WorkerOptions {
   url: string;
@@ -36,7 +42,6 @@ export interface WorkerOptions {
   /** Client id; the broker keeps this worker's session (and queued messages) under it while it is away. */
   clientId?: string;
 }
-
 
 export class IngestWorker {
   private client!: MqttClient;
@@ -60,11 +65,18 @@ export class IngestWorker {
   }
 
   private credentials(): { username?: string; password?: string } {
-    return { ...(this.o.username !== undefined ? { username: this.o.username } : {}), ...(this.o.password !== undefined ? { password: this.o.password } : {}) };
+    return {
+      ...(this.o.username !== undefined ? { username: this.o.username } : {}),
+      ...(this.o.password !== undefined ? { password: this.o.password } : {}),
+    };
   }
 
-  get clientId(): string { return this.o.clientId ?? `qingcheng-ingest-${this.o.index}-of-${this.o.workers}`; }
-  get connected(): boolean { return this.client?.connected ?? false; }
+  get clientId(): string {
+    return this.o.clientId ?? `qingcheng-ingest-${this.o.index}-of-${this.o.workers}`;
+  }
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
 
   /** What this worker rebuilt at start-up (alarms from the broker, the rest from the database). */
   restored: RestoreSummary = { alarms: 0, air_windows: 0, replayed_devices: 0, replayed_samples: 0, rsd_passes: 0 };
@@ -73,10 +85,20 @@ export class IngestWorker {
   async start(): Promise<this> {
     const alarms = await this.restoreAlarms();
     const db = await restoreFromDatabase({
-      db: new InfluxQL(this.o.sink.endpoint), engine: this.engine,
-      engineFor: (dev, gw) => { const e = this.engineFor(dev); return e !== this.engine || this.owns(gw) ? e : null; },
+      db: new InfluxQL(this.o.sink.endpoint),
+      engine: this.engine,
+      engineFor: (dev, gw) => {
+        const e = this.engineFor(dev);
+        return e !== this.engine || this.owns(gw) ? e : null;
+      },
     });
-    this.restored = { alarms, air_windows: db.airWindows, replayed_devices: db.replayedDevices, replayed_samples: db.replayedSamples, rsd_passes: db.plates };
+    this.restored = {
+      alarms,
+      air_windows: db.airWindows,
+      replayed_devices: db.replayedDevices,
+      replayed_samples: db.replayedSamples,
+      rsd_passes: db.plates,
+    };
     let subscribed = () => {};
     let refused = (_e: Error) => {};
     const shards = shardsOwned(this.o.index, this.o.workers, this.o.shards);
@@ -92,10 +114,13 @@ export class IngestWorker {
     // MQTT.js hands over one packet at a time and sends PUBACK after the callback: awaiting room in the
     // sink here is what stops reading from the broker while the database is slow.
     this.client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
-      this.onPublish(packet).then(() => done(), (e: Error) => {
-        log('error', 'message handling failed', { topic: packet.topic, error: e.message });
-        done();
-      });
+      this.onPublish(packet).then(
+        () => done(),
+        (e: Error) => {
+          log('error', 'message handling failed', { topic: packet.topic, error: e.message });
+          done();
+        },
+      );
     };
     this.client.on('connect', (connack) => {
       const subs: Record<string, { qos: 1 }> = { [`${this.o.prefix}/ack/+`]: { qos: 1 } };
@@ -110,7 +135,14 @@ export class IngestWorker {
           refused(new Error(why));
           return;
         }
-        const state: IngestState = { state: 'running', ts: Date.now(), worker: this.o.index, workers: this.o.workers, shards, restored: this.restored };
+        const state: IngestState = {
+          state: 'running',
+          ts: Date.now(),
+          worker: this.o.index,
+          workers: this.o.workers,
+          shards,
+          restored: this.restored,
+        };
         this.client.publish(stateTopic, encodeIngestState(state), { qos: 1, retain: true });
         subscribed();
       });
@@ -124,7 +156,9 @@ export class IngestWorker {
       await new Promise<void>((resolve, reject) => {
         subscribed = resolve;
         refused = reject;
-        this.client.once('error', (e) => { if (!this.client.connected) reject(e); });
+        this.client.once('error', (e) => {
+          if (!this.client.connected) reject(e);
+        });
       });
     } catch (e) {
       await this.client.endAsync(true);
@@ -134,8 +168,10 @@ export class IngestWorker {
   }
 
   private refusal(filters: string[]): string {
-    return `the broker refused the subscription to ${filters.join(', ')}: is "${this.o.username ?? '(anonymous)'}" an ingest user ` +
-      `in the broker's users file, and is the topic prefix (${this.o.prefix}) the broker's?`;
+    return (
+      `the broker refused the subscription to ${filters.join(', ')}: is "${this.o.username ?? '(anonymous)'}" an ingest user ` +
+      `in the broker's users file, and is the topic prefix (${this.o.prefix}) the broker's?`
+    );
   }
 
   /** Gateways this worker has acknowledged, to re-assert their retained acks after a reconnect. */
@@ -152,7 +188,8 @@ export class IngestWorker {
     let batch;
     try {
       batch = decodeBatch(payload, DEFAULT_LIMITS);
-      if (batch.header.gw !== gw) throw new EnvelopeError(`gateway ${batch.header.gw} published on the topic of gateway ${gw}`, 'gw');
+      if (batch.header.gw !== gw)
+        throw new EnvelopeError(`gateway ${batch.header.gw} published on the topic of gateway ${gw}`, 'gw');
     } catch (e) {
       this.stats.rejectedEnvelopes++;
       this.deadLetter(gw, (e as Error).message, payload);
@@ -165,7 +202,10 @@ export class IngestWorker {
     const rejects: string[] = [];
     records.forEach((r, k) => {
       const seq = header.seq + k;
-      if (r instanceof EnvelopeError) { rejects.push(`seq ${seq}: ${r.message}`); return; }
+      if (r instanceof EnvelopeError) {
+        rejects.push(`seq ${seq}: ${r.message}`);
+        return;
+      }
       lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
       if (this.applied.has(gw, header.ep, seq)) return; // a replay: the engine has seen it
       // A fault in judging a record must never cost the record itself.
@@ -175,7 +215,12 @@ export class IngestWorker {
         for (const m of out.messages) this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
       } catch (e) {
         this.stats.engineErrors++;
-        log('error', 'exceedance engine failed on a record; the record is stored all the same', { gw, seq, dev: r.dev, error: (e as Error).message });
+        log('error', 'exceedance engine failed on a record; the record is stored all the same', {
+          gw,
+          seq,
+          dev: r.dev,
+          error: (e as Error).message,
+        });
       }
     });
     if (records.length) this.applied.settle(gw, header.ep, header.seq, header.seq + records.length - 1);
@@ -187,9 +232,14 @@ export class IngestWorker {
     const settle = () => {
       // Rejected records are settled too: they are in the dead-letter queue, and waiting for them would stall the gateway.
       let moved = false;
-      for (const [from, to] of header.gap ?? []) moved = this.watermarks.settle(gw, header.ep, from, to) !== null || moved;
-      if (records.length) moved = this.watermarks.settle(gw, header.ep, header.seq, header.seq + records.length - 1) !== null || moved;
-      if (moved) { this.dirty.add(gw); this.queueAcks(); }
+      for (const [from, to] of header.gap ?? [])
+        moved = this.watermarks.settle(gw, header.ep, from, to) !== null || moved;
+      if (records.length)
+        moved = this.watermarks.settle(gw, header.ep, header.seq, header.seq + records.length - 1) !== null || moved;
+      if (moved) {
+        this.dirty.add(gw);
+        this.queueAcks();
+      }
     };
     this.stats.records += lines.length;
     await this.o.sink.write(lines, settle, (reason) => this.deadLetter(gw, reason, payload));
@@ -210,7 +260,10 @@ export class IngestWorker {
    */
   private async restoreAlarms(): Promise<number> {
     const c = mqtt.connect(this.o.url, {
-      clientId: `${this.clientId}-restore`, clean: true, protocolVersion: 4, reconnectPeriod: 0,
+      clientId: `${this.clientId}-restore`,
+      clean: true,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
       ...this.credentials(),
     });
     const sync = this.topics.ingestSync(this.clientId);
@@ -223,7 +276,12 @@ export class IngestWorker {
           if (topic === sync) return resolve();
           if (!packet.retain || payload.length === 0) return;
           const engine = this.engineFor(this.topics.parse(topic)?.levels[0] ?? '');
-          try { points.push(...engine.restore(payload.toString())); restored++; } catch (e) { log('warn', 'cannot restore alarms', { topic, error: (e as Error).message }); }
+          try {
+            points.push(...engine.restore(payload.toString()));
+            restored++;
+          } catch (e) {
+            log('warn', 'cannot restore alarms', { topic, error: (e as Error).message });
+          }
         });
         c.once('connect', () => {
           const subs = { [`${this.o.prefix}/alert/+`]: { qos: 1 as const }, [sync]: { qos: 1 as const } };
@@ -233,7 +291,9 @@ export class IngestWorker {
             c.publish(sync, 'sync', { qos: 1 });
           });
         });
-        c.once('close', () => reject(new Error('the broker closed the connection while this worker read the open alarms back')));
+        c.once('close', () =>
+          reject(new Error('the broker closed the connection while this worker read the open alarms back')),
+        );
       });
     } finally {
       await c.endAsync(true);
@@ -251,7 +311,9 @@ export class IngestWorker {
   /** Whether this worker owns a gateway's devices: the gateway's shard is one of ours. */
   private owns(gw: string | undefined): boolean {
     if (this.o.workers === 1) return true;
-    return gw !== undefined && shardsOwned(this.o.index, this.o.workers, this.o.shards).includes(shardOf(gw, this.o.shards));
+    return (
+      gw !== undefined && shardsOwned(this.o.index, this.o.workers, this.o.shards).includes(shardOf(gw, this.o.shards))
+    );
   }
 
   private onRetainedAck(topic: string, payload: Buffer): void {
@@ -265,7 +327,9 @@ export class IngestWorker {
         // Acknowledged means written, and written means judged: a restarted worker does not judge those again.
         this.applied.restore(gw, a.ep, a.seq);
       }
-    } catch { /* someone else's malformed ack: nothing to restore */ }
+    } catch {
+      /* someone else's malformed ack: nothing to restore */
+    }
   }
 
   /** Acknowledgements are coalesced: one retained message per gateway per turn of the event loop. */
@@ -295,7 +359,8 @@ export class IngestWorker {
     await this.o.sink.drain();
     this.o.sink.close();
     await new Promise<void>((r) => setImmediate(r));
-    if (this.client.connected) await this.client.publishAsync(this.topics.ingestState(this.clientId), OFFLINE_STATUS, { qos: 1, retain: true });
+    if (this.client.connected)
+      await this.client.publishAsync(this.topics.ingestState(this.clientId), OFFLINE_STATUS, { qos: 1, retain: true });
     await this.client.endAsync();
   }
 }
@@ -304,7 +369,11 @@ export class IngestWorker {
  * The filters of a SUBSCRIBE the broker refused. MQTT 3.1.1 refuses each filter with 0x80, which MQTT.js
  * reports as an error without saying which: then every filter asked for is named.
  */
-function refusedFilters(asked: Record<string, unknown>, err: Error | null | undefined, granted: { topic: string; qos: number }[] | undefined): string[] {
+function refusedFilters(
+  asked: Record<string, unknown>,
+  err: Error | null | undefined,
+  granted: { topic: string; qos: number }[] | undefined,
+): string[] {
   if (err) return Object.keys(asked);
   return granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
 }

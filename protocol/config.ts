@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
 export class ConfigError extends Error {
-  constructor(readonly file: string, readonly key: string, readonly expected: string) {
+  constructor(
+    readonly file: string,
+    readonly key: string,
+    readonly expected: string,
+  ) {
     super(`${file}: ${key}: ${expected}`);
     this.name = 'ConfigError';
   }
@@ -12,10 +16,14 @@ export class ConfigError extends Error {
 
 export function readYaml(file: string): unknown {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
     throw new ConfigError(file, '(file)', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  try { return parse(text); } catch (e) {
+  try {
+    return parse(text);
+  } catch (e) {
     throw new ConfigError(file, '(document)', `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
 }
@@ -24,15 +32,23 @@ type Obj = Record<string, unknown>;
 
 /** A cursor into a parsed document that knows its file and key path. */
 export class Node {
-  constructor(readonly file: string, readonly path: string, readonly value: unknown) {}
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly value: unknown,
+  ) {}
 
-  fail(expected: string): never { throw new ConfigError(this.file, this.path || '(document)', expected); }
+  fail(expected: string): never {
+    throw new ConfigError(this.file, this.path || '(document)', expected);
+  }
 
   private at(key: string | number): string {
     return typeof key === 'number' ? `${this.path}[${key}]` : this.path ? `${this.path}.${key}` : key;
   }
 
-  get present(): boolean { return this.value !== undefined && this.value !== null; }
+  get present(): boolean {
+    return this.value !== undefined && this.value !== null;
+  }
 
   /** A child node; asserts this node is a mapping. */
   get(key: string): Node {
@@ -46,7 +62,8 @@ export class Node {
     if (!this.present) return this;
     if (typeof this.value !== 'object' || Array.isArray(this.value)) this.fail('expected a mapping');
     for (const k of Object.keys(this.value as Obj)) {
-      if (!allowed.includes(k)) new Node(this.file, this.at(k), undefined).fail(`unknown key; expected one of ${allowed.join(', ')}`);
+      if (!allowed.includes(k))
+        new Node(this.file, this.at(k), undefined).fail(`unknown key; expected one of ${allowed.join(', ')}`);
     }
     return this;
   }
@@ -59,13 +76,17 @@ export class Node {
 
   str(opts: { def?: string; pattern?: RegExp; hint?: string } = {}): string {
     if (!this.present) return opts.def ?? this.fail(`required${opts.hint ? `: ${opts.hint}` : ''}`);
-    if (typeof this.value !== 'string' && typeof this.value !== 'number') this.fail(`expected a string, got ${describe(this.value)}`);
+    if (typeof this.value !== 'string' && typeof this.value !== 'number')
+      this.fail(`expected a string, got ${describe(this.value)}`);
     const s = String(this.value);
-    if (opts.pattern && !opts.pattern.test(s)) this.fail(`expected ${opts.hint ?? `text matching ${opts.pattern}`}, got ${JSON.stringify(s)}`);
+    if (opts.pattern && !opts.pattern.test(s))
+      this.fail(`expected ${opts.hint ?? `text matching ${opts.pattern}`}, got ${JSON.stringify(s)}`);
     return s;
   }
 
-  optStr(): string | undefined { return this.present ? this.str() : undefined; }
+  optStr(): string | undefined {
+    return this.present ? this.str() : undefined;
+  }
 
   num(opts: { def?: number; min?: number; max?: number; integer?: boolean } = {}): number {
     if (!this.present) return opts.def ?? this.fail('required: a number');
@@ -83,7 +104,8 @@ export class Node {
 
   oneOf<T extends string | number>(choices: readonly T[], def?: T): T {
     if (!this.present && def !== undefined) return def;
-    if (!choices.includes(this.value as T)) this.fail(`expected one of ${choices.join(', ')}, got ${describe(this.value)}`);
+    if (!choices.includes(this.value as T))
+      this.fail(`expected one of ${choices.join(', ')}, got ${describe(this.value)}`);
     return this.value as T;
   }
 

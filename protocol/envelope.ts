@@ -53,14 +53,20 @@ export const DEFAULT_LIMITS: DecodeLimits = {
 };
 
 export class EnvelopeError extends Error {
-  constructor(readonly reason: string, readonly where: string) {
+  constructor(
+    readonly reason: string,
+    readonly where: string,
+  ) {
     super(`${where}: ${reason}`);
     this.name = 'EnvelopeError';
   }
 }
 
 export function encodeEnvelope(env: Envelope): string {
-  return encodeEnvelopeOf(env, env.records.map((r) => JSON.stringify(r)));
+  return encodeEnvelopeOf(
+    env,
+    env.records.map((r) => JSON.stringify(r)),
+  );
 }
 
 /**
@@ -68,8 +74,10 @@ export function encodeEnvelope(env: Envelope): string {
  * in its outbox, and splices it in rather than parse and re-serialise it.
  */
 export function encodeEnvelopeOf(h: Omit<Envelope, 'records' | 'v'>, records: string[]): string {
-  return `{"v":1,"gw":${JSON.stringify(h.gw)},"ep":${JSON.stringify(h.ep)},"seq":${h.seq},"records":[${records.join(',')}]` +
-    `${h.gap?.length ? `,"gap":${JSON.stringify(h.gap)}` : ''}}`;
+  return (
+    `{"v":1,"gw":${JSON.stringify(h.gw)},"ep":${JSON.stringify(h.ep)},"seq":${h.seq},"records":[${records.join(',')}]` +
+    `${h.gap?.length ? `,"gap":${JSON.stringify(h.gap)}` : ''}}`
+  );
 }
 
 const AGGS = new Set(['rt', 'min', 'hour', 'day']);
@@ -80,8 +88,7 @@ const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
 // Sample times before 2000 are a gateway clock that was never set.
 const MIN_TS = Date.UTC(2000, 0, 1);
 
-const isObject = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isSeq = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
 /** An envelope whose header is valid; each record is decoded, or the error that rejected it. */
@@ -96,7 +103,8 @@ export interface DecodedBatch {
  */
 export function decodeBatch(payload: Buffer | string, limits: DecodeLimits = DEFAULT_LIMITS): DecodedBatch {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-  if (size > limits.maxBytes) throw new EnvelopeError(`payload is ${size} bytes, over the ${limits.maxBytes}-byte limit`, 'envelope');
+  if (size > limits.maxBytes)
+    throw new EnvelopeError(`payload is ${size} bytes, over the ${limits.maxBytes}-byte limit`, 'envelope');
   let doc: unknown;
   try {
     doc = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
@@ -105,18 +113,24 @@ export function decodeBatch(payload: Buffer | string, limits: DecodeLimits = DEF
   }
   if (!isObject(doc)) throw new EnvelopeError('expected a JSON object', 'envelope');
   if (doc.v !== 1) throw new EnvelopeError(`unknown version ${JSON.stringify(doc.v)}, expected 1`, 'v');
-  if (typeof doc.gw !== 'string' || !ID_PATTERN.test(doc.gw)) throw new EnvelopeError('expected a gateway id of letters, digits, . _ - (1-64)', 'gw');
-  if (typeof doc.ep !== 'string' || !EPOCH.test(doc.ep)) throw new EnvelopeError('expected an epoch id of letters, digits, _ - (1-32)', 'ep');
+  if (typeof doc.gw !== 'string' || !ID_PATTERN.test(doc.gw))
+    throw new EnvelopeError('expected a gateway id of letters, digits, . _ - (1-64)', 'gw');
+  if (typeof doc.ep !== 'string' || !EPOCH.test(doc.ep))
+    throw new EnvelopeError('expected an epoch id of letters, digits, _ - (1-32)', 'ep');
   if (!isSeq(doc.seq)) throw new EnvelopeError('expected a non-negative integer', 'seq');
   if (!Array.isArray(doc.records)) throw new EnvelopeError('expected an array', 'records');
-  if (doc.records.length > limits.maxRecords) throw new EnvelopeError(`${doc.records.length} records, over the limit of ${limits.maxRecords}`, 'records');
-  if (doc.records.length === 0 && doc.gap === undefined) throw new EnvelopeError('empty, and no gap announced', 'records');
+  if (doc.records.length > limits.maxRecords)
+    throw new EnvelopeError(`${doc.records.length} records, over the limit of ${limits.maxRecords}`, 'records');
+  if (doc.records.length === 0 && doc.gap === undefined)
+    throw new EnvelopeError('empty, and no gap announced', 'records');
   if (!Number.isSafeInteger(doc.seq + doc.records.length)) throw new EnvelopeError('seq range overflows', 'seq');
   const header: DecodedBatch['header'] = { v: 1, gw: doc.gw, ep: doc.ep, seq: doc.seq };
   if (doc.gap !== undefined) header.gap = decodeGaps(doc.gap);
   const latest = limits.now() + limits.maxFutureMs;
   const records = doc.records.map((r, i) => {
-    try { return decodeRecord(r, `records[${i}]`, latest, limits); } catch (e) {
+    try {
+      return decodeRecord(r, `records[${i}]`, latest, limits);
+    } catch (e) {
       if (e instanceof EnvelopeError) return e;
       throw e;
     }
@@ -138,22 +152,35 @@ export function decodeEnvelope(payload: Buffer | string, limits: DecodeLimits = 
  * Decodes one record (an envelope's, or one a gateway receives from an instrument platform); throws
  * EnvelopeError naming the field at `at`.
  */
-export function decodeRecord(r: unknown, at: string, latest: number, limits: DecodeLimits = DEFAULT_LIMITS): SampleRecord {
+export function decodeRecord(
+  r: unknown,
+  at: string,
+  latest: number,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): SampleRecord {
   const maxFields = limits.maxFields;
   if (!isObject(r)) throw new EnvelopeError('expected an object', at);
-  if (typeof r.dev !== 'string' || !ID_PATTERN.test(r.dev)) throw new EnvelopeError('expected a device id of letters, digits, . _ - (1-64)', `${at}.dev`);
+  if (typeof r.dev !== 'string' || !ID_PATTERN.test(r.dev))
+    throw new EnvelopeError('expected a device id of letters, digits, . _ - (1-64)', `${at}.dev`);
   if (!isDeviceKind(r.kind)) throw new EnvelopeError(`unknown device kind ${JSON.stringify(r.kind)}`, `${at}.kind`);
-  if (!Number.isSafeInteger(r.ts)) throw new EnvelopeError('expected an integer time in epoch milliseconds', `${at}.ts`);
+  if (!Number.isSafeInteger(r.ts))
+    throw new EnvelopeError('expected an integer time in epoch milliseconds', `${at}.ts`);
   const ts = r.ts as number;
-  if (ts < MIN_TS) throw new EnvelopeError(`sample time ${new Date(ts).toISOString()} is before 2000: is the gateway clock set?`, `${at}.ts`);
+  if (ts < MIN_TS)
+    throw new EnvelopeError(
+      `sample time ${new Date(ts).toISOString()} is before 2000: is the gateway clock set?`,
+      `${at}.ts`,
+    );
   if (ts > latest) throw new EnvelopeError(`sample time ${new Date(ts).toISOString()} is in the future`, `${at}.ts`);
   if (!isObject(r.m)) throw new EnvelopeError('expected an object of field: number', `${at}.m`);
   const names = Object.keys(r.m);
   if (names.length === 0) throw new EnvelopeError('no fields', `${at}.m`);
-  if (names.length > maxFields) throw new EnvelopeError(`${names.length} fields, over the limit of ${maxFields}`, `${at}.m`);
+  if (names.length > maxFields)
+    throw new EnvelopeError(`${names.length} fields, over the limit of ${maxFields}`, `${at}.m`);
   for (const name of names) {
     const v = r.m[name];
-    if (!parseFieldName(name)) throw new EnvelopeError('not a registry key with an optional statistic suffix', `${at}.m.${name}`);
+    if (!parseFieldName(name))
+      throw new EnvelopeError('not a registry key with an optional statistic suffix', `${at}.m.${name}`);
     if (typeof v !== 'number') throw new EnvelopeError(`expected a number, got ${typeof v}`, `${at}.m.${name}`);
     // JSON has no NaN or Infinity, but a huge literal such as 1e999 parses to Infinity.
     if (!Number.isFinite(v)) throw new EnvelopeError('not a finite number', `${at}.m.${name}`);
@@ -163,12 +190,17 @@ export function decodeRecord(r: unknown, at: string, latest: number, limits: Dec
     if (!isObject(r.f)) throw new EnvelopeError('expected an object of field: flag', `${at}.f`);
     for (const [name, flag] of Object.entries(r.f)) {
       if (!(name in r.m)) throw new EnvelopeError('flag for a field the record does not carry', `${at}.f.${name}`);
-      if (typeof flag !== 'string' || !FLAG.test(flag)) throw new EnvelopeError(`expected a flag such as N F M S D C T B or Td, got ${JSON.stringify(flag)}`, `${at}.f.${name}`);
+      if (typeof flag !== 'string' || !FLAG.test(flag))
+        throw new EnvelopeError(
+          `expected a flag such as N F M S D C T B or Td, got ${JSON.stringify(flag)}`,
+          `${at}.f.${name}`,
+        );
     }
     rec.f = r.f as Record<string, string>;
   }
   if (r.agg !== undefined) {
-    if (typeof r.agg !== 'string' || !AGGS.has(r.agg)) throw new EnvelopeError(`expected one of rt, min, hour, day, got ${JSON.stringify(r.agg)}`, `${at}.agg`);
+    if (typeof r.agg !== 'string' || !AGGS.has(r.agg))
+      throw new EnvelopeError(`expected one of rt, min, hour, day, got ${JSON.stringify(r.agg)}`, `${at}.agg`);
     rec.agg = r.agg as Aggregation;
   }
   if (r.a !== undefined) rec.a = decodeAttributes(r.a, `${at}.a`, limits);
@@ -178,20 +210,25 @@ export function decodeRecord(r: unknown, at: string, latest: number, limits: Dec
 function decodeAttributes(a: unknown, at: string, limits: DecodeLimits): Record<string, string> {
   if (!isObject(a)) throw new EnvelopeError('expected an object of name: text', at);
   const names = Object.keys(a);
-  if (names.length > limits.maxAttributes) throw new EnvelopeError(`${names.length} attributes, over the limit of ${limits.maxAttributes}`, at);
+  if (names.length > limits.maxAttributes)
+    throw new EnvelopeError(`${names.length} attributes, over the limit of ${limits.maxAttributes}`, at);
   for (const name of names) {
     const v = a[name];
     // Attributes become string fields beside the readings, so their names must not collide with them.
-    if (!ATTRIBUTE.test(name)) throw new EnvelopeError('expected a name of a-z, 0-9, _ (1-32, starting with a letter)', `${at}.${name}`);
-    if (parseFieldName(name) || name === 'seq' || name.endsWith('_flag')) throw new EnvelopeError('names a reading, a flag or seq; pick another name', `${at}.${name}`);
+    if (!ATTRIBUTE.test(name))
+      throw new EnvelopeError('expected a name of a-z, 0-9, _ (1-32, starting with a letter)', `${at}.${name}`);
+    if (parseFieldName(name) || name === 'seq' || name.endsWith('_flag'))
+      throw new EnvelopeError('names a reading, a flag or seq; pick another name', `${at}.${name}`);
     if (typeof v !== 'string') throw new EnvelopeError(`expected text, got ${typeof v}`, `${at}.${name}`);
-    if (v.length === 0 || v.length > limits.maxAttributeChars) throw new EnvelopeError(`expected 1-${limits.maxAttributeChars} characters, got ${v.length}`, `${at}.${name}`);
+    if (v.length === 0 || v.length > limits.maxAttributeChars)
+      throw new EnvelopeError(`expected 1-${limits.maxAttributeChars} characters, got ${v.length}`, `${at}.${name}`);
   }
   return a as Record<string, string>;
 }
 
 function decodeGaps(g: unknown): [number, number][] {
-  if (!Array.isArray(g) || g.length > 1000) throw new EnvelopeError('expected an array of at most 1000 [from, to] pairs', 'gap');
+  if (!Array.isArray(g) || g.length > 1000)
+    throw new EnvelopeError('expected an array of at most 1000 [from, to] pairs', 'gap');
   return g.map((pair, i) => {
     if (!Array.isArray(pair) || pair.length !== 2 || !isSeq(pair[0]) || !isSeq(pair[1]) || pair[0] > pair[1]) {
       throw new EnvelopeError('expected [from, to] with 0 <= from <= to', `gap[${i}]`);
@@ -205,7 +242,11 @@ function decodeGaps(g: unknown): [number, number][] {
  * `t`, optional, is the acknowledging worker's clock (epoch ms), from which a gateway estimates its own
  * clock offset: a gateway whose clock runs ahead has its samples rejected as "in the future".
  */
-export interface Ack { ep: string; seq: number; t?: number }
+export interface Ack {
+  ep: string;
+  seq: number;
+  t?: number;
+}
 
 export function encodeAck(a: Ack): Buffer {
   return Buffer.from(JSON.stringify(a.t === undefined ? { ep: a.ep, seq: a.seq } : { ep: a.ep, seq: a.seq, t: a.t }));
@@ -213,9 +254,15 @@ export function encodeAck(a: Ack): Buffer {
 
 export function decodeAck(payload: Buffer | string): Ack {
   let doc: unknown;
-  try { doc = JSON.parse(payload.toString()); } catch { throw new EnvelopeError('not JSON', 'ack'); }
-  if (!isObject(doc) || typeof doc.ep !== 'string' || !EPOCH.test(doc.ep)) throw new EnvelopeError('expected an epoch id', 'ack.ep');
-  if (!Number.isSafeInteger(doc.seq) || (doc.seq as number) < -1) throw new EnvelopeError('expected an integer >= -1', 'ack.seq');
+  try {
+    doc = JSON.parse(payload.toString());
+  } catch {
+    throw new EnvelopeError('not JSON', 'ack');
+  }
+  if (!isObject(doc) || typeof doc.ep !== 'string' || !EPOCH.test(doc.ep))
+    throw new EnvelopeError('expected an epoch id', 'ack.ep');
+  if (!Number.isSafeInteger(doc.seq) || (doc.seq as number) < -1)
+    throw new EnvelopeError('expected an integer >= -1', 'ack.seq');
   const ack: Ack = { ep: doc.ep, seq: doc.seq as number };
   if (Number.isSafeInteger(doc.t)) ack.t = doc.t as number;
   return ack;

@@ -34,27 +34,50 @@ export function crc16Modbus(data: Uint8Array): number {
 export type CrcVariant = 'hj212' | 'modbus' | 'modbus-le';
 export const CRC_VARIANTS: readonly CrcVariant[] = ['hj212', 'modbus', 'modbus-le'];
 const swap = (n: number) => ((n & 0xff) << 8) | (n >> 8);
-const CRC: Record<CrcVariant, (d: Uint8Array) => number> = { hj212: crc16Hj212, modbus: crc16Modbus, 'modbus-le': (d) => swap(crc16Modbus(d)) };
+const CRC: Record<CrcVariant, (d: Uint8Array) => number> = {
+  hj212: crc16Hj212,
+  modbus: crc16Modbus,
+  'modbus-le': (d) => swap(crc16Modbus(d)),
+};
 const hex4 = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
 
 /** A whole frame for a data segment: the length counts UTF-8 bytes; the CRC is written in upper case. */
 export function encodeFrame(segment: string, crc: CrcVariant = 'hj212'): Buffer {
   const body = Buffer.from(segment, 'utf8');
-  if (body.length > MAX_SEGMENT) throw new RangeError(`data segment of ${body.length} bytes is over ${MAX_SEGMENT}: split the packet`);
-  return Buffer.concat([Buffer.from(`##${String(body.length).padStart(4, '0')}`), body, Buffer.from(`${hex4(CRC[crc](body))}\r\n`)]);
+  if (body.length > MAX_SEGMENT)
+    throw new RangeError(`data segment of ${body.length} bytes is over ${MAX_SEGMENT}: split the packet`);
+  return Buffer.concat([
+    Buffer.from(`##${String(body.length).padStart(4, '0')}`),
+    body,
+    Buffer.from(`${hex4(CRC[crc](body))}\r\n`),
+  ]);
 }
 
-export type FrameErrorCode = 'E_HEADER' | 'E_LENGTH_FORMAT' | 'E_LENGTH_RANGE' | 'E_TRUNCATED' | 'E_CRC_FORMAT' | 'E_TERMINATOR' | 'E_CRC_MISMATCH' | 'E_SYNTAX';
+export type FrameErrorCode =
+  | 'E_HEADER'
+  | 'E_LENGTH_FORMAT'
+  | 'E_LENGTH_RANGE'
+  | 'E_TRUNCATED'
+  | 'E_CRC_FORMAT'
+  | 'E_TERMINATOR'
+  | 'E_CRC_MISMATCH'
+  | 'E_SYNTAX';
 
 export class Hj212Error extends Error {
-  constructor(readonly code: FrameErrorCode, detail: string) {
+  constructor(
+    readonly code: FrameErrorCode,
+    detail: string,
+  ) {
     super(`${code}: ${detail}`);
     this.name = 'Hj212Error';
   }
 }
 
 /** A frame cut from the stream: its data segment and declared CRC, not yet checked. */
-export interface RawFrame { segment: Buffer; crc: string }
+export interface RawFrame {
+  segment: Buffer;
+  crc: string;
+}
 
 /**
  * Cuts frames out of a byte stream (docs/standards/hj212.md §1.3, checks 1–6). Garbage before `##` is skipped; a frame whose
@@ -79,19 +102,47 @@ export class FrameReader {
       if (start < 0) {
         // Keep a lone trailing '#': it may be half of the next header.
         const keep = this.buf.length && this.buf[this.buf.length - 1] === 0x23 ? 1 : 0;
-        if (this.buf.length - keep > 0) fail(new Hj212Error('E_HEADER', `${this.buf.length - keep} bytes before any "##" skipped`), this.buf.length - keep);
+        if (this.buf.length - keep > 0)
+          fail(
+            new Hj212Error('E_HEADER', `${this.buf.length - keep} bytes before any "##" skipped`),
+            this.buf.length - keep,
+          );
         return out;
       }
       if (start > 0) fail(new Hj212Error('E_HEADER', `${start} bytes before "##" skipped`), start);
       if (this.buf.length < 6) return out;
       const lenText = this.buf.toString('latin1', 2, 6);
-      if (!/^\d{4}$/.test(lenText)) { fail(new Hj212Error('E_LENGTH_FORMAT', `length field ${JSON.stringify(lenText)} is not 4 digits`), 2); continue; }
+      if (!/^\d{4}$/.test(lenText)) {
+        fail(new Hj212Error('E_LENGTH_FORMAT', `length field ${JSON.stringify(lenText)} is not 4 digits`), 2);
+        continue;
+      }
       const len = Number(lenText);
-      if (len > MAX_SEGMENT) { fail(new Hj212Error('E_LENGTH_RANGE', `declared data segment of ${len} is over ${MAX_SEGMENT}`), 2); continue; }
+      if (len > MAX_SEGMENT) {
+        fail(new Hj212Error('E_LENGTH_RANGE', `declared data segment of ${len} is over ${MAX_SEGMENT}`), 2);
+        continue;
+      }
       if (this.buf.length < len + 12) return out; // incomplete: wait for more (end() reports it)
       const crc = this.buf.toString('latin1', 6 + len, 10 + len);
-      if (!/^[0-9A-Fa-f]{4}$/.test(crc)) { fail(new Hj212Error('E_CRC_FORMAT', `no hex CRC after the declared ${len} characters (found ${JSON.stringify(crc)}): is the length field wrong?`), 2); continue; }
-      if (this.buf[10 + len] !== 0x0d || this.buf[11 + len] !== 0x0a) { fail(new Hj212Error('E_TERMINATOR', `no CR LF after the CRC of a ${len}-character segment: is the length field wrong?`), 2); continue; }
+      if (!/^[0-9A-Fa-f]{4}$/.test(crc)) {
+        fail(
+          new Hj212Error(
+            'E_CRC_FORMAT',
+            `no hex CRC after the declared ${len} characters (found ${JSON.stringify(crc)}): is the length field wrong?`,
+          ),
+          2,
+        );
+        continue;
+      }
+      if (this.buf[10 + len] !== 0x0d || this.buf[11 + len] !== 0x0a) {
+        fail(
+          new Hj212Error(
+            'E_TERMINATOR',
+            `no CR LF after the CRC of a ${len}-character segment: is the length field wrong?`,
+          ),
+          2,
+        );
+        continue;
+      }
       out.push({ segment: Buffer.from(this.buf.subarray(6, 6 + len)), crc });
       this.resyncing = false;
       this.buf = this.buf.subarray(12 + len);
@@ -107,7 +158,9 @@ export class FrameReader {
   }
 
   /** Bytes of an incomplete frame held. */
-  get pending(): number { return this.buf.length; }
+  get pending(): number {
+    return this.buf.length;
+  }
 }
 
 /** Checks a frame's CRC (case-insensitive) under the given variant. */
@@ -117,10 +170,15 @@ export function checkCrc(f: RawFrame, crc: CrcVariant = 'hj212'): void {
 }
 
 export interface Packet {
-  qn?: string; st: string; cn: string; pw?: string; mn: string;
+  qn?: string;
+  st: string;
+  cn: string;
+  pw?: string;
+  mn: string;
   /** Flag byte; absent in 2005-style packets. */
   flag?: number;
-  pnum?: number; pno?: number;
+  pnum?: number;
+  pno?: number;
   /** HJ 212-2025 `RF=1`: a re-sent (补传) packet. */
   resent: boolean;
   /** CP items: `DataTime` and such as plain fields, factor fields grouped by code. */
@@ -134,7 +192,8 @@ export const versionOf = (p: Packet): number => (p.flag ?? 0) >> 2;
 /** Parses a data segment `QN=…;ST=..;CN=….;PW=…;MN=…;Flag=.;CP=&&…&&` (docs/standards/hj212.md §2); header order is free. */
 export function parseSegment(segment: string): Packet {
   const cpAt = segment.indexOf('CP=&&');
-  if (cpAt < 0 || !segment.endsWith('&&') || segment.length < cpAt + 7) throw new Hj212Error('E_SYNTAX', 'no CP=&&…&& data area at the end of the segment');
+  if (cpAt < 0 || !segment.endsWith('&&') || segment.length < cpAt + 7)
+    throw new Hj212Error('E_SYNTAX', 'no CP=&&…&& data area at the end of the segment');
   const head: Record<string, string> = {};
   for (const part of segment.slice(0, cpAt).split(';')) {
     if (part === '') continue;
@@ -145,11 +204,14 @@ export function parseSegment(segment: string): Packet {
   for (const k of ['ST', 'CN', 'MN']) if (head[k] === undefined) throw new Hj212Error('E_SYNTAX', `header has no ${k}`);
   if (!/^\d{4}$/.test(head.CN!)) throw new Hj212Error('E_SYNTAX', `CN ${JSON.stringify(head.CN)} is not 4 digits`);
   // ST is 2 characters in the standard; a device seen in the field sends 3: accept 1–3 letters or digits.
-  if (!/^[0-9A-Za-z]{1,3}$/.test(head.ST!)) throw new Hj212Error('E_SYNTAX', `ST ${JSON.stringify(head.ST)} is not 2 letters or digits`);
-  if (head.QN !== undefined && !/^\d{17}$/.test(head.QN)) throw new Hj212Error('E_SYNTAX', `QN ${JSON.stringify(head.QN)} is not 17 digits`);
+  if (!/^[0-9A-Za-z]{1,3}$/.test(head.ST!))
+    throw new Hj212Error('E_SYNTAX', `ST ${JSON.stringify(head.ST)} is not 2 letters or digits`);
+  if (head.QN !== undefined && !/^\d{17}$/.test(head.QN))
+    throw new Hj212Error('E_SYNTAX', `QN ${JSON.stringify(head.QN)} is not 17 digits`);
   let flag: number | undefined;
   if (head.Flag !== undefined) {
-    if (!/^\d{1,3}$/.test(head.Flag) || Number(head.Flag) > 255) throw new Hj212Error('E_SYNTAX', `Flag ${JSON.stringify(head.Flag)} is not 0-255`);
+    if (!/^\d{1,3}$/.test(head.Flag) || Number(head.Flag) > 255)
+      throw new Hj212Error('E_SYNTAX', `Flag ${JSON.stringify(head.Flag)} is not 0-255`);
     flag = Number(head.Flag);
   }
   const cp = parseCp(segment.slice(cpAt + 5, -2));
@@ -192,7 +254,8 @@ export function parseDataTime(s: string, offsetHours = 8): number {
   const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
   const ts = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!) - offsetHours * HOUR;
   const back = new Date(ts + offsetHours * HOUR);
-  if (back.getUTCMonth() !== mo! - 1 || back.getUTCDate() !== d! || h! > 23 || mi! > 59 || se! > 59) throw new Hj212Error('E_SYNTAX', `DataTime ${s} is not a real time`);
+  if (back.getUTCMonth() !== mo! - 1 || back.getUTCDate() !== d! || h! > 23 || mi! > 59 || se! > 59)
+    throw new Hj212Error('E_SYNTAX', `DataTime ${s} is not a real time`);
   return ts;
 }
 
@@ -200,7 +263,17 @@ export function parseDataTime(s: string, offsetHours = 8): number {
 export const DATA_CNS: Record<string, Aggregation> = { '2011': 'rt', '2051': 'min', '2061': 'hour', '2031': 'day' };
 
 /** Value suffixes (docs/standards/hj212.md §5) → envelope field-name suffixes; -Rtd is the bare key. */
-const SUFFIX: Record<string, string> = { Rtd: '', ZsRtd: '_zs', Min: '_min', Avg: '_avg', Max: '_max', Cou: '_cou', ZsMin: '_zsmin', ZsAvg: '_zsavg', ZsMax: '_zsmax' };
+const SUFFIX: Record<string, string> = {
+  Rtd: '',
+  ZsRtd: '_zs',
+  Min: '_min',
+  Avg: '_avg',
+  Max: '_max',
+  Cou: '_cou',
+  ZsMin: '_zsmin',
+  ZsAvg: '_zsavg',
+  ZsMax: '_zsmax',
+};
 
 export interface Conversion {
   record: SampleRecord;
@@ -213,7 +286,12 @@ export interface Conversion {
  * codes, suffixes as statistics, each factor's flag on all of its fields, units scaled by `scale`
  * (per code: HJ 212's default units are not always the registry's).
  */
-export function toRecord(p: Packet, dev: string, kind: DeviceKind, o: { scale?: Record<string, number>; offsetHours?: number } = {}): Conversion {
+export function toRecord(
+  p: Packet,
+  dev: string,
+  kind: DeviceKind,
+  o: { scale?: Record<string, number>; offsetHours?: number } = {},
+): Conversion {
   const agg = DATA_CNS[p.cn];
   if (!agg) throw new Hj212Error('E_SYNTAX', `CN ${p.cn} is not a data upload (2011, 2051, 2061, 2031)`);
   const dt = p.cp.fields.DataTime;
@@ -223,14 +301,20 @@ export function toRecord(p: Packet, dev: string, kind: DeviceKind, o: { scale?: 
   const unknown: string[] = [];
   for (const [code, fields] of p.cp.factors) {
     const key = pollutantByCode(code)?.key;
-    if (!key) { unknown.push(code); continue; }
+    if (!key) {
+      unknown.push(code);
+      continue;
+    }
     const scale = o.scale?.[code] ?? 1;
     const names: string[] = [];
     for (const [suffix, text] of Object.entries(fields)) {
       if (suffix === 'Flag' || suffix === 'EFlag' || suffix === 'SampleTime') continue;
       const s = SUFFIX[suffix];
       const v = Number(text);
-      if (s === undefined || text === '' || !Number.isFinite(v)) { unknown.push(`${code}-${suffix}`); continue; }
+      if (s === undefined || text === '' || !Number.isFinite(v)) {
+        unknown.push(`${code}-${suffix}`);
+        continue;
+      }
       // `scale` converts a concentration unit; a -Cou total (kg, m³) is not in that unit.
       record.m[key + s] = suffix === 'Cou' ? v : v * scale;
       names.push(key + s);
@@ -260,11 +344,18 @@ export function formatDataTime(ts: number, offsetHours = 8): string {
 
 /** `QN` of a request sent at `ts`: `YYYYMMDDhhmmsszzz` in Beijing time. */
 export function qnAt(ts: number, offsetHours = 8): string {
-  return new Date(ts + offsetHours * HOUR).toISOString().replace(/[-:T.Z]/g, '').slice(0, 17);
+  return new Date(ts + offsetHours * HOUR)
+    .toISOString()
+    .replace(/[-:T.Z]/g, '')
+    .slice(0, 17);
 }
 
 export interface DataUpload {
-  qn: string; st: string; cn: string; pw: string; mn: string;
+  qn: string;
+  st: string;
+  cn: string;
+  pw: string;
+  mn: string;
   /** Flag byte: 5 = HJ 212-2017 with an answer wanted. */
   flag: number;
   dataTime: string;
@@ -275,6 +366,10 @@ export interface DataUpload {
 
 /** The data segment of an upload (the inverse of parseSegment for data packets). */
 export function uploadSegment(u: DataUpload): string {
-  const items = Object.entries(u.factors).map(([code, fields]) => Object.entries(fields).map(([s, v]) => `${code}-${s}=${v}`).join(','));
+  const items = Object.entries(u.factors).map(([code, fields]) =>
+    Object.entries(fields)
+      .map(([s, v]) => `${code}-${s}=${v}`)
+      .join(','),
+  );
   return `QN=${u.qn};ST=${u.st};CN=${u.cn};PW=${u.pw};MN=${u.mn};Flag=${u.flag};${u.resent ? 'RF=1;' : ''}CP=&&${['DataTime=' + u.dataTime, ...items].join(';')}&&`;
 }

@@ -2,11 +2,19 @@
 // for 0), and a port in use is an error that says what to do, keeping its EADDRINUSE code.
 import type { Server } from 'node:net';
 
-export function listen(server: Server, port: number, host = '127.0.0.1', hint = 'stop what holds it, or choose another port (0 picks a free one)'): Promise<number> {
+export function listen(
+  server: Server,
+  port: number,
+  host = '127.0.0.1',
+  hint = 'stop what holds it, or choose another port (0 picks a free one)',
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const fail = (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
-      ? Object.assign(new Error(`port ${port} on ${host} is already in use: ${hint}`), { code: e.code })
-      : e);
+    const fail = (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? Object.assign(new Error(`port ${port} on ${host} is already in use: ${hint}`), { code: e.code })
+          : e,
+      );
     server.once('error', fail);
     server.listen(port, host, () => {
       server.off('error', fail);

@@ -7,7 +7,9 @@ const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const least = RANK[(process.env.QINGCHENG_LOG ?? 'info') as Level] ?? RANK.info;
 let out: { write(s: string): unknown } = process.stderr;
 
-export function setLogStream(s: { write(s: string): unknown }): void { out = s; }
+export function setLogStream(s: { write(s: string): unknown }): void {
+  out = s;
+}
 
 export function log(l: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (RANK[l] < least) return;

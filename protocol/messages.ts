@@ -5,7 +5,10 @@
 import type { DataFlag } from './envelope.ts';
 
 export class PayloadError extends Error {
-  constructor(readonly where: string, readonly reason: string) {
+  constructor(
+    readonly where: string,
+    readonly reason: string,
+  ) {
     super(`${where}: ${reason}`);
     this.name = 'PayloadError';
   }
@@ -13,9 +16,19 @@ export class PayloadError extends Error {
 
 // ---- status/{gw}: the gateway's health, retained; its last will is {"state":"offline"} ----
 
-export interface DeviceHealth { up: string[]; degraded: string[]; down: { dev: string; error: string }[] }
+export interface DeviceHealth {
+  up: string[];
+  degraded: string[];
+  down: { dev: string; error: string }[];
+}
 /** Per device that pushes (http and hj212 links): counts, the newest sample time and the last refusal. */
-export interface PushStats { accepted: number; rejected: number; lastTs?: number; lastError?: string; [more: string]: unknown }
+export interface PushStats {
+  accepted: number;
+  rejected: number;
+  lastTs?: number;
+  lastError?: string;
+  [more: string]: unknown;
+}
 
 /** What a connected gateway publishes (every `status_s` and on changes). */
 export interface OnlineStatus {
@@ -39,22 +52,37 @@ export interface OnlineStatus {
 }
 
 /** The last will, and what a gateway says when it stops. */
-export interface OfflineStatus { state: 'offline' }
+export interface OfflineStatus {
+  state: 'offline';
+}
 
 export type GatewayStatus = OnlineStatus | OfflineStatus;
 
 export const OFFLINE_STATUS = '{"state":"offline"}';
 
-export function encodeStatus(s: GatewayStatus): string { return JSON.stringify(s); }
+export function encodeStatus(s: GatewayStatus): string {
+  return JSON.stringify(s);
+}
 
 export function decodeStatus(payload: Buffer | string): GatewayStatus {
   const doc = object(payload, 'status');
   if (doc.state === 'offline') return { state: 'offline' };
-  if (doc.state !== 'online') throw new PayloadError('status.state', `expected "online" or "offline", got ${show(doc.state)}`);
-  required(doc, 'status', { ts: 'number', ep: 'string', next_seq: 'number', acked: 'number', outbox: 'object', uplink: 'object', devices: 'object', sampling: 'object' });
+  if (doc.state !== 'online')
+    throw new PayloadError('status.state', `expected "online" or "offline", got ${show(doc.state)}`);
+  required(doc, 'status', {
+    ts: 'number',
+    ep: 'string',
+    next_seq: 'number',
+    acked: 'number',
+    outbox: 'object',
+    uplink: 'object',
+    devices: 'object',
+    sampling: 'object',
+  });
   optional(doc, 'status', { pushed: 'object', listening: 'object' });
   const d = doc.devices as Record<string, unknown>;
-  for (const k of ['up', 'degraded', 'down']) if (!Array.isArray(d[k])) throw new PayloadError(`status.devices.${k}`, 'expected a list');
+  for (const k of ['up', 'degraded', 'down'])
+    if (!Array.isArray(d[k])) throw new PayloadError(`status.devices.${k}`, 'expected a list');
   return doc as unknown as OnlineStatus;
 }
 
@@ -93,7 +121,9 @@ export interface LiveReading {
   stations_over_200?: number;
 }
 
-export function encodeLive(l: LiveReading): string { return JSON.stringify(l); }
+export function encodeLive(l: LiveReading): string {
+  return JSON.stringify(l);
+}
 
 export function decodeLive(payload: Buffer | string): LiveReading {
   const doc = object(payload, 'live');
@@ -130,17 +160,31 @@ export interface AlarmEvent {
 }
 
 export interface OpenAlarm {
-  rule: string; field: string; since: number; limit: number; peak: number; value: number; lastTs: number;
+  rule: string;
+  field: string;
+  since: number;
+  limit: number;
+  peak: number;
+  value: number;
+  lastTs: number;
   /** Sample time and value of the open event, so it can be written again after a crash. */
-  openedAt: number; openValue: number;
+  openedAt: number;
+  openValue: number;
 }
 
 /** An alert/{dev} message: the event and every alarm of the device still open after it. */
-export interface AlertMessage { dev: string; kind: string; event?: AlarmEvent; open: OpenAlarm[] }
+export interface AlertMessage {
+  dev: string;
+  kind: string;
+  event?: AlarmEvent;
+  open: OpenAlarm[];
+}
 
 const STATES = new Set(['open', 'update', 'close', 'event']);
 
-export function encodeAlert(a: AlertMessage): string { return JSON.stringify(a); }
+export function encodeAlert(a: AlertMessage): string {
+  return JSON.stringify(a);
+}
 
 /** An empty payload (a cleared retained message: nothing open) decodes to null. */
 export function decodeAlert(payload: Buffer | string): AlertMessage | null {
@@ -148,11 +192,29 @@ export function decodeAlert(payload: Buffer | string): AlertMessage | null {
   const doc = object(payload, 'alert');
   required(doc, 'alert', { dev: 'string', kind: 'string' });
   if (!Array.isArray(doc.open)) throw new PayloadError('alert.open', 'expected a list');
-  (doc.open as unknown[]).forEach((o, i) => required(asObject(o, `alert.open[${i}]`), `alert.open[${i}]`, { rule: 'string', field: 'string', since: 'number', limit: 'number', peak: 'number', value: 'number' }));
+  (doc.open as unknown[]).forEach((o, i) =>
+    required(asObject(o, `alert.open[${i}]`), `alert.open[${i}]`, {
+      rule: 'string',
+      field: 'string',
+      since: 'number',
+      limit: 'number',
+      peak: 'number',
+      value: 'number',
+    }),
+  );
   if (doc.event !== undefined) {
     const e = asObject(doc.event, 'alert.event');
-    required(e, 'alert.event', { rule: 'string', field: 'string', ts: 'number', since: 'number', value: 'number', limit: 'number', peak: 'number' });
-    if (!STATES.has(e.state as string)) throw new PayloadError('alert.event.state', `expected open, update, close or event, got ${show(e.state)}`);
+    required(e, 'alert.event', {
+      rule: 'string',
+      field: 'string',
+      ts: 'number',
+      since: 'number',
+      value: 'number',
+      limit: 'number',
+      peak: 'number',
+    });
+    if (!STATES.has(e.state as string))
+      throw new PayloadError('alert.event.state', `expected open, update, close or event, got ${show(e.state)}`);
   }
   return doc as unknown as AlertMessage;
 }
@@ -173,7 +235,13 @@ export interface DeadLetter {
 export const DLQ_PAYLOAD_MAX = 64 * 1024;
 
 export function encodeDeadLetter(ts: number, gw: string, reason: string, payload: Buffer): string {
-  const d: DeadLetter = { ts, gw, reason, payload: payload.subarray(0, DLQ_PAYLOAD_MAX).toString('utf8'), truncated: payload.length > DLQ_PAYLOAD_MAX };
+  const d: DeadLetter = {
+    ts,
+    gw,
+    reason,
+    payload: payload.subarray(0, DLQ_PAYLOAD_MAX).toString('utf8'),
+    truncated: payload.length > DLQ_PAYLOAD_MAX,
+  };
   return JSON.stringify(d);
 }
 
@@ -186,21 +254,43 @@ export function decodeDeadLetter(payload: Buffer | string): DeadLetter {
 // ---- sys/ingest/{clientId}/state: an ingest worker's state, retained; its last will is {"state":"offline"} ----
 
 /** What a worker rebuilt before data flowed: open alarms, air windows, replayed samples, over-limit passes behind the plate history. */
-export interface RestoreSummary { alarms: number; air_windows: number; replayed_devices: number; replayed_samples: number; rsd_passes: number }
+export interface RestoreSummary {
+  alarms: number;
+  air_windows: number;
+  replayed_devices: number;
+  replayed_samples: number;
+  rsd_passes: number;
+}
 
 /** Published once the worker is subscribed: from then on the broker keeps its messages in its session. */
-export interface IngestRunning { state: 'running'; ts: number; worker: number; workers: number; shards: number[]; restored: RestoreSummary }
+export interface IngestRunning {
+  state: 'running';
+  ts: number;
+  worker: number;
+  workers: number;
+  shards: number[];
+  restored: RestoreSummary;
+}
 export type IngestState = IngestRunning | OfflineStatus;
 
-export function encodeIngestState(s: IngestState): string { return JSON.stringify(s); }
+export function encodeIngestState(s: IngestState): string {
+  return JSON.stringify(s);
+}
 
 export function decodeIngestState(payload: Buffer | string): IngestState {
   const doc = object(payload, 'ingest');
   if (doc.state === 'offline') return { state: 'offline' };
-  if (doc.state !== 'running') throw new PayloadError('ingest.state', `expected "running" or "offline", got ${show(doc.state)}`);
+  if (doc.state !== 'running')
+    throw new PayloadError('ingest.state', `expected "running" or "offline", got ${show(doc.state)}`);
   required(doc, 'ingest', { ts: 'number', worker: 'number', workers: 'number', restored: 'object' });
   if (!Array.isArray(doc.shards)) throw new PayloadError('ingest.shards', 'expected a list');
-  required(doc.restored as Record<string, unknown>, 'ingest.restored', { alarms: 'number', air_windows: 'number', replayed_devices: 'number', replayed_samples: 'number', rsd_passes: 'number' });
+  required(doc.restored as Record<string, unknown>, 'ingest.restored', {
+    alarms: 'number',
+    air_windows: 'number',
+    replayed_devices: 'number',
+    replayed_samples: 'number',
+    rsd_passes: 'number',
+  });
   return doc as unknown as IngestRunning;
 }
 
@@ -210,12 +300,17 @@ type Type = 'string' | 'number' | 'boolean' | 'object';
 
 function object(payload: Buffer | string, where: string): Record<string, unknown> {
   let doc: unknown;
-  try { doc = JSON.parse(payload.toString()); } catch { throw new PayloadError(where, 'not JSON'); }
+  try {
+    doc = JSON.parse(payload.toString());
+  } catch {
+    throw new PayloadError(where, 'not JSON');
+  }
   return asObject(doc, where);
 }
 
 function asObject(x: unknown, where: string): Record<string, unknown> {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new PayloadError(where, `expected an object, got ${show(x)}`);
+  if (typeof x !== 'object' || x === null || Array.isArray(x))
+    throw new PayloadError(where, `expected an object, got ${show(x)}`);
   return x as Record<string, unknown>;
 }
 
@@ -226,11 +321,14 @@ function typeOk(v: unknown, t: Type): boolean {
 }
 
 function required(doc: Record<string, unknown>, where: string, fields: Record<string, Type>): void {
-  for (const [k, t] of Object.entries(fields)) if (!typeOk(doc[k], t)) throw new PayloadError(`${where}.${k}`, `expected a ${t}, got ${show(doc[k])}`);
+  for (const [k, t] of Object.entries(fields))
+    if (!typeOk(doc[k], t)) throw new PayloadError(`${where}.${k}`, `expected a ${t}, got ${show(doc[k])}`);
 }
 
 function optional(doc: Record<string, unknown>, where: string, fields: Record<string, Type>): void {
-  for (const [k, t] of Object.entries(fields)) if (doc[k] !== undefined && doc[k] !== null && !typeOk(doc[k], t)) throw new PayloadError(`${where}.${k}`, `expected a ${t}, got ${show(doc[k])}`);
+  for (const [k, t] of Object.entries(fields))
+    if (doc[k] !== undefined && doc[k] !== null && !typeOk(doc[k], t))
+      throw new PayloadError(`${where}.${k}`, `expected a ${t}, got ${show(doc[k])}`);
 }
 
-const show = (x: unknown): string => (x === undefined ? 'nothing' : JSON.stringify(x)?.slice(0, 40) ?? String(x));
+const show = (x: unknown): string => (x === undefined ? 'nothing' : (JSON.stringify(x)?.slice(0, 40) ?? String(x)));

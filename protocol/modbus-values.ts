@@ -34,7 +34,8 @@ function wireBytes(regs: ArrayLike<number>, at: number, n: number): Buffer {
 
 /** The raw (unscaled) value of `spec.type` starting at register `at`. */
 export function decodeRaw(regs: ArrayLike<number>, at: number, spec: ValueSpec): number {
-  if (at + registerCount(spec.type) > regs.length) throw new RangeError(`register ${at} is past the end of a ${regs.length}-register block`);
+  if (at + registerCount(spec.type) > regs.length)
+    throw new RangeError(`register ${at} is past the end of a ${regs.length}-register block`);
   if (spec.type === 'uint16') return regs[at]! & 0xffff;
   if (spec.type === 'int16') return ((regs[at]! & 0xffff) << 16) >> 16;
   const wire = wireBytes(regs, at, 2);
@@ -65,11 +66,19 @@ export function encodeValue(value: number, spec: ValueSpec): number[] {
   const raw = (value - (spec.offset ?? 0)) / (spec.scale ?? 1);
   const be = Buffer.alloc(4);
   switch (spec.type) {
-    case 'uint16': return [clampInt(raw, 0, 0xffff)];
-    case 'int16': return [clampInt(raw, -0x8000, 0x7fff) & 0xffff];
-    case 'uint32': be.writeUInt32BE(clampInt(raw, 0, 0xffffffff)); break;
-    case 'int32': be.writeInt32BE(clampInt(raw, -0x80000000, 0x7fffffff)); break;
-    case 'float32': be.writeFloatBE(raw); break;
+    case 'uint16':
+      return [clampInt(raw, 0, 0xffff)];
+    case 'int16':
+      return [clampInt(raw, -0x8000, 0x7fff) & 0xffff];
+    case 'uint32':
+      be.writeUInt32BE(clampInt(raw, 0, 0xffffffff));
+      break;
+    case 'int32':
+      be.writeInt32BE(clampInt(raw, -0x80000000, 0x7fffffff));
+      break;
+    case 'float32':
+      be.writeFloatBE(raw);
+      break;
   }
   const idx = WIRE_INDEX[spec.order ?? 'ABCD'];
   const wire = Buffer.alloc(4);

@@ -97,8 +97,12 @@ for (const p of POLLUTANTS) {
   if (p.hj212_2005) BY_CODE.set(p.hj212_2005, p);
 }
 
-export function pollutant(key: string): Pollutant | undefined { return BY_KEY.get(key); }
-export function pollutantByCode(code: string): Pollutant | undefined { return BY_CODE.get(code); }
+export function pollutant(key: string): Pollutant | undefined {
+  return BY_KEY.get(key);
+}
+export function pollutantByCode(code: string): Pollutant | undefined {
+  return BY_CODE.get(code);
+}
 
 /** Statistic suffixes of a field name (HJ 212 -ZsRtd, -Min, -Max, -Avg, -Cou, -ZsMin, -ZsAvg, -ZsMax). */
 export const FIELD_SUFFIXES = ['zs', 'min', 'max', 'avg', 'cou', 'zsmin', 'zsavg', 'zsmax'] as const;

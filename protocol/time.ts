@@ -7,11 +7,15 @@ export const DAY = 86_400_000;
 export const BEIJING_OFFSET_MS = 8 * HOUR;
 
 /** Start of the Beijing natural day holding `ts`. */
-export const beijingDayStart = (ts: number): number => Math.floor((ts + BEIJING_OFFSET_MS) / DAY) * DAY - BEIJING_OFFSET_MS;
+export const beijingDayStart = (ts: number): number =>
+  Math.floor((ts + BEIJING_OFFSET_MS) / DAY) * DAY - BEIJING_OFFSET_MS;
 
 /** The hour of the day (0–23) on a Beijing clock. */
 export const beijingHour = (ts: number): number => new Date(ts + BEIJING_OFFSET_MS).getUTCHours();
 
 /** `YYYY-MM-DD hh:mm:ss` (or `hh:mm:ss`) on a Beijing clock, as operators read it. */
 export const beijingText = (ts: number, withDate = false): string =>
-  new Date(ts + BEIJING_OFFSET_MS).toISOString().replace('T', ' ').slice(withDate ? 0 : 11, 19);
+  new Date(ts + BEIJING_OFFSET_MS)
+    .toISOString()
+    .replace('T', ' ')
+    .slice(withDate ? 0 : 11, 19);

@@ -19,7 +19,8 @@ export function shardOf(gw: string, shards = DEFAULT_SHARDS): number {
 
 /** Shards owned by ingest worker `index` of `workers`: those with s mod workers = index. */
 export function shardsOwned(index: number, workers: number, shards = DEFAULT_SHARDS): number[] {
-  if (!(workers >= 1) || index < 0 || index >= workers) throw new Error(`worker index ${index} is outside 0..${workers - 1}`);
+  if (!(workers >= 1) || index < 0 || index >= workers)
+    throw new Error(`worker index ${index} is outside 0..${workers - 1}`);
   const out: number[] = [];
   for (let s = 0; s < shards; s++) if (s % workers === index) out.push(s);
   return out;
@@ -29,19 +30,40 @@ export function shardsOwned(index: number, workers: number, shards = DEFAULT_SHA
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class Topics {
-  constructor(readonly prefix = DEFAULT_PREFIX, readonly shards = DEFAULT_SHARDS) {}
+  constructor(
+    readonly prefix = DEFAULT_PREFIX,
+    readonly shards = DEFAULT_SHARDS,
+  ) {}
 
-  up(gw: string): string { return `${this.prefix}/up/${shardOf(gw, this.shards)}/${gw}`; }
-  upShard(shard: number): string { return `${this.prefix}/up/${shard}/+`; }
-  ack(gw: string): string { return `${this.prefix}/ack/${gw}`; }
-  status(gw: string): string { return `${this.prefix}/status/${gw}`; }
-  live(kind: string, dev: string): string { return `${this.prefix}/live/${kind}/${dev}`; }
-  alert(dev: string): string { return `${this.prefix}/alert/${dev}`; }
-  dlq(gw: string): string { return `${this.prefix}/dlq/${gw}`; }
+  up(gw: string): string {
+    return `${this.prefix}/up/${shardOf(gw, this.shards)}/${gw}`;
+  }
+  upShard(shard: number): string {
+    return `${this.prefix}/up/${shard}/+`;
+  }
+  ack(gw: string): string {
+    return `${this.prefix}/ack/${gw}`;
+  }
+  status(gw: string): string {
+    return `${this.prefix}/status/${gw}`;
+  }
+  live(kind: string, dev: string): string {
+    return `${this.prefix}/live/${kind}/${dev}`;
+  }
+  alert(dev: string): string {
+    return `${this.prefix}/alert/${dev}`;
+  }
+  dlq(gw: string): string {
+    return `${this.prefix}/dlq/${gw}`;
+  }
   /** An ingest worker's own marker, published to itself to end its read of retained alarms. */
-  ingestSync(clientId: string): string { return `${this.prefix}/sys/ingest/${clientId}`; }
+  ingestSync(clientId: string): string {
+    return `${this.prefix}/sys/ingest/${clientId}`;
+  }
   /** An ingest worker's state: retained, with a last will. */
-  ingestState(clientId: string): string { return `${this.prefix}/sys/ingest/${clientId}/state`; }
+  ingestState(clientId: string): string {
+    return `${this.prefix}/sys/ingest/${clientId}/state`;
+  }
 
   /** Splits a topic under the prefix into its kind and levels, or null if it is not ours. */
   parse(topic: string): { kind: string; levels: string[] } | null {

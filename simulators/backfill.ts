@@ -26,7 +26,12 @@ const FIELDS = ['pm25', 'pm10', 'so2', 'no2', 'co', 'o3', 'temp', 'rh', 'pressur
 /** Publishes every sample in [from, to) and resolves with the record count once all are acknowledged. */
 export async function backfill(o: BackfillOptions): Promise<number> {
   const topics = new Topics();
-  const c = await mqtt.connectAsync(o.url, { clientId: o.gateway, username: o.gateway, ...(o.password ? { password: o.password } : {}), protocolVersion: 4 });
+  const c = await mqtt.connectAsync(o.url, {
+    clientId: o.gateway,
+    username: o.gateway,
+    ...(o.password ? { password: o.password } : {}),
+    protocolVersion: 4,
+  });
   const ep = `bf${Date.now().toString(36)}`;
   const records: SampleRecord[] = [];
   for (let ts = o.from; ts < o.to; ts += o.stepMs) {
@@ -36,14 +41,20 @@ export async function backfill(o: BackfillOptions): Promise<number> {
     }
   }
   const last = records.length - 1;
-  const done = new Promise<void>((resolve) => c.on('message', (_t, p) => {
-    const a = decodeAck(p);
-    if (a.ep === ep && a.seq >= last) resolve();
-  }));
+  const done = new Promise<void>((resolve) =>
+    c.on('message', (_t, p) => {
+      const a = decodeAck(p);
+      if (a.ep === ep && a.seq >= last) resolve();
+    }),
+  );
   await c.subscribeAsync(topics.ack(o.gateway), { qos: 1 });
   const batch = o.batch ?? 200;
   for (let seq = 0; seq <= last; seq += batch) {
-    await c.publishAsync(topics.up(o.gateway), encodeEnvelope({ v: 1, gw: o.gateway, ep, seq, records: records.slice(seq, seq + batch) }), { qos: 1 });
+    await c.publishAsync(
+      topics.up(o.gateway),
+      encodeEnvelope({ v: 1, gw: o.gateway, ep, seq, records: records.slice(seq, seq + batch) }),
+      { qos: 1 },
+    );
   }
   await done;
   await c.endAsync();

@@ -3,7 +3,15 @@
 // each packet until its 9014 answer arrives — up to 3 times 10 s apart on one connection (HJ 212 Table 1),
 // then again after every reconnect. Unanswered packets are queued, bounded, and re-sent oldest first.
 import { connect, type Socket } from 'node:net';
-import { encodeFrame, FrameReader, Hj212Error, parseSegment, qnAt, formatDataTime, uploadSegment } from '../protocol/hj212.ts';
+import {
+  encodeFrame,
+  FrameReader,
+  Hj212Error,
+  parseSegment,
+  qnAt,
+  formatDataTime,
+  uploadSegment,
+} from '../protocol/hj212.ts';
 import { log } from '../protocol/log.ts';
 import { toReferenceO2 } from '../standards/emission.ts';
 import { aq6Reading, STATUS } from './models/aq6.ts';
@@ -14,12 +22,21 @@ export type Factors = Record<string, Record<string, string | number>>;
 /** A SIM-AQ6 reading as a national station would upload it (ST 22). */
 export function airFactors(seed: number, t: Date): Factors {
   const r = aq6Reading(seed, t);
-  const flag = (fault: number) => (r.status & STATUS.maintenance ? 'M' : r.status & STATUS.calibrating ? 'C' : r.status & fault ? 'D' : 'N');
+  const flag = (fault: number) =>
+    r.status & STATUS.maintenance ? 'M' : r.status & STATUS.calibrating ? 'C' : r.status & fault ? 'D' : 'N';
   const f = (v: number, fl = 'N') => ({ Rtd: v, Flag: fl });
   return {
-    a34004: f(r.pm25, flag(STATUS.pmFault)), a34002: f(r.pm10, flag(STATUS.pmFault)),
-    a21026: f(r.so2, flag(STATUS.gasFault)), a21004: f(r.no2, flag(STATUS.gasFault)), a21005: f(r.co, flag(STATUS.gasFault)), a05024: f(r.o3, flag(STATUS.gasFault)),
-    a01001: f(r.temp), a01002: f(r.rh), a01006: f(r.pressure), a01007: f(r.ws), a01008: f(r.wd),
+    a34004: f(r.pm25, flag(STATUS.pmFault)),
+    a34002: f(r.pm10, flag(STATUS.pmFault)),
+    a21026: f(r.so2, flag(STATUS.gasFault)),
+    a21004: f(r.no2, flag(STATUS.gasFault)),
+    a21005: f(r.co, flag(STATUS.gasFault)),
+    a05024: f(r.o3, flag(STATUS.gasFault)),
+    a01001: f(r.temp),
+    a01002: f(r.rh),
+    a01006: f(r.pressure),
+    a01007: f(r.ws),
+    a01008: f(r.wd),
   };
 }
 
@@ -28,20 +45,35 @@ export function stackFactors(seed: number, t: Date, excursion: { so2?: number } 
   const r = { ...cemsReading(seed, t), ...excursion };
   const zs = (v: number) => Math.round(toReferenceO2(v, r.o2, 6) * 100) / 100;
   return {
-    a34013: { Rtd: r.dust, ZsRtd: zs(r.dust), Flag: 'N' }, a21026: { Rtd: r.so2, ZsRtd: zs(r.so2), Flag: 'N' }, a21002: { Rtd: r.nox, ZsRtd: zs(r.nox), Flag: 'N' },
-    a19001: { Rtd: r.o2, Flag: 'N' }, a01012: { Rtd: r.flue_t, Flag: 'N' }, a01011: { Rtd: r.flow_v, Flag: 'N' }, a01013: { Rtd: r.flue_p, Flag: 'N' }, a01014: { Rtd: r.flue_rh, Flag: 'N' },
+    a34013: { Rtd: r.dust, ZsRtd: zs(r.dust), Flag: 'N' },
+    a21026: { Rtd: r.so2, ZsRtd: zs(r.so2), Flag: 'N' },
+    a21002: { Rtd: r.nox, ZsRtd: zs(r.nox), Flag: 'N' },
+    a19001: { Rtd: r.o2, Flag: 'N' },
+    a01012: { Rtd: r.flue_t, Flag: 'N' },
+    a01011: { Rtd: r.flow_v, Flag: 'N' },
+    a01013: { Rtd: r.flue_p, Flag: 'N' },
+    a01014: { Rtd: r.flue_rh, Flag: 'N' },
   };
 }
 
 export interface LoggerOptions {
-  host: string; port: number; mn: string; pw?: string; st: string;
+  host: string;
+  port: number;
+  mn: string;
+  pw?: string;
+  st: string;
   intervalMs: number;
   factors: (t: Date) => Factors;
   ackTimeoutMs?: number;
   maxQueued?: number;
 }
 
-interface Pending { qn: string; frame: Buffer; sentAt: number; tries: number }
+interface Pending {
+  qn: string;
+  frame: Buffer;
+  sentAt: number;
+  tries: number;
+}
 
 export class Hj212Logger {
   private socket?: Socket;
@@ -67,13 +99,29 @@ export class Hj212Logger {
   sample(ts: number): void {
     const t = Math.floor(ts / 1000) * 1000;
     const qn = qnAt(t);
-    const frame = encodeFrame(uploadSegment({ qn, st: this.o.st, cn: '2011', pw: this.o.pw ?? '123456', mn: this.o.mn, flag: 5, dataTime: formatDataTime(t), factors: this.o.factors(new Date(t)) }));
+    const frame = encodeFrame(
+      uploadSegment({
+        qn,
+        st: this.o.st,
+        cn: '2011',
+        pw: this.o.pw ?? '123456',
+        mn: this.o.mn,
+        flag: 5,
+        dataTime: formatDataTime(t),
+        factors: this.o.factors(new Date(t)),
+      }),
+    );
     this.queue.push({ qn, frame, sentAt: 0, tries: 0 });
-    if (this.queue.length > (this.o.maxQueued ?? 10_000)) { this.queue.shift(); this.stats.dropped++; }
+    if (this.queue.length > (this.o.maxQueued ?? 10_000)) {
+      this.queue.shift();
+      this.stats.dropped++;
+    }
     this.send(this.queue[this.queue.length - 1]!);
   }
 
-  get unanswered(): number { return this.queue.length; }
+  get unanswered(): number {
+    return this.queue.length;
+  }
 
   private send(p: Pending): void {
     if (!this.socket || this.socket.connecting || this.socket.destroyed) return;
@@ -99,7 +147,10 @@ export class Hj212Logger {
       this.stats.connects++;
       this.backoffMs = 500;
       // Everything still unanswered goes again, oldest first.
-      for (const p of this.queue) { p.tries = 0; this.send(p); }
+      for (const p of this.queue) {
+        p.tries = 0;
+        this.send(p);
+      }
     });
     s.on('data', (chunk: Buffer) => {
       for (const f of this.reader.push(chunk)) {
@@ -108,15 +159,21 @@ export class Hj212Logger {
           const p = parseSegment(f.segment.toString('utf8'));
           if (p.cn !== '9014') continue;
           const i = this.queue.findIndex((q) => q.qn === p.qn);
-          if (i >= 0) { this.queue.splice(i, 1); this.stats.answered++; }
-        } catch { /* not an answer we understand */ }
+          if (i >= 0) {
+            this.queue.splice(i, 1);
+            this.stats.answered++;
+          }
+        } catch {
+          /* not an answer we understand */
+        }
       }
     });
     s.on('error', () => undefined);
     s.on('close', () => {
       if (this.stopped) return;
       setTimeout(() => this.connect(), this.backoffMs);
-      if (this.stats.connects > 0 && this.backoffMs === 500) log('warn', 'hj212 logger lost its platform; reconnecting', { mn: this.o.mn });
+      if (this.stats.connects > 0 && this.backoffMs === 500)
+        log('warn', 'hj212 logger lost its platform; reconnecting', { mn: this.o.mn });
       this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
     });
   }
@@ -129,13 +186,31 @@ export class Hj212Logger {
   }
 }
 
-export interface LoggerSite { id: string; kind: 'air.station' | 'stack.cems'; mn: string; st: string; factors: (t: Date) => Factors }
+export interface LoggerSite {
+  id: string;
+  kind: 'air.station' | 'stack.cems';
+  mn: string;
+  st: string;
+  factors: (t: Date) => Factors;
+}
 
 /** National air stations (ST 22) and smokestacks (ST 31) behind HJ 212 loggers, each a pure function of its seed. */
 export function loggerSites(stations: number, cems: number, seed = 3000): LoggerSite[] {
   const mn = (s: number) => `150100A0${s.toString(16).toUpperCase().padStart(16, '0')}`;
   return [
-    ...Array.from({ length: stations }, (_, i): LoggerSite => ({ id: `st-${String(seed + i).padStart(4, '0')}`, kind: 'air.station', mn: mn(seed + i), st: '22', factors: (t) => airFactors(seed + i, t) })),
-    ...Array.from({ length: cems }, (_, i): LoggerSite => ({ id: `cems-h${String(seed + stations + i).padStart(4, '0')}`, kind: 'stack.cems', mn: mn(seed + stations + i), st: '31', factors: (t) => stackFactors(seed + stations + i, t) })),
+    ...Array.from({ length: stations }, (_, i): LoggerSite => ({
+      id: `st-${String(seed + i).padStart(4, '0')}`,
+      kind: 'air.station',
+      mn: mn(seed + i),
+      st: '22',
+      factors: (t) => airFactors(seed + i, t),
+    })),
+    ...Array.from({ length: cems }, (_, i): LoggerSite => ({
+      id: `cems-h${String(seed + stations + i).padStart(4, '0')}`,
+      kind: 'stack.cems',
+      mn: mn(seed + stations + i),
+      st: '31',
+      factors: (t) => stackFactors(seed + stations + i, t),
+    })),
   ];
 }

@@ -6,8 +6,17 @@
 import net from 'node:net';
 import { SerialPort } from 'serialport';
 import {
-  crc16modbus, EXC_GATEWAY_NO_RESPONSE, EXC_ILLEGAL_ADDRESS, EXC_ILLEGAL_FUNCTION, EXC_ILLEGAL_VALUE,
-  exceptionPdu, FC_READ_HOLDING, FC_READ_INPUT, readResponsePdu, rtuFrame, tcpFrame,
+  crc16modbus,
+  EXC_GATEWAY_NO_RESPONSE,
+  EXC_ILLEGAL_ADDRESS,
+  EXC_ILLEGAL_FUNCTION,
+  EXC_ILLEGAL_VALUE,
+  exceptionPdu,
+  FC_READ_HOLDING,
+  FC_READ_INPUT,
+  readResponsePdu,
+  rtuFrame,
+  tcpFrame,
 } from '../protocol/modbus-frame.ts';
 
 export interface SimUnit {
@@ -18,7 +27,14 @@ export interface SimUnit {
   delayMs?: number;
 }
 
-export interface Served { port: number; unit: number; fc: number; addr: number; at: number; regs: number[] }
+export interface Served {
+  port: number;
+  unit: number;
+  fc: number;
+  addr: number;
+  at: number;
+  regs: number[];
+}
 
 export type Framing = 'tcp' | 'rtu';
 
@@ -36,11 +52,19 @@ export class SimBus {
    * Answers one request. `reply` gets the response PDU, or nothing for a unit that stays silent. On a
    * serial line an absent unit is silent too; a Modbus TCP gateway answers for it (exception 0x0B).
    */
-  request(unitId: number, pdu: Buffer, reply: (pdu: Buffer) => void, o: { port: number; absentAnswers: boolean }): void {
+  request(
+    unitId: number,
+    pdu: Buffer,
+    reply: (pdu: Buffer) => void,
+    o: { port: number; absentAnswers: boolean },
+  ): void {
     this.requests++;
     const unit = this.units.get(unitId);
     const fc = pdu[0] ?? 0;
-    if (!unit) { if (o.absentAnswers) reply(exceptionPdu(fc, EXC_GATEWAY_NO_RESPONSE)); return; }
+    if (!unit) {
+      if (o.absentAnswers) reply(exceptionPdu(fc, EXC_GATEWAY_NO_RESPONSE));
+      return;
+    }
     if (unit.silent) return;
     if (fc !== FC_READ_HOLDING && fc !== FC_READ_INPUT) return reply(exceptionPdu(fc, EXC_ILLEGAL_FUNCTION));
     if (pdu.length !== 5) return reply(exceptionPdu(fc, EXC_ILLEGAL_VALUE));
@@ -61,7 +85,8 @@ export class SimBus {
       reply(readResponsePdu(fc, regs));
     };
     this.maxPending = Math.max(this.maxPending, ++this.pending);
-    if (unit.delayMs) setTimeout(send, unit.delayMs); else send();
+    if (unit.delayMs) setTimeout(send, unit.delayMs);
+    else send();
   }
 }
 
@@ -96,7 +121,9 @@ export class ModbusTcpSimServer extends SimBus {
   private sockets = new Set<net.Socket>();
   port = 0;
 
-  constructor(readonly framing: Framing = 'tcp') { super(); }
+  constructor(readonly framing: Framing = 'tcp') {
+    super();
+  }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve, reject) => {
@@ -121,7 +148,15 @@ export class ModbusTcpSimServer extends SimBus {
     if (this.framing === 'rtu') {
       const reader = new RtuRequestReader();
       socket.on('data', (chunk: Buffer) => {
-        for (const r of reader.push(chunk)) this.request(r.unit, r.pdu, (pdu) => { if (!socket.destroyed) socket.write(rtuFrame(r.unit, pdu)); }, o);
+        for (const r of reader.push(chunk))
+          this.request(
+            r.unit,
+            r.pdu,
+            (pdu) => {
+              if (!socket.destroyed) socket.write(rtuFrame(r.unit, pdu));
+            },
+            o,
+          );
       });
       return;
     }
@@ -130,13 +165,23 @@ export class ModbusTcpSimServer extends SimBus {
       buf = Buffer.concat([buf, chunk]);
       while (buf.length >= 7) {
         const len = buf.readUInt16BE(4);
-        if (len < 2 || len > 254) { socket.destroy(); return; } // not Modbus TCP: drop the connection
+        if (len < 2 || len > 254) {
+          socket.destroy();
+          return;
+        } // not Modbus TCP: drop the connection
         if (buf.length < 6 + len) break;
         const frame = buf.subarray(0, 6 + len);
         buf = buf.subarray(6 + len);
         const tx = frame.readUInt16BE(0);
         const unit = frame[6]!;
-        this.request(unit, frame.subarray(7), (pdu) => { if (!socket.destroyed) socket.write(tcpFrame(tx, unit, pdu)); }, o);
+        this.request(
+          unit,
+          frame.subarray(7),
+          (pdu) => {
+            if (!socket.destroyed) socket.write(tcpFrame(tx, unit, pdu));
+          },
+          o,
+        );
       }
     });
   }
@@ -153,7 +198,15 @@ export class ModbusSerialSim extends SimBus {
     const reader = new RtuRequestReader();
     const o = { port: 0, absentAnswers: false };
     port.on('data', (chunk: Buffer) => {
-      for (const r of reader.push(chunk)) this.request(r.unit, r.pdu, (pdu) => { if (port.isOpen) port.write(rtuFrame(r.unit, pdu)); }, o);
+      for (const r of reader.push(chunk))
+        this.request(
+          r.unit,
+          r.pdu,
+          (pdu) => {
+            if (port.isOpen) port.write(rtuFrame(r.unit, pdu));
+          },
+          o,
+        );
     });
     port.on('error', () => undefined);
   }

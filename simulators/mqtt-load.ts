@@ -19,8 +19,21 @@ export interface LoadOptions {
 
 export function syntheticRecord(dev: string, ts: number, i: number): SampleRecord {
   return {
-    dev, kind: 'air.micro', ts,
-    m: { pm25: 30 + (i % 70), pm10: 60 + (i % 90), so2: 8 + (i % 9), no2: 20 + (i % 30), co: 0.4 + (i % 10) / 10, o3: 50 + (i % 60), temp: -10 + (i % 200) / 10, rh: 30 + (i % 50), pressure: 88.5 + (i % 10) / 10, ws: (i % 80) / 10 },
+    dev,
+    kind: 'air.micro',
+    ts,
+    m: {
+      pm25: 30 + (i % 70),
+      pm10: 60 + (i % 90),
+      so2: 8 + (i % 9),
+      no2: 20 + (i % 30),
+      co: 0.4 + (i % 10) / 10,
+      o3: 50 + (i % 60),
+      temp: -10 + (i % 200) / 10,
+      rh: 30 + (i % 50),
+      pressure: 88.5 + (i % 10) / 10,
+      ws: (i % 80) / 10,
+    },
   };
 }
 
@@ -34,8 +47,16 @@ export class LoadGateway {
   constructor(readonly o: LoadOptions) {}
 
   async connect(): Promise<void> {
-    this.client = mqtt.connect(this.o.url, { clientId: this.o.gateway, username: this.o.gateway, ...(this.o.password ? { password: this.o.password } : {}), protocolVersion: 4 });
-    await new Promise<void>((resolve, reject) => { this.client.once('connect', () => resolve()); this.client.once('error', reject); });
+    this.client = mqtt.connect(this.o.url, {
+      clientId: this.o.gateway,
+      username: this.o.gateway,
+      ...(this.o.password ? { password: this.o.password } : {}),
+      protocolVersion: 4,
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.client.once('connect', () => resolve());
+      this.client.once('error', reject);
+    });
     await this.client.subscribeAsync(this.topics.ack(this.o.gateway), { qos: 1 });
   }
 
@@ -57,17 +78,26 @@ export class LoadGateway {
         const n = Math.min(this.o.batch, last + 1 - next);
         const records = Array.from({ length: n }, (_, k) => {
           const i = next + k;
-          return syntheticRecord(`${this.o.gateway}-aq${i % this.o.devices}`, this.o.startTs + Math.floor(i / this.o.devices) * 1000, i);
+          return syntheticRecord(
+            `${this.o.gateway}-aq${i % this.o.devices}`,
+            this.o.startTs + Math.floor(i / this.o.devices) * 1000,
+            i,
+          );
         });
         const env = encodeEnvelope({ v: 1, gw: this.o.gateway, ep: this.ep, seq: next, records });
         next += n;
         inflight++;
-        this.client.publish(this.topics.up(this.o.gateway), env, { qos: 1 }, () => { inflight--; pump(); });
+        this.client.publish(this.topics.up(this.o.gateway), env, { qos: 1 }, () => {
+          inflight--;
+          pump();
+        });
       }
     };
     pump();
     return this.done;
   }
 
-  async close(): Promise<void> { await this.client.endAsync(true); }
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
 }

@@ -5,7 +5,7 @@
 export function hash01(...xs: number[]): number {
   let h = 0x9e3779b9;
   for (const x of xs) {
-    h ^= Math.imul((x | 0) ^ (x / 4294967296) | 0, 0x85ebca6b);
+    h ^= Math.imul(((x | 0) ^ (x / 4294967296)) | 0, 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
     h ^= h >>> 16;
   }

@@ -25,7 +25,16 @@ export interface FleetOptions {
 
 export type Model = 'SIM-AQ6' | 'SIM-CEMS';
 /** Where a simulated instrument answers: a TCP port (with its framing), or a serial device. */
-export interface SimEndpoint { host: string; port: number; unit: number; seed: number; model: Model; id: string; framing: Framing; serial?: { device: string; baudRate: number } }
+export interface SimEndpoint {
+  host: string;
+  port: number;
+  unit: number;
+  seed: number;
+  model: Model;
+  id: string;
+  framing: Framing;
+  serial?: { device: string; baudRate: number };
+}
 
 export class AirFleet {
   readonly servers: (ModbusTcpSimServer | ModbusSerialSim)[] = [];
@@ -35,7 +44,10 @@ export class AirFleet {
 
   async start(o: FleetOptions): Promise<this> {
     const host = o.host ?? '127.0.0.1';
-    const models: Model[] = [...Array<Model>(o.stations).fill('SIM-AQ6'), ...Array<Model>(o.cems ?? 0).fill('SIM-CEMS')];
+    const models: Model[] = [
+      ...Array<Model>(o.stations).fill('SIM-AQ6'),
+      ...Array<Model>(o.cems ?? 0).fill('SIM-CEMS'),
+    ];
     // On a serial line every unit shares the bus (ids 1..247); over TCP, K units per port.
     const perServer = o.serial ? 247 : o.unitsPerServer;
     for (let i = 0; i < models.length; i += perServer) {

@@ -4,7 +4,7 @@
 export const IAQI_STEPS = [0, 50, 100, 150, 200, 300, 400, 500] as const;
 
 export type Column =
-  | 'so2_24h' | 'so2_1h' | 'no2_24h' | 'no2_1h' | 'pm10_24h' | 'co_24h' | 'co_1h' | 'o3_1h' | 'o3_8h' | 'pm25_24h';
+  'so2_24h' | 'so2_1h' | 'no2_24h' | 'no2_1h' | 'pm10_24h' | 'co_24h' | 'co_1h' | 'o3_1h' | 'o3_8h' | 'pm25_24h';
 
 const COMMON: Record<Column, readonly number[]> = {
   so2_24h: [0, 50, 150, 475, 800, 1600, 2100, 2620],
@@ -22,10 +22,21 @@ const COMMON: Record<Column, readonly number[]> = {
 export const BREAKPOINTS: Record<'2012' | '2026', Record<Column, readonly number[]>> = {
   '2012': COMMON,
   // HJ 633-2026 Table 3: only the IAQI-100 breakpoints of PM10 (150 → 120) and PM2.5 (75 → 60) changed.
-  '2026': { ...COMMON, pm10_24h: [0, 50, 120, 250, 350, 420, 500, 600], pm25_24h: [0, 35, 60, 115, 150, 250, 350, 500] },
+  '2026': {
+    ...COMMON,
+    pm10_24h: [0, 50, 120, 250, 350, 420, 500, 600],
+    pm25_24h: [0, 35, 60, 115, 150, 250, 350, 500],
+  },
 };
 
-export interface Level { level: 1 | 2 | 3 | 4 | 5 | 6; zh: string; en: string; colour: string; colourZh: string; rgb: string }
+export interface Level {
+  level: 1 | 2 | 3 | 4 | 5 | 6;
+  zh: string;
+  en: string;
+  colour: string;
+  colourZh: string;
+  rgb: string;
+}
 
 export const LEVELS: readonly Level[] = [
   { level: 1, zh: '优', en: 'excellent', colour: 'green', colourZh: '绿色', rgb: '#00E400' },

@@ -7,7 +7,6 @@ import { EDITION_2026_FROM } from './editions.ts';
 export type Edition = '2012' | '2026';
 export type Report = 'daily' | 'hourly';
 
-
 export function editionAt(ts: number): Edition {
   return ts >= EDITION_2026_FROM ? '2026' : '2012';
 }
@@ -19,8 +18,14 @@ export function editionAt(ts: number): Edition {
  * 24-h moving mean used when SO2 1-h exceeds 800 under 2012 rules.
  */
 export interface AqiInput {
-  so2?: number | null; no2?: number | null; co?: number | null; pm10?: number | null; pm25?: number | null;
-  o3_1h?: number | null; o3_8h?: number | null; so2_24h?: number | null;
+  so2?: number | null;
+  no2?: number | null;
+  co?: number | null;
+  pm10?: number | null;
+  pm25?: number | null;
+  o3_1h?: number | null;
+  o3_8h?: number | null;
+  so2_24h?: number | null;
 }
 
 export interface AqiResult {
@@ -63,23 +68,59 @@ export function roundHalfEven(x: number, digits = 0): number {
   return (isHalf ? (Math.floor(y) % 2 === 0 ? Math.floor(y) : Math.ceil(y)) : r) / f;
 }
 
-interface Indicator { name: string; pollutant: string; input: keyof AqiInput; column: Column }
+interface Indicator {
+  name: string;
+  pollutant: string;
+  input: keyof AqiInput;
+  column: Column;
+}
 
 /** Which indicators feed each report (docs/standards/aqi.md §5). */
 function indicators(edition: Edition, report: Report): Indicator[] {
-  const I = (name: string, pollutant: string, input: keyof AqiInput, column: Column): Indicator => ({ name, pollutant, input, column });
+  const I = (name: string, pollutant: string, input: keyof AqiInput, column: Column): Indicator => ({
+    name,
+    pollutant,
+    input,
+    column,
+  });
   if (edition === '2012') {
     return report === 'daily'
-      ? [I('SO2', 'SO2', 'so2', 'so2_24h'), I('NO2', 'NO2', 'no2', 'no2_24h'), I('CO', 'CO', 'co', 'co_24h'), I('PM10', 'PM10', 'pm10', 'pm10_24h'),
-        I('PM2.5', 'PM2.5', 'pm25', 'pm25_24h'), I('O3_1h', 'O3', 'o3_1h', 'o3_1h'), I('O3_8h', 'O3', 'o3_8h', 'o3_8h')]
-      : [I('SO2', 'SO2', 'so2', 'so2_1h'), I('NO2', 'NO2', 'no2', 'no2_1h'), I('CO', 'CO', 'co', 'co_1h'), I('O3_1h', 'O3', 'o3_1h', 'o3_1h'),
-        I('O3_8h', 'O3', 'o3_8h', 'o3_8h'), I('PM10', 'PM10', 'pm10', 'pm10_24h'), I('PM2.5', 'PM2.5', 'pm25', 'pm25_24h')];
+      ? [
+          I('SO2', 'SO2', 'so2', 'so2_24h'),
+          I('NO2', 'NO2', 'no2', 'no2_24h'),
+          I('CO', 'CO', 'co', 'co_24h'),
+          I('PM10', 'PM10', 'pm10', 'pm10_24h'),
+          I('PM2.5', 'PM2.5', 'pm25', 'pm25_24h'),
+          I('O3_1h', 'O3', 'o3_1h', 'o3_1h'),
+          I('O3_8h', 'O3', 'o3_8h', 'o3_8h'),
+        ]
+      : [
+          I('SO2', 'SO2', 'so2', 'so2_1h'),
+          I('NO2', 'NO2', 'no2', 'no2_1h'),
+          I('CO', 'CO', 'co', 'co_1h'),
+          I('O3_1h', 'O3', 'o3_1h', 'o3_1h'),
+          I('O3_8h', 'O3', 'o3_8h', 'o3_8h'),
+          I('PM10', 'PM10', 'pm10', 'pm10_24h'),
+          I('PM2.5', 'PM2.5', 'pm25', 'pm25_24h'),
+        ];
   }
   return report === 'daily'
-    ? [I('SO2', 'SO2', 'so2', 'so2_24h'), I('NO2', 'NO2', 'no2', 'no2_24h'), I('CO', 'CO', 'co', 'co_24h'), I('PM10', 'PM10', 'pm10', 'pm10_24h'),
-      I('PM2.5', 'PM2.5', 'pm25', 'pm25_24h'), I('O3', 'O3', 'o3_8h', 'o3_8h')]
-    : [I('SO2', 'SO2', 'so2', 'so2_1h'), I('NO2', 'NO2', 'no2', 'no2_1h'), I('CO', 'CO', 'co', 'co_1h'), I('O3', 'O3', 'o3_1h', 'o3_1h'),
-      I('PM10', 'PM10', 'pm10', 'pm10_24h'), I('PM2.5', 'PM2.5', 'pm25', 'pm25_24h')];
+    ? [
+        I('SO2', 'SO2', 'so2', 'so2_24h'),
+        I('NO2', 'NO2', 'no2', 'no2_24h'),
+        I('CO', 'CO', 'co', 'co_24h'),
+        I('PM10', 'PM10', 'pm10', 'pm10_24h'),
+        I('PM2.5', 'PM2.5', 'pm25', 'pm25_24h'),
+        I('O3', 'O3', 'o3_8h', 'o3_8h'),
+      ]
+    : [
+        I('SO2', 'SO2', 'so2', 'so2_1h'),
+        I('NO2', 'NO2', 'no2', 'no2_1h'),
+        I('CO', 'CO', 'co', 'co_1h'),
+        I('O3', 'O3', 'o3_1h', 'o3_1h'),
+        I('PM10', 'PM10', 'pm10', 'pm10_24h'),
+        I('PM2.5', 'PM2.5', 'pm25', 'pm25_24h'),
+      ];
 }
 
 /** Indicators a 2012 report may go without (each has a stand-in): the O3 1-h/8-h pair of the real-time report. */
@@ -93,7 +134,10 @@ export function computeAqi(input: AqiInput, edition: Edition, report: Report): A
   const valid = (k: keyof AqiInput): number | null => {
     const v = input[k];
     if (v === undefined || v === null) return null;
-    if (!Number.isFinite(v) || v < 0) { notes.push(`${k} ${v} is invalid and was left out`); return null; }
+    if (!Number.isFinite(v) || v < 0) {
+      notes.push(`${k} ${v} is invalid and was left out`);
+      return null;
+    }
     if (edition === '2026') return roundHalfEven(v, k === 'co' ? 1 : 0);
     return v;
   };
@@ -104,15 +148,26 @@ export function computeAqi(input: AqiInput, edition: Edition, report: Report): A
       continue;
     }
     if (ind.column === 'so2_1h' && c > 800) {
-      if (edition === '2026') { iaqis[ind.name] = 200; notes.push('SO2 1-h > 800: IAQI 200 (HJ 633-2026 Table 3 note b)'); continue; }
+      if (edition === '2026') {
+        iaqis[ind.name] = 200;
+        notes.push('SO2 1-h > 800: IAQI 200 (HJ 633-2026 Table 3 note b)');
+        continue;
+      }
       const c24 = valid('so2_24h');
       notes.push('SO2 1-h > 800: SO2 IAQI from the 24-h mean (HJ 633-2012 Table 1 note 2)');
-      if (c24 === null) { complete = false; continue; }
+      if (c24 === null) {
+        complete = false;
+        continue;
+      }
       iaqis[ind.name] = iaqi(c24, bp.so2_24h).value;
       continue;
     }
     if (ind.column === 'o3_8h' && c > 800) {
-      if (edition === '2026') { iaqis[ind.name] = 300; notes.push('O3 8-h > 800: IAQI 300 (HJ 633-2026 Table 3 note c)'); continue; }
+      if (edition === '2026') {
+        iaqis[ind.name] = 300;
+        notes.push('O3 8-h > 800: IAQI 300 (HJ 633-2026 Table 3 note c)');
+        continue;
+      }
       notes.push('O3 8-h > 800: O3 IAQI from the 1-h value (HJ 633-2012 Table 1 note 3)');
       continue;
     }
@@ -123,9 +178,20 @@ export function computeAqi(input: AqiInput, edition: Edition, report: Report): A
   const values = Object.values(iaqis);
   const aqi = values.length ? Math.max(...values) : null;
   const pollutantOf = (name: string) => indicators(edition, report).find((i) => i.name === name)!.pollutant;
-  const names = (pred: (v: number) => boolean) => [...new Set(Object.entries(iaqis).filter(([, v]) => pred(v)).map(([k]) => pollutantOf(k)))].sort();
+  const names = (pred: (v: number) => boolean) =>
+    [
+      ...new Set(
+        Object.entries(iaqis)
+          .filter(([, v]) => pred(v))
+          .map(([k]) => pollutantOf(k)),
+      ),
+    ].sort();
   const result: AqiResult = {
-    edition, report, iaqi: iaqis, aqi, level: aqi === null ? null : levelOf(aqi),
+    edition,
+    report,
+    iaqi: iaqis,
+    aqi,
+    level: aqi === null ? null : levelOf(aqi),
     primary: aqi !== null && aqi > 50 ? names((v) => v === aqi) : [],
     complete,
     published: aqi === null ? null : edition === '2026' && !complete && aqi <= 100 ? 'NA' : aqi,

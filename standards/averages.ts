@@ -3,8 +3,17 @@
 // Data flagged F, M, D, C or B are left out; T (over the instrument's range) is kept and marked.
 import { HOUR } from '../protocol/time.ts';
 
-export interface Sample { ts: number; value: number; flag?: string }
-export interface Mean { value: number | null; count: number; valid: boolean; marked: boolean }
+export interface Sample {
+  ts: number;
+  value: number;
+  flag?: string;
+}
+export interface Mean {
+  value: number | null;
+  count: number;
+  valid: boolean;
+  marked: boolean;
+}
 
 const EXCLUDED = new Set(['F', 'M', 'D', 'C', 'B']);
 export const isUsable = (flag?: string): boolean => !flag || !EXCLUDED.has(flag);
@@ -39,20 +48,33 @@ export class HourAccumulator {
   add(ts: number, value: number, flag?: string): void {
     if (ts < this.hourStart || ts >= this.hourStart + HOUR || !isUsable(flag) || !Number.isFinite(value)) return;
     const m = Math.floor((ts - this.hourStart) / 60_000);
-    if (!this.minutes[m]) { this.minutes[m] = 1; this.covered++; }
+    if (!this.minutes[m]) {
+      this.minutes[m] = 1;
+      this.covered++;
+    }
     this.sum += value;
     this.n++;
     if (flag === 'T') this.marked = true;
   }
 
   mean(): Mean {
-    return { value: this.n ? this.sum / this.n : null, count: this.covered, valid: this.covered >= MIN_MINUTES_PER_HOUR, marked: this.marked };
+    return {
+      value: this.n ? this.sum / this.n : null,
+      count: this.covered,
+      valid: this.covered >= MIN_MINUTES_PER_HOUR,
+      marked: this.marked,
+    };
   }
 }
 
 function meanOf(values: (number | null)[], min: number): Mean {
   const ok = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  return { value: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null, count: ok.length, valid: ok.length >= min, marked: false };
+  return {
+    value: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null,
+    count: ok.length,
+    valid: ok.length >= min,
+    marked: false,
+  };
 }
 
 /** 24-hour mean from the hourly means of a calendar day (null = missing or invalid hour). */

@@ -8,7 +8,6 @@ export type LimitSet = '2012' | '2026-transition' | '2026-final';
 export type Averaging = 'annual' | '24h' | '1h' | '8h_max';
 export type Grade = 1 | 2;
 
-
 export function limitSetAt(ts: number): LimitSet {
   return ts >= GB3095_FINAL_FROM ? '2026-final' : ts >= EDITION_2026_FROM ? '2026-transition' : '2012';
 }
@@ -26,7 +25,11 @@ const T2012: Table = {
   nox: { annual: [50, 50], '24h': [100, 100], '1h': [250, 250] },
 };
 
-const T2026T: Table = { ...T2012, pm10: { annual: [40, 60], '24h': [50, 120] }, pm25: { annual: [15, 30], '24h': [35, 60] } };
+const T2026T: Table = {
+  ...T2012,
+  pm10: { annual: [40, 60], '24h': [50, 120] },
+  pm25: { annual: [15, 30], '24h': [35, 60] },
+};
 
 const T2026F: Table = {
   ...T2012,

@@ -29,24 +29,34 @@ export interface RsdSettings {
 
 export const RSD_DEFAULTS: RsdSettings = { limits: RSD_DEFAULT_LIMITS, count: 2, windowDays: 180 };
 
-export interface Exceedance { field: string; value: number; limit: number }
+export interface Exceedance {
+  field: string;
+  value: number;
+  limit: number;
+}
 
-export type PassVerdict =
-  | { judged: true; exceeded: Exceedance[] }
-  | { judged: false; why: string };
+export type PassVerdict = { judged: true; exceeded: Exceedance[] } | { judged: false; why: string };
 
 /**
  * Judges one pass. A pass the set marked invalid (`invalid` names why: no plate read, plume too weak,
  * outside the speed window), a fuel without limits, or one with none of the judged readings is not judged.
  */
-export function judgePass(m: Record<string, number>, fuel: string | undefined, limits: RsdLimits, invalid?: string): PassVerdict {
+export function judgePass(
+  m: Record<string, number>,
+  fuel: string | undefined,
+  limits: RsdLimits,
+  invalid?: string,
+): PassVerdict {
   if (invalid !== undefined) return { judged: false, why: `invalid pass: ${invalid}` };
   if (fuel === undefined) return { judged: false, why: 'no fuel type' };
   const l = limits[fuel as RsdFuel];
   if (!l || Object.keys(l).length === 0) return { judged: false, why: `no limits for fuel type ${fuel}` };
   const present = Object.keys(l).filter((f) => m[f] !== undefined);
   if (present.length === 0) return { judged: false, why: `none of ${Object.keys(l).join(', ')} measured` };
-  return { judged: true, exceeded: present.filter((f) => m[f]! > l[f]!).map((f) => ({ field: f, value: m[f]!, limit: l[f]! })) };
+  return {
+    judged: true,
+    exceeded: present.filter((f) => m[f]! > l[f]!).map((f) => ({ field: f, value: m[f]!, limit: l[f]! })),
+  };
 }
 
 /**
@@ -81,5 +91,7 @@ export class PlateHistory {
     for (const [p, t] of this.times) if (t[t.length - 1]! <= now - this.windowMs) this.times.delete(p);
   }
 
-  get size(): number { return this.times.size; }
+  get size(): number {
+    return this.times.size;
+  }
 }

@@ -21,7 +21,11 @@ export const CONC_ALARM = 8000;
 export type VaporLevel = 0 | 1 | 2;
 
 /** Valid fuellings of a nozzle not yet judged (this day's, plus those carried over). */
-export interface AlTally { valid: number; outsideWarn: number; outsideAlarm: number }
+export interface AlTally {
+  valid: number;
+  outsideWarn: number;
+  outsideAlarm: number;
+}
 
 export function addFuelling(t: AlTally, al: number, fuelL: number): void {
   if (!(fuelL >= AL_MIN_FUEL_L) || !Number.isFinite(al)) return;

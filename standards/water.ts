@@ -5,7 +5,10 @@
 export type Waterbody = 'river' | 'lake';
 export type WaterClass = 1 | 2 | 3 | 4 | 5 | 6;
 
-interface Param { bound: 'max' | 'min'; limits: [number, number, number, number, number] }
+interface Param {
+  bound: 'max' | 'min';
+  limits: [number, number, number, number, number];
+}
 
 const PARAMS: Record<string, Param> = {
   do: { bound: 'min', limits: [7.5, 6, 5, 3, 2] },
@@ -24,12 +27,16 @@ const TN_LAKE: Param = { bound: 'max', limits: [0.2, 0.5, 1.0, 1.5, 2.0] };
 export const CLASS_NAMES = ['I', 'II', 'III', 'IV', 'V', '劣V'] as const;
 
 function classOf(p: Param, v: number): WaterClass {
-  for (let c = 0; c < 5; c++) if (p.bound === 'max' ? v <= p.limits[c]! : v >= p.limits[c]!) return (c + 1) as WaterClass;
+  for (let c = 0; c < 5; c++)
+    if (p.bound === 'max' ? v <= p.limits[c]! : v >= p.limits[c]!) return (c + 1) as WaterClass;
   return 6;
 }
 
 /** The class of each parameter present, and the sample's class (the worst); pH outside 6–9 is 劣V. */
-export function waterClass(m: Record<string, number>, body: Waterbody = 'river'): { cls: WaterClass | null; by: Record<string, WaterClass> } {
+export function waterClass(
+  m: Record<string, number>,
+  body: Waterbody = 'river',
+): { cls: WaterClass | null; by: Record<string, WaterClass> } {
   const by: Record<string, WaterClass> = {};
   for (const [k, p] of Object.entries(PARAMS)) if (m[k] !== undefined) by[k] = classOf(p, m[k]);
   if (m.tp !== undefined) by.tp = classOf(TP[body], m.tp);
@@ -40,7 +47,11 @@ export function waterClass(m: Record<string, number>, body: Waterbody = 'river')
 }
 
 /** The limit a parameter must meet for a target class (for alarms: "worse than the target class"). */
-export function waterLimit(param: string, target: Exclude<WaterClass, 6>, body: Waterbody = 'river'): { bound: 'max' | 'min'; limit: number } | undefined {
+export function waterLimit(
+  param: string,
+  target: Exclude<WaterClass, 6>,
+  body: Waterbody = 'river',
+): { bound: 'max' | 'min'; limit: number } | undefined {
   const p = param === 'tp' ? TP[body] : param === 'tn' ? (body === 'lake' ? TN_LAKE : undefined) : PARAMS[param];
   return p && { bound: p.bound, limit: p.limits[target - 1]! };
 }

@@ -5,7 +5,10 @@ import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSyn
 import type { User } from '../../broker/users.ts';
 import { CliError } from '../args.ts';
 
-export interface Credential { role: User['role']; password: string }
+export interface Credential {
+  role: User['role'];
+  password: string;
+}
 
 const secret = () => randomBytes(12).toString('base64url');
 
@@ -31,12 +34,26 @@ export function loadCredentials(file: string, wanted: Map<string, User['role']>)
 function readCredentials(file: string): Record<string, Credential> {
   if (!existsSync(file)) return {};
   let doc: unknown;
-  try { doc = JSON.parse(readFileSync(file, 'utf8')); } catch (e) {
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
     throw new CliError(`${file}: not readable as JSON (${(e as Error).message}); remove it to have new passwords made`);
   }
-  const ok = typeof doc === 'object' && doc !== null && !Array.isArray(doc) &&
-    Object.values(doc).every((c) => typeof c === 'object' && c !== null && typeof (c as Credential).password === 'string' && (c as Credential).password.length > 0);
-  if (!ok) throw new CliError(`${file}: expected {"user": {"role": …, "password": …}, …}; remove it to have new passwords made`);
+  const ok =
+    typeof doc === 'object' &&
+    doc !== null &&
+    !Array.isArray(doc) &&
+    Object.values(doc).every(
+      (c) =>
+        typeof c === 'object' &&
+        c !== null &&
+        typeof (c as Credential).password === 'string' &&
+        (c as Credential).password.length > 0,
+    );
+  if (!ok)
+    throw new CliError(
+      `${file}: expected {"user": {"role": …, "password": …}, …}; remove it to have new passwords made`,
+    );
   return doc as Record<string, Credential>;
 }
 

@@ -38,11 +38,12 @@ export function installPlan(h: Host): InstallPlan {
 /** influxd is not there and we will not install it: the message says how to get it. */
 export class InfluxdMissing extends CliError {
   constructor(plan: InstallPlan = installPlan(currentHost()), why = 'influxd (InfluxDB 1.x) was not found.') {
-    const how = plan.kind === 'hint' && plan.command
-      ? `Install it with:\n  ${plan.command}\nthen start again`
-      : plan.kind === 'apt'
-        ? `Install it with:\n  ${APT_STEPS.map((s) => s.join(' ')).join(' && ')}\nthen start again`
-        : `Install InfluxDB 1.x so that influxd is on the PATH (${INSTALL_DOCS}), then start again`;
+    const how =
+      plan.kind === 'hint' && plan.command
+        ? `Install it with:\n  ${plan.command}\nthen start again`
+        : plan.kind === 'apt'
+          ? `Install it with:\n  ${APT_STEPS.map((s) => s.join(' ')).join(' && ')}\nthen start again`
+          : `Install InfluxDB 1.x so that influxd is on the PATH (${INSTALL_DOCS}), then start again`;
     super(`${why} ${how}, or point INFLUX_URL (--influx-url) at a running InfluxDB.`);
   }
 }
@@ -66,12 +67,21 @@ export async function obtainInfluxd(say: (line: string) => void, host: Host = cu
   if (plan.kind === 'hint') throw new InfluxdMissing(plan);
   const [update, install] = plan.steps as [string[], string[]];
   // A failed update (one source offline) may still leave a list that has the package.
-  await runLogged(update).catch((e: Error) => log('warn', 'apt-get update failed; trying the lists there are', { error: e.message }));
+  await runLogged(update).catch((e: Error) =>
+    log('warn', 'apt-get update failed; trying the lists there are', { error: e.message }),
+  );
   const version = candidateVersion();
-  if (!version) throw new InfluxdMissing({ kind: 'hint' }, 'influxd (InfluxDB 1.x) was not found, and this system\'s apt sources have no influxdb package.');
-  say(`  influxd      not found: installing the Debian package influxdb ${version} (apt-get install influxdb; output in the log)`);
+  if (!version)
+    throw new InfluxdMissing(
+      { kind: 'hint' },
+      "influxd (InfluxDB 1.x) was not found, and this system's apt sources have no influxdb package.",
+    );
+  say(
+    `  influxd      not found: installing the Debian package influxdb ${version} (apt-get install influxdb; output in the log)`,
+  );
   await runLogged(install);
-  if (!commandPath('influxd')) throw new InfluxdMissing({ kind: 'hint' }, 'apt-get installed influxdb but influxd is still not on the PATH.');
+  if (!commandPath('influxd'))
+    throw new InfluxdMissing({ kind: 'hint' }, 'apt-get installed influxdb but influxd is still not on the PATH.');
 }
 
 /** The version `apt-get install influxdb` would install (Candidate of `apt-cache policy`), or null. */
@@ -88,7 +98,10 @@ export function parseCandidate(policy: string): string | null {
 /** Runs a command with its output line by line in the log; a failure carries its last lines. */
 function runLogged(argv: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     const tail: string[] = [];
     const onLine = (line: string) => {
       if (!line.trim()) return;
@@ -108,7 +121,12 @@ function runLogged(argv: string[]): Promise<void> {
     child.once('close', (code) => {
       onLine(rest);
       if (code === 0) resolve();
-      else reject(new CliError(`\`${argv.join(' ')}\` failed (exit ${code}):\n  ${tail.join('\n  ')}\nInstall InfluxDB 1.x yourself, or point INFLUX_URL (--influx-url) at a running InfluxDB.`));
+      else
+        reject(
+          new CliError(
+            `\`${argv.join(' ')}\` failed (exit ${code}):\n  ${tail.join('\n  ')}\nInstall InfluxDB 1.x yourself, or point INFLUX_URL (--influx-url) at a running InfluxDB.`,
+          ),
+        );
     });
   });
 }

@@ -25,22 +25,31 @@ export class Influxd {
   private rpcPort = 0;
   exited?: Promise<void>;
 
-  constructor(readonly dir: string, readonly db = 'qingcheng', private o: InfluxdOptions = {}) {
+  constructor(
+    readonly dir: string,
+    readonly db = 'qingcheng',
+    private o: InfluxdOptions = {},
+  ) {
     this.port = o.port ?? 0;
   }
 
-  get url(): string { return `http://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<this> {
     const bin = influxdPath();
     if (!bin) throw new InfluxdMissing();
     // influxd would only log a taken port and exit; this says which option to change.
-    if (this.o.port && !this.proc) await portIsFree(this.o.port, 'stop what holds it, or choose another --influx-port (0 picks a free one)');
+    if (this.o.port && !this.proc)
+      await portIsFree(this.o.port, 'stop what holds it, or choose another --influx-port (0 picks a free one)');
     mkdirSync(this.dir, { recursive: true });
     this.port ||= await freePort();
     this.rpcPort ||= await freePort();
     const conf = join(this.dir, 'influxd.conf');
-    writeFileSync(conf, `reporting-disabled = true
+    writeFileSync(
+      conf,
+      `reporting-disabled = true
 bind-address = "127.0.0.1:${this.rpcPort}"
 [meta]
   dir = "${join(this.dir, 'meta')}"
@@ -55,7 +64,8 @@ bind-address = "127.0.0.1:${this.rpcPort}"
   store-enabled = false
 [continuous_queries]
   enabled = false
-`);
+`,
+    );
     // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and influxd must
     // outlive it until ingest has written what it holds. If we exit without stopping it, it goes with us.
     const proc = spawn(bin, ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -63,15 +73,32 @@ bind-address = "127.0.0.1:${this.rpcPort}"
     const orphaned = () => proc.kill('SIGTERM');
     process.once('exit', orphaned);
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-    this.exited = new Promise((resolve) => proc.once('exit', () => { process.off('exit', orphaned); resolve(); }));
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    this.exited = new Promise((resolve) =>
+      proc.once('exit', () => {
+        process.off('exit', orphaned);
+        resolve();
+      }),
+    );
     let dead = false;
-    void this.exited.then(() => { dead = true; });
+    void this.exited.then(() => {
+      dead = true;
+    });
     const died = () => new CliError(`influxd exited during start-up:\n${stderr.trim()}`);
-    await waitFor(`influxd on port ${this.port}`, async () => {
+    await waitFor(
+      `influxd on port ${this.port}`,
+      async () => {
+        if (dead) throw died();
+        return (await fetch(`${this.url}/ping`)).status === 204;
+      },
+      30_000,
+    ).catch(async (e) => {
       if (dead) throw died();
-      return (await fetch(`${this.url}/ping`)).status === 204;
-    }, 30_000).catch(async (e) => { if (dead) throw died(); await this.stop(); throw e; });
+      await this.stop();
+      throw e;
+    });
     if (this.o.createDatabase !== false) await this.query(`CREATE DATABASE "${this.db}"`, 'POST');
     return this;
   }
@@ -102,5 +129,8 @@ bind-address = "127.0.0.1:${this.rpcPort}"
 }
 
 export interface InfluxResult {
-  results: { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[]; error?: string }[];
+  results: {
+    series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[];
+    error?: string;
+  }[];
 }

@@ -21,7 +21,10 @@ export class WorkDir {
 
   /** Removes what this start created: the directory if it made it, else the entries that were not there before. */
   undo(): void {
-    if (this.made) { rmSync(this.made, { recursive: true, force: true }); return; }
+    if (this.made) {
+      rmSync(this.made, { recursive: true, force: true });
+      return;
+    }
     for (const name of readdirSync(this.path)) {
       if (!this.before.has(name)) rmSync(join(this.path, name), { recursive: true, force: true });
     }

@@ -3,7 +3,17 @@
 // only after the record is in the outbox, so a logger that re-sends until answered loses nothing.
 // Frames with a bad CRC, an unknown MN or a wrong password are counted and never answered.
 import { createServer, type Server, type Socket } from 'node:net';
-import { checkCrc, DATA_CNS, FrameReader, Hj212Error, needsAck, parseSegment, replyTo, toRecord, type Packet } from '../../protocol/hj212.ts';
+import {
+  checkCrc,
+  DATA_CNS,
+  FrameReader,
+  Hj212Error,
+  needsAck,
+  parseSegment,
+  replyTo,
+  toRecord,
+  type Packet,
+} from '../../protocol/hj212.ts';
 import { decodeRecord, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
@@ -14,7 +24,10 @@ import type { PushStats } from '../../protocol/messages.ts';
 const IDLE_MS = 5 * 60_000;
 const MAX_CONNECTIONS = 1000;
 
-export interface Hj212Stats extends PushStats { unknownCodes: string[]; resent: number }
+export interface Hj212Stats extends PushStats {
+  unknownCodes: string[];
+  resent: number;
+}
 
 export class Hj212Listener {
   private server?: Server;
@@ -23,7 +36,11 @@ export class Hj212Listener {
   readonly perDevice = new Map<string, Hj212Stats>();
   stats = { connections: 0, frames: 0, accepted: 0, rejected: 0, garbage: 0, unknownMn: 0, ignored: 0 };
 
-  constructor(readonly cfg: Hj212LinkConfig, devices: Hj212DeviceConfig[], private store: (records: SampleRecord[]) => void) {
+  constructor(
+    readonly cfg: Hj212LinkConfig,
+    devices: Hj212DeviceConfig[],
+    private store: (records: SampleRecord[]) => void,
+  ) {
     this.byMn = new Map(devices.map((d) => [d.mn, d]));
     for (const d of devices) this.perDevice.set(d.id, { accepted: 0, rejected: 0, unknownCodes: [], resent: 0 });
   }
@@ -31,8 +48,17 @@ export class Hj212Listener {
   async start(): Promise<number> {
     this.server = createServer((s) => this.onConnection(s));
     this.server.maxConnections = MAX_CONNECTIONS;
-    const port = await listen(this.server, this.cfg.port, this.cfg.host, `pick another listen port for link ${this.cfg.name}`);
-    log('info', 'hj212 link listening', { link: this.cfg.name, address: `${this.cfg.host}:${port}`, loggers: this.byMn.size });
+    const port = await listen(
+      this.server,
+      this.cfg.port,
+      this.cfg.host,
+      `pick another listen port for link ${this.cfg.name}`,
+    );
+    log('info', 'hj212 link listening', {
+      link: this.cfg.name,
+      address: `${this.cfg.host}:${port}`,
+      loggers: this.byMn.size,
+    });
     return port;
   }
 
@@ -44,7 +70,10 @@ export class Hj212Listener {
     s.setTimeout(IDLE_MS, () => s.destroy());
     s.on('data', (chunk: Buffer) => {
       for (const f of reader.push(chunk)) {
-        if (f instanceof Hj212Error) { this.garbage(peer, f); continue; }
+        if (f instanceof Hj212Error) {
+          this.garbage(peer, f);
+          continue;
+        }
         this.stats.frames++;
         const reply = this.onFrame(peer, f.segment, f.crc);
         if (reply && !s.destroyed) s.write(reply);
@@ -66,14 +95,22 @@ export class Hj212Listener {
   /** Handles one frame; returns the reply to send, if any. */
   private onFrame(peer: string, segment: Buffer, crc: string): Buffer | null {
     let p: Packet;
-    try { p = parseSegment(segment.toString('utf8')); } catch (e) {
+    try {
+      p = parseSegment(segment.toString('utf8'));
+    } catch (e) {
       this.stats.rejected++;
       log('warn', 'hj212 packet refused', { link: this.cfg.name, peer, error: (e as Error).message });
       return null;
     }
     const dev = this.byMn.get(p.mn);
     if (!dev) {
-      if (this.stats.unknownMn++ % 100 === 0) log('warn', 'hj212 packet from an MN no device of this link has; add it to the gateway config', { link: this.cfg.name, peer, mn: p.mn, cn: p.cn });
+      if (this.stats.unknownMn++ % 100 === 0)
+        log('warn', 'hj212 packet from an MN no device of this link has; add it to the gateway config', {
+          link: this.cfg.name,
+          peer,
+          mn: p.mn,
+          cn: p.cn,
+        });
       return null;
     }
     const st = this.perDevice.get(dev.id)!;
@@ -84,7 +121,11 @@ export class Hj212Listener {
       log('warn', 'hj212 packet refused', { link: this.cfg.name, dev: dev.id, peer, error: why });
       return null;
     };
-    try { checkCrc({ segment, crc }, dev.crc); } catch (e) { return refuse((e as Error).message); }
+    try {
+      checkCrc({ segment, crc }, dev.crc);
+    } catch (e) {
+      return refuse((e as Error).message);
+    }
     if (dev.pw !== undefined && p.pw !== dev.pw) return refuse('wrong PW');
     if (!DATA_CNS[p.cn]) {
       // Heartbeats (9015), notices and other commands: answered when asked, not stored.
@@ -93,11 +134,15 @@ export class Hj212Listener {
     }
     let record: SampleRecord;
     try {
-      const c = toRecord(p, dev.id, dev.kind, { ...(dev.scale ? { scale: dev.scale } : {}), offsetHours: this.cfg.offsetHours });
-      for (const u of c.unknown) if (!st.unknownCodes.includes(u) && st.unknownCodes.length < 50) {
-        st.unknownCodes.push(u);
-        log('warn', 'hj212 factor with no registry key is not stored', { dev: dev.id, code: u });
-      }
+      const c = toRecord(p, dev.id, dev.kind, {
+        ...(dev.scale ? { scale: dev.scale } : {}),
+        offsetHours: this.cfg.offsetHours,
+      });
+      for (const u of c.unknown)
+        if (!st.unknownCodes.includes(u) && st.unknownCodes.length < 50) {
+          st.unknownCodes.push(u);
+          log('warn', 'hj212 factor with no registry key is not stored', { dev: dev.id, code: u });
+        }
       if (Object.keys(c.record.m).length === 0) return refuse('no factor of the registry in the packet');
       // The same checks as any envelope record (time, numbers, field names), so nothing fails later.
       record = decodeRecord(c.record, 'record', Date.now() + DEFAULT_LIMITS.maxFutureMs);

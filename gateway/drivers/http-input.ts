@@ -15,7 +15,6 @@ import type { PushStats } from '../../protocol/messages.ts';
 
 const MAX_BODY = 1 << 20;
 
-
 export class HttpInput {
   private server?: Server;
   private devices: Map<string, PushedDeviceConfig>;
@@ -23,36 +22,58 @@ export class HttpInput {
   stats = { requests: 0, accepted: 0, rejected: 0 };
 
   /** `store` must make the records durable before it returns (the outbox append). */
-  constructor(readonly cfg: HttpLinkConfig, devices: PushedDeviceConfig[], private store: (records: SampleRecord[]) => void) {
+  constructor(
+    readonly cfg: HttpLinkConfig,
+    devices: PushedDeviceConfig[],
+    private store: (records: SampleRecord[]) => void,
+  ) {
     this.devices = new Map(devices.map((d) => [d.id, d]));
     for (const d of devices) this.perDevice.set(d.id, { accepted: 0, rejected: 0 });
   }
 
   /** Listens; resolves with the port (the configured one, or the one the system chose for port 0). */
   async start(): Promise<number> {
-    this.server = createServer((req, res) => { this.handle(req, res).catch((e: Error) => reply(res, 500, { error: e.message })); });
-    const port = await listen(this.server, this.cfg.port, this.cfg.host, `pick another listen port for link ${this.cfg.name}`);
-    log('info', 'http link listening', { link: this.cfg.name, url: `http://${this.cfg.host}:${port}/records`, devices: this.devices.size });
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: Error) => reply(res, 500, { error: e.message }));
+    });
+    const port = await listen(
+      this.server,
+      this.cfg.port,
+      this.cfg.host,
+      `pick another listen port for link ${this.cfg.name}`,
+    );
+    log('info', 'http link listening', {
+      link: this.cfg.name,
+      url: `http://${this.cfg.host}:${port}/records`,
+      devices: this.devices.size,
+    });
     return port;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url !== '/records') return reply(res, 404, { error: 'POST records to /records' });
     if (req.method !== 'POST') return reply(res, 405, { error: 'use POST' });
-    if (this.cfg.token && !sameSecret(req.headers.authorization ?? '', `Bearer ${this.cfg.token}`)) return reply(res, 401, { error: 'missing or wrong bearer token' });
+    if (this.cfg.token && !sameSecret(req.headers.authorization ?? '', `Bearer ${this.cfg.token}`))
+      return reply(res, 401, { error: 'missing or wrong bearer token' });
     this.stats.requests++;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req as AsyncIterable<Buffer>) {
       size += c.length;
-      if (size > MAX_BODY) return reply(res, 413, { error: `body over ${MAX_BODY} bytes; send fewer records per request` });
+      if (size > MAX_BODY)
+        return reply(res, 413, { error: `body over ${MAX_BODY} bytes; send fewer records per request` });
       chunks.push(c);
     }
     let doc: unknown;
-    try { doc = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch (e) { return reply(res, 400, { error: `body is not JSON (${(e as Error).message})` }); }
+    try {
+      doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (e) {
+      return reply(res, 400, { error: `body is not JSON (${(e as Error).message})` });
+    }
     const list = Array.isArray(doc) ? doc : (doc as { records?: unknown })?.records;
     if (!Array.isArray(list)) return reply(res, 400, { error: 'expected {"records": [...]} or an array of records' });
-    if (list.length > DEFAULT_LIMITS.maxRecords) return reply(res, 413, { error: `${list.length} records, over the limit of ${DEFAULT_LIMITS.maxRecords}` });
+    if (list.length > DEFAULT_LIMITS.maxRecords)
+      return reply(res, 413, { error: `${list.length} records, over the limit of ${DEFAULT_LIMITS.maxRecords}` });
     const accepted: SampleRecord[] = [];
     const rejected: { at: string; reason: string }[] = [];
     const latest = Date.now() + DEFAULT_LIMITS.maxFutureMs;
@@ -60,22 +81,40 @@ export class HttpInput {
       const at = `records[${i}]`;
       const dev = this.devices.get((r as { dev?: unknown })?.dev as string);
       try {
-        if (!dev) throw new EnvelopeError(`not a device of link ${this.cfg.name} (devices: ${[...this.devices.keys()].join(', ')})`, `${at}.dev`);
+        if (!dev)
+          throw new EnvelopeError(
+            `not a device of link ${this.cfg.name} (devices: ${[...this.devices.keys()].join(', ')})`,
+            `${at}.dev`,
+          );
         // The kind comes from the config; a record may repeat it, but not contradict it.
         const rec = decodeRecord({ kind: dev.kind, ...(r as object) }, at, latest);
-        if (rec.kind !== dev.kind) throw new EnvelopeError(`device ${dev.id} is configured as ${dev.kind}`, `${at}.kind`);
+        if (rec.kind !== dev.kind)
+          throw new EnvelopeError(`device ${dev.id} is configured as ${dev.kind}`, `${at}.kind`);
         accepted.push(rec);
       } catch (e) {
         if (!(e instanceof EnvelopeError)) throw e;
         rejected.push({ at: e.where, reason: e.reason });
-        if (dev) { const s = this.perDevice.get(dev.id)!; s.rejected++; s.lastError = e.message; }
+        if (dev) {
+          const s = this.perDevice.get(dev.id)!;
+          s.rejected++;
+          s.lastError = e.message;
+        }
       }
     });
     if (accepted.length) this.store(accepted);
-    for (const r of accepted) { const s = this.perDevice.get(r.dev)!; s.accepted++; s.lastTs = Math.max(s.lastTs ?? 0, r.ts); }
+    for (const r of accepted) {
+      const s = this.perDevice.get(r.dev)!;
+      s.accepted++;
+      s.lastTs = Math.max(s.lastTs ?? 0, r.ts);
+    }
     this.stats.accepted += accepted.length;
     this.stats.rejected += rejected.length;
-    if (rejected.length) log('warn', 'pushed records rejected', { link: this.cfg.name, rejected: rejected.length, first: `${rejected[0]!.at}: ${rejected[0]!.reason}` });
+    if (rejected.length)
+      log('warn', 'pushed records rejected', {
+        link: this.cfg.name,
+        rejected: rejected.length,
+        first: `${rejected[0]!.at}: ${rejected[0]!.reason}`,
+      });
     reply(res, accepted.length || !list.length ? 200 : 400, { accepted: accepted.length, rejected });
   }
 
@@ -91,6 +130,7 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a), y = Buffer.from(b);
+  const x = Buffer.from(a),
+    y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }

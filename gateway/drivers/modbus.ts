@@ -29,17 +29,27 @@ export class ModbusLink {
   constructor(readonly cfg: ModbusLinkConfig) {}
 
   /** Where the link goes, for messages: host:port, or the serial device. */
-  get where(): string { return this.cfg.type === 'modbus-rtu' ? this.cfg.device : `${this.cfg.host}:${this.cfg.port}`; }
+  get where(): string {
+    return this.cfg.type === 'modbus-rtu' ? this.cfg.device : `${this.cfg.host}:${this.cfg.port}`;
+  }
 
   private async connect(client: Client): Promise<void> {
     const c = this.cfg;
-    if (c.type === 'modbus-rtu') await client.connectRTUBuffered(c.device, { baudRate: c.baudRate, parity: c.parity, dataBits: c.dataBits, stopBits: c.stopBits });
+    if (c.type === 'modbus-rtu')
+      await client.connectRTUBuffered(c.device, {
+        baudRate: c.baudRate,
+        parity: c.parity,
+        dataBits: c.dataBits,
+        stopBits: c.stopBits,
+      });
     // modbus-serial's "Telnet" port is raw RTU frames on a TCP socket (its TcpRTUBuffered port speaks MBAP).
     else if (c.type === 'modbus-rtu-tcp') await client.connectTelnet(c.host, { port: c.port, timeout: c.timeoutMs });
     else await client.connectTCP(c.host, { port: c.port, timeout: c.timeoutMs });
   }
 
-  get connected(): boolean { return this.client?.isOpen ?? false; }
+  get connected(): boolean {
+    return this.client?.isOpen ?? false;
+  }
 
   /** Reads `count` registers; requests on one link are strictly serialised. */
   read(unit: number, fc: 3 | 4, addr: number, count: number): Promise<number[]> {
@@ -54,7 +64,8 @@ export class ModbusLink {
     this.stats.requests++;
     client.setID(unit);
     try {
-      const res = fc === 3 ? await client.readHoldingRegisters(addr, count) : await client.readInputRegisters(addr, count);
+      const res =
+        fc === 3 ? await client.readHoldingRegisters(addr, count) : await client.readInputRegisters(addr, count);
       this.timeoutsInARow = 0;
       return res.data;
     } catch (e) {
@@ -62,7 +73,9 @@ export class ModbusLink {
       const err = e as Error & { modbusCode?: number; errno?: string };
       if (err.modbusCode !== undefined) {
         this.timeoutsInARow = 0;
-        throw new DeviceError(`unit ${unit} answered exception ${err.modbusCode} (${err.message}) reading ${count} registers at ${addr} with FC ${fc}`);
+        throw new DeviceError(
+          `unit ${unit} answered exception ${err.modbusCode} (${err.message}) reading ${count} registers at ${addr} with FC ${fc}`,
+        );
       }
       if (err.message === 'Timed out' || err.errno === 'ETIMEDOUT') {
         this.stats.timeouts++;

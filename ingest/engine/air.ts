@@ -26,7 +26,8 @@ export interface HourClosed {
  */
 export const REVISABLE_HOURS = 6;
 
-const newHour = (h: number) => Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, new HourAccumulator(h)])) as Record<P, HourAccumulator>;
+const newHour = (h: number) =>
+  Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, new HourAccumulator(h)])) as Record<P, HourAccumulator>;
 
 /** Per-device rolling state: running totals of the open hour and the last few, and the last 48 hourly means. */
 export class AirState {
@@ -40,7 +41,9 @@ export class AirState {
   private hours: { start: number; means: Record<P, number | null> }[] = [];
 
   /** Start of the hour being accumulated, if any. */
-  get openHour(): number | undefined { return this.hour === -1 ? undefined : this.hour; }
+  get openHour(): number | undefined {
+    return this.hour === -1 ? undefined : this.hour;
+  }
 
   /** Adds a sample; returns the hours it closed (usually none, one when a new hour begins). */
   add(r: SampleRecord, ts = r.ts): HourClosed[] {
@@ -65,7 +68,10 @@ export class AirState {
     if (h > this.hour) {
       closed.push(this.closeHour(this.hour));
       // Hours with no data at all still count (as missing) in the rolling windows.
-      for (let g = this.hour + HOUR; g < h && closed.length < 48; g += HOUR) { this.startHour(g); closed.push(this.closeHour(g)); }
+      for (let g = this.hour + HOUR; g < h && closed.length < 48; g += HOUR) {
+        this.startHour(g);
+        closed.push(this.closeHour(g));
+      }
       this.startHour(h);
     }
     this.addTo(this.accs.get(this.hour)!, r, ts);
@@ -80,7 +86,9 @@ export class AirState {
   }
 
   /** Whether late samples went into closed hours since the last `revise`. */
-  get lateSamples(): boolean { return this.revised.size > 0; }
+  get lateSamples(): boolean {
+    return this.revised.size > 0;
+  }
 
   /**
    * Recomputes the closed hours late samples went into, and every closed hour after the first of them
@@ -94,7 +102,7 @@ export class AirState {
     for (let h = from; h < this.hour; h += HOUR) {
       const acc = this.accs.get(h);
       const kept = this.hours.find((x) => x.start === h)?.means;
-      out.push(this.addHour(h, acc ? this.meansOf(acc) : kept ?? this.meansOf(undefined)));
+      out.push(this.addHour(h, acc ? this.meansOf(acc) : (kept ?? this.meansOf(undefined))));
     }
     return out;
   }
@@ -107,7 +115,8 @@ export class AirState {
 
   private series(p: P, n: number, endStart: number): (number | null)[] {
     const out: (number | null)[] = [];
-    for (let i = n - 1; i >= 0; i--) out.push(this.hours.find((x) => x.start === endStart - i * HOUR)?.means[p] ?? null);
+    for (let i = n - 1; i >= 0; i--)
+      out.push(this.hours.find((x) => x.start === endStart - i * HOUR)?.means[p] ?? null);
     return out;
   }
 
@@ -128,11 +137,21 @@ export class AirState {
 
   /** Daily-report inputs from the 24 hourly means ending with the hour starting at `end`. */
   private dailyInput(end: number, edition: string): AqiInput {
-    const day = (p: P) => { const m = dailyMean(this.series(p, 24, end)); return m.valid ? m.value : null; };
+    const day = (p: P) => {
+      const m = dailyMean(this.series(p, 24, end));
+      return m.valid ? m.value : null;
+    };
     const o3 = this.series('o3', 24, end);
     const max8 = dailyMax8h(o3);
     const hours = o3.filter((v): v is number => v !== null);
-    const input: AqiInput = { so2: day('so2'), no2: day('no2'), co: day('co'), pm10: day('pm10'), pm25: day('pm25'), o3_8h: max8.valid ? max8.value : null };
+    const input: AqiInput = {
+      so2: day('so2'),
+      no2: day('no2'),
+      co: day('co'),
+      pm10: day('pm10'),
+      pm25: day('pm25'),
+      o3_8h: max8.valid ? max8.value : null,
+    };
     if (edition === '2012' && hours.length >= 20) input.o3_1h = Math.max(...hours);
     return input;
   }
@@ -148,7 +167,8 @@ export class AirState {
   addHour(start: number, means: Record<P, number | null>): HourClosed {
     this.hours = this.hours.filter((x) => x.start !== start);
     this.hours.push({ start, means });
-    if (this.hours.length > 1 && this.hours[this.hours.length - 2]!.start > start) this.hours.sort((a, b) => a.start - b.start); // a revised hour
+    if (this.hours.length > 1 && this.hours[this.hours.length - 2]!.start > start)
+      this.hours.sort((a, b) => a.start - b.start); // a revised hour
     if (this.hours.length > 48) this.hours.shift();
     const edition = editionAt(start);
     const o3_8h = eightHourMean(this.series('o3', 8, start), 7);
@@ -158,7 +178,12 @@ export class AirState {
       // 2012 real-time report: PM IAQIs from the 24-h moving means, O3 also from its 8-h moving mean.
       const pm10 = dailyMean(this.series('pm10', 24, start));
       const pm25 = dailyMean(this.series('pm25', 24, start));
-      Object.assign(input, { pm10: pm10.valid ? pm10.value : null, pm25: pm25.valid ? pm25.value : null, o3_8h: o3_8h.valid ? o3_8h.value : null, so2_24h: so2_24h.valid ? so2_24h.value : null });
+      Object.assign(input, {
+        pm10: pm10.valid ? pm10.value : null,
+        pm25: pm25.valid ? pm25.value : null,
+        o3_8h: o3_8h.valid ? o3_8h.value : null,
+        so2_24h: so2_24h.valid ? so2_24h.value : null,
+      });
     } else {
       Object.assign(input, { pm10: means.pm10, pm25: means.pm25 });
     }
@@ -167,7 +192,13 @@ export class AirState {
     // The hour 23:00–24:00 Beijing time ends a calendar day: the daily report is the rolling one of that hour.
     if (((start + BEIJING_OFFSET_MS) / HOUR) % 24 === 23) {
       const dayStart = start - 23 * HOUR;
-      closed.day = { dayStart, aqi: editionAt(dayStart) === edition ? rolling : computeAqi(this.dailyInput(start, editionAt(dayStart)), editionAt(dayStart), 'daily') };
+      closed.day = {
+        dayStart,
+        aqi:
+          editionAt(dayStart) === edition
+            ? rolling
+            : computeAqi(this.dailyInput(start, editionAt(dayStart)), editionAt(dayStart), 'daily'),
+      };
     }
     return closed;
   }

@@ -38,7 +38,9 @@ const UPDATE_STEP = 0.1;
 export class AlarmTracker {
   private tracks = new Map<string, Track>();
 
-  private key(dev: string, rule: string, field: string): string { return `${dev}\u0000${rule}\u0000${field}`; }
+  private key(dev: string, rule: string, field: string): string {
+    return `${dev}\u0000${rule}\u0000${field}`;
+  }
 
   /** Feeds one valid sample; returns the lifecycle event it caused, if any. */
   observe(dev: string, t: Threshold, ts: number, value: number): AlarmEvent | null {
@@ -51,16 +53,39 @@ export class AlarmTracker {
     const worse = (a: number, b: number) => (t.bound === 'max' ? Math.max(a, b) : Math.min(a, b));
     if (!tr) {
       if (!over) return null;
-      tr = { phase: 'pending', since: ts, peak: value, reportedPeak: value, lastTs: ts, value, limit: t.limit, openedAt: ts, openValue: value };
+      tr = {
+        phase: 'pending',
+        since: ts,
+        peak: value,
+        reportedPeak: value,
+        lastTs: ts,
+        value,
+        limit: t.limit,
+        openedAt: ts,
+        openValue: value,
+      };
       this.tracks.set(k, tr);
     }
     tr.lastTs = ts;
     tr.value = value;
     tr.limit = t.limit;
-    const event = (state: AlarmState, at: number): AlarmEvent => ({ dev, rule: t.rule, field: t.field, state, ts: at, since: tr!.since, value, limit: t.limit, peak: tr!.peak });
+    const event = (state: AlarmState, at: number): AlarmEvent => ({
+      dev,
+      rule: t.rule,
+      field: t.field,
+      state,
+      ts: at,
+      since: tr!.since,
+      value,
+      limit: t.limit,
+      peak: tr!.peak,
+    });
 
     if (tr.phase === 'pending') {
-      if (!over) { this.tracks.delete(k); return null; }
+      if (!over) {
+        this.tracks.delete(k);
+        return null;
+      }
       tr.peak = worse(tr.peak, value);
       if (ts - tr.since < t.minDurationMs) return null;
       tr.phase = 'open';
@@ -88,7 +113,17 @@ export class AlarmTracker {
 
   /** Restores an alarm that was open before a restart, so it is neither lost nor raised again. */
   restore(dev: string, a: OpenAlarm): void {
-    this.tracks.set(this.key(dev, a.rule, a.field), { phase: 'open', since: a.since, peak: a.peak, reportedPeak: a.peak, lastTs: a.lastTs, value: a.value, limit: a.limit, openedAt: a.openedAt, openValue: a.openValue });
+    this.tracks.set(this.key(dev, a.rule, a.field), {
+      phase: 'open',
+      since: a.since,
+      peak: a.peak,
+      reportedPeak: a.peak,
+      lastTs: a.lastTs,
+      value: a.value,
+      limit: a.limit,
+      openedAt: a.openedAt,
+      openValue: a.openValue,
+    });
   }
 
   /** The open alarms of a device (what alert/{dev} retains). */
@@ -98,7 +133,17 @@ export class AlarmTracker {
     for (const [k, tr] of this.tracks) {
       if (tr.phase !== 'open' || !k.startsWith(prefix)) continue;
       const [, rule, field] = k.split('\u0000') as [string, string, string];
-      out.push({ rule, field, since: tr.since, limit: tr.limit, peak: tr.peak, value: tr.value, lastTs: tr.lastTs, openedAt: tr.openedAt, openValue: tr.openValue });
+      out.push({
+        rule,
+        field,
+        since: tr.since,
+        limit: tr.limit,
+        peak: tr.peak,
+        value: tr.value,
+        lastTs: tr.lastTs,
+        openedAt: tr.openedAt,
+        openValue: tr.openValue,
+      });
     }
     return out;
   }

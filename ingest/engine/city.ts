@@ -13,7 +13,11 @@ import { HOUR } from '../../protocol/time.ts';
 
 type Means = Partial<Record<AirPollutant, number>>;
 
-interface Station { kind: string; latest: number; hours: Map<number, { means: Means; aqi: number | null }> }
+interface Station {
+  kind: string;
+  latest: number;
+  hours: Map<number, { means: Means; aqi: number | null }>;
+}
 
 export class CityWatch {
   readonly engine: Engine;
@@ -21,17 +25,26 @@ export class CityWatch {
   /** The next city hour to close. */
   private current = -1;
 
-  constructor(readonly name: string, topics: Topics) {
+  constructor(
+    readonly name: string,
+    topics: Topics,
+  ) {
     this.engine = new Engine(topics);
   }
 
-  get dev(): string { return `city-${this.name}`; }
+  get dev(): string {
+    return `city-${this.name}`;
+  }
 
   /** Feeds one live/ message; returns what closing city hours produced (usually nothing). */
   onLive(payload: string): Output {
     const out: Output = { points: [], messages: [] };
     let msg: LiveReading;
-    try { msg = decodeLive(payload); } catch { return out; } // not a reading this watch can use
+    try {
+      msg = decodeLive(payload);
+    } catch {
+      return out;
+    } // not a reading this watch can use
     if (!msg.kind.startsWith('air.') || !msg.aqi) return out;
     const hour = msg.aqi.hour;
     let st = this.stations.get(msg.dev);
@@ -64,11 +77,16 @@ export class CityWatch {
 
   private close(start: number, pool: Station[]): Output {
     const hours = pool.map((s) => s.hours.get(start)).filter((x) => x !== undefined);
-    const means = Object.fromEntries(AIR_POLLUTANTS.map((p) => {
-      const v = hours.map((h) => h.means[p]).filter((x): x is number => typeof x === 'number');
-      return [p, v.length ? v.reduce((a, b) => a + b, 0) / v.length : null];
-    })) as Record<AirPollutant, number | null>;
+    const means = Object.fromEntries(
+      AIR_POLLUTANTS.map((p) => {
+        const v = hours.map((h) => h.means[p]).filter((x): x is number => typeof x === 'number');
+        return [p, v.length ? v.reduce((a, b) => a + b, 0) / v.length : null];
+      }),
+    ) as Record<AirPollutant, number | null>;
     const over200 = hours.filter((h) => h.aqi !== null && h.aqi > 200).length;
-    return this.engine.seriesHour(this.dev, 'city', start, means, { stations: hours.length, stations_over_200: over200 });
+    return this.engine.seriesHour(this.dev, 'city', start, means, {
+      stations: hours.length,
+      stations_over_200: over200,
+    });
   }
 }

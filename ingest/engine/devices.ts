@@ -29,7 +29,10 @@ export interface DeviceSettings {
   noiseZone?: NoiseZone;
 }
 
-export interface DeviceFile { devices: Map<string, DeviceSettings>; rsd: RsdSettings }
+export interface DeviceFile {
+  devices: Map<string, DeviceSettings>;
+  rsd: RsdSettings;
+}
 
 export function loadDeviceFile(file: string): DeviceFile {
   const root = configRoot(file);
@@ -52,7 +55,9 @@ export function parseRsd(n: Node): RsdSettings {
       const f = l.get(fuel);
       if (!f.present) continue;
       f.only(...RSD_FIELDS);
-      limits[fuel] = Object.fromEntries(RSD_FIELDS.filter((k) => f.get(k).present).map((k) => [k, f.get(k).num({ min: 0 })]));
+      limits[fuel] = Object.fromEntries(
+        RSD_FIELDS.filter((k) => f.get(k).present).map((k) => [k, f.get(k).num({ min: 0 })]),
+      );
     }
   }
   const r = n.get('repeat');
@@ -60,7 +65,9 @@ export function parseRsd(n: Node): RsdSettings {
   return {
     limits,
     count: r.present ? r.get('count').num({ def: RSD_DEFAULTS.count, min: 1, integer: true }) : RSD_DEFAULTS.count,
-    windowDays: r.present ? r.get('window_days').num({ def: RSD_DEFAULTS.windowDays, min: 1 }) : RSD_DEFAULTS.windowDays,
+    windowDays: r.present
+      ? r.get('window_days').num({ def: RSD_DEFAULTS.windowDays, min: 1 })
+      : RSD_DEFAULTS.windowDays,
   };
 }
 
@@ -69,7 +76,9 @@ export function parseDevices(root: Node): Map<string, DeviceSettings> {
   const devs = root.get('devices');
   if (!devs.present) return out;
   for (const id of Object.keys(devs.value as object)) {
-    const d = devs.get(id).only('district', 'site', 'profile', 'limits', 'o2_ref', 'grade', 'target_class', 'waterbody', 'noise_zone');
+    const d = devs
+      .get(id)
+      .only('district', 'site', 'profile', 'limits', 'o2_ref', 'grade', 'target_class', 'waterbody', 'noise_zone');
     const s: DeviceSettings = {};
     const str = (k: string) => d.get(k).optStr();
     if (str('district')) s.district = str('district')!;
@@ -77,12 +86,14 @@ export function parseDevices(root: Node): Map<string, DeviceSettings> {
     if (d.get('profile').present) s.profile = d.get('profile').oneOf(Object.keys(EMISSION_PROFILES));
     if (d.get('limits').present) {
       s.limits = {};
-      for (const k of Object.keys(d.get('limits').value as object)) s.limits[k] = d.get('limits').get(k).num({ min: 0 });
+      for (const k of Object.keys(d.get('limits').value as object))
+        s.limits[k] = d.get('limits').get(k).num({ min: 0 });
     }
     const o2 = d.get('o2_ref').optNum({ min: 0, max: 20.9 });
     if (o2 !== undefined) s.o2Ref = o2;
     if (d.get('grade').present) s.grade = d.get('grade').num({ min: 1, max: 2, integer: true }) as 1 | 2;
-    if (d.get('target_class').present) s.targetClass = d.get('target_class').num({ min: 1, max: 5, integer: true }) as 1 | 2 | 3 | 4 | 5;
+    if (d.get('target_class').present)
+      s.targetClass = d.get('target_class').num({ min: 1, max: 5, integer: true }) as 1 | 2 | 3 | 4 | 5;
     if (d.get('waterbody').present) s.waterbody = d.get('waterbody').oneOf(['river', 'lake'] as const);
     if (d.get('noise_zone').present) s.noiseZone = d.get('noise_zone').oneOf(['0', '1', '2', '3', '4a', '4b'] as const);
     out.set(id, s);

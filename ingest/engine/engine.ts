@@ -15,8 +15,16 @@ import type { DeviceSettings } from './devices.ts';
 import { makeJudges, type Judges } from './judges/index.ts';
 import { DEFAULT_TIMING, type Judge, type JudgeCall, type Timing } from './judges/judge.ts';
 
-export interface Message { topic: string; payload: string; retain: boolean; qos: 0 | 1 }
-export interface Output { points: string[]; messages: Message[] }
+export interface Message {
+  topic: string;
+  payload: string;
+  retain: boolean;
+  qos: 0 | 1;
+}
+export interface Output {
+  points: string[];
+  messages: Message[];
+}
 
 const LIVE_MIN_INTERVAL_MS = 1000;
 
@@ -40,7 +48,10 @@ export class Engine {
   private clock: () => number;
   private call: Call;
 
-  constructor(private topics: Topics, o: EngineOptions = {}) {
+  constructor(
+    private topics: Topics,
+    o: EngineOptions = {},
+  ) {
     this.devices = o.devices ?? new Map();
     this.timing = o.timing ?? DEFAULT_TIMING;
     this.clock = o.clock ?? Date.now;
@@ -48,7 +59,9 @@ export class Engine {
     this.call = new Call(this.alarms, this.timing);
   }
 
-  get rsd(): RsdSettings { return this.judges.rsd.settings; }
+  get rsd(): RsdSettings {
+    return this.judges.rsd.settings;
+  }
 
   /**
    * Sample times of each device's open period (hour for air, Beijing day for vapour) replayed from the
@@ -60,7 +73,8 @@ export class Engine {
   /** The measurements whose stored samples rebuild running state after a restart, and each one's judge. */
   replayable(): { measurement: string; judge: Judge }[] {
     const out = new Map<string, Judge>();
-    for (const [kind, judge] of Object.entries(this.judges.byKind)) if (judge.replay) out.set(DEVICE_KINDS[kind as DeviceKind], judge);
+    for (const [kind, judge] of Object.entries(this.judges.byKind))
+      if (judge.replay) out.set(DEVICE_KINDS[kind as DeviceKind], judge);
     return [...out].map(([measurement, judge]) => ({ measurement, judge }));
   }
 
@@ -81,7 +95,10 @@ export class Engine {
   replayDone(): void {
     for (const [dev, seen] of this.replayed) {
       const open = seen.judge.openPeriod?.(dev);
-      if (!open) { this.replayed.delete(dev); continue; }
+      if (!open) {
+        this.replayed.delete(dev);
+        continue;
+      }
       seen.until = open.end;
       for (const ts of seen.ts) if (ts < open.start) seen.ts.delete(ts);
     }
@@ -107,8 +124,18 @@ export class Engine {
     if (!call.closedPeriod && now - (this.liveAt.get(r.dev) ?? 0) < LIVE_MIN_INTERVAL_MS) return out;
     this.liveAt.set(r.dev, now);
     out.messages.push({
-      topic: this.topics.live(r.kind, r.dev), retain: true, qos: call.closedPeriod ? 1 : 0,
-      payload: encodeLive({ dev: r.dev, kind: r.kind, ts: r.ts, m: r.m, ...(r.f ? { f: r.f } : {}), ...(r.a ? { a: r.a } : {}), ...call.live }),
+      topic: this.topics.live(r.kind, r.dev),
+      retain: true,
+      qos: call.closedPeriod ? 1 : 0,
+      payload: encodeLive({
+        dev: r.dev,
+        kind: r.kind,
+        ts: r.ts,
+        m: r.m,
+        ...(r.f ? { f: r.f } : {}),
+        ...(r.a ? { a: r.a } : {}),
+        ...call.live,
+      }),
     });
     return out;
   }
@@ -119,13 +146,25 @@ export class Engine {
   }
 
   /** Adds a whole hour to an air series with no samples of its own (a city) and returns its outputs. */
-  seriesHour(dev: string, kind: string, start: number, means: Record<AirPollutant, number | null>, extra: Record<string, number> = {}): Output {
+  seriesHour(
+    dev: string,
+    kind: string,
+    start: number,
+    means: Record<AirPollutant, number | null>,
+    extra: Record<string, number> = {},
+  ): Output {
     const out: Output = { points: [], messages: [] };
     const call = this.call.reset(dev, out);
     this.judges.air.seriesHour(call, dev, start, means, extra);
     for (const e of call.events) this.emit(kind, e, out);
     const aqi = this.judges.air.liveAqi(dev);
-    if (aqi) out.messages.push({ topic: this.topics.live(kind, dev), retain: true, qos: 1, payload: encodeLive({ dev, kind, ts: start, ...extra, aqi }) });
+    if (aqi)
+      out.messages.push({
+        topic: this.topics.live(kind, dev),
+        retain: true,
+        qos: 1,
+        payload: encodeLive({ dev, kind, ts: start, ...extra, aqi }),
+      });
     return out;
   }
 
@@ -149,7 +188,20 @@ export class Engine {
     if (!doc || this.alarms.open(doc.dev).length) return []; // state built since start-up is newer
     return doc.open.map((a) => {
       this.alarms.restore(doc.dev, a);
-      return alertPoint({ dev: doc.dev, rule: a.rule, field: a.field, state: 'open', ts: a.openedAt, since: a.since, value: a.openValue, limit: a.limit, peak: a.peak }, doc.kind);
+      return alertPoint(
+        {
+          dev: doc.dev,
+          rule: a.rule,
+          field: a.field,
+          state: 'open',
+          ts: a.openedAt,
+          since: a.since,
+          value: a.openValue,
+          limit: a.limit,
+          peak: a.peak,
+        },
+        doc.kind,
+      );
     });
   }
 
@@ -159,7 +211,10 @@ export class Engine {
     const open = this.alarms.open(e.dev);
     const body = encodeAlert({ dev: e.dev, kind, event: e, open });
     // A one-off event leaves the retained open alarms as they are.
-    if (e.state === 'event') { out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: false, qos: 1 }); return; }
+    if (e.state === 'event') {
+      out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: false, qos: 1 });
+      return;
+    }
     // alert/{dev} retains the open alarms; when none is left, the event goes out unretained and the
     // retained message is cleared.
     if (open.length) out.messages.push({ topic: this.topics.alert(e.dev), payload: body, retain: true, qos: 1 });
@@ -186,7 +241,10 @@ class Call implements JudgeCall {
   readonly events: AlarmEvent[] = [];
   private dev = '';
 
-  constructor(private alarms: AlarmTracker, readonly timing: Timing) {}
+  constructor(
+    private alarms: AlarmTracker,
+    readonly timing: Timing,
+  ) {}
 
   /** Clears what the last record left, for findings about device `dev` whose rows go to `out`. */
   reset(dev: string, out: Output): this {
@@ -203,12 +261,16 @@ class Call implements JudgeCall {
     if (e) this.events.push(e);
   }
 
-  event(e: AlarmEvent): void { this.events.push(e); }
+  event(e: AlarmEvent): void {
+    this.events.push(e);
+  }
 }
 
 function alertPoint(e: AlarmEvent, kind: string): string {
   return encodePoint({
-    measurement: 'alert', tags: { dev: e.dev, rule: e.rule, field: e.field },
-    fields: { state: e.state, value: e.value, limit: e.limit, peak: e.peak, since: e.since, kind, ...e.attrs }, ts: e.ts,
+    measurement: 'alert',
+    tags: { dev: e.dev, rule: e.rule, field: e.field },
+    fields: { state: e.state, value: e.value, limit: e.limit, peak: e.peak, since: e.since, kind, ...e.attrs },
+    ts: e.ts,
   });
 }

@@ -3,13 +3,26 @@
 // concentration sensor `vapor_conc`. A/L and pressure are judged when a Beijing natural day ends (the
 // first record of the next day), concentration at once. Each yields a level: 0 normal, 1 warning, 2 alarm.
 import type { SampleRecord } from '../../protocol/envelope.ts';
-import { addFuelling, concentrationLevel, ESCALATE_DAYS, FlatPressure, judgeAlDay, judgePressureDay, type AlTally } from '../../standards/vapor.ts';
+import {
+  addFuelling,
+  concentrationLevel,
+  ESCALATE_DAYS,
+  FlatPressure,
+  judgeAlDay,
+  judgePressureDay,
+  type AlTally,
+} from '../../standards/vapor.ts';
 import { DAY, beijingDayStart } from '../../protocol/time.ts';
 
 /** Start of the Beijing natural day holding `ts`. */
 export const dayOf = beijingDayStart;
 
-export interface LevelObservation { rule: string; field: string; ts: number; level: number }
+export interface LevelObservation {
+  rule: string;
+  field: string;
+  ts: number;
+  level: number;
+}
 
 export class VaporState {
   private day = -1;
@@ -23,7 +36,9 @@ export class VaporState {
   private concWarnDays = 0;
 
   /** Start of the Beijing day being tallied, if any. */
-  get openDay(): number | undefined { return this.day === -1 ? undefined : this.day; }
+  get openDay(): number | undefined {
+    return this.day === -1 ? undefined : this.day;
+  }
 
   add(r: SampleRecord): LevelObservation[] {
     const out: LevelObservation[] = [];
@@ -44,7 +59,12 @@ export class VaporState {
       if (this.hasConc) {
         // C-1: a concentration warning on 7 days in a row is an alarm.
         this.concWarnDays = this.concWarnedToday ? this.concWarnDays + 1 : 0;
-        out.push({ rule: 'gb20952-conc-days', field: 'vapor_conc', ts: judgedAt, level: this.concWarnDays >= ESCALATE_DAYS ? 2 : 0 });
+        out.push({
+          rule: 'gb20952-conc-days',
+          field: 'vapor_conc',
+          ts: judgedAt,
+          level: this.concWarnDays >= ESCALATE_DAYS ? 2 : 0,
+        });
       }
       this.flat = new FlatPressure();
       this.hasPressure = false;
@@ -54,7 +74,10 @@ export class VaporState {
     }
     const m = r.m;
     if (m.al !== undefined && m.fuel_l !== undefined) addFuelling(this.tally, m.al, m.fuel_l);
-    if (m.tank_p !== undefined) { this.flat.add(r.ts, m.tank_p); this.hasPressure = true; }
+    if (m.tank_p !== undefined) {
+      this.flat.add(r.ts, m.tank_p);
+      this.hasPressure = true;
+    }
     if (m.vapor_conc !== undefined) {
       const level = concentrationLevel(m.vapor_conc);
       this.hasConc = true;

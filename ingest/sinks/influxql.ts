@@ -3,18 +3,29 @@
 import type { Endpoint } from './line-sink.ts';
 
 /** One series of an answer (epoch=ms): tags, column names, rows. */
-export interface Series { name?: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }
+export interface Series {
+  name?: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
 
 export class InfluxQL {
-  constructor(private endpoint: Endpoint, private timeoutMs = 120_000) {}
+  constructor(
+    private endpoint: Endpoint,
+    private timeoutMs = 120_000,
+  ) {}
 
-  get available(): boolean { return this.endpoint.queryUrl !== undefined; }
+  get available(): boolean {
+    return this.endpoint.queryUrl !== undefined;
+  }
 
   /** Calls `each` for every chunk of every series, in order; a series may come in several chunks. */
   async each(q: string, each: (s: Series) => void): Promise<void> {
     if (!this.endpoint.queryUrl) throw new Error('the database endpoint has no InfluxQL /query');
     const res = await fetch(`${this.endpoint.queryUrl}&chunked=true&chunk_size=10000&q=${encodeURIComponent(q)}`, {
-      headers: this.endpoint.headers, signal: AbortSignal.timeout(this.timeoutMs),
+      headers: this.endpoint.headers,
+      signal: AbortSignal.timeout(this.timeoutMs),
     });
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     // A chunked answer is one JSON document a line.
@@ -30,7 +41,10 @@ export class InfluxQL {
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       rest += decoder.decode(chunk, { stream: true });
       let i: number;
-      while ((i = rest.indexOf('\n')) >= 0) { line(rest.slice(0, i)); rest = rest.slice(i + 1); }
+      while ((i = rest.indexOf('\n')) >= 0) {
+        line(rest.slice(0, i));
+        rest = rest.slice(i + 1);
+      }
     }
     line(rest + decoder.decode());
   }

@@ -30,7 +30,13 @@ export interface SinkOptions {
   requestTimeoutMs: number;
 }
 
-export const DEFAULT_SINK: SinkOptions = { batchLines: 5000, flushMs: 200, maxBufferLines: 100_000, concurrency: 2, requestTimeoutMs: 30_000 };
+export const DEFAULT_SINK: SinkOptions = {
+  batchLines: 5000,
+  flushMs: 200,
+  maxBufferLines: 100_000,
+  concurrency: 2,
+  requestTimeoutMs: 30_000,
+};
 
 interface Chunk {
   lines: string[];
@@ -58,18 +64,26 @@ export class LineSink {
   stats = { written: 0, batches: 0, retries: 0, rejected: 0, failing: false, lastError: '' };
   readonly o: SinkOptions;
 
-  constructor(readonly endpoint: Endpoint, o: Partial<SinkOptions> = {}) {
+  constructor(
+    readonly endpoint: Endpoint,
+    o: Partial<SinkOptions> = {},
+  ) {
     this.o = { ...DEFAULT_SINK, ...o };
   }
 
-  get bufferedLines(): number { return this.buffered; }
+  get bufferedLines(): number {
+    return this.buffered;
+  }
 
   /**
    * Queues lines. Resolves once they are in the buffer, which may mean waiting for room: that wait is
    * the backpressure that stops ingest from reading MQTT while the database is slow or down.
    */
   async write(lines: string[], done: () => void, rejected: (reason: string) => void = () => undefined): Promise<void> {
-    if (lines.length === 0) { done(); return; }
+    if (lines.length === 0) {
+      done();
+      return;
+    }
     while (this.buffered > 0 && this.buffered + lines.length > this.o.maxBufferLines) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -80,7 +94,11 @@ export class LineSink {
 
   private kick(): void {
     if (this.buffered >= this.o.batchLines) this.flush();
-    else if (!this.timer && this.buffered > 0) this.timer = setTimeout(() => { this.timer = undefined; this.flush(); }, this.o.flushMs);
+    else if (!this.timer && this.buffered > 0)
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.o.flushMs);
   }
 
   /** Sends what is buffered, up to the concurrency limit. */
@@ -119,7 +137,9 @@ export class LineSink {
       let missing = false;
       try {
         const res = await fetch(this.endpoint.url, {
-          method: 'POST', body, headers: { 'content-type': 'text/plain; charset=utf-8', ...this.endpoint.headers },
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'text/plain; charset=utf-8', ...this.endpoint.headers },
           signal: AbortSignal.timeout(this.o.requestTimeoutMs),
         });
         const text = res.status === 204 ? '' : (await res.text()).slice(0, 500);
@@ -137,13 +157,21 @@ export class LineSink {
         // (InfluxDB "partial write"). Sending it again would fail the same way.
         if (res.status === 400) {
           this.stats.rejected++;
-          log('error', 'database rejected a batch', { endpoint: this.endpoint.describe, status: res.status, error: text });
+          log('error', 'database rejected a batch', {
+            endpoint: this.endpoint.describe,
+            status: res.status,
+            error: text,
+          });
           return `database refused the write: ${text}`;
         }
         if (res.status === 404 && this.endpoint.missing) {
           missing = true;
           // Written again at once after a creation, but a 404 right after one waits its backoff like any failure.
-          if (!justCreated && this.endpoint.missing.create && await (this.creation ??= this.create(this.endpoint.missing.create))) {
+          if (
+            !justCreated &&
+            this.endpoint.missing.create &&
+            (await (this.creation ??= this.create(this.endpoint.missing.create)))
+          ) {
             justCreated = true;
             continue;
           }
@@ -159,7 +187,12 @@ export class LineSink {
       this.stats.lastError = retryable;
       this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
       if (!missing && (!this.stats.failing || this.backoffMs === BACKOFF_MAX_MS)) {
-        log('warn', 'database write failed; retrying', { endpoint: this.endpoint.describe, error: retryable, retry_ms: this.backoffMs, buffered_lines: this.buffered });
+        log('warn', 'database write failed; retrying', {
+          endpoint: this.endpoint.describe,
+          error: retryable,
+          retry_ms: this.backoffMs,
+          buffered_lines: this.buffered,
+        });
       }
       this.stats.failing = true;
       await new Promise((r) => setTimeout(r, this.backoffMs));
@@ -173,7 +206,12 @@ export class LineSink {
       log('info', 'the database did not exist: created it', { endpoint: this.endpoint.describe });
       return true;
     } catch (e) {
-      if (!this.missingSaid) log('error', 'the database does not exist and cannot be created; writes wait until it does', { endpoint: this.endpoint.describe, error: (e as Error).message, fix: this.endpoint.missing!.howTo });
+      if (!this.missingSaid)
+        log('error', 'the database does not exist and cannot be created; writes wait until it does', {
+          endpoint: this.endpoint.describe,
+          error: (e as Error).message,
+          fix: this.endpoint.missing!.howTo,
+        });
       this.missingSaid = true;
       this.creation = undefined;
       return false;
@@ -184,12 +222,20 @@ export class LineSink {
   private sayMissing(text: string): void {
     if (this.missingSaid) return;
     this.missingSaid = true;
-    log('error', 'the database or bucket does not exist; writes wait until it does', { endpoint: this.endpoint.describe, error: text, fix: this.endpoint.missing!.howTo, buffered_lines: this.buffered });
+    log('error', 'the database or bucket does not exist; writes wait until it does', {
+      endpoint: this.endpoint.describe,
+      error: text,
+      fix: this.endpoint.missing!.howTo,
+      buffered_lines: this.buffered,
+    });
   }
 
   /** Waits until everything buffered has been written (or refused). */
   async drain(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.flush();
     while (this.buffered > 0) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));

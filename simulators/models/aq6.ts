@@ -7,8 +7,17 @@ import { hash01, smoothNoise } from '../random.ts';
 import * as T from '../../protocol/time.ts';
 
 export interface Aq6Reading {
-  pm25: number; pm10: number; so2: number; no2: number; co: number; o3: number;
-  temp: number; rh: number; pressure: number; ws: number; wd: number;
+  pm25: number;
+  pm10: number;
+  so2: number;
+  no2: number;
+  co: number;
+  o3: number;
+  temp: number;
+  rh: number;
+  pressure: number;
+  ws: number;
+  wd: number;
   status: number;
 }
 
@@ -41,7 +50,7 @@ function episode(tSec: number, group: number): number {
 
 export function aq6Reading(seed: number, t: Date): Aq6Reading {
   const tSec = Math.floor(t.getTime() / 1000);
-  const local = (tSec + BEIJING) % DAY / HOUR; // hour of day, Beijing time
+  const local = ((tSec + BEIJING) % DAY) / HOUR; // hour of day, Beijing time
   const dayOfYear = (tSec / DAY) % 365.25;
   const heating = isHeatingSeason(t);
   const n = (period: number, k: number) => smoothNoise(seed * 31 + k, tSec, period);
@@ -62,7 +71,7 @@ export function aq6Reading(seed: number, t: Date): Aq6Reading {
   const o3 = Math.max(2, (heating ? 25 : 60) + (heating ? 30 : 110) * sun ** 2 - 25 * ep + 8 * n(1800, 8));
   const pressure = 88.9 + 0.6 * n(6 * HOUR, 9);
   const ws = Math.max(0, 2.5 + 2 * n(900, 10) - 1.5 * ep);
-  const wd = ((315 + 90 * n(3 * HOUR, 11)) % 360 + 360) % 360;
+  const wd = (((315 + 90 * n(3 * HOUR, 11)) % 360) + 360) % 360;
 
   let status = 0;
   const minute = Math.floor(tSec / 60);
@@ -73,9 +82,18 @@ export function aq6Reading(seed: number, t: Date): Aq6Reading {
   if (pm25 > 1000) status |= STATUS.outOfRange;
 
   return {
-    pm25: Math.round(Math.min(pm25, 1000)), pm10: Math.round(Math.min(pm10, 2000)), so2: Math.round(so2),
-    no2: Math.round(no2), co: round(co, 2), o3: Math.round(o3), temp: round(temp, 1), rh: round(rh, 1),
-    pressure: round(pressure, 1), ws: round(ws, 1), wd: Math.round(wd), status,
+    pm25: Math.round(Math.min(pm25, 1000)),
+    pm10: Math.round(Math.min(pm10, 2000)),
+    so2: Math.round(so2),
+    no2: Math.round(no2),
+    co: round(co, 2),
+    o3: Math.round(o3),
+    temp: round(temp, 1),
+    rh: round(rh, 1),
+    pressure: round(pressure, 1),
+    ws: round(ws, 1),
+    wd: Math.round(wd),
+    status,
   };
 }
 

@@ -5,7 +5,17 @@ import { encodeValue } from '../../protocol/modbus-values.ts';
 import type { SimUnit } from '../modbus-server.ts';
 import { smoothNoise } from '../random.ts';
 
-export interface CemsReading { so2: number; nox: number; o2: number; dust: number; flue_t: number; flow_v: number; flue_p: number; flue_rh: number; state: number }
+export interface CemsReading {
+  so2: number;
+  nox: number;
+  o2: number;
+  dust: number;
+  flue_t: number;
+  flow_v: number;
+  flue_p: number;
+  flue_rh: number;
+  state: number;
+}
 
 export const CEMS_FIELDS = ['so2', 'nox', 'o2', 'dust', 'flue_t', 'flow_v', 'flue_p', 'flue_rh'] as const;
 
@@ -14,8 +24,14 @@ export function cemsReading(seed: number, t: Date): CemsReading {
   const n = (period: number, k: number) => smoothNoise(seed * 17 + k, s, period);
   const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
-    so2: r2(18 + 6 * n(600, 1)), nox: r2(32 + 8 * n(900, 2)), o2: r2(6.5 + 0.8 * n(300, 3)), dust: r2(3 + n(1200, 4)),
-    flue_t: r2(52 + 3 * n(1800, 5)), flow_v: r2(12 + 1.5 * n(600, 6)), flue_p: r2(-0.35 + 0.05 * n(600, 7)), flue_rh: r2(11 + n(1800, 8)),
+    so2: r2(18 + 6 * n(600, 1)),
+    nox: r2(32 + 8 * n(900, 2)),
+    o2: r2(6.5 + 0.8 * n(300, 3)),
+    dust: r2(3 + n(1200, 4)),
+    flue_t: r2(52 + 3 * n(1800, 5)),
+    flow_v: r2(12 + 1.5 * n(600, 6)),
+    flue_p: r2(-0.35 + 0.05 * n(600, 7)),
+    flue_rh: r2(11 + n(1800, 8)),
     state: 0,
   };
 }

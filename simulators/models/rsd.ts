@@ -10,16 +10,41 @@ import { BEIJING_OFFSET_MS, HOUR } from '../../protocol/time.ts';
 
 const PLATE_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
 
-export interface Vehicle { plate: string; colour: string; fuel: 'gasoline' | 'diesel' | 'gas' | 'nev'; type: string; highEmitter: boolean }
+export interface Vehicle {
+  plate: string;
+  colour: string;
+  fuel: 'gasoline' | 'diesel' | 'gas' | 'nev';
+  type: string;
+  highEmitter: boolean;
+}
 
 /** Vehicle `i` of a fleet: the same vehicle every time, so plates come back. */
 export function vehicle(fleetSeed: number, i: number): Vehicle {
   const u = hash01(fleetSeed, i, 1);
-  const plate = '蒙A' + Array.from({ length: 5 }, (_, k) => PLATE_CHARS[Math.floor(hash01(fleetSeed, i, 10 + k) * PLATE_CHARS.length)]).join('');
-  if (u < 0.85) return { plate, colour: 'blue', fuel: 'gasoline', type: 'car', highEmitter: hash01(fleetSeed, i, 2) < 0.03 };
-  if (u < 0.95) return { plate, colour: 'yellow', fuel: 'diesel', type: hash01(fleetSeed, i, 3) < 0.7 ? 'truck' : 'bus', highEmitter: hash01(fleetSeed, i, 2) < 0.025 };
+  const plate =
+    '蒙A' +
+    Array.from(
+      { length: 5 },
+      (_, k) => PLATE_CHARS[Math.floor(hash01(fleetSeed, i, 10 + k) * PLATE_CHARS.length)],
+    ).join('');
+  if (u < 0.85)
+    return { plate, colour: 'blue', fuel: 'gasoline', type: 'car', highEmitter: hash01(fleetSeed, i, 2) < 0.03 };
+  if (u < 0.95)
+    return {
+      plate,
+      colour: 'yellow',
+      fuel: 'diesel',
+      type: hash01(fleetSeed, i, 3) < 0.7 ? 'truck' : 'bus',
+      highEmitter: hash01(fleetSeed, i, 2) < 0.025,
+    };
   if (u < 0.98) return { plate, colour: 'blue', fuel: 'gas', type: 'taxi', highEmitter: false };
-  return { plate: plate.slice(0, 2) + 'D' + plate.slice(2), colour: 'green', fuel: 'nev', type: 'car', highEmitter: false };
+  return {
+    plate: plate.slice(0, 2) + 'D' + plate.slice(2),
+    colour: 'green',
+    fuel: 'nev',
+    type: 'car',
+    highEmitter: false,
+  };
 }
 
 /** Passes per hour at Beijing hour-of-day h: a daytime hump, quiet nights. */
@@ -32,7 +57,13 @@ function tailed(u: number, v: number, lo: number, hi: number, tail: number): num
   return u < 0.985 ? lo + (hi - lo) * v : hi + (tail - hi) * v * v;
 }
 
-export interface RsdSiteOptions { dev: string; seed: number; fleetSeed?: number; fleetSize?: number; temp?: (ts: number) => number }
+export interface RsdSiteOptions {
+  dev: string;
+  seed: number;
+  fleetSeed?: number;
+  fleetSize?: number;
+  temp?: (ts: number) => number;
+}
 
 /** The passes of one site within [from, to), in time order. */
 export function passes(o: RsdSiteOptions, from: number, to: number): SampleRecord[] {
@@ -43,7 +74,14 @@ export function passes(o: RsdSiteOptions, from: number, to: number): SampleRecor
     for (let k = 0; k < n; k++) {
       const ts = h + Math.floor(hash01(o.seed, h / HOUR, k, 1) * HOUR);
       if (ts < from || ts >= to) continue;
-      out.push(pass(o, ts, vehicle(o.fleetSeed ?? 7, Math.floor(hash01(o.seed, h / HOUR, k, 2) * fleet)), hash01(o.seed, ts, 3)));
+      out.push(
+        pass(
+          o,
+          ts,
+          vehicle(o.fleetSeed ?? 7, Math.floor(hash01(o.seed, h / HOUR, k, 2) * fleet)),
+          hash01(o.seed, ts, 3),
+        ),
+      );
     }
   }
   return out.sort((a, b) => a.ts - b.ts);
@@ -54,8 +92,11 @@ export function pass(o: RsdSiteOptions, ts: number, v: Vehicle, u: number): Samp
   const r = (k: number) => hash01(Math.floor(u * 2 ** 31), k);
   const temp = o.temp?.(ts) ?? 5;
   const m: Record<string, number> = {
-    speed: Math.round(20 + 50 * r(1)), accel: Math.round((r(2) * 2 - 0.5) * 100) / 100,
-    temp, rh: Math.round(30 + 40 * r(3)), ws: Math.round(r(4) * 60) / 10,
+    speed: Math.round(20 + 50 * r(1)),
+    accel: Math.round((r(2) * 2 - 0.5) * 100) / 100,
+    temp,
+    rh: Math.round(30 + 40 * r(3)),
+    ws: Math.round(r(4) * 60) / 10,
   };
   const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
   const high = v.highEmitter && r(5) < 0.8;
@@ -74,6 +115,7 @@ export function pass(o: RsdSiteOptions, ts: number, v: Vehicle, u: number): Samp
   // Invalid: 25 % normally, rising towards 60 % below −20 °C (plumes condense, plates frost over).
   const invalidShare = 0.25 + (temp < 0 ? Math.min(0.35, -temp / 60) : 0);
   if (v.fuel === 'nev') a.invalid = 'no exhaust (new-energy vehicle)';
-  else if (r(13) < invalidShare) a.invalid = ['no plate read', 'plume too weak', 'outside the speed window'][Math.floor(r(14) * 3)]!;
+  else if (r(13) < invalidShare)
+    a.invalid = ['no plate read', 'plume too weak', 'outside the speed window'][Math.floor(r(14) * 3)]!;
   return { dev: o.dev, kind: 'rsd', ts, m, a };
 }

@@ -2,7 +2,17 @@
 // prints works as printed, passwords survive a restart, a failed start leaves nothing behind, and Ctrl-C
 // stops it cleanly.
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,16 +31,34 @@ const SMALL = ['--stations', '1', '--cems', '0', '--rsd', '0', '--hj212-stations
 
 /** `qingcheng stack` as a child process, its stdout and stderr kept apart. */
 function stack(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'stack', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, QINGCHENG_LOG: 'info' } });
-  const s = { child, out: '', err: '', exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
-  child.stdout.on('data', (d: Buffer) => { s.out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { s.err += d.toString(); });
+  const child = spawn(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'stack', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...env, QINGCHENG_LOG: 'info' },
+  });
+  const s = {
+    child,
+    out: '',
+    err: '',
+    exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))),
+  };
+  child.stdout.on('data', (d: Buffer) => {
+    s.out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    s.err += d.toString();
+  });
   return s;
 }
 type Stack = ReturnType<typeof stack>;
 
-const ready = (s: Stack) => waitFor(`the stack to print how to query (output: ${s.out}${s.err})`, () => s.out.includes('Ctrl-C stops everything'), 60_000);
-const operatorPassword = (s: Stack) => /Operator console: \S+ +\(user "operator", password "([^"]+)"\)/.exec(s.out)![1]!;
+const ready = (s: Stack) =>
+  waitFor(
+    `the stack to print how to query (output: ${s.out}${s.err})`,
+    () => s.out.includes('Ctrl-C stops everything'),
+    60_000,
+  );
+const operatorPassword = (s: Stack) =>
+  /Operator console: \S+ +\(user "operator", password "([^"]+)"\)/.exec(s.out)![1]!;
 
 async function stop(s: Stack): Promise<void> {
   s.child.kill('SIGINT');
@@ -42,35 +70,66 @@ const sh = (line: string) => promisify(execFile)('/bin/sh', ['-c', line], { cwd:
 
 it('runs the network on the ports asked for, stores data, prints commands that work as printed, and shuts down on SIGINT', async () => {
   const [wsPort, influxPort] = [await freePort(), await freePort()];
-  const s = stack(['--dir', dir, ...FREE_PORTS, '--ws-port', String(wsPort), '--influx-port', String(influxPort), '--stations', '6', '--cems', '2']);
+  const s = stack([
+    '--dir',
+    dir,
+    ...FREE_PORTS,
+    '--ws-port',
+    String(wsPort),
+    '--influx-port',
+    String(influxPort),
+    '--stations',
+    '6',
+    '--cems',
+    '2',
+  ]);
   try {
     await ready(s);
     expect(s.out).toMatch(/gateways +gw-sim-01 \(6 devices\), gw-sim-02 \(6 devices\)/);
     expect(s.out).toMatch(/HJ 212 +2 national station logger\(s\) uploading to gw-sim-02 at 127\.0\.0\.1:\d+/);
-    expect(s.out).toMatch(/remote sensing 2 SIM-RSD site\(s\) pushing vehicle passes to http:\/\/127\.0\.0\.1:\d+\/records/);
+    expect(s.out).toMatch(
+      /remote sensing 2 SIM-RSD site\(s\) pushing vehicle passes to http:\/\/127\.0\.0\.1:\d+\/records/,
+    );
     const influx = /influxd +(http:\/\/127\.0\.0\.1:\d+)/.exec(s.out)![1]!;
     expect(influx).toBe(`http://127.0.0.1:${influxPort}`);
     expect(s.out).toMatch(new RegExp(`broker +mqtt://127\\.0\\.0\\.1:\\d+ +ws://127\\.0\\.0\\.1:${wsPort}/mqtt`));
     const consoleUrl = /Operator console: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(s.out)![1]!;
     expect(await (await fetch(consoleUrl)).text()).toContain('<title>Qingcheng 青城 — operator console</title>');
-    expect(await (await fetch(`${consoleUrl}config.json`)).json()).toMatchObject({ ws: `ws://127.0.0.1:${wsPort}/mqtt` });
+    expect(await (await fetch(`${consoleUrl}config.json`)).json()).toMatchObject({
+      ws: `ws://127.0.0.1:${wsPort}/mqtt`,
+    });
     const count = async (q = 'SELECT count(pm25) FROM air') => {
       const res = await fetch(`${influx}/query?db=qingcheng&q=${encodeURIComponent(q)}`);
-      const body = await res.json() as { results: { series?: { values: [string, number][] }[] }[] };
+      const body = (await res.json()) as { results: { series?: { values: [string, number][] }[] }[] };
       return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
     };
     await waitFor('records in InfluxDB', async () => (await count()) >= 12, 30_000, 250);
     // The sites push their last 10 minutes first (at 50–400 passes an hour each, some are there).
-    await waitFor('a national station\'s HJ 212 upload in InfluxDB', async () => (await count(`SELECT count(pm25) FROM air WHERE kind = 'air.station'`)) >= 2, 30_000, 250);
-    await waitFor('a vehicle pass in InfluxDB', async () => (await count('SELECT count(speed) FROM rsd')) >= 1, 30_000, 250);
+    await waitFor(
+      "a national station's HJ 212 upload in InfluxDB",
+      async () => (await count(`SELECT count(pm25) FROM air WHERE kind = 'air.station'`)) >= 2,
+      30_000,
+      250,
+    );
+    await waitFor(
+      'a vehicle pass in InfluxDB',
+      async () => (await count('SELECT count(speed) FROM rsd')) >= 1,
+      30_000,
+      250,
+    );
     expect(s.out).toMatch(/sampled [\d.]+\/s \(total \d+\) +written [\d.]+\/s \(total \d+\) +outbox \d+ +errors \d+/);
 
     // Each command line printed, run as printed (the watch screen once, rather than until Ctrl-C).
-    const commands = s.out.split('\n').filter((l) => /^ {2}(curl|npx|node|mosquitto_sub|influx) /.test(l)).map((l) => l.trim());
+    const commands = s.out
+      .split('\n')
+      .filter((l) => /^ {2}(curl|npx|node|mosquitto_sub|influx) /.test(l))
+      .map((l) => l.trim());
     expect(commands.map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['npx qingcheng', 'curl -sG', 'curl -sG']);
     for (const line of commands.filter((c) => c.startsWith('curl '))) {
       const { stdout } = await sh(line);
-      const body = JSON.parse(stdout) as { results: { series?: { name: string; values: unknown[][] }[]; error?: string }[] };
+      const body = JSON.parse(stdout) as {
+        results: { series?: { name: string; values: unknown[][] }[]; error?: string }[];
+      };
       expect(body.results[0]!.error, line).toBeUndefined();
       expect(body.results[0]!.series?.[0]?.name, line).toBe('air');
       expect(body.results[0]!.series![0]!.values.length, line).toBeGreaterThan(0);
@@ -101,9 +160,14 @@ it('keeps its passwords across restarts, and gives a new gateway a new one', asy
   }
   const now = JSON.parse(readFileSync(join(dir, 'credentials.json'), 'utf8')) as Record<string, { password: string }>;
   expect(statSync(join(dir, 'credentials.json')).mode & 0o777).toBe(0o600);
-  for (const user of ['gw-sim-01', 'gw-sim-02', 'ingest', 'operator']) expect(now[user]!.password).toBe(first[user]!.password);
+  for (const user of ['gw-sim-01', 'gw-sim-02', 'ingest', 'operator'])
+    expect(now[user]!.password).toBe(first[user]!.password);
   expect(now['gw-sim-03']!.password).toMatch(/^[\w-]{16}$/);
-  expect(Object.values(now).map((c) => c.password).filter((p) => p === now['gw-sim-03']!.password)).toHaveLength(1);
+  expect(
+    Object.values(now)
+      .map((c) => c.password)
+      .filter((p) => p === now['gw-sim-03']!.password),
+  ).toHaveLength(1);
 });
 
 describe('a start that fails', () => {
@@ -113,25 +177,30 @@ describe('a start that fails', () => {
     return { port: (holder.address() as net.AddressInfo).port, close: () => new Promise((r) => holder.close(r)) };
   };
 
-  it.each(['--mqtt-port', '--ws-port', '--health-port', '--console-port', '--influx-port'])('on a port in use (%s) says which option to change and leaves no new directory', async (option) => {
-    const held = await holdPort();
-    const fresh = join(base, `fresh${option}`, 'work');
-    try {
-      const s = stack(['--dir', fresh, ...FREE_PORTS, ...SMALL, option, String(held.port)]);
-      expect(await s.exited).toBe(2);
-      expect(s.err).toContain(`qingcheng stack: port ${held.port} on 127.0.0.1 is already in use: stop what holds it, or choose another ${option} (0 picks a free one)`);
-      expect(s.err).not.toMatch(/\n +at /);
-      expect(existsSync(join(base, `fresh${option}`))).toBe(false);
-    } finally {
-      await held.close();
-    }
-  });
+  it.each(['--mqtt-port', '--ws-port', '--health-port', '--console-port', '--influx-port'])(
+    'on a port in use (%s) says which option to change and leaves no new directory',
+    async (option) => {
+      const held = await holdPort();
+      const fresh = join(base, `fresh${option}`, 'work');
+      try {
+        const s = stack(['--dir', fresh, ...FREE_PORTS, ...SMALL, option, String(held.port)]);
+        expect(await s.exited).toBe(2);
+        expect(s.err).toContain(
+          `qingcheng stack: port ${held.port} on 127.0.0.1 is already in use: stop what holds it, or choose another ${option} (0 picks a free one)`,
+        );
+        expect(s.err).not.toMatch(/\n +at /);
+        expect(existsSync(join(base, `fresh${option}`))).toBe(false);
+      } finally {
+        await held.close();
+      }
+    },
+  );
 
   it('in a directory that was there keeps what it held and removes only what it made', async () => {
     const held = await holdPort();
     const old = join(base, 'old');
     mkdirSync(old);
-    writeFileSync(join(old, 'mine.txt'), 'not the stack\'s');
+    writeFileSync(join(old, 'mine.txt'), "not the stack's");
     try {
       const s = stack(['--dir', old, ...FREE_PORTS, ...SMALL, '--mqtt-port', String(held.port)]);
       expect(await s.exited).toBe(2);
@@ -159,7 +228,9 @@ describe('a start that fails', () => {
     const fresh = join(base, 'no-influxd');
     const s = stack(['--dir', fresh, ...FREE_PORTS, ...SMALL], { ...process.env, PATH: bin });
     expect(await s.exited).toBe(1);
-    expect(s.err).toContain('qingcheng stack: influxd (InfluxDB 1.x) was not found. Install InfluxDB 1.x so that influxd is on the PATH');
+    expect(s.err).toContain(
+      'qingcheng stack: influxd (InfluxDB 1.x) was not found. Install InfluxDB 1.x so that influxd is on the PATH',
+    );
     expect(s.err).toContain('or point INFLUX_URL (--influx-url) at a running InfluxDB');
     expect(s.err).not.toMatch(/\n +at /);
     expect(existsSync(fresh)).toBe(false);
@@ -168,31 +239,43 @@ describe('a start that fails', () => {
 
 // The apt branch without touching the machine's packages: apt-get and apt-cache on the PATH are stand-ins
 // whose `install` puts the real influxd beside them, as the package would.
-it.skipIf(process.getuid?.() !== 0)('as root on Debian, installs influxdb with apt-get, says so in one line with its version, and starts', async () => {
-  const bin = join(base, 'apt-bin');
-  mkdirSync(bin);
-  const script = (name: string, body: string) => { writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`); chmodSync(join(bin, name), 0o755); };
-  script('apt-get', `echo "stand-in apt-get $*"\nif [ "$1" = install ]; then /bin/ln -s ${JSON.stringify(realInfluxd())} ${bin}/influxd; fi`);
-  script('apt-cache', 'printf "influxdb:\\n  Installed: (none)\\n  Candidate: 1.6.7~rc0-1+b13\\n"');
-  const fresh = join(base, 'apt');
-  const s = stack(['--dir', fresh, ...FREE_PORTS, ...SMALL], { ...process.env, PATH: bin });
-  try {
-    await ready(s);
-    const installing = s.out.split('\n').filter((l) => l.includes('apt-get') || l.includes('not found'));
-    expect(installing).toEqual(['  influxd      not found: installing the Debian package influxdb 1.6.7~rc0-1+b13 (apt-get install influxdb; output in the log)']);
-    expect(s.out).toMatch(/influxd +http:\/\/127\.0\.0\.1:\d+/);
-    expect(s.out + s.err).not.toContain('stand-in');
-  } finally {
-    await stop(s);
-  }
-  const log = readFileSync(join(fresh, 'stack.log'), 'utf8');
-  const update = log.indexOf('"out":"stand-in apt-get update"');
-  expect(update).toBeGreaterThan(-1);
-  expect(log.indexOf('"out":"stand-in apt-get install -y --no-install-recommends influxdb"')).toBeGreaterThan(update);
-});
+it.skipIf(process.getuid?.() !== 0)(
+  'as root on Debian, installs influxdb with apt-get, says so in one line with its version, and starts',
+  async () => {
+    const bin = join(base, 'apt-bin');
+    mkdirSync(bin);
+    const script = (name: string, body: string) => {
+      writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(bin, name), 0o755);
+    };
+    script(
+      'apt-get',
+      `echo "stand-in apt-get $*"\nif [ "$1" = install ]; then /bin/ln -s ${JSON.stringify(realInfluxd())} ${bin}/influxd; fi`,
+    );
+    script('apt-cache', 'printf "influxdb:\\n  Installed: (none)\\n  Candidate: 1.6.7~rc0-1+b13\\n"');
+    const fresh = join(base, 'apt');
+    const s = stack(['--dir', fresh, ...FREE_PORTS, ...SMALL], { ...process.env, PATH: bin });
+    try {
+      await ready(s);
+      const installing = s.out.split('\n').filter((l) => l.includes('apt-get') || l.includes('not found'));
+      expect(installing).toEqual([
+        '  influxd      not found: installing the Debian package influxdb 1.6.7~rc0-1+b13 (apt-get install influxdb; output in the log)',
+      ]);
+      expect(s.out).toMatch(/influxd +http:\/\/127\.0\.0\.1:\d+/);
+      expect(s.out + s.err).not.toContain('stand-in');
+    } finally {
+      await stop(s);
+    }
+    const log = readFileSync(join(fresh, 'stack.log'), 'utf8');
+    const update = log.indexOf('"out":"stand-in apt-get update"');
+    expect(update).toBeGreaterThan(-1);
+    expect(log.indexOf('"out":"stand-in apt-get install -y --no-install-recommends influxdb"')).toBeGreaterThan(update);
+  },
+);
 
 function realInfluxd(): string {
-  for (const d of (process.env.PATH ?? '').split(':')) if (d && existsSync(join(d, 'influxd'))) return join(d, 'influxd');
+  for (const d of (process.env.PATH ?? '').split(':'))
+    if (d && existsSync(join(d, 'influxd'))) return join(d, 'influxd');
   throw new Error('influxd is not on the PATH');
 }
 
@@ -203,7 +286,9 @@ function processesNaming(path: string): string[] {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (cmd.includes(path)) out.push(cmd);
-    } catch { /* it ended meanwhile */ }
+    } catch {
+      /* it ended meanwhile */
+    }
   }
   return out;
 }

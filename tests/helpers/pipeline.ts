@@ -12,7 +12,14 @@ import { Influxd } from '../../cli/services/influxd.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { waitFor } from '../../cli/services/ports.ts';
 import { gatewayConfigFor } from '../../cli/simulate.ts';
-import { decodeAlert, decodeIngestState, decodeStatus, type AlarmEvent, type IngestRunning, type OnlineStatus } from '../../protocol/messages.ts';
+import {
+  decodeAlert,
+  decodeIngestState,
+  decodeStatus,
+  type AlarmEvent,
+  type IngestRunning,
+  type OnlineStatus,
+} from '../../protocol/messages.ts';
 import type { Served } from '../../simulators/modbus-server.ts';
 import { AirFleet } from '../../simulators/stations.ts';
 import { realClockEnv } from './clock.ts';
@@ -21,11 +28,17 @@ import { ptyPair, type PtyPair } from './socat.ts';
 export const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/qingcheng.js');
 
-export const PASSWORDS = { gateway: 'gw-secret', ingest: 'ingest-secret', operator: 'op-secret', admin: 'admin-secret' };
+export const PASSWORDS = {
+  gateway: 'gw-secret',
+  ingest: 'ingest-secret',
+  operator: 'op-secret',
+  admin: 'admin-secret',
+};
 
 export async function makeUsers(gateways: string[]): Promise<User[]> {
   const users: User[] = [];
-  for (const gw of gateways) users.push({ username: gw, role: 'gateway', password: await hashPassword(PASSWORDS.gateway, 1024) });
+  for (const gw of gateways)
+    users.push({ username: gw, role: 'gateway', password: await hashPassword(PASSWORDS.gateway, 1024) });
   users.push({ username: 'ingest', role: 'ingest', password: await hashPassword(PASSWORDS.ingest, 1024) });
   users.push({ username: 'operator', role: 'operator', password: await hashPassword(PASSWORDS.operator, 1024) });
   users.push({ username: 'admin', role: 'admin', password: await hashPassword(PASSWORDS.admin, 1024) });
@@ -39,10 +52,20 @@ export class Proc {
   exited: Promise<number | null>;
 
   /** With `realClock`, the process keeps the real clock under faketime (for sample times pinned in the past). */
-  constructor(readonly name: string, args: string[], env: Record<string, string> = {}, o: { realClock?: boolean } = {}) {
+  constructor(
+    readonly name: string,
+    args: string[],
+    env: Record<string, string> = {},
+    o: { realClock?: boolean } = {},
+  ) {
     const base = o.realClock ? realClockEnv() : process.env;
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...base, QINGCHENG_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (d: Buffer) => { this.output = (this.output + d.toString()).slice(-20_000); };
+    this.child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...base, QINGCHENG_LOG: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+    };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -112,14 +135,26 @@ export class Pipeline {
     this.users = await makeUsers([this.gwId]);
     await this.startBroker();
     if (this.o.serial) this.pty = await ptyPair(this.dir);
-    await this.fleet.start({ stations: this.o.stations ?? 4, cems: this.o.cems ?? 0, unitsPerServer: 2, basePort: 0, seed: 2000, ...(this.pty ? { serial: { device: this.pty.a, baudRate: 19200 } } : {}) });
+    await this.fleet.start({
+      stations: this.o.stations ?? 4,
+      cems: this.o.cems ?? 0,
+      unitsPerServer: 2,
+      basePort: 0,
+      seed: 2000,
+      ...(this.pty ? { serial: { device: this.pty.a, baudRate: 19200 } } : {}),
+    });
     for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
     // Push links listen on port 0; the ports come back in the gateway's status (see listenPorts).
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
       ...(this.o.rsd ? { rsd: { listen: '127.0.0.1:0', devices: this.o.rsd } } : {}),
       ...(this.o.hj212 ? { hj212: { listen: '127.0.0.1:0', devices: this.o.hj212 } } : {}),
       ...(this.pty ? { serialPeer: this.pty.b } : {}),
-      mqtt: { url: `mqtt://127.0.0.1:${this.mqttPort}`, password: PASSWORDS.gateway, republish_s: this.o.republishS ?? 2, status_s: 1 },
+      mqtt: {
+        url: `mqtt://127.0.0.1:${this.mqttPort}`,
+        password: PASSWORDS.gateway,
+        republish_s: this.o.republishS ?? 2,
+        status_s: 1,
+      },
       outbox: { path: join(this.dir, 'outbox.sqlite') },
     }).replace(/poll_ms: 1000/g, `poll_ms: ${this.o.pollMs ?? 250}`);
     writeFileSync(this.gwConfig, yaml);
@@ -136,7 +171,11 @@ export class Pipeline {
    */
   private async listenPorts(): Promise<void> {
     const links = [...(this.o.rsd ? ['rsd-platform'] : []), ...(this.o.hj212 ? ['hj212-loggers'] : [])];
-    await waitFor('the gateway\'s push links to listen', () => links.every((l) => this.status?.listening?.[l] !== undefined), 30_000);
+    await waitFor(
+      "the gateway's push links to listen",
+      () => links.every((l) => this.status?.listening?.[l] !== undefined),
+      30_000,
+    );
     const ports = this.status.listening!;
     if (this.o.rsd) this.pushUrl = `http://127.0.0.1:${ports['rsd-platform']}/records`;
     if (this.o.hj212) this.hj212Port = ports['hj212-loggers']!;
@@ -147,14 +186,26 @@ export class Pipeline {
 
   /** The broker listens on port 0 at first; a restart takes the same port again. */
   async startBroker(): Promise<void> {
-    this.broker = await new Broker({ port: this.mqttPort, users: this.users, ...(this.o.redis ? { redis: this.o.redis } : {}) }).start();
+    this.broker = await new Broker({
+      port: this.mqttPort,
+      users: this.users,
+      ...(this.o.redis ? { redis: this.o.redis } : {}),
+    }).start();
     this.mqttPort = this.broker.port;
   }
 
   /** An operator client that follows the gateway's retained status. */
   private async watch(): Promise<void> {
-    this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, { username: 'operator', password: PASSWORDS.operator, reconnectPeriod: 200 });
-    this.watcher.on('connect', () => this.watcher!.subscribe([`env/v1/status/${this.gwId}`, 'env/v1/alert/+', 'env/v1/sys/ingest/+/state'], { qos: 1 }));
+    this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, {
+      username: 'operator',
+      password: PASSWORDS.operator,
+      reconnectPeriod: 200,
+    });
+    this.watcher.on('connect', () =>
+      this.watcher!.subscribe([`env/v1/status/${this.gwId}`, 'env/v1/alert/+', 'env/v1/sys/ingest/+/state'], {
+        qos: 1,
+      }),
+    );
     this.watcher.on('message', (t, p, packet) => {
       if (t.endsWith('/state')) {
         const s = decodeIngestState(p);
@@ -163,15 +214,28 @@ export class Pipeline {
         const s = decodeStatus(p);
         this.online = s.state === 'online';
         if (s.state === 'online') this.status = s;
+      } else if (!packet.retain) {
+        const e = decodeAlert(p)?.event;
+        if (e) this.alerts.push(e);
       }
-      else if (!packet.retain) { const e = decodeAlert(p)?.event; if (e) this.alerts.push(e); }
     });
     await new Promise<void>((r) => this.watcher!.once('connect', () => r()));
   }
 
   startIngest(): Proc {
-    this.ingest = new Proc('ingest', ['ingest', '--mqtt', `mqtt://127.0.0.1:${this.mqttPort}`, '--username', 'ingest', '--password', PASSWORDS.ingest,
-      '--flush-ms', '100', ...(this.o.sinkArgs ?? ['--influx-url', this.influx.url]), ...(this.o.ingestArgs ?? [])]);
+    this.ingest = new Proc('ingest', [
+      'ingest',
+      '--mqtt',
+      `mqtt://127.0.0.1:${this.mqttPort}`,
+      '--username',
+      'ingest',
+      '--password',
+      PASSWORDS.ingest,
+      '--flush-ms',
+      '100',
+      ...(this.o.sinkArgs ?? ['--influx-url', this.influx.url]),
+      ...(this.o.ingestArgs ?? []),
+    ]);
     return this.ingest;
   }
 
@@ -187,12 +251,22 @@ export class Pipeline {
 
   /** Waits until InfluxDB holds at least `n` records of the gateway. */
   async waitForRecords(n: number, timeoutMs = 60_000): Promise<void> {
-    await waitFor(`${n} records in InfluxDB (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`, async () => (await this.count()) >= n, timeoutMs, 200);
+    await waitFor(
+      `${n} records in InfluxDB (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`,
+      async () => (await this.count()) >= n,
+      timeoutMs,
+      200,
+    );
   }
 
   /** Waits until ingest has acknowledged at least `n` of the gateway's records (any database). */
   async waitForAcked(n: number, timeoutMs = 60_000): Promise<void> {
-    await waitFor(`${n} records acknowledged (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`, () => this.status?.acked >= n - 1, timeoutMs, 100);
+    await waitFor(
+      `${n} records acknowledged (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`,
+      () => this.status?.acked >= n - 1,
+      timeoutMs,
+      100,
+    );
   }
 
   /** Stops the instruments, then waits until the gateway's outbox is empty and everything is acknowledged. */
@@ -200,11 +274,18 @@ export class Pipeline {
     await this.fleet.stop();
     // A status taken after every read in progress at the stop has ended (each times out within 1 s).
     const settledAt = Date.now() + 1500;
-    await waitFor('the outbox to drain', () => {
-      const s = this.status;
-      return this.online && s.ts >= settledAt && s.outbox.depth === 0 && s.acked === s.next_seq - 1 && s.next_seq > 0;
-    }, timeoutMs, 200).catch((e) => {
-      throw new Error(`${(e as Error).message}\nstatus: ${JSON.stringify(this.status)}\ngateway: ${this.gateway?.output.slice(-3000)}\ningest: ${this.ingest?.output.slice(-3000)}`);
+    await waitFor(
+      'the outbox to drain',
+      () => {
+        const s = this.status;
+        return this.online && s.ts >= settledAt && s.outbox.depth === 0 && s.acked === s.next_seq - 1 && s.next_seq > 0;
+      },
+      timeoutMs,
+      200,
+    ).catch((e) => {
+      throw new Error(
+        `${(e as Error).message}\nstatus: ${JSON.stringify(this.status)}\ngateway: ${this.gateway?.output.slice(-3000)}\ningest: ${this.ingest?.output.slice(-3000)}`,
+      );
     });
     return { nextSeq: this.status.next_seq };
   }

@@ -5,13 +5,21 @@ import { TEMPLATES } from '../../gateway/templates.ts';
 import { decodeValue } from '../../protocol/modbus-values.ts';
 import type { Pipeline } from './pipeline.ts';
 
-export async function verifyExactlyOnce(p: Pipeline, nextSeq: number, from?: Record<string, unknown>[]): Promise<{ records: number }> {
-  const rows = from ?? await p.influx.rows(`SELECT * FROM air WHERE gw = '${p.gwId}'`);
+export async function verifyExactlyOnce(
+  p: Pipeline,
+  nextSeq: number,
+  from?: Record<string, unknown>[],
+): Promise<{ records: number }> {
+  const rows = from ?? (await p.influx.rows(`SELECT * FROM air WHERE gw = '${p.gwId}'`));
   const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
   // Every seq 0..next-1 present exactly once: nothing lost, no record overwrote another.
   expect(seqs.length).toBe(nextSeq);
   const missing = [];
-  for (let i = 0; i < nextSeq; i++) if (seqs[i] !== i) { missing.push(i); if (missing.length > 10) break; }
+  for (let i = 0; i < nextSeq; i++)
+    if (seqs[i] !== i) {
+      missing.push(i);
+      if (missing.length > 10) break;
+    }
   expect(missing, 'first seqs out of place').toEqual([]);
 
   const byDevice = new Map(p.fleet.endpoints.map((e) => [e.id, e]));
@@ -26,7 +34,8 @@ export async function verifyExactlyOnce(p: Pipeline, nextSeq: number, from?: Rec
     const s = served.find((x) => x.port === ep.port && x.unit === ep.unit && x.at >= ts);
     expect(s, `a response served to ${r.dev} at or after ${ts}`).toBeDefined();
     expect(s!.at - ts).toBeLessThan(1000);
-    for (const reg of t.registers) expect(r[reg.field], `${r.dev} seq ${r.seq} ${reg.field}`).toBe(decodeValue(s!.regs, reg.addr, reg));
+    for (const reg of t.registers)
+      expect(r[reg.field], `${r.dev} seq ${r.seq} ${reg.field}`).toBe(decodeValue(s!.regs, reg.addr, reg));
   }
   return { records: rows.length };
 }

@@ -10,12 +10,23 @@ export class VictoriaMetrics {
 
   constructor(readonly dir: string) {}
 
-  get url(): string { return `http://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<this> {
     this.port = await freePort();
     // Deduplication at 1 ms makes a replayed sample overwrite itself, as InfluxDB's point key does.
-    this.proc = spawn('victoria-metrics', [`-storageDataPath=${this.dir}`, `-httpListenAddr=127.0.0.1:${this.port}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms'], { stdio: 'ignore', env: realClockEnv() });
+    this.proc = spawn(
+      'victoria-metrics',
+      [
+        `-storageDataPath=${this.dir}`,
+        `-httpListenAddr=127.0.0.1:${this.port}`,
+        '-retentionPeriod=100y',
+        '-dedup.minScrapeInterval=1ms',
+      ],
+      { stdio: 'ignore', env: realClockEnv() },
+    );
     await waitFor('victoria-metrics', async () => (await fetch(`${this.url}/health`)).ok, 30_000);
     return this;
   }
@@ -23,7 +34,10 @@ export class VictoriaMetrics {
   /** Every sample of measurement `m` as rows { time, ...tags, field: value }. */
   async rows(m: string): Promise<Record<string, unknown>[]> {
     await fetch(`${this.url}/internal/force_flush`);
-    const res = await fetch(`${this.url}/api/v1/export`, { method: 'POST', body: new URLSearchParams({ 'match[]': `{__name__=~"${m}_.*"}` }) });
+    const res = await fetch(`${this.url}/api/v1/export`, {
+      method: 'POST',
+      body: new URLSearchParams({ 'match[]': `{__name__=~"${m}_.*"}` }),
+    });
     const rows = new Map<string, Record<string, unknown>>();
     for (const line of (await res.text()).split('\n').filter(Boolean)) {
       const s = JSON.parse(line) as { metric: Record<string, string>; values: number[]; timestamps: number[] };

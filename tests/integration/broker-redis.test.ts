@@ -15,14 +15,27 @@ const dir = mkdtempSync(join(tmpdir(), 'qingcheng-redis-'));
 const redis = new RedisServer(dir);
 const t = new Topics();
 let users: Awaited<ReturnType<typeof makeUsers>>;
-beforeAll(async () => { await redis.start(); users = await makeUsers(['gw-r1']); });
-afterAll(async () => { await redis.stop(); rmSync(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  await redis.start();
+  users = await makeUsers(['gw-r1']);
+});
+afterAll(async () => {
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const client = (port: number, username: string, password: string, clientId: string, clean = true) =>
-  mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username, password, clientId, clean, reconnectPeriod: 0, protocolVersion: 4 });
+  mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    username,
+    password,
+    clientId,
+    clean,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  });
 
 describe('broker state in Redis', () => {
-  it('keeps retained messages and an offline session\'s queued QoS 1 messages across a broker restart', async () => {
+  it("keeps retained messages and an offline session's queued QoS 1 messages across a broker restart", async () => {
     const port = await freePort();
     let broker = await new Broker({ port, users, redis: redis.url }).start();
     // An ingest-like persistent session subscribes, then goes away.
@@ -38,7 +51,14 @@ describe('broker state in Redis', () => {
     broker = await new Broker({ port, users, redis: redis.url }).start();
     try {
       const got: string[] = [];
-      const back = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: 'ingest', password: PASSWORDS.ingest, clientId: 'ingest-r', clean: false, reconnectPeriod: 0, protocolVersion: 4 });
+      const back = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        username: 'ingest',
+        password: PASSWORDS.ingest,
+        clientId: 'ingest-r',
+        clean: false,
+        reconnectPeriod: 0,
+        protocolVersion: 4,
+      });
       back.on('message', (_t, p) => got.push(p.toString()));
       await waitFor('the 50 queued envelopes', () => got.length >= 50, 15_000);
       expect(got).toEqual(Array.from({ length: 50 }, (_, i) => `envelope ${i}`));
@@ -53,12 +73,14 @@ describe('broker state in Redis', () => {
     }
   });
 
-  it('answers a persistent session\'s SUBSCRIBE of several topics (an ingest worker subscribes to 17 at once)', async () => {
+  it("answers a persistent session's SUBSCRIBE of several topics (an ingest worker subscribes to 17 at once)", async () => {
     const broker = await new Broker({ port: 0, users, redis: redis.url }).start();
     try {
       const c = await client(broker.port, 'ingest', PASSWORDS.ingest, 'ingest-many', false);
       const topics = Array.from({ length: 16 }, (_, s) => t.upShard(s));
-      const granted = await c.subscribeAsync(Object.fromEntries([...topics, 'env/v1/ack/+'].map((x) => [x, { qos: 1 as const }])));
+      const granted = await c.subscribeAsync(
+        Object.fromEntries([...topics, 'env/v1/ack/+'].map((x) => [x, { qos: 1 as const }])),
+      );
       expect(granted.map((g) => g.qos)).toEqual(Array(17).fill(1));
       await c.endAsync();
     } finally {
@@ -86,7 +108,11 @@ describe('broker state in Redis', () => {
 
   it('refuses to start without a reachable Redis, saying how to fix it', async () => {
     const port = await freePort();
-    await expect(new Broker({ port: 0, users, redis: `redis://127.0.0.1:${port}` }).start()).rejects.toThrow(`cannot reach Redis at redis://127.0.0.1:${port}`);
-    await expect(new Broker({ port: 0, users, redis: 'http://x' }).start()).rejects.toThrow('--redis: expected a redis:// URL');
+    await expect(new Broker({ port: 0, users, redis: `redis://127.0.0.1:${port}` }).start()).rejects.toThrow(
+      `cannot reach Redis at redis://127.0.0.1:${port}`,
+    );
+    await expect(new Broker({ port: 0, users, redis: 'http://x' }).start()).rejects.toThrow(
+      '--redis: expected a redis:// URL',
+    );
   });
 });

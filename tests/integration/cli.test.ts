@@ -9,18 +9,26 @@ import { ROOT } from '../helpers/pipeline.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const run = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), ...args], { encoding: 'utf8', env: { ...process.env, QINGCHENG_LOG: 'error' } });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, QINGCHENG_LOG: 'error' },
+  });
 /** The environment without a variable, as on a machine that does not hold that secret. */
-const without = (name: string) => Object.fromEntries(Object.entries({ ...process.env, QINGCHENG_LOG: 'error' }).filter(([k]) => k !== name));
+const without = (name: string) =>
+  Object.fromEntries(Object.entries({ ...process.env, QINGCHENG_LOG: 'error' }).filter(([k]) => k !== name));
 
 describe('qingcheng', () => {
-  it.each(['broker', 'gateway', 'ingest', 'simulate', 'stack', 'watch', 'console'])('%s --help lists its options with defaults', (role) => {
-    const r = run(role, '--help');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^Usage: qingcheng ${role}`));
-    expect(r.stdout).toContain('Options:');
-    expect(r.stdout).toContain('--help');
-  });
+  it.each(['broker', 'gateway', 'ingest', 'simulate', 'stack', 'watch', 'console'])(
+    '%s --help lists its options with defaults',
+    (role) => {
+      const r = run(role, '--help');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: qingcheng ${role}`));
+      expect(r.stdout).toContain('Options:');
+      expect(r.stdout).toContain('--help');
+    },
+  );
 
   it('lists its commands, and refuses an unknown one', () => {
     expect(run('--help').stdout).toContain('gateway');
@@ -31,15 +39,23 @@ describe('qingcheng', () => {
 
   it('names the file and key of a config mistake, with exit code 2', () => {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'gateway: { id: gw-1 }\nlinks: [{ name: a, type: modbus-tcp, host: h }]\ndevices:\n  - { id: d, link: a, registers: [{ field: pm25, addr: 0, type: float }] }\n');
+    writeFileSync(
+      file,
+      'gateway: { id: gw-1 }\nlinks: [{ name: a, type: modbus-tcp, host: h }]\ndevices:\n  - { id: d, link: a, registers: [{ field: pm25, addr: 0, type: float }] }\n',
+    );
     const r = run('gateway', '--config', file);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`${file}: devices[0].registers[0].type: expected one of uint16, int16, uint32, int32, float32, got "float"`);
+    expect(r.stderr).toContain(
+      `${file}: devices[0].registers[0].type: expected one of uint16, int16, uint32, int32, float32, got "float"`,
+    );
   });
 
   it('gateway --check validates a config without its secrets, and names the ones running it needs', () => {
     const example = join(ROOT, 'config/gateway.example.yaml');
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'gateway', '--config', example, '--check'], { encoding: 'utf8', env: without('QC_GW_PASSWORD') });
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'gateway', '--config', example, '--check'], {
+      encoding: 'utf8',
+      env: without('QC_GW_PASSWORD'),
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`${example}: valid — gateway gw-saihan-01, 5 link(s), 7 device(s)`);
@@ -48,9 +64,14 @@ describe('qingcheng', () => {
 
   it('gateway run without its password says which key and variable, with exit code 2', () => {
     const example = join(ROOT, 'config/gateway.example.yaml');
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'gateway', '--config', example], { encoding: 'utf8', env: without('QC_GW_PASSWORD') });
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'gateway', '--config', example], {
+      encoding: 'utf8',
+      env: without('QC_GW_PASSWORD'),
+    });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`qingcheng gateway: ${example}: mqtt.password_env: environment variable QC_GW_PASSWORD is not set (the gateway's MQTT password`);
+    expect(r.stderr).toContain(
+      `qingcheng gateway: ${example}: mqtt.password_env: environment variable QC_GW_PASSWORD is not set (the gateway's MQTT password`,
+    );
     expect(r.stderr).not.toMatch(/\n +at /);
   });
 
@@ -63,10 +84,18 @@ describe('qingcheng', () => {
 
   it('adds broker users with scrypt-hashed passwords', async () => {
     const file = join(dir, 'users.yaml');
-    expect(run('broker', 'user', 'add', '--users', file, '--username', 'gw-9', '--role', 'gateway', '--password', 's3cret').status).toBe(0);
-    expect(run('broker', 'user', 'add', '--users', file, '--username', 'op', '--role', 'operator', '--password', 'x').status).toBe(0);
+    expect(
+      run('broker', 'user', 'add', '--users', file, '--username', 'gw-9', '--role', 'gateway', '--password', 's3cret')
+        .status,
+    ).toBe(0);
+    expect(
+      run('broker', 'user', 'add', '--users', file, '--username', 'op', '--role', 'operator', '--password', 'x').status,
+    ).toBe(0);
     const users = loadUsers(file);
-    expect(users.map((u) => [u.username, u.role])).toEqual([['gw-9', 'gateway'], ['op', 'operator']]);
+    expect(users.map((u) => [u.username, u.role])).toEqual([
+      ['gw-9', 'gateway'],
+      ['op', 'operator'],
+    ]);
     expect(users[0]!.password).not.toContain('s3cret');
     expect(await verifyPassword('s3cret', users[0]!.password)).toBe(true);
     const bad = run('broker', 'user', 'add', '--users', file, '--username', 'x', '--role', 'king', '--password', 'x');

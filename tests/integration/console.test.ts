@@ -14,12 +14,26 @@ beforeAll(async () => {
   broker = await new Broker({ port: 0, wsPort: 0, users: await makeUsers(['gw-c']) }).start();
   web = await new ConsoleServer({ port: 0, ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`, prefix: 'env/v1' }).start();
 });
-afterAll(async () => { await web.stop(); await broker.stop(); });
+afterAll(async () => {
+  await web.stop();
+  await broker.stop();
+});
 
-const ws = (username: string, password: string) => mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}/mqtt`, { username, password, reconnectPeriod: 0, protocolVersion: 4 });
+const ws = (username: string, password: string) =>
+  mqtt.connectAsync(`ws://127.0.0.1:${broker.wsPort}/mqtt`, {
+    username,
+    password,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  });
 
 it('serves MQTT over WebSocket with the same users and ACL as TCP', async () => {
-  const gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gw-c', username: 'gw-c', password: PASSWORDS.gateway, protocolVersion: 4 });
+  const gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+    clientId: 'gw-c',
+    username: 'gw-c',
+    password: PASSWORDS.gateway,
+    protocolVersion: 4,
+  });
   await gw.publishAsync(t.status('gw-c'), '{"state":"online"}', { qos: 1, retain: true });
   const op = await ws('operator', PASSWORDS.operator);
   const got = new Promise<string>((r) => op.on('message', (_t, p) => r(p.toString())));
@@ -34,7 +48,7 @@ it('serves MQTT over WebSocket with the same users and ACL as TCP', async () => 
   op.end(true);
 });
 
-it('serves the page, its bundled script and the broker\'s WebSocket address', async () => {
+it("serves the page, its bundled script and the broker's WebSocket address", async () => {
   const base = `http://127.0.0.1:${web.port}`;
   const page = await fetch(`${base}/`);
   expect(page.headers.get('content-type')).toContain('text/html');
@@ -42,6 +56,9 @@ it('serves the page, its bundled script and the broker\'s WebSocket address', as
   const js = await (await fetch(`${base}/app.js`)).text();
   expect(js.length).toBeGreaterThan(10_000); // MQTT.js and the network view, bundled for the browser
   expect(js).toContain('config.json');
-  expect(await (await fetch(`${base}/config.json`)).json()).toEqual({ ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`, prefix: 'env/v1' });
+  expect(await (await fetch(`${base}/config.json`)).json()).toEqual({
+    ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`,
+    prefix: 'env/v1',
+  });
   expect((await fetch(`${base}/nothing`)).status).toBe(404);
 });

@@ -43,11 +43,15 @@ it('says once how to create a missing /api/v2/write bucket while it keeps retryi
   const server = http.createServer((req, res) => {
     req.resume();
     if (req.url?.startsWith('/api/v2/write')) writes++;
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"not found","message":"bucket \\"env\\" not found"}');
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end('{"code":"not found","message":"bucket \\"env\\" not found"}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const p = new Pipeline({ sinkArgs: ['--api', 'v2', '--influx-url', url, '--org', 'city', '--bucket', 'env', '--token', 't'] });
+  const p = new Pipeline({
+    sinkArgs: ['--api', 'v2', '--influx-url', url, '--org', 'city', '--bucket', 'env', '--token', 't'],
+  });
   pipelines.push(p);
   try {
     await p.start();

@@ -20,8 +20,19 @@ beforeAll(async () => {
 afterAll(() => broker.stop());
 
 const options = (o: Partial<IngestOptions> = {}): IngestOptions => ({
-  mqttUrl: url, username: 'ingest', password: PASSWORDS.ingest, index: 0, workers: 2, prefix: 'env/v1', shards: 16,
-  influxUrl: deadDb, api: 'v1', db: 'qingcheng', org: '', bucket: '', ...o,
+  mqttUrl: url,
+  username: 'ingest',
+  password: PASSWORDS.ingest,
+  index: 0,
+  workers: 2,
+  prefix: 'env/v1',
+  shards: 16,
+  influxUrl: deadDb,
+  api: 'v1',
+  db: 'qingcheng',
+  org: '',
+  bucket: '',
+  ...o,
 });
 
 describe('ingest worker start', () => {
@@ -32,8 +43,13 @@ describe('ingest worker start', () => {
     await op.subscribeAsync('env/v1/sys/ingest/+/state', { qos: 1 });
     const worker = await createIngest(options()).start();
     await waitFor('the running state', () => states.length === 1, 10_000);
-    expect(states[0]).toMatchObject({ state: 'running', worker: 0, workers: 2, shards: [0, 2, 4, 6, 8, 10, 12, 14],
-      restored: { alarms: 0, air_windows: 0, replayed_devices: 0, replayed_samples: 0, rsd_passes: 0 } });
+    expect(states[0]).toMatchObject({
+      state: 'running',
+      worker: 0,
+      workers: 2,
+      shards: [0, 2, 4, 6, 8, 10, 12, 14],
+      restored: { alarms: 0, air_windows: 0, replayed_devices: 0, replayed_samples: 0, rsd_passes: 0 },
+    });
     await worker.stop();
     await waitFor('the offline state', () => states.length === 2, 10_000);
     expect(states[1]).toEqual({ state: 'offline' });

@@ -26,14 +26,32 @@ const acks: { ep: string; seq: number }[] = [];
 const dlq: { reason: string; gw: string }[] = [];
 
 const BASE = Date.now() - 120_000;
-const rec = (i: number, m: Record<string, unknown> = { pm25: 10 + i }, dev = 'aq-9') => ({ dev, kind: 'air.micro', ts: BASE + i, m });
+const rec = (i: number, m: Record<string, unknown> = { pm25: 10 + i }, dev = 'aq-9') => ({
+  dev,
+  kind: 'air.micro',
+  ts: BASE + i,
+  m,
+});
 
 beforeAll(async () => {
   await influx.start();
   broker = await new Broker({ port: 0, users: await makeUsers(['gw-dlq']) }).start();
   const url = `mqtt://127.0.0.1:${broker.port}`;
-  worker = await createIngest({ mqttUrl: url, username: 'ingest', password: PASSWORDS.ingest, index: 0, workers: 1, prefix: 'env/v1', shards: 16,
-    influxUrl: influx.url, api: 'v1', db: 'qingcheng', org: '', bucket: '', sink: { flushMs: 50, maxBufferLines: 50, batchLines: 20 } }).start();
+  worker = await createIngest({
+    mqttUrl: url,
+    username: 'ingest',
+    password: PASSWORDS.ingest,
+    index: 0,
+    workers: 1,
+    prefix: 'env/v1',
+    shards: 16,
+    influxUrl: influx.url,
+    api: 'v1',
+    db: 'qingcheng',
+    org: '',
+    bucket: '',
+    sink: { flushMs: 50, maxBufferLines: 50, batchLines: 20 },
+  }).start();
   op = await mqtt.connectAsync(url, { username: 'operator', password: PASSWORDS.operator });
   op.on('message', (topic, p) => {
     if (topic === t.ack('gw-dlq')) acks.push(decodeAck(p));
@@ -43,14 +61,16 @@ beforeAll(async () => {
   gw = await mqtt.connectAsync(url, { clientId: 'gw-dlq', username: 'gw-dlq', password: PASSWORDS.gateway });
 });
 afterAll(async () => {
-  gw.end(true); op.end(true);
+  gw.end(true);
+  op.end(true);
   await worker.stop();
   await broker.stop();
   await influx.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const publish = (body: unknown) => gw.publishAsync(t.up('gw-dlq'), typeof body === 'string' ? body : JSON.stringify(body), { qos: 1 });
+const publish = (body: unknown) =>
+  gw.publishAsync(t.up('gw-dlq'), typeof body === 'string' ? body : JSON.stringify(body), { qos: 1 });
 
 describe('ingest', () => {
   it('dead-letters a bad record with its reason, writes its good neighbours, and moves the watermark past it', async () => {
@@ -79,14 +99,25 @@ describe('ingest', () => {
     await publish({ v: 1, gw: 'gw-dlq', ep: 'e1', seq: 4, records: [rec(4)] });
     await waitFor('seq 4', () => acks.some((a) => a.seq === 4), 10_000);
     expect(worker.watermarks.pending('gw-dlq')).toEqual([[10, 10]]);
-    await publish({ v: 1, gw: 'gw-dlq', ep: 'e1', seq: 11, records: [rec(11)], gap: [[0, 4], [5, 9]] });
+    await publish({
+      v: 1,
+      gw: 'gw-dlq',
+      ep: 'e1',
+      seq: 11,
+      records: [rec(11)],
+      gap: [
+        [0, 4],
+        [5, 9],
+      ],
+    });
     await waitFor('seq 11', () => acks.some((a) => a.seq === 11), 10_000);
   });
 
   it('stops reading the broker while the database is down, and catches up without loss', async () => {
     await influx.stop();
     const n = 200;
-    for (let i = 0; i < n; i++) await publish({ v: 1, gw: 'gw-dlq', ep: 'e2', seq: i, records: [rec(i, { pm25: i }, 'aq-bp')] });
+    for (let i = 0; i < n; i++)
+      await publish({ v: 1, gw: 'gw-dlq', ep: 'e2', seq: i, records: [rec(i, { pm25: i }, 'aq-bp')] });
     // The buffer holds 50 lines; the rest wait in the broker for the worker's session.
     await waitFor('the sink to fill', () => worker.o.sink.bufferedLines >= 50, 10_000);
     expect(worker.o.sink.bufferedLines).toBeLessThanOrEqual(50);

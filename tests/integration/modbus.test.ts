@@ -15,7 +15,11 @@ import { aq6Unit } from '../../simulators/stations.ts';
 
 let server: ModbusTcpSimServer | undefined;
 let link: ModbusLink | undefined;
-afterEach(async () => { link?.close(); await server?.close(); server = undefined; });
+afterEach(async () => {
+  link?.close();
+  await server?.close();
+  server = undefined;
+});
 
 async function serve(port = 0): Promise<number> {
   server = new ModbusTcpSimServer();
@@ -24,8 +28,16 @@ async function serve(port = 0): Promise<number> {
   return server.listen(port);
 }
 
-const linkTo = (port: number, timeoutMs = 300) => (link = new ModbusLink({ name: 'bus', type: 'modbus-tcp', host: '127.0.0.1', port, timeoutMs }));
-const device = (unit: number) => ({ id: `aq-${unit}`, kind: 'air.micro' as const, link: 'bus', unit, pollMs: 1000, template: TEMPLATES['SIM-AQ6']! });
+const linkTo = (port: number, timeoutMs = 300) =>
+  (link = new ModbusLink({ name: 'bus', type: 'modbus-tcp', host: '127.0.0.1', port, timeoutMs }));
+const device = (unit: number) => ({
+  id: `aq-${unit}`,
+  kind: 'air.micro' as const,
+  link: 'bus',
+  unit,
+  pollMs: 1000,
+  template: TEMPLATES['SIM-AQ6']!,
+});
 
 describe('modbus tcp link', () => {
   it('reads SIM-AQ6 units behind one port and decodes what they served', async () => {
@@ -37,7 +49,19 @@ describe('modbus tcp link', () => {
     const now = aq6Reading(8, new Date());
     expect(rec.dev).toBe('aq-2');
     expect(rec.m.pressure).toBeCloseTo(now.pressure, 0);
-    expect(Object.keys(rec.m)).toEqual(['pm25', 'pm10', 'so2', 'no2', 'co', 'o3', 'temp', 'rh', 'pressure', 'ws', 'wd']);
+    expect(Object.keys(rec.m)).toEqual([
+      'pm25',
+      'pm10',
+      'so2',
+      'no2',
+      'co',
+      'o3',
+      'temp',
+      'rh',
+      'pressure',
+      'ws',
+      'wd',
+    ]);
   });
 
   it('keeps one request in flight: concurrent reads are answered in order', async () => {
@@ -95,7 +119,13 @@ describe('modbus rtu on a serial line', () => {
   let dir = '';
   let pair: PtyPair | undefined;
   let sim: ModbusSerialSim | undefined;
-  afterEach(async () => { link?.close(); link = undefined; await sim?.close(); await pair?.stop(); if (dir) rmSync(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    link?.close();
+    link = undefined;
+    await sim?.close();
+    await pair?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('polls SIM-AQ6 units through a pty pair, one request at a time, and recovers from a silent unit', async () => {
     dir = mkdtempSync(join(tmpdir(), 'qingcheng-serial-'));
@@ -106,8 +136,19 @@ describe('modbus rtu on a serial line', () => {
     await sim.open(pair.a, 19200);
     const served: Served[] = [];
     sim.onServe = (s) => served.push(s);
-    link = new ModbusLink({ name: 'rs485', type: 'modbus-rtu', device: pair.b, baudRate: 19200, parity: 'none', dataBits: 8, stopBits: 1, timeoutMs: 300 });
-    const [r1, r2] = await Promise.all([1, 2].map((u) => new DeviceReader({ ...device(u), link: 'rs485' }).sample(link!, Date.now())));
+    link = new ModbusLink({
+      name: 'rs485',
+      type: 'modbus-rtu',
+      device: pair.b,
+      baudRate: 19200,
+      parity: 'none',
+      dataBits: 8,
+      stopBits: 1,
+      timeoutMs: 300,
+    });
+    const [r1, r2] = await Promise.all(
+      [1, 2].map((u) => new DeviceReader({ ...device(u), link: 'rs485' }).sample(link!, Date.now())),
+    );
     expect(served.map((s) => s.unit)).toEqual([1, 2]);
     expect(sim.maxPending).toBe(1);
     expect(r1!.m.pm25).toBe(aq6Reading(7, new Date(served[0]!.at)).pm25);

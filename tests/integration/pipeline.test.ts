@@ -12,14 +12,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 let p: Pipeline | undefined;
-afterEach(async () => { await p?.stop(); p = undefined; });
+afterEach(async () => {
+  await p?.stop();
+  p = undefined;
+});
 
 describe('data path', () => {
   it('delivers every sampled record exactly once with its values, tags and timestamp', async () => {
     p = await new Pipeline().start();
     await p.waitForRecords(40);
     // The gateway's status: its devices, and its clock against ingest's (one machine: close to zero).
-    await waitFor('a status with every device up and a clock offset', () => p!.status?.devices.up.length === 4 && p!.status.clock_offset_ms !== null, 30_000);
+    await waitFor(
+      'a status with every device up and a clock offset',
+      () => p!.status?.devices.up.length === 4 && p!.status.clock_offset_ms !== null,
+      30_000,
+    );
     expect(Math.abs(p.status.clock_offset_ms ?? Infinity)).toBeLessThan(1000);
     const { nextSeq } = await p.drain();
     const { records } = await verifyExactlyOnce(p, nextSeq);
@@ -42,7 +49,6 @@ describe('data path over a serial line', () => {
   });
 });
 
-
 describe('no loss', { timeout: 150_000 }, () => {
   it('(a) survives a broker restart mid-stream, losing the messages it had queued', async () => {
     p = await new Pipeline().start();
@@ -62,7 +68,7 @@ describe('no loss', { timeout: 150_000 }, () => {
     await verifyExactlyOnce(p, nextSeq);
   });
 
-  it('(a) with the broker\'s state in Redis, survives a broker restart mid-stream, keeping the queued records', async () => {
+  it("(a) with the broker's state in Redis, survives a broker restart mid-stream, keeping the queued records", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qingcheng-redis-'));
     const redis = await new RedisServer(dir).start();
     try {
@@ -104,7 +110,7 @@ describe('no loss', { timeout: 150_000 }, () => {
     // written); kill -9 loses that buffer, and only the gateway's re-publishing brings them back.
     await p.influx.stop();
     const published = p.status.uplink.published!;
-    await waitFor('records taken into ingest\'s buffer', () => p!.status.uplink.published! >= published + 20, 20_000);
+    await waitFor("records taken into ingest's buffer", () => p!.status.uplink.published! >= published + 20, 20_000);
     await p.ingest!.kill('SIGKILL');
     await p.influx.start();
     const before = p.served.length;
@@ -120,8 +126,13 @@ describe('no loss', { timeout: 150_000 }, () => {
     const acked: number = p.status.acked; // before the kill: the last will replaces the status
     await p.gateway!.kill('SIGKILL');
     p.startGateway();
-    await waitFor('the restarted gateway to report', () => p!.online && p!.status.acked >= acked && p!.status.sampling.sampled! > 8, 30_000)
-      .catch((e) => { throw new Error(`${e.message}\nstatus: ${JSON.stringify(p!.status)}\ngateway: ${p!.gateway!.output}`); });
+    await waitFor(
+      'the restarted gateway to report',
+      () => p!.online && p!.status.acked >= acked && p!.status.sampling.sampled! > 8,
+      30_000,
+    ).catch((e) => {
+      throw new Error(`${e.message}\nstatus: ${JSON.stringify(p!.status)}\ngateway: ${p!.gateway!.output}`);
+    });
     const { nextSeq } = await p.drain();
     await verifyExactlyOnce(p, nextSeq);
   });
@@ -129,7 +140,11 @@ describe('no loss', { timeout: 150_000 }, () => {
 
 describe('exceedance from simulators', () => {
   it('raises and closes an alarm for a smokestack excursion, polled by the gateway from a SIM-CEMS', async () => {
-    p = await new Pipeline({ stations: 1, cems: 1, ingestArgs: ['--alarm-open-s', '1', '--alarm-close-s', '1'] }).start();
+    p = await new Pipeline({
+      stations: 1,
+      cems: 1,
+      ingestArgs: ['--alarm-open-s', '1', '--alarm-close-s', '1'],
+    }).start();
     await p.waitForAcked(10);
     const stack = p.fleet.cems.get('cems-2001')!;
     stack.excursion = { so2: 60 };
@@ -142,9 +157,13 @@ describe('exceedance from simulators', () => {
     // The value judged is SO2 60 mg/m³ converted from the measured O2 to the 6 % reference.
     const [row] = await p.influx.rows(`SELECT so2, o2 FROM stack WHERE dev = 'cems-2001' AND time = ${open.ts}ms`);
     expect(row!.so2).toBe(60);
-    expect(open.value).toBeCloseTo(60 * 15 / (21 - Number(row!.o2)), 6);
+    expect(open.value).toBeCloseTo((60 * 15) / (21 - Number(row!.o2)), 6);
     expect(open.ts - open.since).toBeGreaterThanOrEqual(1000);
     expect(close.ts).toBeGreaterThan(open.ts);
-    await waitFor('both events in InfluxDB', async () => (await p!.influx.rows(`SELECT state FROM alert WHERE dev = 'cems-2001'`)).length === 2, 20_000);
+    await waitFor(
+      'both events in InfluxDB',
+      async () => (await p!.influx.rows(`SELECT state FROM alert WHERE dev = 'cems-2001'`)).length === 2,
+      20_000,
+    );
   });
 });

@@ -23,15 +23,21 @@ function connect(opts: IClientOptions, at = url()): Promise<MqttClient> {
 
 /** Subscribes and returns the granted QoS (128 = refused). */
 function subscribe(c: MqttClient, topic: string): Promise<number> {
-  return new Promise((resolve) => c.subscribe(topic, { qos: 1 }, (err, granted) => {
-    // MQTT.js reports a refused subscription (SUBACK 0x80) as an error.
-    resolve(err ? 128 : granted![0]!.qos);
-  }));
+  return new Promise((resolve) =>
+    c.subscribe(topic, { qos: 1 }, (err, granted) => {
+      // MQTT.js reports a refused subscription (SUBACK 0x80) as an error.
+      resolve(err ? 128 : granted![0]!.qos);
+    }),
+  );
 }
 
 /** Resolves with the first message on `topic`. */
 function nextMessage(c: MqttClient, topic: string): Promise<string> {
-  return new Promise((resolve) => c.on('message', (tp, p) => { if (tp === topic) resolve(p.toString()); }));
+  return new Promise((resolve) =>
+    c.on('message', (tp, p) => {
+      if (tp === topic) resolve(p.toString());
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -47,7 +53,9 @@ afterAll(async () => {
 
 describe('broker authentication', () => {
   it('refuses a wrong password and an unknown user', async () => {
-    await expect(connect({ clientId: 'gw-a', username: 'gw-a', password: 'wrong' })).rejects.toThrow(/Bad username or password/i);
+    await expect(connect({ clientId: 'gw-a', username: 'gw-a', password: 'wrong' })).rejects.toThrow(
+      /Bad username or password/i,
+    );
     await expect(connect({ username: 'nobody', password: 'x' })).rejects.toThrow(/Bad username or password/i);
   });
 
@@ -58,12 +66,14 @@ describe('broker authentication', () => {
   });
 
   it('makes a gateway connect under its own client id, so nobody can take over its session', async () => {
-    await expect(connect({ clientId: 'gw-b', username: 'gw-a', password: PASSWORDS.gateway })).rejects.toThrow(/Not authorized/i);
+    await expect(connect({ clientId: 'gw-b', username: 'gw-a', password: PASSWORDS.gateway })).rejects.toThrow(
+      /Not authorized/i,
+    );
   });
 
   it('reports health over HTTP', async () => {
     const res = await fetch(`http://127.0.0.1:${broker.healthPort}/health`);
-    const body = await res.json() as { status: string; refused: number };
+    const body = (await res.json()) as { status: string; refused: number };
     expect(body.status).toBe('ok');
     expect(body.refused).toBeGreaterThan(0);
   });
@@ -111,7 +121,7 @@ describe('broker ACL', () => {
     }
   });
 
-  it('does not let gateway A read gateway B\'s acknowledgements', async () => {
+  it("does not let gateway A read gateway B's acknowledgements", async () => {
     const a = await connect({ clientId: 'gw-a', username: 'gw-a', password: PASSWORDS.gateway });
     expect(await subscribe(a, t.ack('gw-b'))).toBe(128);
     expect(await subscribe(a, 'env/v1/ack/+')).toBe(128);

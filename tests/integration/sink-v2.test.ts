@@ -10,11 +10,17 @@ import { VictoriaMetrics } from '../helpers/victoria-metrics.ts';
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-vm-'));
 const vm = new VictoriaMetrics(dir);
 let p: Pipeline | undefined;
-afterAll(async () => { await p?.stop(); await vm.stop(); rmSync(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  await p?.stop();
+  await vm.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 it('writes through /api/v2/write: every record once, with its values, tags and timestamp', async () => {
   await vm.start();
-  p = await new Pipeline({ sinkArgs: ['--api', 'v2', '--influx-url', vm.url, '--org', 'city', '--bucket', 'env', '--token', 'not-checked'] }).start();
+  p = await new Pipeline({
+    sinkArgs: ['--api', 'v2', '--influx-url', vm.url, '--org', 'city', '--bucket', 'env', '--token', 'not-checked'],
+  }).start();
   await p.waitForAcked(40);
   const { nextSeq } = await p.drain();
   expect(nextSeq).toBeGreaterThan(0);

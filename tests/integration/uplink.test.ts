@@ -25,16 +25,19 @@ let uplink: Uplink | undefined;
 let outbox: Outbox | undefined;
 
 const T = Date.UTC(2026, 5, 15, 2);
-const records = (n: number): SampleRecord[] => Array.from({ length: n }, (_, i) => ({ dev: 'aq-1', kind: 'air.micro', ts: T + i * 1000, m: { pm25: i } }));
+const records = (n: number): SampleRecord[] =>
+  Array.from({ length: n }, (_, i) => ({ dev: 'aq-1', kind: 'air.micro', ts: T + i * 1000, m: { pm25: i } }));
 
 function start(mqttKeys: Record<string, unknown>, backlog: number): { uplink: Uplink; outbox: Outbox } {
-  const cfg = parseGatewayConfig(new Node(join(dir, 'gw.yaml'), '', {
-    gateway: { id: GW },
-    mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, password: PASSWORDS.gateway, status_s: 60, ...mqttKeys },
-    outbox: { path: `${GW}-${seen.length}-${Date.now()}.sqlite` },
-    links: [{ name: 'push', type: 'http', listen: '127.0.0.1:0' }],
-    devices: [{ id: 'aq-1', kind: 'air.micro', link: 'push' }],
-  }));
+  const cfg = parseGatewayConfig(
+    new Node(join(dir, 'gw.yaml'), '', {
+      gateway: { id: GW },
+      mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, password: PASSWORDS.gateway, status_s: 60, ...mqttKeys },
+      outbox: { path: `${GW}-${seen.length}-${Date.now()}.sqlite` },
+      links: [{ name: 'push', type: 'http', listen: '127.0.0.1:0' }],
+      devices: [{ id: 'aq-1', kind: 'air.micro', link: 'push' }],
+    }),
+  );
   outbox = new Outbox(cfg.outbox.path);
   outbox.append(records(backlog)); // stored while the uplink was away
   uplink = new Uplink(cfg, outbox);
@@ -46,7 +49,10 @@ const seqsOf = (e: Envelope) => [e.seq, e.seq + e.records.length - 1];
 
 beforeAll(async () => {
   broker = await new Broker({ port: 0, users: await makeUsers([GW]) }).start();
-  ingest = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { username: 'ingest', password: PASSWORDS.ingest });
+  ingest = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+    username: 'ingest',
+    password: PASSWORDS.ingest,
+  });
   ingest.on('message', (_topic, p) => seen.push(decodeEnvelope(p)));
   await ingest.subscribeAsync(t.up(GW), { qos: 1 });
 });
@@ -66,7 +72,13 @@ describe('uplink', () => {
   it('sends the newest records first, then alternates with the oldest backlog', async () => {
     start({ batch_max: 10, window: 1 }, 50);
     await waitFor('all 50 records sent', () => seen.reduce((n, e) => n + e.records.length, 0) === 50, 10_000);
-    expect(seen.map(seqsOf)).toEqual([[40, 49], [0, 9], [30, 39], [10, 19], [20, 29]]);
+    expect(seen.map(seqsOf)).toEqual([
+      [40, 49],
+      [0, 9],
+      [30, 39],
+      [10, 19],
+      [20, 29],
+    ]);
   });
 
   it('holds at most max_unacked records unacknowledged, and goes on once ingest acknowledges', async () => {
@@ -78,7 +90,11 @@ describe('uplink', () => {
     await ingest.publishAsync(t.ack(GW), encodeAck({ ep: o.epoch, seq: 9 }), { qos: 1, retain: true });
     await waitFor('ten more records sent', () => seen.reduce((n, e) => n + e.records.length, 0) === 40, 10_000);
     // Newest first, then the backlog: the next envelope after the ack is the next-newest ten.
-    expect(firstSent).toEqual([[90, 99], [0, 9], [80, 89]]);
+    expect(firstSent).toEqual([
+      [90, 99],
+      [0, 9],
+      [80, 89],
+    ]);
     expect(seqsOf(seen[3]!)).toEqual([10, 19]);
     expect(o.unackedCount()).toBe(30);
   });
@@ -88,8 +104,16 @@ describe('uplink', () => {
     await waitFor('the first send', () => seen.length === 1, 10_000);
     await waitFor('two re-publications', () => seen.length === 3, 15_000);
     // The same records each time, under the same seqs: a replay overwrites itself in InfluxDB.
-    expect(seen.map(seqsOf)).toEqual([[0, 4], [0, 4], [0, 4]]);
-    expect(seen.map((e) => e.records.map((r) => r.m.pm25))).toEqual([[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4]]);
+    expect(seen.map(seqsOf)).toEqual([
+      [0, 4],
+      [0, 4],
+      [0, 4],
+    ]);
+    expect(seen.map((e) => e.records.map((r) => r.m.pm25))).toEqual([
+      [0, 1, 2, 3, 4],
+      [0, 1, 2, 3, 4],
+      [0, 1, 2, 3, 4],
+    ]);
     expect(u.stats.republished).toBe(10);
     expect(u.republishIntervalMs).toBe(4000); // 1 s → 2 s → 4 s: an outage does not flood the broker
   });

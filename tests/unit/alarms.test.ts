@@ -1,12 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { AlarmTracker, type Threshold } from '../../ingest/engine/alarms.ts';
 
-const so2: Threshold = { rule: 'ultra-low', field: 'so2', limit: 35, bound: 'max', minDurationMs: 60_000, clearDurationMs: 60_000, hysteresis: 0.05 };
+const so2: Threshold = {
+  rule: 'ultra-low',
+  field: 'so2',
+  limit: 35,
+  bound: 'max',
+  minDurationMs: 60_000,
+  clearDurationMs: 60_000,
+  hysteresis: 0.05,
+};
 const t0 = Date.UTC(2026, 10, 1, 2);
 const min = (m: number) => t0 + m * 60_000;
 
 function feed(tr: AlarmTracker, t: Threshold, values: number[], dev = 'cems-1') {
-  return values.map((v, i) => tr.observe(dev, t, min(i), v)).filter(Boolean).map((e) => ({ state: e!.state, ts: (e!.ts - t0) / 60_000, since: (e!.since - t0) / 60_000, value: e!.value, peak: e!.peak }));
+  return values
+    .map((v, i) => tr.observe(dev, t, min(i), v))
+    .filter(Boolean)
+    .map((e) => ({
+      state: e!.state,
+      ts: (e!.ts - t0) / 60_000,
+      since: (e!.since - t0) / 60_000,
+      value: e!.value,
+      peak: e!.peak,
+    }));
 }
 
 describe('alarm lifecycle', () => {
@@ -30,12 +47,19 @@ describe('alarm lifecycle', () => {
 
   it('sends an update when the peak worsens by a tenth of the limit', () => {
     const ev = feed(new AlarmTracker(), so2, [36, 37, 38, 42, 43, 46]);
-    expect(ev.map((e) => [e.state, e.peak])).toEqual([['open', 37], ['update', 42], ['update', 46]]);
+    expect(ev.map((e) => [e.state, e.peak])).toEqual([
+      ['open', 37],
+      ['update', 42],
+      ['update', 46],
+    ]);
   });
 
   it('treats a lower bound (dissolved oxygen) the other way round', () => {
     const doMin: Threshold = { ...so2, rule: 'gb3838-III', field: 'do', limit: 5, bound: 'min' };
-    expect(feed(new AlarmTracker(), doMin, [6, 4.5, 4.2, 4.0, 6, 6, 6]).map((e) => [e.state, e.peak])).toEqual([['open', 4.2], ['close', 4.0]]);
+    expect(feed(new AlarmTracker(), doMin, [6, 4.5, 4.2, 4.0, 6, 6, 6]).map((e) => [e.state, e.peak])).toEqual([
+      ['open', 4.2],
+      ['close', 4.0],
+    ]);
   });
 
   it('ignores replayed samples and keeps devices apart', () => {

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { computeAqi, editionAt, iaqi, roundHalfEven, type AqiInput, type Edition, type Report } from '../../standards/aqi.ts';
+import {
+  computeAqi,
+  editionAt,
+  iaqi,
+  roundHalfEven,
+  type AqiInput,
+  type Edition,
+  type Report,
+} from '../../standards/aqi.ts';
 import { BREAKPOINTS } from '../../standards/aqi-tables.ts';
 
 const bp = BREAKPOINTS['2012'];
@@ -79,7 +87,12 @@ describe('HJ 633 worked examples (docs/standards/aqi.md §8)', () => {
   });
 
   it.each([
-    ['pm25_24h', 35, 50], ['pm25_24h', 115, 150], ['pm25_24h', 500, 500], ['so2_1h', 800, 200], ['o3_8h', 800, 300], ['co_24h', 4.5, 103],
+    ['pm25_24h', 35, 50],
+    ['pm25_24h', 115, 150],
+    ['pm25_24h', 500, 500],
+    ['so2_1h', 800, 200],
+    ['o3_8h', 800, 300],
+    ['co_24h', 4.5, 103],
   ] as const)('boundary: %s %d → %d', (col, c, want) => {
     expect(iaqi(c, bp[col]).value).toBe(want);
   });
@@ -126,8 +139,18 @@ describe('2012 vs 2026', () => {
 });
 
 interface Vector {
-  id: string; edition: Edition; report: Report; inputs: AqiInput;
-  recomputed: { iaqi: Record<string, number>; aqi: number; primary: string[]; level: number; exceeding?: string[]; published?: number | 'NA' };
+  id: string;
+  edition: Edition;
+  report: Report;
+  inputs: AqiInput;
+  recomputed: {
+    iaqi: Record<string, number>;
+    aqi: number;
+    primary: string[];
+    level: number;
+    exceeding?: string[];
+    published?: number | 'NA';
+  };
 }
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/aqi-vectors.json', import.meta.url), 'utf8')) as Vector[];
 

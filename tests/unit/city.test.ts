@@ -5,7 +5,12 @@ import { Topics } from '../../protocol/topics.ts';
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 1, 16); // midnight in Beijing
 const live = (dev: string, kind: string, h: number, pm25: number, value = 0) =>
-  JSON.stringify({ dev, kind, ts: T0 + (h + 1) * HOUR, aqi: { hour: T0 + h * HOUR, aqi: value, value, primary: ['PM2.5'], aqi_24h: null, warning: 'none', c: { pm25 } } });
+  JSON.stringify({
+    dev,
+    kind,
+    ts: T0 + (h + 1) * HOUR,
+    aqi: { hour: T0 + h * HOUR, aqi: value, value, primary: ['PM2.5'], aqi_24h: null, warning: 'none', c: { pm25 } },
+  });
 
 describe('city watch', () => {
   it('averages its national stations hour by hour, closing an hour once every station has reported it', () => {
@@ -30,7 +35,9 @@ describe('city watch', () => {
     c.onLive(live('st-2', 'air.station', 0, 40));
     // st-2 goes silent; st-1's next hour closes hour 1 of the city without it.
     const out = c.onLive(live('st-1', 'air.station', 1, 50));
-    const row1 = c.onLive(live('st-1', 'air.station', 2, 50)).points.find((p) => p.startsWith('aqi,dev=city-hohhot,period=hour'))!;
+    const row1 = c
+      .onLive(live('st-1', 'air.station', 2, 50))
+      .points.find((p) => p.startsWith('aqi,dev=city-hohhot,period=hour'))!;
     expect(out.points.some((p) => p.includes('c_pm25=300'))).toBe(false);
     expect(row1).toContain('c_pm25=50');
     expect(row1).toContain('stations=1,');
@@ -42,7 +49,8 @@ describe('city watch', () => {
     for (let h = 0; h <= 70; h++) {
       for (const st of ['st-1', 'st-2']) {
         for (const m of c.onLive(live(st, 'air.station', h, st === 'st-1' ? 180 : 220)).messages) {
-          if (m.topic === 'env/v1/alert/city-hohhot' && m.payload) events.push(`${JSON.parse(m.payload).event.rule}:${JSON.parse(m.payload).event.state}`);
+          if (m.topic === 'env/v1/alert/city-hohhot' && m.payload)
+            events.push(`${JSON.parse(m.payload).event.rule}:${JSON.parse(m.payload).event.state}`);
         }
       }
     }

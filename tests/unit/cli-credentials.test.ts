@@ -10,10 +10,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = join(dir, 'credentials.json');
 
 it('makes passwords once, keeps them, adds new users, and keeps the file mode 0600', () => {
-  const first = loadCredentials(file, new Map([['gw-sim-01', 'gateway'], ['operator', 'operator']]));
+  const first = loadCredentials(
+    file,
+    new Map([
+      ['gw-sim-01', 'gateway'],
+      ['operator', 'operator'],
+    ]),
+  );
   expect(statSync(file).mode & 0o777).toBe(0o600);
   expect(first.get('operator')!.password).toMatch(/^[\w-]{16}$/);
-  const again = loadCredentials(file, new Map([['gw-sim-01', 'gateway'], ['gw-sim-02', 'gateway'], ['operator', 'operator']]));
+  const again = loadCredentials(
+    file,
+    new Map([
+      ['gw-sim-01', 'gateway'],
+      ['gw-sim-02', 'gateway'],
+      ['operator', 'operator'],
+    ]),
+  );
   expect(again.get('operator')).toEqual(first.get('operator'));
   expect(again.get('gw-sim-01')).toEqual(first.get('gw-sim-01'));
   expect(again.get('gw-sim-02')!.password).not.toBe(first.get('gw-sim-01')!.password);
@@ -27,7 +40,9 @@ it('makes passwords once, keeps them, adds new users, and keeps the file mode 06
 it('names a damaged file and what to do about it', () => {
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{"operator": {"role": "operator"}}');
-  expect(() => loadCredentials(bad, new Map([['operator', 'operator']]))).toThrow(`${bad}: expected {"user": {"role": …, "password": …}, …}; remove it to have new passwords made`);
+  expect(() => loadCredentials(bad, new Map([['operator', 'operator']]))).toThrow(
+    `${bad}: expected {"user": {"role": …, "password": …}, …}; remove it to have new passwords made`,
+  );
   writeFileSync(bad, '{');
   expect(() => loadCredentials(bad, new Map([['operator', 'operator']]))).toThrow(`${bad}: not readable as JSON`);
 });

@@ -23,7 +23,14 @@ describe('gateway config', () => {
 
   it('fills documented defaults', () => {
     const c = load(base);
-    expect(c.mqtt).toMatchObject({ url: 'mqtt://127.0.0.1:1883', username: 'gw-1', prefix: 'env/v1', shards: 16, window: 8, republishMs: 30_000 });
+    expect(c.mqtt).toMatchObject({
+      url: 'mqtt://127.0.0.1:1883',
+      username: 'gw-1',
+      prefix: 'env/v1',
+      shards: 16,
+      window: 8,
+      republishMs: 30_000,
+    });
     expect(c.devices[0]).toMatchObject({ kind: 'air.micro', pollMs: 1000, unit: 1 });
     expect(c.outbox.sync).toBe('full');
   });
@@ -32,57 +39,164 @@ describe('gateway config', () => {
     [{ ...base, gateway: { id: 'gw/1' } }, 'gateway.yaml: gateway.id: expected an id of letters'],
     [{ ...base, extra: 1 }, 'gateway.yaml: extra: unknown key'],
     [{ ...base, mqtt: { window: 0 } }, 'gateway.yaml: mqtt.window: expected at least 1, got 0'],
-    [{ ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] }, 'gateway.yaml: links[0].type: expected one of modbus-tcp, modbus-rtu, modbus-rtu-tcp, http, hj212, got "serial"'],
-    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '8089' }] }, 'gateway.yaml: links[1].listen: expected host:port to listen on'],
-    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: ':1' }] }, 'gateway.yaml: links[1].listen: expected host:port'],
-    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089', host: 'x' }] }, 'gateway.yaml: links[1].host: unknown key'],
-    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089' }], devices: [{ id: 'r', link: 'push', kind: 'rsd', template: 'SIM-AQ6' }] }, 'gateway.yaml: devices[0].template: unknown key; expected one of id, kind, link'],
-    [{ ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089' }], devices: [{ id: 'r', link: 'push' }] }, 'gateway.yaml: devices[0].kind: expected one of air.station, air.micro, stack.cems'],
-    [withDevice({ link: 'bus-b', template: 'SIM-AQ6' }), 'gateway.yaml: devices[0].link: no link named "bus-b"; links are: bus-a'],
+    [
+      { ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] },
+      'gateway.yaml: links[0].type: expected one of modbus-tcp, modbus-rtu, modbus-rtu-tcp, http, hj212, got "serial"',
+    ],
+    [
+      { ...base, links: [...base.links, { name: 'push', type: 'http', listen: '8089' }] },
+      'gateway.yaml: links[1].listen: expected host:port to listen on',
+    ],
+    [
+      { ...base, links: [...base.links, { name: 'push', type: 'http', listen: ':1' }] },
+      'gateway.yaml: links[1].listen: expected host:port',
+    ],
+    [
+      { ...base, links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089', host: 'x' }] },
+      'gateway.yaml: links[1].host: unknown key',
+    ],
+    [
+      {
+        ...base,
+        links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089' }],
+        devices: [{ id: 'r', link: 'push', kind: 'rsd', template: 'SIM-AQ6' }],
+      },
+      'gateway.yaml: devices[0].template: unknown key; expected one of id, kind, link',
+    ],
+    [
+      {
+        ...base,
+        links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089' }],
+        devices: [{ id: 'r', link: 'push' }],
+      },
+      'gateway.yaml: devices[0].kind: expected one of air.station, air.micro, stack.cems',
+    ],
+    [
+      withDevice({ link: 'bus-b', template: 'SIM-AQ6' }),
+      'gateway.yaml: devices[0].link: no link named "bus-b"; links are: bus-a',
+    ],
     [withDevice({ template: 'SIM-XX' }), 'gateway.yaml: devices[0].template: unknown template "SIM-XX"'],
-    [withDevice({ registers: [{ field: 'pm25', addr: 0, type: 'float' }] }), 'gateway.yaml: devices[0].registers[0].type: expected one of uint16, int16, uint32, int32, float32, got "float"'],
-    [withDevice({ registers: [{ field: 'pm2.5', addr: 0 }] }), 'gateway.yaml: devices[0].registers[0].field: "pm2.5" is not a registry key'],
-    [withDevice({ registers: [{ field: 'pm25', addr: 0, order: 'ABDC', type: 'float32' }] }), 'gateway.yaml: devices[0].registers[0].order: expected one of ABCD, CDAB, BADC, DCBA'],
+    [
+      withDevice({ registers: [{ field: 'pm25', addr: 0, type: 'float' }] }),
+      'gateway.yaml: devices[0].registers[0].type: expected one of uint16, int16, uint32, int32, float32, got "float"',
+    ],
+    [
+      withDevice({ registers: [{ field: 'pm2.5', addr: 0 }] }),
+      'gateway.yaml: devices[0].registers[0].field: "pm2.5" is not a registry key',
+    ],
+    [
+      withDevice({ registers: [{ field: 'pm25', addr: 0, order: 'ABDC', type: 'float32' }] }),
+      'gateway.yaml: devices[0].registers[0].order: expected one of ABCD, CDAB, BADC, DCBA',
+    ],
     [withDevice({ template: 'SIM-AQ6', unit: 300 }), 'gateway.yaml: devices[0].unit: expected at most 255, got 300'],
     [{ ...base, devices: [] }, 'gateway.yaml: devices: expected at least one device'],
-    [{ ...base, mqtt: { password_env: 'QC_SURELY_UNSET' } }, 'gateway.yaml: mqtt.password_env: environment variable QC_SURELY_UNSET is not set'],
+    [
+      { ...base, mqtt: { password_env: 'QC_SURELY_UNSET' } },
+      'gateway.yaml: mqtt.password_env: environment variable QC_SURELY_UNSET is not set',
+    ],
   ])('names the file and key of a mistake: %#', (doc, message) => {
     expect(() => load(doc)).toThrow(message);
   });
 
   it('reads Modbus RTU links, serial and over TCP, with serial defaults', () => {
-    const c = load({ ...base, links: [{ name: 'bus-a', type: 'modbus-rtu', device: '/dev/ttyUSB0' }, { name: 'dtu', type: 'modbus-rtu-tcp', host: '10.0.0.5', port: 4001 }] });
+    const c = load({
+      ...base,
+      links: [
+        { name: 'bus-a', type: 'modbus-rtu', device: '/dev/ttyUSB0' },
+        { name: 'dtu', type: 'modbus-rtu-tcp', host: '10.0.0.5', port: 4001 },
+      ],
+    });
     expect(c.links).toEqual([
-      { name: 'bus-a', type: 'modbus-rtu', device: '/dev/ttyUSB0', baudRate: 9600, parity: 'none', dataBits: 8, stopBits: 1, timeoutMs: 1000 },
+      {
+        name: 'bus-a',
+        type: 'modbus-rtu',
+        device: '/dev/ttyUSB0',
+        baudRate: 9600,
+        parity: 'none',
+        dataBits: 8,
+        stopBits: 1,
+        timeoutMs: 1000,
+      },
       { name: 'dtu', type: 'modbus-rtu-tcp', host: '10.0.0.5', port: 4001, timeoutMs: 1000 },
     ]);
-    expect(() => load({ ...base, links: [{ name: 'bus-a', type: 'modbus-rtu', device: '/dev/ttyS0', baud_rate: 9601 }] }))
-      .toThrow('gateway.yaml: links[0].baud_rate: expected one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, got 9601');
-    expect(() => load({ ...base, links: [{ name: 'bus-a', type: 'modbus-rtu', host: 'x' }] })).toThrow('gateway.yaml: links[0].host: unknown key');
+    expect(() =>
+      load({ ...base, links: [{ name: 'bus-a', type: 'modbus-rtu', device: '/dev/ttyS0', baud_rate: 9601 }] }),
+    ).toThrow(
+      'gateway.yaml: links[0].baud_rate: expected one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, got 9601',
+    );
+    expect(() => load({ ...base, links: [{ name: 'bus-a', type: 'modbus-rtu', host: 'x' }] })).toThrow(
+      'gateway.yaml: links[0].host: unknown key',
+    );
   });
 
   it('reads an hj212 link and its loggers, and names a wrong MN, CRC variant or factor code', () => {
     const link = { name: 'loggers', type: 'hj212', listen: '0.0.0.0:9212' };
-    const c = load({ ...base, links: [...base.links, link], devices: [...base.devices, { id: 'st-1', kind: 'air.station', link: 'loggers', mn: '150100A0000001000000A001', crc: 'modbus', scale: { a34004: 0.001 } }] });
+    const c = load({
+      ...base,
+      links: [...base.links, link],
+      devices: [
+        ...base.devices,
+        {
+          id: 'st-1',
+          kind: 'air.station',
+          link: 'loggers',
+          mn: '150100A0000001000000A001',
+          crc: 'modbus',
+          scale: { a34004: 0.001 },
+        },
+      ],
+    });
     expect(c.links[1]).toEqual({ name: 'loggers', type: 'hj212', host: '0.0.0.0', port: 9212, offsetHours: 8 });
-    expect(c.devices[1]).toEqual({ id: 'st-1', kind: 'air.station', link: 'loggers', mn: '150100A0000001000000A001', crc: 'modbus', scale: { a34004: 0.001 } });
-    const dev = (d: object) => () => load({ ...base, links: [...base.links, link], devices: [{ id: 'st-1', kind: 'air.station', link: 'loggers', mn: 'M1', ...d }] });
-    expect(dev({ crc: 'crc32' })).toThrow('gateway.yaml: devices[0].crc: expected one of hj212, modbus, modbus-le, got "crc32"');
-    expect(dev({ scale: { a99999: 2 } })).toThrow('gateway.yaml: devices[0].scale.a99999: "a99999" is not an HJ 212 factor code of the registry');
-    expect(dev({ mn: 'has space' })).toThrow('gateway.yaml: devices[0].mn: expected the data logger\'s MN');
-    expect(() => load({ ...base, links: [...base.links, link], devices: [{ id: 'a', kind: 'noise', link: 'loggers', mn: 'M1' }, { id: 'b', kind: 'noise', link: 'loggers', mn: 'M1' }] }))
-      .toThrow('gateway.yaml: devices[1].mn: MN M1 is used by another device of link loggers');
+    expect(c.devices[1]).toEqual({
+      id: 'st-1',
+      kind: 'air.station',
+      link: 'loggers',
+      mn: '150100A0000001000000A001',
+      crc: 'modbus',
+      scale: { a34004: 0.001 },
+    });
+    const dev = (d: object) => () =>
+      load({
+        ...base,
+        links: [...base.links, link],
+        devices: [{ id: 'st-1', kind: 'air.station', link: 'loggers', mn: 'M1', ...d }],
+      });
+    expect(dev({ crc: 'crc32' })).toThrow(
+      'gateway.yaml: devices[0].crc: expected one of hj212, modbus, modbus-le, got "crc32"',
+    );
+    expect(dev({ scale: { a99999: 2 } })).toThrow(
+      'gateway.yaml: devices[0].scale.a99999: "a99999" is not an HJ 212 factor code of the registry',
+    );
+    expect(dev({ mn: 'has space' })).toThrow("gateway.yaml: devices[0].mn: expected the data logger's MN");
+    expect(() =>
+      load({
+        ...base,
+        links: [...base.links, link],
+        devices: [
+          { id: 'a', kind: 'noise', link: 'loggers', mn: 'M1' },
+          { id: 'b', kind: 'noise', link: 'loggers', mn: 'M1' },
+        ],
+      }),
+    ).toThrow('gateway.yaml: devices[1].mn: MN M1 is used by another device of link loggers');
   });
 
   it('reads an http link and the devices that push to it', () => {
     process.env.QC_TEST_PUSH_TOKEN = 's3cret';
-    const c = load({ ...base, links: [...base.links, { name: 'rsd-platform', type: 'http', listen: '127.0.0.1:8089', token_env: 'QC_TEST_PUSH_TOKEN' }], devices: [...base.devices, { id: 'rsd-0001', kind: 'rsd', link: 'rsd-platform' }] });
+    const c = load({
+      ...base,
+      links: [
+        ...base.links,
+        { name: 'rsd-platform', type: 'http', listen: '127.0.0.1:8089', token_env: 'QC_TEST_PUSH_TOKEN' },
+      ],
+      devices: [...base.devices, { id: 'rsd-0001', kind: 'rsd', link: 'rsd-platform' }],
+    });
     expect(c.links[1]).toEqual({ name: 'rsd-platform', type: 'http', host: '127.0.0.1', port: 8089, token: 's3cret' });
     expect(c.devices[1]).toEqual({ id: 'rsd-0001', kind: 'rsd', link: 'rsd-platform' });
   });
 
   it('accepts a register map written in the config', () => {
-    const c = load(parse(`
+    const c = load(
+      parse(`
 gateway: { id: gw-1 }
 links: [{ name: bus-a, type: modbus-tcp, host: 127.0.0.1 }]
 devices:
@@ -93,23 +207,48 @@ devices:
       - { field: so2, addr: 0, fc: 4, type: float32, order: CDAB }
       - { field: temp, addr: 2, type: uint16, scale: 0.01, offset: -40 }
     status: { addr: 10, bits: [{ bit: 0, flag: D }] }
-`));
+`),
+    );
     expect(c.devices[0]!.kind).toBe('stack.cems');
-    expect((c.devices[0] as PolledDeviceConfig).template.registers[1]).toEqual({ field: 'temp', addr: 2, fc: 3, type: 'uint16', scale: 0.01, offset: -40 });
+    expect((c.devices[0] as PolledDeviceConfig).template.registers[1]).toEqual({
+      field: 'temp',
+      addr: 2,
+      fc: 3,
+      type: 'uint16',
+      scale: 0.01,
+      offset: -40,
+    });
   });
 });
 
 describe('device reads', () => {
   it('plans SIM-AQ6 as one 12-register read', () => {
     const t = TEMPLATES['SIM-AQ6']!;
-    const spans = [...t.registers.map((r) => ({ fc: r.fc, addr: r.addr, count: 1 })), { fc: 3 as const, addr: 11, count: 1 }];
+    const spans = [
+      ...t.registers.map((r) => ({ fc: r.fc, addr: r.addr, count: 1 })),
+      { fc: 3 as const, addr: 11, count: 1 },
+    ];
     expect(planBlocks(spans)).toEqual([{ fc: 3, addr: 0, count: 12 }]);
   });
 
   it('splits reads across function codes, far-apart addresses and the 125-register limit', () => {
-    expect(planBlocks([{ fc: 3, addr: 0, count: 2 }, { fc: 3, addr: 100, count: 2 }, { fc: 4, addr: 0, count: 2 }]))
-      .toEqual([{ fc: 3, addr: 0, count: 2 }, { fc: 3, addr: 100, count: 2 }, { fc: 4, addr: 0, count: 2 }]);
-    expect(planBlocks([{ fc: 3, addr: 0, count: 120 }, { fc: 3, addr: 121, count: 10 }])).toHaveLength(2);
+    expect(
+      planBlocks([
+        { fc: 3, addr: 0, count: 2 },
+        { fc: 3, addr: 100, count: 2 },
+        { fc: 4, addr: 0, count: 2 },
+      ]),
+    ).toEqual([
+      { fc: 3, addr: 0, count: 2 },
+      { fc: 3, addr: 100, count: 2 },
+      { fc: 4, addr: 0, count: 2 },
+    ]);
+    expect(
+      planBlocks([
+        { fc: 3, addr: 0, count: 120 },
+        { fc: 3, addr: 121, count: 10 },
+      ]),
+    ).toHaveLength(2);
   });
 
   it('turns SIM-AQ6 status bits into HJ 212 flags, the worst winning', () => {
@@ -128,7 +267,11 @@ describe('ingest devices file', () => {
   it('loads config/devices.example.yaml', async () => {
     const { loadDeviceFile } = await import('../../ingest/engine/devices.ts');
     const { devices: d, rsd } = loadDeviceFile(new URL('../../config/devices.example.yaml', import.meta.url).pathname);
-    expect(rsd).toEqual({ limits: { diesel: { opacity: 30, ringelmann: 1, no_ppm: 1500 } }, count: 2, windowDays: 180 });
+    expect(rsd).toEqual({
+      limits: { diesel: { opacity: 30, ringelmann: 1, no_ppm: 1500 } },
+      count: 2,
+      windowDays: 180,
+    });
     expect(d.get('rsd-0001')).toMatchObject({ limits: { opacity: 25 } });
     expect(d.get('cems-0001')).toMatchObject({ profile: 'ultra-low', limits: { so2: 30 }, district: '托克托县' });
     expect(d.get('ns-0012')).toEqual({ noiseZone: '4a' });
@@ -137,20 +280,28 @@ describe('ingest devices file', () => {
 
   it('names the key of a mistake', async () => {
     const { parseDevices } = await import('../../ingest/engine/devices.ts');
-    expect(() => parseDevices(new Node('devices.yaml', '', { devices: { x: { profile: 'ultra-high' } } })))
-      .toThrow('devices.yaml: devices.x.profile: expected one of ultra-low,');
-    expect(() => parseDevices(new Node('devices.yaml', '', { devices: { x: { noise_zone: 5 } } })))
-      .toThrow('devices.yaml: devices.x.noise_zone: expected one of 0, 1, 2, 3, 4a, 4b, got 5');
+    expect(() => parseDevices(new Node('devices.yaml', '', { devices: { x: { profile: 'ultra-high' } } }))).toThrow(
+      'devices.yaml: devices.x.profile: expected one of ultra-low,',
+    );
+    expect(() => parseDevices(new Node('devices.yaml', '', { devices: { x: { noise_zone: 5 } } }))).toThrow(
+      'devices.yaml: devices.x.noise_zone: expected one of 0, 1, 2, 3, 4a, 4b, got 5',
+    );
   });
 
   it('reads remote-sensing limits per fuel type and names a wrong one', async () => {
     const { parseRsd } = await import('../../ingest/engine/devices.ts');
     const rsd = (v: unknown) => parseRsd(new Node('devices.yaml', 'rsd', v));
     expect(rsd({ limits: { gasoline: { co_pct: 1, no_ppm: 1200 } }, repeat: { count: 3 } })).toEqual({
-      limits: { diesel: { opacity: 30, ringelmann: 1, no_ppm: 1500 }, gasoline: { co_pct: 1, no_ppm: 1200 } }, count: 3, windowDays: 180,
+      limits: { diesel: { opacity: 30, ringelmann: 1, no_ppm: 1500 }, gasoline: { co_pct: 1, no_ppm: 1200 } },
+      count: 3,
+      windowDays: 180,
     });
-    expect(() => rsd({ limits: { petrol: {} } })).toThrow('devices.yaml: rsd.limits.petrol: unknown key; expected one of gasoline, diesel, gas, methanol, nev');
-    expect(() => rsd({ limits: { diesel: { smoke: 1 } } })).toThrow('devices.yaml: rsd.limits.diesel.smoke: unknown key');
+    expect(() => rsd({ limits: { petrol: {} } })).toThrow(
+      'devices.yaml: rsd.limits.petrol: unknown key; expected one of gasoline, diesel, gas, methanol, nev',
+    );
+    expect(() => rsd({ limits: { diesel: { smoke: 1 } } })).toThrow(
+      'devices.yaml: rsd.limits.diesel.smoke: unknown key',
+    );
     expect(() => rsd({ repeat: { count: 0 } })).toThrow('devices.yaml: rsd.repeat.count: expected at least 1, got 0');
   });
 });

@@ -18,7 +18,8 @@ function judge(records: SampleRecord[], devices: Record<string, DeviceSettings> 
   const e = new Engine(new Topics(), { timing: NOW, devices: new Map(Object.entries(devices)) });
   const events: AlarmEvent[] = [];
   for (const r of records) {
-    for (const m of e.process(r).messages) if (m.topic.includes('/alert/') && m.payload) events.push(JSON.parse(m.payload).event);
+    for (const m of e.process(r).messages)
+      if (m.topic.includes('/alert/') && m.payload) events.push(JSON.parse(m.payload).event);
   }
   return events;
 }
@@ -36,9 +37,11 @@ describe('judges table', () => {
 });
 
 describe('water judge', () => {
-  it('holds each parameter against its section\'s GB 3838 target class, dissolved oxygen as a minimum', () => {
+  it("holds each parameter against its section's GB 3838 target class, dissolved oxygen as a minimum", () => {
     const r = (dev: string, m: Record<string, number>): SampleRecord => ({ dev, kind: 'water.surface', ts: DAY_10, m });
-    const events = judge([r('ws-1', { do: 4.2, nh3n: 0.8, codmn: 5 }), r('ws-2', { do: 6.5, nh3n: 0.8 })], { 'ws-2': { targetClass: 2 } });
+    const events = judge([r('ws-1', { do: 4.2, nh3n: 0.8, codmn: 5 }), r('ws-2', { do: 6.5, nh3n: 0.8 })], {
+      'ws-2': { targetClass: 2 },
+    });
     // Class III (default): DO 4.2 < 5 opens; NH3-N 0.8 ≤ 1.0 and CODMn 5 ≤ 6 do not. Class II: NH3-N 0.8 > 0.5.
     expect(events.map((e) => [e.dev, e.rule, e.field, e.state, e.limit])).toEqual([
       ['ws-1', 'gb3838-III', 'do', 'open', 5],
@@ -52,11 +55,14 @@ describe('water judge', () => {
 });
 
 describe('noise judge', () => {
-  it('holds Leq to the zone\'s day or night limit, and at night Lmax to the night limit + 15 dB(A)', () => {
+  it("holds Leq to the zone's day or night limit, and at night Lmax to the night limit + 15 dB(A)", () => {
     const r = (ts: number, m: Record<string, number>): SampleRecord => ({ dev: 'ns-1', kind: 'noise', ts, m });
     expect(judge([r(DAY_10, { leq: 55, lmax: 70 })])).toEqual([]); // zone 2 by day: 60, no Lmax rule
     const night = judge([r(NIGHT_23, { leq: 55, lmax: 70 })]);
-    expect(night.map((e) => [e.rule, e.field, e.limit, e.value])).toEqual([['gb3096-2', 'leq', 50, 55], ['gb3096-2-night-lmax', 'lmax', 65, 70]]);
+    expect(night.map((e) => [e.rule, e.field, e.limit, e.value])).toEqual([
+      ['gb3096-2', 'leq', 50, 55],
+      ['gb3096-2-night-lmax', 'lmax', 65, 70],
+    ]);
     const zone4a = judge([{ dev: 'ns-2', kind: 'noise', ts: DAY_10, m: { leq: 65 } }], { 'ns-2': { noiseZone: '4a' } });
     expect(zone4a).toEqual([]); // 4a by day: 70
   });

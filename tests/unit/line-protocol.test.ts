@@ -26,7 +26,9 @@ describe('line protocol', () => {
   });
 
   it('sorts tags, drops empty tag values, and refuses a point with no fields', () => {
-    expect(encodePoint({ measurement: 'm', tags: { b: '2', a: '1', c: '' }, fields: { x: 1 }, ts: 5 })).toBe('m,a=1,b=2 x=1 5');
+    expect(encodePoint({ measurement: 'm', tags: { b: '2', a: '1', c: '' }, fields: { x: 1 }, ts: 5 })).toBe(
+      'm,a=1,b=2 x=1 5',
+    );
     expect(() => encodePoint({ measurement: 'm', tags: {}, fields: {}, ts: 1 })).toThrow(/no fields/);
   });
 

@@ -7,6 +7,9 @@ it('listens on a free port, and names a port in use with what to do, keeping EAD
   const port = await listen(a, 0);
   expect(port).toBeGreaterThan(0);
   const b = net.createServer();
-  await expect(listen(b, port, '127.0.0.1', 'choose another --port')).rejects.toMatchObject({ code: 'EADDRINUSE', message: `port ${port} on 127.0.0.1 is already in use: choose another --port` });
+  await expect(listen(b, port, '127.0.0.1', 'choose another --port')).rejects.toMatchObject({
+    code: 'EADDRINUSE',
+    message: `port ${port} on 127.0.0.1 is already in use: choose another --port`,
+  });
   a.close();
 });

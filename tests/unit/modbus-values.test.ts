@@ -46,7 +46,9 @@ describe('modbus register values', () => {
     const bytes = Buffer.from(hex.replace(/ /g, ''), 'hex');
     const regs = Array.from({ length: bytes.length / 2 }, (_, i) => bytes.readUInt16BE(i * 2));
     const at = (i: number) => decodeValue(regs, i, { type: 'float32', order: 'CDAB' });
-    expect([at(0), at(2), at(4), at(6), at(8), at(10), at(12), at(14)]).toEqual([28, 46, 8, 4.2, 52.3, 12.4, -0.35, 11.2]);
+    expect([at(0), at(2), at(4), at(6), at(8), at(10), at(12), at(14)]).toEqual([
+      28, 46, 8, 4.2, 52.3, 12.4, -0.35, 11.2,
+    ]);
     expect(decodeValue(regs, 16, { type: 'uint16' })).toBe(0);
   });
 });

@@ -5,22 +5,103 @@ import { Topics } from '../../protocol/topics.ts';
 
 const t = new Topics();
 const T = Date.UTC(2026, 10, 28, 2); // 10:00 Beijing
-const open = { rule: 'ultra-low', field: 'so2', since: T - 600_000, limit: 35, peak: 41.2, value: 37.5, lastTs: T, openedAt: T - 540_000, openValue: 36 };
+const open = {
+  rule: 'ultra-low',
+  field: 'so2',
+  since: T - 600_000,
+  limit: 35,
+  peak: 41.2,
+  value: 37.5,
+  lastTs: T,
+  openedAt: T - 540_000,
+  openValue: 36,
+};
 
 describe('network view', () => {
   it('follows gateways, open alarms, hourly AQI and events; a retained alert restates, an empty one clears', () => {
     const v = new NetworkView(t);
-    v.onMessage(t.status('gw-1'), JSON.stringify({ state: 'online', ts: T, ep: 'e1', next_seq: 100, acked: 87, uplink: {}, sampling: {}, outbox: { depth: 12, evicted: 0 }, clock_offset_ms: -3, devices: { up: ['a', 'b'], degraded: [], down: [{ dev: 'c', error: 'timeout' }] }, pushed: { 'st-1': { accepted: 9, rejected: 0, lastTs: T - 30_000 }, 'rsd-1': { accepted: 0, rejected: 0 } } }), true);
-    expect(v.onMessage(t.alert('cems-1'), JSON.stringify({ dev: 'cems-1', kind: 'stack.cems', event: { ...open, state: 'open', ts: T - 540_000 }, open: [open] }), true)).toBeNull();
-    const ev = v.onMessage(t.alert('cems-2'), JSON.stringify({ dev: 'cems-2', kind: 'stack.cems', event: { dev: 'cems-2', rule: 'ultra-low', field: 'nox', state: 'open', ts: T, since: T - 60_000, value: 55, limit: 50, peak: 55 }, open: [{ ...open, field: 'nox', since: T - 60_000 }] }));
+    v.onMessage(
+      t.status('gw-1'),
+      JSON.stringify({
+        state: 'online',
+        ts: T,
+        ep: 'e1',
+        next_seq: 100,
+        acked: 87,
+        uplink: {},
+        sampling: {},
+        outbox: { depth: 12, evicted: 0 },
+        clock_offset_ms: -3,
+        devices: { up: ['a', 'b'], degraded: [], down: [{ dev: 'c', error: 'timeout' }] },
+        pushed: { 'st-1': { accepted: 9, rejected: 0, lastTs: T - 30_000 }, 'rsd-1': { accepted: 0, rejected: 0 } },
+      }),
+      true,
+    );
+    expect(
+      v.onMessage(
+        t.alert('cems-1'),
+        JSON.stringify({
+          dev: 'cems-1',
+          kind: 'stack.cems',
+          event: { ...open, state: 'open', ts: T - 540_000 },
+          open: [open],
+        }),
+        true,
+      ),
+    ).toBeNull();
+    const ev = v.onMessage(
+      t.alert('cems-2'),
+      JSON.stringify({
+        dev: 'cems-2',
+        kind: 'stack.cems',
+        event: {
+          dev: 'cems-2',
+          rule: 'ultra-low',
+          field: 'nox',
+          state: 'open',
+          ts: T,
+          since: T - 60_000,
+          value: 55,
+          limit: 50,
+          peak: 55,
+        },
+        open: [{ ...open, field: 'nox', since: T - 60_000 }],
+      }),
+    );
     expect(ev).toMatchObject({ dev: 'cems-2', state: 'open', field: 'nox', value: 55 });
-    v.onMessage(t.live('air.station', 'st-1'), JSON.stringify({ dev: 'st-1', kind: 'air.station', ts: T, m: { pm25: 80 }, aqi: { hour: T - 3_600_000, aqi: 107, value: 107, level: 3, category: '轻度污染', primary: ['PM2.5'], aqi_24h: 95, warning: 'none', c: { pm25: 80 } } }));
-    expect(v.openAlarms().map((a) => [a.dev, a.field])).toEqual([['cems-1', 'so2'], ['cems-2', 'nox']]);
+    v.onMessage(
+      t.live('air.station', 'st-1'),
+      JSON.stringify({
+        dev: 'st-1',
+        kind: 'air.station',
+        ts: T,
+        m: { pm25: 80 },
+        aqi: {
+          hour: T - 3_600_000,
+          aqi: 107,
+          value: 107,
+          level: 3,
+          category: '轻度污染',
+          primary: ['PM2.5'],
+          aqi_24h: 95,
+          warning: 'none',
+          c: { pm25: 80 },
+        },
+      }),
+    );
+    expect(v.openAlarms().map((a) => [a.dev, a.field])).toEqual([
+      ['cems-1', 'so2'],
+      ['cems-2', 'nox'],
+    ]);
     const screen = renderView(v, T, 'qingcheng watch');
     expect(screen).toContain('2026-11-28 10:00:00 Beijing');
-    expect(screen).toContain('gw-1           online   devices 2 up / 0 degraded / 1 down  pushing 2 (silent: rsd-1)  outbox 12  clock -3 ms  down: c');
+    expect(screen).toContain(
+      'gw-1           online   devices 2 up / 0 degraded / 1 down  pushing 2 (silent: rsd-1)  outbox 12  clock -3 ms  down: c',
+    );
     expect(screen).toContain('OPEN ALARMS (2)');
-    expect(screen).toContain('cems-1         ultra-low        so2      since 2026-11-28 09:50:00  now 37.5 / limit 35  peak 41.2');
+    expect(screen).toContain(
+      'cems-1         ultra-low        so2      since 2026-11-28 09:50:00  now 37.5 / limit 35  peak 41.2',
+    );
     expect(screen).toContain('st-1           09:00:00  AQI 107  轻度污染   PM2.5      24h 95  warning none');
     v.onMessage(t.alert('cems-1'), '', true);
     expect(v.openAlarms().map((a) => a.dev)).toEqual(['cems-2']);
@@ -29,7 +110,26 @@ describe('network view', () => {
 
   it('names a vehicle in a remote-sensing event and counts what it cannot read', () => {
     const v = new NetworkView(t);
-    const ev = v.onMessage(t.alert('rsd-1'), JSON.stringify({ dev: 'rsd-1', kind: 'rsd', event: { dev: 'rsd-1', rule: 'rsd-repeat', field: 'passes', state: 'event', ts: T, since: T, value: 2, limit: 2, peak: 2, attrs: { plate: '蒙A·D1234', fuel: 'diesel' } }, open: [] }));
+    const ev = v.onMessage(
+      t.alert('rsd-1'),
+      JSON.stringify({
+        dev: 'rsd-1',
+        kind: 'rsd',
+        event: {
+          dev: 'rsd-1',
+          rule: 'rsd-repeat',
+          field: 'passes',
+          state: 'event',
+          ts: T,
+          since: T,
+          value: 2,
+          limit: 2,
+          peak: 2,
+          attrs: { plate: '蒙A·D1234', fuel: 'diesel' },
+        },
+        open: [],
+      }),
+    );
     expect(eventLine(ev!)).toContain('event  rsd-1          rsd-repeat       passes   2 vs limit 2 plate 蒙A·D1234');
     v.onMessage(t.alert('x'), 'not json');
     v.onMessage(t.status('gw-x'), JSON.stringify({ state: 'sleeping' }));

@@ -11,9 +11,17 @@ function path(): string {
   dirs.push(d);
   return join(d, 'outbox.sqlite');
 }
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
-const rec = (i: number, agg?: SampleRecord['agg']): SampleRecord => ({ dev: 'aq-1', kind: 'air.micro', ts: 1_800_000_000_000 + i, m: { pm25: i }, ...(agg ? { agg } : {}) });
+const rec = (i: number, agg?: SampleRecord['agg']): SampleRecord => ({
+  dev: 'aq-1',
+  kind: 'air.micro',
+  ts: 1_800_000_000_000 + i,
+  m: { pm25: i },
+  ...(agg ? { agg } : {}),
+});
 const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => rec(from + i));
 
 describe('outbox', () => {
@@ -91,7 +99,11 @@ describe('outbox', () => {
   });
 
   it('groups sorted seqs into runs', () => {
-    expect(runs([1, 2, 3, 7, 9, 10])).toEqual([[1, 3], [7, 7], [9, 10]]);
+    expect(runs([1, 2, 3, 7, 9, 10])).toEqual([
+      [1, 3],
+      [7, 7],
+      [9, 10],
+    ]);
     expect(runs([])).toEqual([]);
   });
 });

@@ -13,12 +13,26 @@ describe('GB 3095 limits (docs/standards/limits.md §1)', () => {
   });
 
   it.each([
-    ['so2', '1h', 2, '2012', 500], ['so2', '24h', 1, '2012', 50], ['no2', '1h', 2, '2012', 200], ['co', '24h', 2, '2012', 4],
-    ['o3', '8h_max', 2, '2012', 160], ['o3', '1h', 1, '2012', 160], ['pm10', '24h', 2, '2012', 150], ['pm25', '24h', 2, '2012', 75],
-    ['pm25', 'annual', 2, '2012', 35], ['tsp', '24h', 2, '2012', 300], ['nox', '1h', 1, '2012', 250],
-    ['pm25', '24h', 2, '2026-transition', 60], ['pm10', '24h', 2, '2026-transition', 120], ['pm25', 'annual', 2, '2026-transition', 30],
-    ['so2', '24h', 2, '2026-transition', 150], ['pm25', '24h', 2, '2026-final', 50], ['pm25', '24h', 1, '2026-final', 25],
-    ['pm10', 'annual', 2, '2026-final', 50], ['no2', '24h', 2, '2026-final', 50], ['so2', '1h', 2, '2026-final', 150],
+    ['so2', '1h', 2, '2012', 500],
+    ['so2', '24h', 1, '2012', 50],
+    ['no2', '1h', 2, '2012', 200],
+    ['co', '24h', 2, '2012', 4],
+    ['o3', '8h_max', 2, '2012', 160],
+    ['o3', '1h', 1, '2012', 160],
+    ['pm10', '24h', 2, '2012', 150],
+    ['pm25', '24h', 2, '2012', 75],
+    ['pm25', 'annual', 2, '2012', 35],
+    ['tsp', '24h', 2, '2012', 300],
+    ['nox', '1h', 1, '2012', 250],
+    ['pm25', '24h', 2, '2026-transition', 60],
+    ['pm10', '24h', 2, '2026-transition', 120],
+    ['pm25', 'annual', 2, '2026-transition', 30],
+    ['so2', '24h', 2, '2026-transition', 150],
+    ['pm25', '24h', 2, '2026-final', 50],
+    ['pm25', '24h', 1, '2026-final', 25],
+    ['pm10', 'annual', 2, '2026-final', 50],
+    ['no2', '24h', 2, '2026-final', 50],
+    ['so2', '1h', 2, '2026-final', 150],
     ['nox', '24h', 2, '2026-final', 70],
   ] as const)('%s %s grade %d under %s = %d', (p, avg, grade, set, want) => {
     expect(gb3095Limit(p, avg, grade, set)).toBe(want);
@@ -31,7 +45,8 @@ describe('GB 3095 limits (docs/standards/limits.md §1)', () => {
 
 describe('valid means (docs/standards/aqi.md §2)', () => {
   const h0 = Date.UTC(2026, 0, 10, 2);
-  const minutes = (n: number, flag?: string): Sample[] => Array.from({ length: n }, (_, i) => ({ ts: h0 + i * 60_000, value: 10 + (i % 2), ...(flag ? { flag } : {}) }));
+  const minutes = (n: number, flag?: string): Sample[] =>
+    Array.from({ length: n }, (_, i) => ({ ts: h0 + i * 60_000, value: 10 + (i % 2), ...(flag ? { flag } : {}) }));
 
   it('an hourly mean needs 45 minutes of usable data', () => {
     expect(hourlyMean(minutes(45), h0)).toMatchObject({ valid: true, count: 45 });
@@ -78,8 +93,14 @@ describe('emission limits and reference O2 (docs/standards/limits.md §2)', () =
 
   it('holds ultra-low, GB 13271 and ammonia limits as data', () => {
     expect(EMISSION_PROFILES['ultra-low']).toMatchObject({ o2Ref: 6, limits: { dust: 10, so2: 35, nox: 50 } });
-    expect(EMISSION_PROFILES['gb13271-special-gas']).toMatchObject({ o2Ref: 3.5, limits: { dust: 20, so2: 50, nox: 150 } });
-    expect(EMISSION_PROFILES['gb13271-in-use-coal']).toMatchObject({ o2Ref: 9, limits: { dust: 80, so2: 400, nox: 400 } });
+    expect(EMISSION_PROFILES['gb13271-special-gas']).toMatchObject({
+      o2Ref: 3.5,
+      limits: { dust: 20, so2: 50, nox: 150 },
+    });
+    expect(EMISSION_PROFILES['gb13271-in-use-coal']).toMatchObject({
+      o2Ref: 9,
+      limits: { dust: 80, so2: 400, nox: 400 },
+    });
     expect(EMISSION_PROFILES['gb13271-new-oil']!.limits).toMatchObject({ dust: 30, so2: 200, nox: 250 });
     expect(EMISSION_PROFILES['gb4915-kiln']).toMatchObject({ o2Ref: 10, limits: { nh3: 10 } });
     expect(EMISSION_PROFILES['gb18483-fumes']!.limits.fumes).toBe(2.0);
@@ -126,9 +147,20 @@ describe('GB 3096 noise (docs/standards/limits.md §7)', () => {
   it('checks L_eq against the zone limit and, at night, L_max against limit + 15', () => {
     expect(NOISE_LIMITS['4a']).toEqual({ day: 70, night: 55 });
     expect(NOISE_LIMITS['4b']).toEqual({ day: 70, night: 60 });
-    expect(checkNoise('2', at(12), 60, 90)).toMatchObject({ period: 'day', limit: 60, leqOver: false, lmaxOver: false });
+    expect(checkNoise('2', at(12), 60, 90)).toMatchObject({
+      period: 'day',
+      limit: 60,
+      leqOver: false,
+      lmaxOver: false,
+    });
     expect(checkNoise('2', at(12), 60.1)).toMatchObject({ leqOver: true });
-    expect(checkNoise('1', at(23), 44, 61)).toMatchObject({ period: 'night', limit: 45, leqOver: false, lmaxLimit: 60, lmaxOver: true });
+    expect(checkNoise('1', at(23), 44, 61)).toMatchObject({
+      period: 'night',
+      limit: 45,
+      leqOver: false,
+      lmaxLimit: 60,
+      lmaxOver: true,
+    });
     expect(checkNoise('1', at(23), 44, 60)).toMatchObject({ lmaxOver: false });
   });
 });
@@ -157,7 +189,11 @@ describe('hour accumulator', async () => {
   const { HourAccumulator, hourlyMean } = await import('../../standards/averages.ts');
   it('agrees with hourlyMean on the same samples', () => {
     const h0 = Date.UTC(2026, 0, 10, 2);
-    const samples = Array.from({ length: 3600 }, (_, i) => ({ ts: h0 - 30_000 + i * 1100, value: (i * 7) % 50, ...(i % 13 === 0 ? { flag: 'D' } : i % 17 === 0 ? { flag: 'T' } : {}) }));
+    const samples = Array.from({ length: 3600 }, (_, i) => ({
+      ts: h0 - 30_000 + i * 1100,
+      value: (i * 7) % 50,
+      ...(i % 13 === 0 ? { flag: 'D' } : i % 17 === 0 ? { flag: 'T' } : {}),
+    }));
     const acc = new HourAccumulator(h0);
     for (const s of samples) acc.add(s.ts, s.value, s.flag);
     expect(acc.mean()).toEqual(hourlyMean(samples, h0));

@@ -1,6 +1,13 @@
 // GB 20952-2020 Appendix E.3.3 and the test scenarios of docs/standards/limits.md §5.3.
 import { describe, expect, it } from 'vitest';
-import { addFuelling, concentrationLevel, FlatPressure, judgeAlDay, judgePressureDay, type AlTally } from '../../standards/vapor.ts';
+import {
+  addFuelling,
+  concentrationLevel,
+  FlatPressure,
+  judgeAlDay,
+  judgePressureDay,
+  type AlTally,
+} from '../../standards/vapor.ts';
 
 const tally = (fuellings: [number, number][], carry?: AlTally): AlTally => {
   const t = carry ?? { valid: 0, outsideWarn: 0, outsideAlarm: 0 };
@@ -35,7 +42,12 @@ describe('vapour recovery A/L', () => {
   });
 
   it('counts only fuellings of 15 L or more, and exactly 25 % outside is no warning', () => {
-    expect(tally([[0.5, 14.9], [1.1, 15]]).valid).toBe(1);
+    expect(
+      tally([
+        [0.5, 14.9],
+        [1.1, 15],
+      ]).valid,
+    ).toBe(1);
     expect(judgeAlDay(tally(day(20, 0.25)), 0).level).toBe(0);
     expect(judgeAlDay(tally(day(20, 0.3)), 3)).toMatchObject({ level: 1, warnDays: 4 });
     expect(judgeAlDay(tally(day(20, 0.1)), 3)).toMatchObject({ level: 0, warnDays: 0 });
@@ -56,7 +68,11 @@ describe('vapour recovery pressure and concentration', () => {
 
   it('a pressure excursion out of the band breaks the flat stretch', () => {
     const p = new FlatPressure();
-    p.add(0, 0); p.add(6 * 3_600_000, 10); p.add(6 * 3_600_000 + 1, 80); p.add(7 * 3_600_000, 0); p.add(18 * 3_600_000, 0);
+    p.add(0, 0);
+    p.add(6 * 3_600_000, 10);
+    p.add(6 * 3_600_000 + 1, 80);
+    p.add(7 * 3_600_000, 0);
+    p.add(18 * 3_600_000, 0);
     expect(p.longestMs).toBe(11 * 3_600_000);
   });
 

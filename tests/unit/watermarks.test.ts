@@ -12,7 +12,7 @@ describe('watermarks', () => {
     expect(w.settle('g', 'e1', 5, 7)).toBeNull(); // a replay of what is already settled
   });
 
-  it('pass announced gaps, and a restarted worker catches up from the gateway\'s settled range', () => {
+  it("pass announced gaps, and a restarted worker catches up from the gateway's settled range", () => {
     const w = new Watermarks();
     expect(w.settle('g', 'e1', 500, 599)).toBeNull();
     expect(w.settle('g', 'e1', 0, 499)).toBe(599);
@@ -38,16 +38,33 @@ describe('watermarks', () => {
     w.settle('g', 'e', 0, 199);
     w.settle('g', 'e', 800, 999); // live data ahead of the backlog
     w.settle('g', 'e', 400, 599);
-    expect([0, 199, 200, 399, 400, 599, 600, 800, 999, 1000].map((s) => w.has('g', 'e', s)))
-      .toEqual([true, true, false, false, true, true, false, true, true, false]);
+    expect([0, 199, 200, 399, 400, 599, 600, 800, 999, 1000].map((s) => w.has('g', 'e', s))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      false,
+      true,
+      true,
+      false,
+    ]);
     expect(w.has('g', 'other-epoch', 5)).toBe(false);
     expect(w.has('h', 'e', 5)).toBe(false);
   });
 
   it('merge ranges', () => {
-    const r: [number, number][] = [[1, 2], [5, 6], [10, 12]];
+    const r: [number, number][] = [
+      [1, 2],
+      [5, 6],
+      [10, 12],
+    ];
     insertRange(r, [3, 4]);
-    expect(r).toEqual([[1, 6], [10, 12]]);
+    expect(r).toEqual([
+      [1, 6],
+      [10, 12],
+    ]);
     insertRange(r, [8, 8]);
     insertRange(r, [0, 20]);
     expect(r).toEqual([[0, 20]]);

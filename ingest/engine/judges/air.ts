@@ -17,7 +17,12 @@ const REPLAY_HOURS = 3;
 /** Hohhot heavy-pollution trigger: an hourly AQI above 200 at a station. */
 export const AQI_HOUR_TRIGGER = 200;
 
-type LatestAqi = AqiResult & { hourStart: number; aqi24: number | null; warning: string; means: Record<string, number | null> };
+type LatestAqi = AqiResult & {
+  hourStart: number;
+  aqi24: number | null;
+  warning: string;
+  means: Record<string, number | null>;
+};
 type Means = Record<AirPollutant, number | null>;
 
 export class AirJudge implements Judge {
@@ -32,16 +37,23 @@ export class AirJudge implements Judge {
     const { r } = c;
     if ((r.agg ?? 'rt') === 'rt') {
       const st = this.of(r.dev);
-      for (const h of st.add(r)) { this.onHour(c, h); c.closedPeriod = true; }
+      for (const h of st.add(r)) {
+        this.onHour(c, h);
+        c.closedPeriod = true;
+      }
       if (st.lateSamples) this.late.set(r.dev, c.gw);
     }
     const aqi = this.liveAqi(r.dev);
     if (aqi) c.live.aqi = aqi;
   }
 
-  replayFrom(newest: number): number { return Math.floor(newest / HOUR) * HOUR - (REPLAY_HOURS - 1) * HOUR; }
+  replayFrom(newest: number): number {
+    return Math.floor(newest / HOUR) * HOUR - (REPLAY_HOURS - 1) * HOUR;
+  }
 
-  replay(r: SampleRecord): void { this.of(r.dev).add(r); }
+  replay(r: SampleRecord): void {
+    this.of(r.dev).add(r);
+  }
 
   openPeriod(dev: string): { start: number; end: number } | undefined {
     const start = this.state.get(dev)?.openHour;
@@ -58,7 +70,13 @@ export class AirJudge implements Judge {
     const points: string[] = [];
     for (const [dev, gw] of this.late) {
       for (const h of this.of(dev).revise()) {
-        points.push(aqiPoint(dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, ...(gw ? { gw } : {}), ...cMeans(h) }));
+        points.push(
+          aqiPoint(dev, 'hour', h.hourStart, h.aqi, {
+            aqi_24h: h.rolling.aqi ?? undefined,
+            ...(gw ? { gw } : {}),
+            ...cMeans(h),
+          }),
+        );
         if (h.day) points.push(aqiPoint(dev, 'day', h.day.dayStart, h.day.aqi));
       }
     }
@@ -76,8 +94,16 @@ export class AirJudge implements Judge {
     const a = this.latest.get(dev);
     if (!a) return undefined;
     return {
-      hour: a.hourStart, aqi: a.published, value: a.aqi, level: a.level?.level, category: a.level?.zh, colour: a.level?.rgb, primary: a.primary,
-      aqi_24h: a.aqi24, warning: a.warning, c: Object.fromEntries(Object.entries(a.means).filter((e): e is [string, number] => e[1] !== null)),
+      hour: a.hourStart,
+      aqi: a.published,
+      value: a.aqi,
+      level: a.level?.level,
+      category: a.level?.zh,
+      colour: a.level?.rgb,
+      primary: a.primary,
+      aqi_24h: a.aqi24,
+      warning: a.warning,
+      c: Object.fromEntries(Object.entries(a.means).filter((e): e is [string, number] => e[1] !== null)),
     };
   }
 
@@ -86,7 +112,12 @@ export class AirJudge implements Judge {
    * behind the 24-h and 8-h windows, and the rolling 24-h AQI series behind the warning levels.
    */
   restore(dev: string, rows: { hourStart: number; means: Partial<Means>; aqi24: number | null }[]): void {
-    this.of(dev).restore(rows.map((r) => ({ start: r.hourStart, means: Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, r.means[p] ?? null])) as Means })));
+    this.of(dev).restore(
+      rows.map((r) => ({
+        start: r.hourStart,
+        means: Object.fromEntries(AIR_POLLUTANTS.map((p) => [p, r.means[p] ?? null])) as Means,
+      })),
+    );
     // The warning series counts consecutive hours: keep the unbroken run that ends with the last row.
     const series: number[] = [];
     let prev: number | undefined;
@@ -120,10 +151,22 @@ export class AirJudge implements Judge {
     if (series.length > 120) series.shift();
     this.rolling.set(dev, series);
     const level = warningLevel(series);
-    f.observe(plain('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * HOUR), h.hourStart, WARNING_RANK[level]);
+    f.observe(
+      plain('hohhot-2019', 'warning', WARNING_RANK['pre-warning'], 0, WARNING_LIFT_HOURS * HOUR),
+      h.hourStart,
+      WARNING_RANK[level],
+    );
     // The hourly means go with the row (c_*), so a restarted worker can rebuild its rolling windows.
-    f.points.push(aqiPoint(dev, 'hour', h.hourStart, h.aqi, { aqi_24h: h.rolling.aqi ?? undefined, warning: level, ...extra, ...cMeans(h) }));
-    if (h.aqi.aqi !== null) this.latest.set(dev, { ...h.aqi, hourStart: h.hourStart, aqi24: h.rolling.aqi, warning: level, means: h.means });
+    f.points.push(
+      aqiPoint(dev, 'hour', h.hourStart, h.aqi, {
+        aqi_24h: h.rolling.aqi ?? undefined,
+        warning: level,
+        ...extra,
+        ...cMeans(h),
+      }),
+    );
+    if (h.aqi.aqi !== null)
+      this.latest.set(dev, { ...h.aqi, hourStart: h.hourStart, aqi24: h.rolling.aqi, warning: level, means: h.means });
     if (h.day) {
       f.points.push(aqiPoint(dev, 'day', h.day.dayStart, h.day.aqi));
       // Daily AQI above 150 on consecutive days (the plan's sustained-pollution trigger).
@@ -140,10 +183,20 @@ export class AirJudge implements Judge {
 
 /** An hour's valid means as `c_*` fields. */
 function cMeans(h: HourClosed): Record<string, number> {
-  return Object.fromEntries(Object.entries(h.means).filter(([, v]) => v !== null).map(([k, v]) => [`c_${k}`, v!]));
+  return Object.fromEntries(
+    Object.entries(h.means)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [`c_${k}`, v!]),
+  );
 }
 
-function aqiPoint(dev: string, period: 'hour' | 'day', ts: number, a: AqiResult, extra: Record<string, number | string | undefined> = {}): string {
+function aqiPoint(
+  dev: string,
+  period: 'hour' | 'day',
+  ts: number,
+  a: AqiResult,
+  extra: Record<string, number | string | undefined> = {},
+): string {
   const fields: Record<string, number | string | boolean> = { edition: a.edition, complete: a.complete };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) fields[k] = v;
   if (a.aqi !== null) {

@@ -7,7 +7,10 @@ import { limit, usable, type Judge, type JudgeCall } from './judge.ts';
 
 /** The profile a kind is judged on when the devices file names none. */
 const DEFAULT_PROFILE: Record<string, string> = {
-  'stack.cems': 'ultra-low', 'stack.nh3slip': 'scr-slip', fumes: 'gb18483-fumes', voc: 'gb37822-voc-1h',
+  'stack.cems': 'ultra-low',
+  'stack.nh3slip': 'scr-slip',
+  fumes: 'gb18483-fumes',
+  voc: 'gb37822-voc-1h',
 };
 
 export class EmissionJudge implements Judge {
@@ -23,7 +26,10 @@ export class EmissionJudge implements Judge {
     for (const [field, max] of Object.entries({ ...p.limits, ...s.limits })) {
       // A converted value sent by the instrument wins (ZsRtd, or ZsAvg for interval data).
       const zs = [`${field}_zs`, `${field}_zsavg`].find((f) => usable(r, f));
-      if (zs) { c.observe(limit(rule, field, max, timing), r.ts, r.m[zs]!); continue; }
+      if (zs) {
+        c.observe(limit(rule, field, max, timing), r.ts, r.m[zs]!);
+        continue;
+      }
       const raw = [field, `${field}_avg`].find((f) => usable(r, f));
       if (!raw) continue;
       let v = r.m[raw]!;

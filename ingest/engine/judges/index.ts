@@ -24,11 +24,18 @@ export function makeJudges(rsd: RsdSettings = RSD_DEFAULTS): Judges {
   const water = new WaterJudge();
   const remote = new RsdJudge(rsd);
   return {
-    air, rsd: remote,
+    air,
+    rsd: remote,
     byKind: {
-      'air.station': air, 'air.micro': air,
-      'stack.cems': emission, 'stack.nh3slip': emission, fumes: emission, voc: emission,
-      'water.surface': water, 'water.source': water, 'water.outfall': water,
+      'air.station': air,
+      'air.micro': air,
+      'stack.cems': emission,
+      'stack.nh3slip': emission,
+      fumes: emission,
+      voc: emission,
+      'water.surface': water,
+      'water.source': water,
+      'water.outfall': water,
       noise: new NoiseJudge(),
       vapor: new VaporJudge(),
       rsd: remote,

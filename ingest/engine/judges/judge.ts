@@ -6,7 +6,11 @@ import type { LiveReading } from '../../../protocol/messages.ts';
 import type { AlarmEvent, Threshold } from '../alarms.ts';
 import type { DeviceSettings } from '../devices.ts';
 
-export interface Timing { minDurationMs: number; clearDurationMs: number; hysteresis: number }
+export interface Timing {
+  minDurationMs: number;
+  clearDurationMs: number;
+  hysteresis: number;
+}
 export const DEFAULT_TIMING: Timing = { minDurationMs: 60_000, clearDurationMs: 60_000, hysteresis: 0.05 };
 
 /** Where a judge's findings go. */
@@ -52,12 +56,23 @@ export interface Judge {
 const UNUSABLE = new Set(['F', 'M', 'D', 'C', 'B']);
 
 /** Whether the record holds a value of `field` fit to be judged. */
-export const usable = (r: SampleRecord, field: string): boolean => r.m[field] !== undefined && !UNUSABLE.has(r.f?.[field] ?? 'N');
+export const usable = (r: SampleRecord, field: string): boolean =>
+  r.m[field] !== undefined && !UNUSABLE.has(r.f?.[field] ?? 'N');
 
 /** A threshold on raw readings, with the lifecycle's timing (minimum duration, hysteresis). */
-export const limit = (rule: string, field: string, value: number, timing: Timing, bound: 'max' | 'min' = 'max'): Threshold =>
-  ({ rule, field, limit: value, bound, ...timing });
+export const limit = (
+  rule: string,
+  field: string,
+  value: number,
+  timing: Timing,
+  bound: 'max' | 'min' = 'max',
+): Threshold => ({ rule, field, limit: value, bound, ...timing });
 
 /** A threshold without hysteresis for values that are already judgements (hourly means, AQI, levels). */
-export const plain = (rule: string, field: string, value: number, minDurationMs = 0, clearDurationMs = 0): Threshold =>
-  ({ rule, field, limit: value, bound: 'max', minDurationMs, clearDurationMs, hysteresis: 0 });
+export const plain = (
+  rule: string,
+  field: string,
+  value: number,
+  minDurationMs = 0,
+  clearDurationMs = 0,
+): Threshold => ({ rule, field, limit: value, bound: 'max', minDurationMs, clearDurationMs, hysteresis: 0 });

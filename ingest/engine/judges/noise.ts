@@ -11,6 +11,7 @@ export class NoiseJudge implements Judge {
     const lmax = usable(r, 'lmax') ? r.m.lmax : undefined;
     const check = checkNoise(zone, r.ts, leq, lmax);
     if (leq !== undefined) c.observe(limit(`gb3096-${zone}`, 'leq', check.limit, c.timing), r.ts, leq);
-    if (check.lmaxLimit !== undefined && lmax !== undefined) c.observe(limit(`gb3096-${zone}-night-lmax`, 'lmax', check.lmaxLimit, c.timing), r.ts, lmax);
+    if (check.lmaxLimit !== undefined && lmax !== undefined)
+      c.observe(limit(`gb3096-${zone}-night-lmax`, 'lmax', check.lmaxLimit, c.timing), r.ts, lmax);
   }
 }

@@ -1,11 +1,17 @@
 // Vehicle remote sensing: each reading of a valid pass over its fuel type's limit is an `rsd-pass`
 // event, and a plate with `count` such passes within the window an `rsd-repeat` event (a high
 // emitter). Plates are counted across every site of this worker (vehicles pass sites anywhere).
-import { judgePass, PlateHistory, RSD_DEFAULTS, RSD_FIELDS, type RsdLimits, type RsdSettings } from '../../../standards/rsd.ts';
+import {
+  judgePass,
+  PlateHistory,
+  RSD_DEFAULTS,
+  RSD_FIELDS,
+  type RsdLimits,
+  type RsdSettings,
+} from '../../../standards/rsd.ts';
 import type { DeviceSettings } from '../devices.ts';
 import type { Judge, JudgeCall } from './judge.ts';
 import { DAY } from '../../../protocol/time.ts';
-
 
 export class RsdJudge implements Judge {
   /** Over-limit passes per plate, for the repeat-offender rule. */
@@ -20,7 +26,10 @@ export class RsdJudge implements Judge {
     const { r } = c;
     const fuel = r.a?.fuel;
     const v = judgePass(r.m, fuel, this.limitsFor(c.s), r.a?.invalid);
-    if (!v.judged) { c.live.verdict = { judged: false, why: v.why }; return; }
+    if (!v.judged) {
+      c.live.verdict = { judged: false, why: v.why };
+      return;
+    }
     const attrs = { fuel: fuel!, ...(r.a?.plate ? { plate: r.a.plate } : {}) };
     const event = (rule: string, field: string, value: number, limit: number) =>
       c.event({ dev: r.dev, rule, field, state: 'event', ts: r.ts, since: r.ts, value, limit, peak: value, attrs });
@@ -42,7 +51,11 @@ export class RsdJudge implements Judge {
   private limitsFor(s: DeviceSettings): RsdLimits {
     const own = Object.entries(s.limits ?? {}).filter(([f]) => (RSD_FIELDS as readonly string[]).includes(f));
     if (own.length === 0) return this.settings.limits;
-    return Object.fromEntries(Object.entries(this.settings.limits).map(([fuel, l]) =>
-      [fuel, { ...l, ...Object.fromEntries(own.filter(([f]) => f in l)) }]));
+    return Object.fromEntries(
+      Object.entries(this.settings.limits).map(([fuel, l]) => [
+        fuel,
+        { ...l, ...Object.fromEntries(own.filter(([f]) => f in l)) },
+      ]),
+    );
   }
 }

@@ -17,9 +17,13 @@ export class VaporJudge implements Judge {
     for (const o of this.of(c.r.dev).add(c.r)) c.observe(plain(o.rule, o.field, 0.5), o.ts, o.level);
   }
 
-  replayFrom(newest: number): number { return dayOf(newest) - (REPLAY_DAYS - 1) * DAY; }
+  replayFrom(newest: number): number {
+    return dayOf(newest) - (REPLAY_DAYS - 1) * DAY;
+  }
 
-  replay(r: SampleRecord): void { this.of(r.dev).add(r); }
+  replay(r: SampleRecord): void {
+    this.of(r.dev).add(r);
+  }
 
   openPeriod(dev: string): { start: number; end: number } | undefined {
     const start = this.state.get(dev)?.openDay;

@@ -12,7 +12,12 @@ export class WaterJudge implements Judge {
     const target = s.targetClass ?? 3;
     for (const field of FIELDS) {
       const l = waterLimit(field, target, s.waterbody ?? 'river');
-      if (l && usable(r, field)) c.observe(limit(`gb3838-${CLASS_NAMES[target - 1]}`, field, s.limits?.[field] ?? l.limit, c.timing, l.bound), r.ts, r.m[field]!);
+      if (l && usable(r, field))
+        c.observe(
+          limit(`gb3838-${CLASS_NAMES[target - 1]}`, field, s.limits?.[field] ?? l.limit, c.timing, l.bound),
+          r.ts,
+          r.m[field]!,
+        );
     }
   }
 }
