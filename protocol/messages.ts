@@ -2,15 +2,13 @@
 // each, the encoder every producer uses and the decoder every consumer uses. Decoders check what a
 // consumer relies on and name what is wrong and where; fields they do not know pass through, so a newer
 // producer may add some. (The envelope and the ack are in envelope.ts.)
-import type { DataFlag } from './envelope.ts';
+import { EnvelopeError, type DataFlag } from './envelope.ts';
 
-export class PayloadError extends Error {
-  constructor(
-    readonly where: string,
-    readonly reason: string,
-  ) {
-    super(`${where}: ${reason}`);
-    this.name = 'PayloadError';
+/** A payload that is not what its topic promises: `where` names the key, as the envelope's errors do. */
+export class PayloadError extends EnvelopeError {
+  override name = 'PayloadError';
+  constructor(where: string, reason: string) {
+    super(reason, where);
   }
 }
 
@@ -65,10 +63,8 @@ export function encodeStatus(s: GatewayStatus): string {
 }
 
 export function decodeStatus(payload: Buffer | string): GatewayStatus {
-  const doc = object(payload, 'status');
-  if (doc.state === 'offline') return { state: 'offline' };
-  if (doc.state !== 'online')
-    throw new PayloadError('status.state', `expected "online" or "offline", got ${show(doc.state)}`);
+  const doc = unlessOffline(payload, 'status', 'online');
+  if (!doc) return { state: 'offline' };
   required(doc, 'status', {
     ts: 'number',
     ep: 'string',
@@ -278,10 +274,8 @@ export function encodeIngestState(s: IngestState): string {
 }
 
 export function decodeIngestState(payload: Buffer | string): IngestState {
-  const doc = object(payload, 'ingest');
-  if (doc.state === 'offline') return { state: 'offline' };
-  if (doc.state !== 'running')
-    throw new PayloadError('ingest.state', `expected "running" or "offline", got ${show(doc.state)}`);
+  const doc = unlessOffline(payload, 'ingest', 'running');
+  if (!doc) return { state: 'offline' };
   required(doc, 'ingest', { ts: 'number', worker: 'number', workers: 'number', restored: 'object' });
   if (!Array.isArray(doc.shards)) throw new PayloadError('ingest.shards', 'expected a list');
   required(doc.restored as Record<string, unknown>, 'ingest.restored', {
@@ -295,6 +289,15 @@ export function decodeIngestState(payload: Buffer | string): IngestState {
 }
 
 // ---- checks ----
+
+/** A retained state with a last will: null for `{"state":"offline"}`, else the document, whose state must be `up`. */
+function unlessOffline(payload: Buffer | string, where: string, up: string): Record<string, unknown> | null {
+  const doc = object(payload, where);
+  if (doc.state === 'offline') return null;
+  if (doc.state !== up)
+    throw new PayloadError(`${where}.state`, `expected "${up}" or "offline", got ${show(doc.state)}`);
+  return doc;
+}
 
 type Type = 'string' | 'number' | 'boolean' | 'object';
 
