@@ -275,7 +275,7 @@ function printHowTo(
   say(`  ${qingchengCommand()} watch --mqtt ${mqttUrl} --password '${operatorPassword}'`);
   say('Query the data:');
   say(query('SELECT * FROM air ORDER BY time DESC LIMIT 5'));
-  say(query('SELECT mean(pm25) FROM air WHERE time > now() - 10m GROUP BY dev'));
+  say(query('SELECT last(pm25), max(pm25) FROM air GROUP BY dev'));
   say('Ctrl-C stops everything.\n');
 }
 

@@ -251,21 +251,23 @@ export class Pipeline {
 
   /** Waits until InfluxDB holds at least `n` records of the gateway. */
   async waitForRecords(n: number, timeoutMs = 60_000): Promise<void> {
-    await waitFor(
-      `${n} records in InfluxDB (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`,
-      async () => (await this.count()) >= n,
-      timeoutMs,
-      200,
+    await waitFor(`${n} records in InfluxDB`, async () => (await this.count()) >= n, timeoutMs, 200).catch((e) =>
+      this.fail(e),
     );
   }
 
   /** Waits until ingest has acknowledged at least `n` of the gateway's records (any database). */
   async waitForAcked(n: number, timeoutMs = 60_000): Promise<void> {
-    await waitFor(
-      `${n} records acknowledged (gateway: ${this.gateway?.output.slice(-2000)}\ningest: ${this.ingest?.output.slice(-2000)})`,
-      () => this.status?.acked >= n - 1,
-      timeoutMs,
-      100,
+    await waitFor(`${n} records acknowledged`, () => this.status?.acked >= n - 1, timeoutMs, 100).catch((e) =>
+      this.fail(e),
+    );
+  }
+
+  /** A timeout's error with what the processes said by then. */
+  private fail(e: Error): never {
+    const tail = (p?: Proc) => p?.output.slice(-3000) ?? '(not started)';
+    throw new Error(
+      `${e.message}\nstatus: ${JSON.stringify(this.status)}\ngateway: ${tail(this.gateway)}\ningest: ${tail(this.ingest)}`,
     );
   }
 
@@ -282,11 +284,7 @@ export class Pipeline {
       },
       timeoutMs,
       200,
-    ).catch((e) => {
-      throw new Error(
-        `${(e as Error).message}\nstatus: ${JSON.stringify(this.status)}\ngateway: ${this.gateway?.output.slice(-3000)}\ningest: ${this.ingest?.output.slice(-3000)}`,
-      );
-    });
+    ).catch((e) => this.fail(e));
     return { nextSeq: this.status.next_seq };
   }
 
