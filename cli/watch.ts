@@ -1,8 +1,12 @@
 // `qingcheng watch`: the operator's view of the network from MQTT. On a terminal a screen that redraws
-// every second (gateways, open alarms, air quality, recent events); otherwise, or with --json, one line
-// per alarm event, for a log or a pipe; with --once, the screen printed once.
+// every second and fits the terminal (gateways, open alarms, air quality, recent events); otherwise, or
+// with --lines or --json, one line per alarm event and per change of the connection (connected,
+// disconnected, login refused), so a pipe can tell a quiet network from a broken link; with --once, the
+// screen printed once.
 import mqtt from 'mqtt';
-import { eventLine, NetworkView, renderView } from '../console/network-view.ts';
+import { Connection, connectionLine, type ConnectionState } from '../console/connection.ts';
+import { beijing, NetworkView } from '../console/network-view.ts';
+import { eventLine, renderView } from '../console/screen.ts';
 import { DEFAULT_PREFIX, Topics } from '../protocol/topics.ts';
 import { parse } from './args.ts';
 import { onShutdown } from './signals.ts';
@@ -17,8 +21,14 @@ const OPTS = {
   },
   password: { type: 'string', env: 'QC_MQTT_PASSWORD', help: 'broker password' },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
-  json: { type: 'boolean', help: 'print each alarm event as a JSON line instead of the screen' },
-  lines: { type: 'boolean', help: 'print each alarm event as a text line instead of the screen' },
+  json: {
+    type: 'boolean',
+    help: 'print each alarm event and each change of the connection as a JSON line instead of the screen',
+  },
+  lines: {
+    type: 'boolean',
+    help: 'print each alarm event and each change of the connection as a text line instead of the screen',
+  },
   once: {
     type: 'boolean',
     help: 'print the screen once, from what the broker holds (retained status, alarms, readings), and exit',
@@ -31,38 +41,46 @@ const ONCE_QUIET_MS = 300;
 const ONCE_MAX_MS = 3000;
 /** --once: a broker that cannot be reached in this long is an error, not something to wait for. */
 const ONCE_CONNECT_MS = 10_000;
+const RECONNECT_MS = 2000;
 
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng watch [options]', OPTS);
   const topics = new Topics(a.prefix!);
   const view = new NetworkView(topics);
+  const conn = new Connection();
   const screen = process.stdout.isTTY && !a.json && !a.lines && !a.once;
   const client = mqtt.connect(a.mqtt!, {
     ...(a.username ? { username: a.username } : {}),
     ...(a.password ? { password: a.password } : {}),
     clean: true,
-    reconnectPeriod: 2000,
+    reconnectPeriod: RECONNECT_MS,
     protocolVersion: 4,
   });
-  let state = 'connecting';
+  const header = () => ({ title: 'qingcheng watch', state: stateText(conn.state), broker: a.mqtt! });
+  const size = () => ({ columns: process.stdout.columns || 80, rows: process.stdout.rows || 24 });
   const once = a.once
     ? new Once(
         () => {
-          process.stdout.write(
-            renderView(view, Date.now(), `qingcheng watch — ${a.mqtt} (${state})`, 1000) + '\n',
-            () => {
-              void client.endAsync().then(() => process.exit(0));
-            },
-          );
+          const lines = renderView(view, Date.now(), header(), { columns: size().columns, rows: 1000 });
+          process.stdout.write(lines.join('\n') + '\n', () => {
+            void client.endAsync().then(() => process.exit(0));
+          });
         },
         () => {
-          process.stderr.write(`qingcheng watch: cannot reach ${a.mqtt} (${state})\n`);
+          process.stderr.write(`qingcheng watch: cannot reach ${a.mqtt} (${stateText(conn.state)})\n`);
           process.exit(1);
         },
       )
     : undefined;
+  // Where the connection's changes go: a line each in a log or a pipe; the screen's header otherwise.
+  const report = (s: ConnectionState | null) => {
+    if (s && !screen && !once)
+      process.stdout.write(
+        connectionLine(s, { broker: a.mqtt!, user: a.username ?? '', json: !!a.json, retryMs: RECONNECT_MS }) + '\n',
+      );
+  };
   client.on('connect', () => {
-    state = 'connected';
+    report(conn.connected());
     client.subscribe(
       { [`${a.prefix}/status/+`]: { qos: 1 }, [`${a.prefix}/alert/+`]: { qos: 1 }, [`${a.prefix}/live/#`]: { qos: 0 } },
       (err, granted) => {
@@ -77,35 +95,31 @@ export async function run(argv: string[]): Promise<void> {
       },
     );
   });
-  client.on('close', () => {
-    state = 'reconnecting';
-  });
+  client.on('close', () => report(conn.closed()));
+  client.on('reconnect', () => conn.reconnecting());
   client.on('error', (e) => {
+    const s = conn.error(e as Error & { code?: unknown });
+    if (s?.phase !== 'refused') return;
     // A refused login will not get better by retrying.
-    if ((e as { code?: number }).code === 4 || (e as { code?: number }).code === 5) {
-      process.stderr.write(
-        `qingcheng watch: ${a.mqtt} refused the login of "${a.username}" (${e.message}): check --username and --password\n`,
-      );
-      process.exit(1);
-    }
-    state = `error: ${e.message}`;
+    report(s);
+    process.stderr.write(
+      `qingcheng watch: ${a.mqtt} refused the login of "${a.username}" (${s.reason}): check --username and --password\n`,
+    );
+    process.stdout.write('', () => process.exit(1));
   });
   client.on('message', (topic, payload, packet) => {
+    conn.message();
     const ev = view.onMessage(topic, payload, packet.retain);
     if (packet.retain) once?.retained();
     if (!ev || screen || once) return;
     process.stdout.write((a.json ? JSON.stringify(ev) : eventLine(ev)) + '\n');
   });
-  if (once) {
-    onShutdown(() => client.endAsync());
-  } else if (screen) {
+  if (screen) {
     const draw = () => {
-      const rows = process.stdout.rows ?? 40;
-      process.stdout.write(
-        '\x1b[H\x1b[2J' + renderView(view, Date.now(), `qingcheng watch — ${a.mqtt} (${state})`, rows) + '\n',
-      );
+      process.stdout.write('\x1b[H\x1b[2J' + renderView(view, Date.now(), header(), size()).join('\n'));
     };
     const timer = setInterval(draw, 1000);
+    process.stdout.on('resize', draw);
     draw();
     onShutdown(async () => {
       clearInterval(timer);
@@ -114,6 +128,13 @@ export async function run(argv: string[]): Promise<void> {
   } else {
     onShutdown(() => client.endAsync());
   }
+}
+
+/** The connection in the screen's header. */
+function stateText(s: ConnectionState): string {
+  if (s.phase === 'disconnected') return `DISCONNECTED since ${beijing(s.since)} (${s.reason}), retrying`;
+  if (s.phase === 'refused') return `LOGIN REFUSED (${s.reason})`;
+  return s.phase;
 }
 
 /**

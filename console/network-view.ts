@@ -23,6 +23,8 @@ export interface GatewayView {
   clockOffsetMs?: number;
   up: number;
   degraded: number;
+  /** The degraded devices by name (a failed poll, or flags other than N). */
+  degradedDevs: string[];
   down: { dev: string; error: string }[];
   /** Devices that push (HJ 212 loggers, http): how many, and how many have sent nothing for 10 minutes. */
   pushing: number;
@@ -131,7 +133,7 @@ export class NetworkView {
       // The last will: what the gateway last said still stands, marked offline.
       const last = this.gateways.get(gw);
       this.gateways.set(gw, {
-        ...(last ?? { gw, up: 0, degraded: 0, down: [], pushing: 0, silent: [] }),
+        ...(last ?? { gw, up: 0, degraded: 0, degradedDevs: [], down: [], pushing: 0, silent: [] }),
         state: 'offline',
       });
       return;
@@ -147,6 +149,7 @@ export class NetworkView {
       clockOffsetMs: s.clock_offset_ms ?? undefined,
       up: s.devices.up.length,
       degraded: s.devices.degraded.length,
+      degradedDevs: s.devices.degraded,
       down: s.devices.down,
       pushing: pushed.length,
       silent: pushed.filter(([, p]) => !p.lastTs || p.lastTs < s.ts - SILENT_MS).map(([dev]) => dev),
@@ -175,48 +178,5 @@ export class NetworkView {
   }
 }
 
-const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));
 /** Beijing wall-clock time, which is what operators read. */
 export const beijing = beijingText;
-const num = (v: unknown) => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : '-');
-
-/** The screen: one block each for gateways, open alarms, air quality and recent events. */
-export function renderView(v: NetworkView, now: number, header: string, rows = 40): string {
-  const out: string[] = [`${header} — ${beijing(now, true)} Beijing`, ''];
-  out.push(`GATEWAYS (${v.gateways.size})`);
-  for (const g of [...v.gateways.values()].sort((a, b) => a.gw.localeCompare(b.gw))) {
-    const down = g.down.length ? `  down: ${g.down.map((d) => d.dev).join(', ')}` : '';
-    const pushing = g.pushing
-      ? `  pushing ${g.pushing}${g.silent.length ? ` (silent: ${g.silent.join(', ')})` : ''}`
-      : '';
-    out.push(
-      `  ${pad(g.gw, 14)} ${pad(g.state, 8)} devices ${g.up} up / ${g.degraded} degraded / ${g.down.length} down${pushing}  outbox ${g.outbox ?? '-'}${g.evicted ? ` (evicted ${g.evicted})` : ''}  clock ${g.clockOffsetMs === undefined ? '-' : `${g.clockOffsetMs >= 0 ? '+' : ''}${g.clockOffsetMs} ms`}${down}`,
-    );
-  }
-  const open = v.openAlarms();
-  out.push('', `OPEN ALARMS (${open.length})`);
-  for (const a of open.slice(0, Math.max(3, rows >> 2)))
-    out.push(
-      `  ${pad(a.dev, 14)} ${pad(a.rule, 16)} ${pad(a.field, 8)} since ${beijing(a.since, true)}  now ${num(a.value)} / limit ${num(a.limit)}  peak ${num(a.peak)}`,
-    );
-  if (open.length > Math.max(3, rows >> 2)) out.push(`  … and ${open.length - Math.max(3, rows >> 2)} more`);
-  const air = [...v.aqi.values()].sort((a, b) => (b.aqi ?? -1) - (a.aqi ?? -1));
-  out.push('', `AIR QUALITY, latest hour (${air.length})`);
-  for (const a of air.slice(0, Math.max(3, rows >> 2)))
-    out.push(
-      `  ${pad(a.dev, 14)} ${beijing(a.hour)}  AQI ${pad(a.aqi === null ? 'NA' : String(a.aqi), 4)} ${pad(a.category ?? '', 6)} ${pad(a.primary?.join(',') ?? '', 10)} 24h ${a.aqi24 ?? '-'}  warning ${a.warning ?? '-'}`,
-    );
-  out.push('', 'EVENTS');
-  for (const e of v.events.slice(0, Math.max(3, rows >> 2))) out.push(`  ${eventLine(e)}`);
-  return out.join('\n');
-}
-
-/** One line per alarm event, for the screen and for a log. */
-export function eventLine(e: EventView): string {
-  const what =
-    e.state === 'close'
-      ? `back at ${num(e.value)} (limit ${num(e.limit)})`
-      : `${num(e.value)} vs limit ${num(e.limit)}`;
-  const who = e.attrs?.plate ? ` plate ${e.attrs.plate}` : '';
-  return `${beijing(e.ts, true)}  ${pad(e.state, 6)} ${pad(e.dev, 14)} ${pad(e.rule, 16)} ${pad(e.field, 8)} ${what}${who}`;
-}

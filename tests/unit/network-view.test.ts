@@ -1,6 +1,7 @@
 // The operator's view of the network, built from MQTT messages alone.
 import { describe, expect, it } from 'vitest';
-import { eventLine, NetworkView, renderView } from '../../console/network-view.ts';
+import { NetworkView } from '../../console/network-view.ts';
+import { eventLine, renderView } from '../../console/screen.ts';
 import { Topics } from '../../protocol/topics.ts';
 
 const t = new Topics();
@@ -93,19 +94,18 @@ describe('network view', () => {
       ['cems-1', 'so2'],
       ['cems-2', 'nox'],
     ]);
-    const screen = renderView(v, T, 'qingcheng watch');
-    expect(screen).toContain('2026-11-28 10:00:00 Beijing');
-    expect(screen).toContain(
-      'gw-1           online   devices 2 up / 0 degraded / 1 down  pushing 2 (silent: rsd-1)  outbox 12  clock -3 ms  down: c',
-    );
+    const screen = renderView(v, T, { title: 'qingcheng watch', state: 'connected', broker: 'mqtt://b' }).join('\n');
+    expect(screen).toContain('11-28 10:00:00 Beijing');
+    expect(screen).toContain('GATEWAYS (1)  state   up  degr  down  push  silent  outbox  clock');
+    expect(screen).toContain('  gw-1        online   2     0     1     2       1      12  -3 ms');
+    expect(screen).toContain('      down: c — timeout');
+    expect(screen).toContain('      silent 10 min: rsd-1');
     expect(screen).toContain('OPEN ALARMS (2)');
-    expect(screen).toContain(
-      'cems-1         ultra-low        so2      since 2026-11-28 09:50:00  now 37.5 / limit 35  peak 41.2',
-    );
-    expect(screen).toContain('st-1           09:00:00  AQI 107  轻度污染   PM2.5      24h 95  warning none');
+    expect(screen).toContain('  cems-1         ultra-low  so2    09:50:00  37.5 > 35 mg/m³  41.2');
+    expect(screen).toContain('  st-1           09:00–10:00  107  轻度污染  PM2.5      95  none');
     v.onMessage(t.alert('cems-1'), '', true);
     expect(v.openAlarms().map((a) => a.dev)).toEqual(['cems-2']);
-    expect(eventLine(ev!)).toBe('2026-11-28 10:00:00  open   cems-2         ultra-low        nox      55 vs limit 50');
+    expect(eventLine(ev!)).toBe('2026-11-28 10:00:00  open   cems-2  ultra-low  nox  55 > 50 mg/m³');
   });
 
   it('names a vehicle in a remote-sensing event and counts what it cannot read', () => {
@@ -130,7 +130,8 @@ describe('network view', () => {
         open: [],
       }),
     );
-    expect(eventLine(ev!)).toContain('event  rsd-1          rsd-repeat       passes   2 vs limit 2 plate 蒙A·D1234');
+    // A repeat offender's count reads as what it is: passes that reached the count.
+    expect(eventLine(ev!)).toContain('event  rsd-1  rsd-repeat  passes  2 passes ≥ 2  plate 蒙A·D1234');
     v.onMessage(t.alert('x'), 'not json');
     v.onMessage(t.status('gw-x'), JSON.stringify({ state: 'sleeping' }));
     expect(v.malformed).toBe(2);
