@@ -1,5 +1,6 @@
 // Who may publish and subscribe to what (docs/protocol.md §2.4). A gateway publishes only its own up/*/{gw}
-// and status/{gw} and reads only its own ack/{gw}; ingest moves data; an operator only reads.
+// and status/{gw} (never retained on up/) and reads only its own ack/{gw}; ingest moves data; an operator
+// only reads.
 import { shardOf } from '../protocol/topics.ts';
 import type { Role } from './users.ts';
 
@@ -41,4 +42,12 @@ export function canSubscribe(who: Principal, prefix: string, filter: string): bo
     case 'ingest':
       return ['up', 'ack', 'alert', 'live', 'sys'].includes(l[0]!);
   }
+}
+
+/**
+ * Whether `who` may publish `topic` retained. A retained envelope would be kept (up to 1 MiB per gateway)
+ * and replayed to every new subscriber of up/; envelopes are for one reader, once.
+ */
+export function mayRetain(who: Principal, prefix: string, topic: string): boolean {
+  return who.role !== 'gateway' || levels(prefix, topic)?.[0] !== 'up';
 }

@@ -1,14 +1,22 @@
-// The Aedes broker: TCP listener, authentication against the users file, the ACL, a health endpoint, and
-// optionally Redis for its state (sessions, queued QoS 1 messages, retained messages) and for fan-out
-// between brokers, so a broker restart loses nothing and several brokers serve one network.
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+// The Aedes broker: TCP listener, authentication against the users file (reloaded when it changes), client
+// ids held to their users, the ACL, limits on what one client may cost (limits.ts), a health endpoint that
+// counts every refusal, and optionally Redis for its state (sessions, queued QoS 1 messages, retained
+// messages) and for fan-out between brokers, so a broker restart loses nothing and several brokers serve
+// one network.
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { createHash } from 'node:crypto';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Duplex } from 'node:stream';
+import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
-import { canPublish, canSubscribe, type Principal } from './acl.ts';
-import { verifyPassword, type User } from './users.ts';
+import { canPublish, canSubscribe, mayRetain, type Principal } from './acl.ts';
+import { ANONYMOUS, sessionId } from './client-ids.ts';
+import { AddressBuckets, LoginBackoff } from './guards.ts';
+import { brokerLimits, type BrokerLimits } from './limits.ts';
+import { PacketGate, type GateRefusal } from './packet-gate.ts';
+import { loadUsers, verifyPassword, type User } from './users.ts';
 import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
 
@@ -26,6 +34,11 @@ export interface BrokerOptions {
   shards?: number;
   /** redis://host:port[/db]: keep sessions, queues and retained messages in Redis and share them with other brokers. */
   redis?: string;
+  /** The file `users` came from: reloaded by reloadUsers() and when it changes (polled; 0 = not watched). */
+  usersFile?: string;
+  usersPollMs?: number;
+  /** Limits on what one client may cost (broker/limits.ts has the defaults). */
+  limits?: Partial<BrokerLimits>;
 }
 
 /**
@@ -59,6 +72,7 @@ export function redisOptions(url: string): {
   };
 }
 
+const IDENTIFIER_REJECTED = 2;
 const BAD_LOGIN = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -75,72 +89,145 @@ export class Broker {
   private ws?: http.Server;
   private wss?: WebSocketServer;
   private principals = new WeakMap<Client, Principal>();
+  /** The filters each client holds, against limits.maxSubscriptions. */
+  private subscriptions = new WeakMap<Client, Set<string>>();
+  /** Logged-in clients until their connection closes, to drop those whose user a reload removed or changed. */
+  private live = new Set<Client>();
   private users: Map<string, User>;
   /**
    * SHA-256 of each user's last verified password: scrypt is slow on purpose, and a reconnect storm of
    * a thousand gateways should not pay it a thousand times. No plain-text password is kept.
    */
   private verified = new Map<string, string>();
+  readonly limits: BrokerLimits;
+  private readonly prefix: string;
+  private readonly shards: number;
+  private buckets: AddressBuckets;
+  private backoff: LoginBackoff;
+  private pruner?: NodeJS.Timeout;
+  private unwatchUsers?: () => void;
+  private rateLoggedAt = 0;
   port = 0;
   healthPort = 0;
   wsPort = 0;
   readonly startedAt = Date.now();
-  stats = { connects: 0, refused: 0, deniedPublish: 0, deniedSubscribe: 0 };
+  /** Every refusal, by kind; served on /health. */
+  stats = {
+    connects: 0,
+    refused: 0,
+    deniedPublish: 0,
+    deniedSubscribe: 0,
+    deniedRetain: 0,
+    oversizePackets: 0,
+    malformedPackets: 0,
+    refusedRate: 0,
+    refusedClientId: 0,
+    tooManySubscriptions: 0,
+    longTopics: 0,
+    loginDelays: 0,
+    usersReloaded: 0,
+    usersReloadFailed: 0,
+  };
 
   constructor(private o: BrokerOptions) {
     this.users = new Map(o.users.map((u) => [u.username, u]));
+    this.prefix = o.prefix ?? DEFAULT_PREFIX;
+    this.shards = o.shards ?? DEFAULT_SHARDS;
+    this.limits = brokerLimits(this.shards, o.limits);
+    this.buckets = new AddressBuckets(this.limits.connectBurst, this.limits.connectPerSecond);
+    this.backoff = new LoginBackoff({
+      baseMs: this.limits.loginBackoffMs,
+      maxMs: this.limits.loginBackoffMaxMs,
+      windowMs: this.limits.loginBackoffWindowMs,
+    });
   }
 
   async start(): Promise<this> {
-    const prefix = this.o.prefix ?? DEFAULT_PREFIX;
-    const shards = this.o.shards ?? DEFAULT_SHARDS;
     const shared = this.o.redis ? await this.redisBackends(this.o.redis) : undefined;
     this.aedes = await Aedes.createBroker({
       ...(shared ?? {}),
-      authenticate: (client, username, password, done) => {
-        this.authenticate(client, username, password).then(
-          () => {
-            this.stats.connects++;
-            done(null, true);
-          },
-          (e: AuthenticateError) => {
-            this.stats.refused++;
-            log('warn', 'connection refused', { client: client.id, username, reason: e.message });
-            done(e, false);
-          },
-        );
-      },
-      authorizePublish: (client, packet, done) => {
-        const who = client && this.principals.get(client);
-        if (!client || (who && canPublish(who, prefix, packet.topic, shards))) return done(null);
-        this.stats.deniedPublish++;
-        log('warn', 'publish denied', { client: client.id, user: who?.username, topic: packet.topic });
-        done(new Error(`not authorised to publish to ${packet.topic}`));
-      },
-      authorizeSubscribe: (client, sub, done) => {
-        const who = this.principals.get(client);
-        if (who && canSubscribe(who, prefix, sub.topic)) return done(null, sub);
-        this.stats.deniedSubscribe++;
-        log('warn', 'subscribe denied', { client: client.id, user: who?.username, topic: sub.topic });
-        done(null, null); // SUBACK 0x80: refused, the connection stays up
-      },
+      connectTimeout: this.limits.connectTimeoutMs,
+      authenticate: (client, username, password, done) => this.onAuthenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => done(client ? this.publishRefusal(client, packet) : null),
+      // A refused filter gets SUBACK 0x80; the connection stays up.
+      authorizeSubscribe: (client, sub, done) => done(null, this.subscribeAllowed(client, sub.topic) ? sub : null),
     });
-    this.tcp = net.createServer(this.aedes.handle);
+    this.track();
+    this.tcp = net.createServer((socket) => this.accept(socket, socket.remoteAddress ?? ''));
     this.port = await listen(this.tcp, this.o.port, this.o.host);
     if (this.o.healthPort !== undefined) {
       this.health = http.createServer((req, res) => this.onHealth(req, res));
       this.healthPort = await listen(this.health, this.o.healthPort, this.o.host);
     }
-    if (this.o.wsPort !== undefined) {
-      // The same broker, users and ACL over WebSocket: each socket becomes a stream Aedes reads MQTT from.
-      this.ws = http.createServer((_req, res) =>
-        res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'),
-      );
-      this.wss = new WebSocketServer({ server: this.ws, path: '/mqtt' });
-      this.wss.on('connection', (socket, req) => this.aedes.handle(createWebSocketStream(socket), req));
-      this.wsPort = await listen(this.ws, this.o.wsPort, this.o.host);
-    }
+    if (this.o.wsPort !== undefined) await this.startWebSocket(this.o.wsPort);
+    this.pruner = setInterval(() => {
+      this.buckets.prune();
+      this.backoff.prune();
+    }, 60_000).unref();
+    if (this.o.usersFile && this.o.usersPollMs !== 0) this.watchUsers(this.o.usersFile, this.o.usersPollMs ?? 1000);
     return this;
+  }
+
+  /** The same broker, users and ACL over WebSocket: each socket becomes a stream Aedes reads MQTT from. */
+  private async startWebSocket(port: number): Promise<void> {
+    this.ws = http.createServer((_req, res) =>
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'),
+    );
+    // ws holds a whole frame before the gate sees it: frames are held to the largest gateway packet.
+    this.wss = new WebSocketServer({ server: this.ws, path: '/mqtt', maxPayload: this.limits.packet.gateway });
+    this.wss.on('connection', (socket: WebSocket, req) => {
+      if (!this.admitConnection(req.socket.remoteAddress ?? '')) return socket.terminate();
+      this.handle(createWebSocketStream(socket), req.socket.remoteAddress ?? '', req);
+    });
+    this.wsPort = await listen(this.ws, port, this.o.host);
+  }
+
+  /** Keeps the sets of connected clients and of each client's filters up to date. */
+  private track(): void {
+    this.aedes.on('clientReady', (c) => this.live.add(c));
+    this.aedes.on('unsubscribe', (filters, c) => {
+      const held = this.subscriptions.get(c);
+      for (const f of filters) held?.delete(f);
+    });
+  }
+
+  /** A new TCP connection: the per-address bucket first, then the packet gate in front of Aedes. */
+  private accept(socket: net.Socket, address: string): void {
+    if (this.admitConnection(address)) return this.handle(socket, address);
+    socket.on('error', () => undefined);
+    socket.destroy();
+  }
+
+  private admitConnection(address: string): boolean {
+    if (this.buckets.take(address)) return true;
+    this.stats.refusedRate++;
+    // One line a second at most: a flood of refusals must not become a flood of log lines.
+    if (Date.now() - this.rateLoggedAt >= 1000) {
+      this.rateLoggedAt = Date.now();
+      log('warn', 'connection refused: too many attempts from one address', {
+        address,
+        refused_so_far: this.stats.refusedRate,
+      });
+    }
+    return false;
+  }
+
+  private handle(stream: Duplex, address: string, req?: http.IncomingMessage): void {
+    const gate: PacketGate = new PacketGate(stream, address, this.limits.connectPacket, (r) =>
+      this.onGateRefusal(gate, r),
+    );
+    const client = this.aedes.handle(gate, req);
+    gate.once('close', () => this.live.delete(client));
+  }
+
+  private onGateRefusal(gate: PacketGate, r: GateRefusal): void {
+    if (r.kind === 'malformed') this.stats.malformedPackets++;
+    else this.stats.oversizePackets++;
+    log('warn', r.kind === 'oversize' ? 'packet over the limit: connection closed' : 'malformed packet length', {
+      address: gate.address,
+      user: gate.who ?? '(before login)',
+      ...(r.kind === 'oversize' ? { bytes: r.size, limit: r.limit } : {}),
+    });
   }
 
   /** Redis-backed persistence and emitter; fails fast, naming the URL, when Redis does not answer. */
@@ -168,19 +255,74 @@ export class Broker {
     };
   }
 
+  private onAuthenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (e: AuthenticateError | null, ok: boolean | null) => void,
+  ): void {
+    this.authenticate(client, username, password).then(
+      () => {
+        this.stats.connects++;
+        done(null, true);
+      },
+      (e: AuthenticateError) => this.refuse(client, username, e, done),
+    );
+  }
+
+  /** Answers a refused login; a wrong password waits longer each time for its user and address. */
+  private refuse(
+    client: Client,
+    username: string | undefined,
+    e: AuthenticateError,
+    done: (e: AuthenticateError | null, ok: boolean | null) => void,
+  ): void {
+    this.stats.refused++;
+    const address = gateOf(client)?.address ?? '';
+    const delay = e.returnCode === BAD_LOGIN ? this.backoff.fail(this.backoffKeys(username, address)) : 0;
+    log('warn', 'connection refused', {
+      client: client.id,
+      username,
+      address,
+      reason: e.message,
+      ...(delay ? { delayed_ms: delay } : {}),
+    });
+    if (delay === 0) return done(e, false);
+    this.stats.loginDelays++;
+    setTimeout(() => done(e, false), delay).unref();
+  }
+
+  private backoffKeys(username: string | undefined, address: string): string[] {
+    // Unknown names get no key of their own, or every guessed name would grow the map.
+    const known = username !== undefined && this.users.has(username);
+    return [`addr:${address}`, ...(known ? [`user:${username}`] : [])];
+  }
+
+  /** How long the next refused login of `username` from `address` would wait. */
+  loginDelay(username: string, address: string): number {
+    return this.backoff.delay(this.backoffKeys(username, address));
+  }
+
   private async authenticate(
     client: Client,
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<void> {
+    const who = await this.login(username, password);
+    this.claimClientId(client, who);
+    this.principals.set(client, who);
+    this.subscriptions.set(client, new Set());
+    gateOf(client)?.admit(this.limits.packet[who.role], who.username || ANONYMOUS);
+  }
+
+  private async login(username: string | undefined, password: Buffer | undefined): Promise<Principal> {
     if (username === undefined) {
       if (!this.o.allowAnonymous)
         throw authError(
           'anonymous clients are not allowed (start the broker with --allow-anonymous to permit read-only access)',
           NOT_AUTHORIZED,
         );
-      this.principals.set(client, { username: '', role: 'operator' });
-      return;
+      return { username: '', role: 'operator' };
     }
     const user = this.users.get(username);
     const pw = password?.toString('utf8') ?? '';
@@ -190,10 +332,128 @@ export class Broker {
       if (!(await verifyPassword(pw, user.password))) throw authError(`wrong password for ${username}`, BAD_LOGIN);
       this.verified.set(username, digest);
     }
-    // A gateway's client id is its name, so no client can take over (and end) another gateway's session.
-    if (user.role === 'gateway' && client.id !== username)
-      throw authError(`gateway ${username} must connect with client id ${username}, not ${client.id}`, NOT_AUTHORIZED);
-    this.principals.set(client, { username, role: user.role });
+    return { username, role: user.role };
+  }
+
+  /**
+   * Puts the session under an id its user owns (broker/client-ids.ts), or refuses the login: connecting
+   * with an id ends the session of whoever holds it, so no one may pick another user's.
+   */
+  private claimClientId(client: Client, who: Principal): void {
+    if (Buffer.byteLength(client.id) > this.limits.maxClientIdLength) {
+      this.stats.refusedClientId++;
+      throw authError(`client id longer than ${this.limits.maxClientIdLength} bytes`, IDENTIFIER_REJECTED);
+    }
+    const s = sessionId(who, client.id, (name) => this.users.has(name));
+    if ('refused' in s) {
+      this.stats.refusedClientId++;
+      throw authError(s.refused, NOT_AUTHORIZED);
+    }
+    client.id = s.id;
+  }
+
+  /** Why `client` may not publish `packet` (the connection is then closed), or null. */
+  private publishRefusal(client: Client, packet: PublishPacket): Error | null {
+    const who = this.principals.get(client);
+    const why = this.whyNotPublish(who, packet);
+    if (!why) return null;
+    const topic = packet.topic.slice(0, this.limits.maxTopicLength);
+    log('warn', 'publish denied', { client: client.id, user: who?.username, topic, reason: why });
+    return new Error(`not authorised to publish to ${topic}: ${why}`);
+  }
+
+  private whyNotPublish(who: Principal | undefined, packet: PublishPacket): string | null {
+    if (Buffer.byteLength(packet.topic) > this.limits.maxTopicLength) {
+      this.stats.longTopics++;
+      return `topic longer than ${this.limits.maxTopicLength} bytes`;
+    }
+    if (!who || !canPublish(who, this.prefix, packet.topic, this.shards)) {
+      this.stats.deniedPublish++;
+      return 'not allowed to this role';
+    }
+    if (packet.retain && !mayRetain(who, this.prefix, packet.topic)) {
+      this.stats.deniedRetain++;
+      return 'a gateway may not retain on up/';
+    }
+    return null;
+  }
+
+  private subscribeAllowed(client: Client, filter: string): boolean {
+    const who = this.principals.get(client);
+    const why = this.whyNotSubscribe(client, who, filter);
+    if (why) {
+      const topic = filter.slice(0, this.limits.maxTopicLength);
+      log('warn', 'subscribe denied', { client: client.id, user: who?.username, topic, reason: why });
+    }
+    return !why;
+  }
+
+  private whyNotSubscribe(client: Client, who: Principal | undefined, filter: string): string | null {
+    if (Buffer.byteLength(filter) > this.limits.maxTopicLength) {
+      this.stats.longTopics++;
+      return `filter longer than ${this.limits.maxTopicLength} bytes`;
+    }
+    if (!who || !canSubscribe(who, this.prefix, filter)) {
+      this.stats.deniedSubscribe++;
+      return 'not allowed to this role';
+    }
+    const held = this.subscriptions.get(client) ?? new Set<string>();
+    this.subscriptions.set(client, held);
+    if (!held.has(filter) && held.size >= this.limits.maxSubscriptions) {
+      this.stats.tooManySubscriptions++;
+      return `more than ${this.limits.maxSubscriptions} subscriptions`;
+    }
+    held.add(filter);
+    return null;
+  }
+
+  /**
+   * Reads the users file again (on SIGHUP, and when it changes). A file that does not load keeps the
+   * users loaded before. Clients of a removed user, or of one whose role or password changed, are closed.
+   */
+  reloadUsers(): boolean {
+    const file = this.o.usersFile;
+    if (!file) return false;
+    let users: User[];
+    try {
+      users = loadUsers(file);
+    } catch (e) {
+      this.stats.usersReloadFailed++;
+      log('error', 'users file not reloaded; the users loaded before stay', { file, error: (e as Error).message });
+      return false;
+    }
+    const closed = this.replaceUsers(users);
+    this.stats.usersReloaded++;
+    log('info', 'users reloaded', { file, users: users.length, disconnected: closed });
+    return true;
+  }
+
+  private replaceUsers(users: User[]): number {
+    const before = this.users;
+    const after = new Map(users.map((u) => [u.username, u]));
+    const changed = (name: string) => {
+      const [a, b] = [before.get(name), after.get(name)];
+      return !b || a?.role !== b.role || a.password !== b.password;
+    };
+    this.users = after;
+    for (const name of [...this.verified.keys()]) if (!after.has(name)) this.verified.delete(name);
+    let closed = 0;
+    for (const c of [...this.live]) {
+      const who = this.principals.get(c);
+      if (!who?.username || !changed(who.username)) continue;
+      c.close();
+      closed++;
+    }
+    return closed;
+  }
+
+  /** Polls the file's metadata: it sees a file replaced by rename, and works on any file system. */
+  private watchUsers(file: string, intervalMs: number): void {
+    const onChange = (cur: Stats, prev: Stats) => {
+      if (cur.mtimeMs !== prev.mtimeMs || cur.ino !== prev.ino || cur.size !== prev.size) this.reloadUsers();
+    };
+    watchFile(file, { interval: intervalMs, persistent: false }, onChange);
+    this.unwatchUsers = () => unwatchFile(file, onChange);
   }
 
   private onHealth(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -217,6 +477,8 @@ export class Broker {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pruner);
+    this.unwatchUsers?.();
     this.health?.close();
     for (const c of this.wss?.clients ?? []) c.terminate();
     this.wss?.close();
@@ -225,6 +487,10 @@ export class Broker {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     this.redisConn?.disconnect();
   }
+}
+
+function gateOf(client: Client): PacketGate | undefined {
+  return client.conn instanceof PacketGate ? client.conn : undefined;
 }
 
 type AddSubscriptions = (client: unknown, subs: object, cb?: unknown) => unknown;

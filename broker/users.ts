@@ -3,9 +3,12 @@
 //   users:
 //     - { username: gw-saihan-01, role: gateway, password: "scrypt$16384$8$1$<salt>$<hash>" }
 //
-// `qingcheng broker user add` writes entries; plain-text passwords are never stored.
+// `qingcheng broker user add|remove|passwd` write entries; plain-text passwords are never stored. The file is
+// replaced whole (written beside it, then renamed), so a broker reloading it never reads half a file.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { parse as parseYaml, stringify } from 'yaml';
 import { configRoot, Node } from '../protocol/config.ts';
 import { ID_PATTERN } from '../protocol/topics.ts';
 
@@ -63,4 +66,57 @@ export function parseUsers(root: Node): User[] {
 
 export function loadUsers(file: string): User[] {
   return parseUsers(configRoot(file));
+}
+
+type Entry = { username?: unknown; role?: unknown; password?: unknown };
+
+/** The file's entries as written, or none when there is no file yet. */
+function readEntries(file: string): Entry[] {
+  if (!existsSync(file)) return [];
+  const doc = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as { users?: unknown };
+  return Array.isArray(doc.users) ? (doc.users as Entry[]) : [];
+}
+
+/** Writes the entries beside the file, checks they load, and only then puts them in its place. */
+function writeEntries(file: string, users: Entry[]): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, stringify({ users }), { mode: 0o600 });
+  try {
+    loadUsers(tmp);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Adds a user, or replaces one of that name; creates the file if needed. */
+export async function addUser(file: string, username: string, role: Role, password: string): Promise<void> {
+  const users = readEntries(file).filter((u) => u.username !== username);
+  users.push({ username, role, password: await hashPassword(password) });
+  writeEntries(file, users);
+}
+
+/** Removes a user; false when there was none of that name. */
+export function removeUser(file: string, username: string): boolean {
+  const users = readEntries(file);
+  const kept = users.filter((u) => u.username !== username);
+  if (kept.length === users.length) return false;
+  writeEntries(file, kept);
+  return true;
+}
+
+/** Sets a user's password, keeping its role; false when there is no user of that name. */
+export async function setPassword(file: string, username: string, password: string): Promise<boolean> {
+  const users = readEntries(file);
+  const user = users.find((u) => u.username === username);
+  if (!user) return false;
+  user.password = await hashPassword(password);
+  writeEntries(file, users);
+  return true;
+}
+
+/** Who may connect, and with which role (no hashes). */
+export function listUsers(file: string): { username: string; role: Role }[] {
+  return loadUsers(file).map(({ username, role }) => ({ username, role }));
 }

@@ -1,7 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { parse as parseYaml, stringify } from 'yaml';
 import { Broker } from '../broker/server.ts';
-import { hashPassword, loadUsers, ROLES, type Role } from '../broker/users.ts';
+import { addUser, listUsers, loadUsers, removeUser, ROLES, setPassword, type Role } from '../broker/users.ts';
 import { log } from '../protocol/log.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
 import { int, parse, UsageError } from './args.ts';
@@ -28,30 +26,45 @@ const OPTS = {
     env: 'QC_REDIS_URL',
     help: 'redis://host:port[/db]: keep sessions, queued and retained messages in Redis, shared by every broker using it',
   },
+  'connect-burst': {
+    type: 'string',
+    default: '100',
+    help: 'connection attempts one address may make at once (behind a proxy, every client shares its address)',
+  },
+  'connect-rate': { type: 'string', default: '20', help: 'connection attempts per second one address gets back' },
 } as const;
 
 const USER_OPTS = {
   users: { type: 'string', default: 'config/users.yaml', help: 'users file to create or update' },
   username: { type: 'string', help: 'user name (for a gateway: its gateway id)' },
-  role: { type: 'string', help: `one of ${ROLES.join(', ')}` },
-  password: { type: 'string', env: 'QC_PASSWORD', help: 'password' },
+  role: { type: 'string', help: `one of ${ROLES.join(', ')} (add)` },
+  password: { type: 'string', env: 'QC_PASSWORD', help: 'password (add, passwd)' },
 } as const;
+
+const USER_USAGE = [
+  'Usage: qingcheng broker user add --username NAME --role ROLE --password PW [--users FILE]',
+  '       qingcheng broker user passwd --username NAME --password PW [--users FILE]',
+  '       qingcheng broker user remove --username NAME [--users FILE]',
+  '       qingcheng broker user list [--users FILE]',
+  'A running broker reads the file again within a second, and on SIGHUP.',
+].join('\n');
 
 export async function run(argv: string[]): Promise<void> {
   if (argv[0] === 'user') return userCommand(argv.slice(1));
-  const a = parse(
-    argv,
-    'Usage: qingcheng broker [options]\n       qingcheng broker user add --username NAME --role ROLE --password PW',
-    OPTS,
-  );
+  const a = parse(argv, `Usage: qingcheng broker [options]\n       ${USER_USAGE.slice('Usage: '.length)}`, OPTS);
   const broker = await new Broker({
     port: int(a.port, 'port'),
     host: a.host!,
     healthPort: int(a['health-port'], 'health-port'),
     users: loadUsers(a.users!),
+    usersFile: a.users!,
     allowAnonymous: a['allow-anonymous'],
     prefix: a.prefix!,
     shards: int(a.shards, 'shards', 1),
+    limits: {
+      connectBurst: int(a['connect-burst'], 'connect-burst', 1),
+      connectPerSecond: int(a['connect-rate'], 'connect-rate', 1),
+    },
     ...(a.redis ? { redis: a.redis } : {}),
     ...(a['ws-port'] !== undefined ? { wsPort: int(a['ws-port'], 'ws-port') } : {}),
   }).start();
@@ -62,31 +75,50 @@ export async function run(argv: string[]): Promise<void> {
     anonymous: a['allow-anonymous'],
     state: a.redis ? 'redis' : 'memory',
   });
+  // The file is also watched; SIGHUP reloads at once, for scripts that must know it has happened.
+  process.on('SIGHUP', () => broker.reloadUsers());
   onShutdown(() => broker.stop());
 }
 
 async function userCommand(argv: string[]): Promise<void> {
-  const a = parse(
-    argv.slice(1),
-    'Usage: qingcheng broker user add --username NAME --role ROLE --password PW [--users FILE]',
-    USER_OPTS,
-  );
-  if (argv[0] !== 'add') throw new UsageError('expected `broker user add`');
-  if (!a.username || !ID_PATTERN.test(a.username))
-    throw new UsageError('--username: expected letters, digits, . _ - (1-64)');
-  if (!ROLES.includes(a.role as Role)) throw new UsageError(`--role: expected one of ${ROLES.join(', ')}`);
-  if (!a.password) throw new UsageError('--password (or QC_PASSWORD) is required');
-  await addUser(a.users!, a.username, a.role as Role, a.password);
-  process.stdout.write(`${a.users}: ${a.username} (${a.role}) saved\n`);
+  // `broker user --help` has no subcommand in front of its options.
+  const a = parse(argv[0]?.startsWith('-') ? argv : argv.slice(1), USER_USAGE, USER_OPTS);
+  const file = a.users!;
+  switch (argv[0]) {
+    case 'add':
+      await addUser(file, username(a.username), role(a.role), password(a.password));
+      return say(`${file}: ${a.username} (${a.role}) saved\n`);
+    case 'passwd':
+      if (!(await setPassword(file, username(a.username), password(a.password))))
+        throw new UsageError(`${file}: no user ${a.username}`);
+      return say(`${file}: password of ${a.username} changed\n`);
+    case 'remove':
+      if (!removeUser(file, username(a.username))) throw new UsageError(`${file}: no user ${a.username}`);
+      return say(`${file}: ${a.username} removed\n`);
+    case 'list':
+      return say(
+        listUsers(file)
+          .map((u) => `${u.username}\t${u.role}\n`)
+          .join(''),
+      );
+    default:
+      throw new UsageError(`expected \`broker user add|passwd|remove|list\`\n\n${USER_USAGE}`);
+  }
 }
 
-/** Adds or replaces a user in a users file, creating the file if needed. */
-export async function addUser(file: string, username: string, role: Role, password: string): Promise<void> {
-  const doc = existsSync(file) ? (parseYaml(readFileSync(file, 'utf8')) ?? {}) : {};
-  const users = (Array.isArray(doc.users) ? doc.users : []).filter(
-    (u: { username?: string }) => u.username !== username,
-  );
-  users.push({ username, role, password: await hashPassword(password) });
-  writeFileSync(file, stringify({ users }), { mode: 0o600 });
-  loadUsers(file); // what we wrote must load
+const say = (text: string) => void process.stdout.write(text);
+
+function username(v: string | undefined): string {
+  if (!v || !ID_PATTERN.test(v)) throw new UsageError('--username: expected letters, digits, . _ - (1-64)');
+  return v;
+}
+
+function role(v: string | undefined): Role {
+  if (!ROLES.includes(v as Role)) throw new UsageError(`--role: expected one of ${ROLES.join(', ')}`);
+  return v as Role;
+}
+
+function password(v: string | undefined): string {
+  if (!v) throw new UsageError('--password (or QC_PASSWORD) is required');
+  return v;
 }

@@ -72,7 +72,7 @@ export class IngestWorker {
   }
 
   get clientId(): string {
-    return this.o.clientId ?? `qingcheng-ingest-${this.o.index}-of-${this.o.workers}`;
+    return this.o.clientId ?? `${this.o.username ?? 'qingcheng-ingest'}-${this.o.index}-of-${this.o.workers}`;
   }
   get connected(): boolean {
     return this.client?.connected ?? false;
