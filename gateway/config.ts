@@ -2,11 +2,10 @@
 import { dirname, resolve } from 'node:path';
 import { configRoot, type Node } from '../protocol/config.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/kinds.ts';
-import { VALUE_TYPES, WORD_ORDERS } from '../protocol/modbus-values.ts';
 import { CRC_VARIANTS, type CrcVariant } from '../protocol/hj212.ts';
-import { parseFieldName, pollutantByCode } from '../protocol/pollutants.ts';
+import { pollutantByCode } from '../protocol/pollutants.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
-import { TEMPLATES, type RegisterDef, type StatusDef, type Template } from './templates.ts';
+import { parseRegister, parseStatus, templatesWithDir, type Template } from './templates.ts';
 
 export interface MqttConfig {
   url: string;
@@ -140,8 +139,10 @@ function secretFromEnv(n: Node, what: string, o: ParseOptions): string | undefin
 
 export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): GatewayConfig {
   root.only('gateway', 'mqtt', 'outbox', 'links', 'devices');
-  const gw = root.get('gateway').only('id');
+  const gw = root.get('gateway').only('id', 'templates_dir');
   const id = gw.get('id').str(ID);
+  // Templates of the user's own directory join the built-in library (gateway/devices/).
+  const templates = templatesWithDir(gw.get('templates_dir'));
   const m = root
     .get('mqtt')
     .only(
@@ -197,7 +198,7 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
     .get('devices')
     .list()
     .map((d) => {
-      const dev = parseDevice(d, linkTypes);
+      const dev = parseDevice(d, linkTypes, templates);
       if (ids.has(dev.id)) d.get('id').fail(`"${dev.id}" is used by another device`);
       ids.add(dev.id);
       if (isHj212(dev)) {
@@ -261,7 +262,11 @@ function parseLink(l: Node, opts: ParseOptions): LinkConfig {
   };
 }
 
-function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceConfig {
+function parseDevice(
+  d: Node,
+  links: Map<string, LinkConfig['type']>,
+  templates: Record<string, Template>,
+): DeviceConfig {
   const id = d.get('id').str(ID);
   const link = d.get('link').str();
   if (!links.has(link))
@@ -306,12 +311,19 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
   if (d.get('template').present) {
     const name = d.get('template').str();
     const t =
-      TEMPLATES[name] ??
-      d.get('template').fail(`unknown template "${name}"; templates are: ${Object.keys(TEMPLATES).join(', ')}`);
+      templates[name] ??
+      d
+        .get('template')
+        .fail(
+          `unknown template "${name}"; templates are: ${Object.keys(templates).join(', ')} (\`qingcheng gateway templates\` describes them)`,
+        );
     if (d.get('registers').present) d.get('registers').fail('give either a template or registers, not both');
     template = t;
   } else {
-    const regs = d.get('registers').list().map(parseRegister);
+    const regs = d
+      .get('registers')
+      .list()
+      .map((r) => parseRegister(r));
     if (regs.length === 0) d.get('registers').fail('expected a template or at least one register');
     const status = d.get('status').present ? parseStatus(d.get('status')) : undefined;
     template = {
@@ -324,54 +336,4 @@ function parseDevice(d: Node, links: Map<string, LinkConfig['type']>): DeviceCon
   }
   const kind = kindOr(template.kind);
   return { id, kind, link, unit, pollMs, template };
-}
-
-function parseRegister(r: Node): RegisterDef {
-  r.only('field', 'addr', 'fc', 'type', 'order', 'scale', 'offset');
-  const field = r.get('field').str();
-  if (!parseFieldName(field))
-    r.get('field').fail(
-      `"${field}" is not a registry key (pm25, so2, nox, temp, …) with an optional _min/_max/_avg/_zs… suffix`,
-    );
-  const def: RegisterDef = {
-    field,
-    addr: r.get('addr').num({ min: 0, max: 65535, integer: true }),
-    fc: functionCode(r.get('fc')),
-    type: r.get('type').oneOf(VALUE_TYPES, 'uint16'),
-  };
-  if (r.get('order').present) def.order = r.get('order').oneOf(WORD_ORDERS);
-  const scale = r.get('scale').optNum();
-  if (scale !== undefined) def.scale = scale;
-  const offset = r.get('offset').optNum();
-  if (offset !== undefined) def.offset = offset;
-  return def;
-}
-
-function parseStatus(s: Node): StatusDef {
-  s.only('addr', 'fc', 'bits');
-  return {
-    addr: s.get('addr').num({ min: 0, max: 65535, integer: true }),
-    fc: functionCode(s.get('fc')),
-    bits: s
-      .get('bits')
-      .list()
-      .map((b) => {
-        b.only('bit', 'flag', 'fields');
-        const fields = b.get('fields').present
-          ? b
-              .get('fields')
-              .list()
-              .map((f) => f.str())
-          : undefined;
-        return {
-          bit: b.get('bit').num({ min: 0, max: 15, integer: true }),
-          flag: b.get('flag').oneOf(['F', 'M', 'S', 'D', 'C', 'T', 'B'] as const),
-          ...(fields ? { fields } : {}),
-        };
-      }),
-  };
-}
-
-function functionCode(n: Node): 3 | 4 {
-  return n.num({ def: 3, min: 3, max: 4, integer: true }) as 3 | 4;
 }
