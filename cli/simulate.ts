@@ -1,5 +1,8 @@
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { templatesWithDir, type Template } from '../gateway/templates.ts';
+import { Node } from '../protocol/config.ts';
 import { log } from '../protocol/log.ts';
 import { backfill } from '../simulators/backfill.ts';
 import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
@@ -10,6 +13,15 @@ import { int, parse, UsageError } from './args.ts';
 import { onShutdown } from './signals.ts';
 
 const OPTS = {
+  template: {
+    type: 'string',
+    help: 'serve units of this device template instead of stations and analyzers (`qingcheng gateway templates` lists them)',
+  },
+  units: { type: 'string', default: '1', help: 'number of units of --template (unit ids 1..K on each port)' },
+  'templates-dir': {
+    type: 'string',
+    help: 'a directory of your own template files (*.yaml) besides the built-in library; the written config names it',
+  },
   stations: { type: 'string', default: '6', help: 'number of SIM-AQ6 micro-stations' },
   cems: { type: 'string', default: '0', help: 'number of SIM-CEMS smokestack analyzers' },
   'units-per-port': { type: 'string', default: '4', help: 'stations (unit ids 1..K) behind each Modbus TCP port' },
@@ -112,9 +124,11 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (a.framing !== 'tcp' && a.framing !== 'rtu')
     throw new UsageError(`--framing: expected tcp or rtu, got ${a.framing}`);
+  const template = a.template ? chosenTemplate(a.template, a['templates-dir']) : undefined;
   const fleet = await new AirFleet().start({
-    stations: int(a.stations, 'stations'),
-    cems: int(a.cems, 'cems'),
+    stations: template ? 0 : int(a.stations, 'stations'),
+    cems: template ? 0 : int(a.cems, 'cems'),
+    ...(template ? { template: { def: template, units: int(a.units, 'units', 1) } } : {}),
     unitsPerServer: int(a['units-per-port'], 'units-per-port', 1),
     basePort: int(a.port, 'port'),
     host: a.host!,
@@ -128,6 +142,10 @@ export async function run(argv: string[]): Promise<void> {
       : `${e.framing === 'rtu' ? 'modbus-rtu-tcp' : 'modbus-tcp'}://${e.host}:${e.port}`;
     process.stdout.write(`${e.model} ${e.id} at ${at} unit ${e.unit}\n`);
   }
+  if (template?.unverified?.length)
+    process.stdout.write(
+      `${template.name}: ${template.unverified.length} UNVERIFIED fact(s) in ${template.file}; \`qingcheng gateway templates\` lists them\n`,
+    );
   const sites = rsdSites(int(a.rsd, 'rsd'));
   const push = `http://${a['rsd-listen']}/records`;
   for (const s of sites) process.stdout.write(`SIM-RSD ${s.dev} pushing vehicle passes to ${push}\n`);
@@ -142,6 +160,7 @@ export async function run(argv: string[]): Promise<void> {
         ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}),
         ...(loggers.length ? { hj212: { listen: target, devices: loggers } } : {}),
         ...(a['gateway-serial'] ? { serialPeer: a['gateway-serial'] } : {}),
+        ...(a['templates-dir'] ? { templatesDir: resolve(a['templates-dir']) } : {}),
       }),
     );
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
@@ -153,6 +172,17 @@ export async function run(argv: string[]): Promise<void> {
     for (const l of running) l.stop();
     await fleet.stop();
   });
+}
+
+/** The template `--template` names, among the built-in ones and those of `--templates-dir`. */
+function chosenTemplate(name: string, dir: string | undefined): Template {
+  const templates = templatesWithDir(new Node('(command line)', '--templates-dir', dir));
+  const t = templates[name];
+  if (!t)
+    throw new UsageError(
+      `--template: unknown template "${name}"; templates are: ${Object.keys(templates).join(', ')} (\`qingcheng gateway templates\` describes them)`,
+    );
+  return t;
 }
 
 /** Pushing devices of a gateway config: an http link listening on `listen`, and the devices' ids. */
@@ -177,6 +207,8 @@ export function gatewayConfigFor(
     rsd?: PushedSites;
     hj212?: LoggerLink;
     serialPeer?: string;
+    /** A directory of the user's templates the devices name, for the gateway to load. */
+    templatesDir?: string;
   } = {},
 ): string {
   // One link per TCP port or serial line; a serial line is opened at its other end (`serialPeer`) when given.
@@ -184,7 +216,7 @@ export function gatewayConfigFor(
   const links = [...new Map(endpoints.map((e) => [where(e), e])).values()];
   const linkName = (e: SimEndpoint) => `bus-${links.findIndex((l) => where(l) === where(e)) + 1}`;
   return stringify({
-    gateway: { id: gw },
+    gateway: { id: gw, ...(extra.templatesDir ? { templates_dir: extra.templatesDir } : {}) },
     mqtt: { url: 'mqtt://127.0.0.1:1883', ...extra.mqtt },
     outbox: { path: `${gw}.outbox.sqlite`, ...extra.outbox },
     links: [
@@ -211,7 +243,7 @@ export function gatewayConfigFor(
     devices: [
       ...endpoints.map((e) => ({
         id: e.id,
-        kind: e.model === 'SIM-AQ6' ? 'air.micro' : 'stack.cems',
+        kind: e.kind,
         link: linkName(e),
         unit: e.unit,
         template: e.model,

@@ -1,7 +1,8 @@
-// Fleets of simulated instruments on Modbus TCP servers, K unit ids each: SIM-AQ6 air micro-stations
-// and SIM-CEMS smokestack analyzers.
+// Fleets of simulated instruments on Modbus TCP servers, K unit ids each: SIM-AQ6 air micro-stations,
+// SIM-CEMS smokestack analyzers, or the units of any device template (the generic model).
 import { CemsUnit } from './models/cems.ts';
 import { aq6Reading, aq6Registers } from './models/aq6.ts';
+import { TemplateUnit, type SimTemplate } from './models/template-unit.ts';
 import { ModbusSerialSim, ModbusTcpSimServer, type Framing, type SimBus, type SimUnit } from './modbus-server.ts';
 
 export function aq6Unit(seed: number): SimUnit {
@@ -21,9 +22,34 @@ export interface FleetOptions {
   framing?: Framing;
   /** Serve every unit on this serial line instead (one end of a pty pair, or a real port). */
   serial?: { device: string; baudRate?: number };
+  /** Units of one device template, after the stations and analyzers. */
+  template?: { def: SimTemplate; units: number };
 }
 
-export type Model = 'SIM-AQ6' | 'SIM-CEMS';
+/** The template a unit serves: SIM-AQ6, SIM-CEMS or any other. */
+export type Model = string;
+
+/** How to make the units of one model, and what to call them. */
+interface Maker {
+  model: Model;
+  kind: string;
+  prefix: string;
+  make(seed: number): SimUnit;
+}
+const AQ6: Maker = { model: 'SIM-AQ6', kind: 'air.micro', prefix: 'aq', make: aq6Unit };
+const CEMS: Maker = { model: 'SIM-CEMS', kind: 'stack.cems', prefix: 'cems', make: (seed) => new CemsUnit(seed) };
+
+/** SIM-AQ6 and SIM-CEMS keep their own models (episodes, calibrations, excursions); other templates get the generic one. */
+function makerFor(def: SimTemplate): Maker {
+  if (def.name === AQ6.model) return AQ6;
+  if (def.name === CEMS.model) return CEMS;
+  return {
+    model: def.name,
+    kind: def.kind,
+    prefix: def.name.toLowerCase(),
+    make: (seed) => new TemplateUnit(def, seed),
+  };
+}
 /** Where a simulated instrument answers: a TCP port (with its framing), or a serial device. */
 export interface SimEndpoint {
   host: string;
@@ -31,6 +57,8 @@ export interface SimEndpoint {
   unit: number;
   seed: number;
   model: Model;
+  /** The device kind a gateway config gives it. */
+  kind: string;
   id: string;
   framing: Framing;
   serial?: { device: string; baudRate: number };
@@ -44,9 +72,10 @@ export class AirFleet {
 
   async start(o: FleetOptions): Promise<this> {
     const host = o.host ?? '127.0.0.1';
-    const models: Model[] = [
-      ...Array<Model>(o.stations).fill('SIM-AQ6'),
-      ...Array<Model>(o.cems ?? 0).fill('SIM-CEMS'),
+    const models: Maker[] = [
+      ...Array<Maker>(o.stations).fill(AQ6),
+      ...Array<Maker>(o.cems ?? 0).fill(CEMS),
+      ...(o.template ? Array<Maker>(o.template.units).fill(makerFor(o.template.def)) : []),
     ];
     // On a serial line every unit shares the bus (ids 1..247); over TCP, K units per port.
     const perServer = o.serial ? 247 : o.unitsPerServer;
@@ -69,15 +98,12 @@ export class AirFleet {
       }
       for (let u = 1; u <= perServer && i + u - 1 < models.length; u++) {
         const seed = (o.seed ?? 1000) + i + u - 1;
-        const model = models[i + u - 1]!;
-        const id = `${model === 'SIM-AQ6' ? 'aq' : 'cems'}-${String(seed).padStart(4, '0')}`;
-        if (model === 'SIM-AQ6') bus.units.set(u, aq6Unit(seed));
-        else {
-          const unit = new CemsUnit(seed);
-          this.cems.set(id, unit);
-          bus.units.set(u, unit);
-        }
-        this.endpoints.push({ ...where, unit: u, seed, model, id });
+        const maker = models[i + u - 1]!;
+        const id = `${maker.prefix}-${String(seed).padStart(4, '0')}`;
+        const unit = maker.make(seed);
+        if (unit instanceof CemsUnit) this.cems.set(id, unit);
+        bus.units.set(u, unit);
+        this.endpoints.push({ ...where, unit: u, seed, model: maker.model, kind: maker.kind, id });
       }
     }
     return this;
