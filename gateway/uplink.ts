@@ -2,7 +2,7 @@
 // newest data first so live readings never wait behind a backlog; applies ingest's watermark from the
 // retained ack/{gw}; re-publishes what stays unacknowledged; keeps status/{gw} with a last will.
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeAck, encodeEnvelopeOf } from '../protocol/envelope.ts';
+import { decodeAck, DEFAULT_LIMITS, encodeEnvelopeOf } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { encodeStatus, OFFLINE_STATUS, type OnlineStatus } from '../protocol/messages.ts';
 import { Topics } from '../protocol/topics.ts';
@@ -161,9 +161,9 @@ export class Uplink {
     this.liveTurn = !this.liveTurn;
     if (!this.liveTurn) {
       const old = this.outbox.oldestUnsent(max);
-      if (old.length && (!live.length || old[0]!.seq < live[0]!.seq)) return old;
+      if (old.length && (!live.length || old[0]!.seq < live[0]!.seq)) return fitBytes(old, 'oldest');
     }
-    return live.length ? live : null;
+    return live.length ? fitBytes(live, 'newest') : null;
   }
 
   private send(batch: StoredRecord[]): void {
@@ -218,4 +218,24 @@ export class Uplink {
     }
     await this.client?.endAsync();
   }
+}
+
+/** Room for records in one envelope: the 1 MiB envelope limit less room for the header and gaps. */
+const ENVELOPE_RECORD_BYTES = DEFAULT_LIMITS.maxBytes - 64 * 1024;
+
+/**
+ * Cuts a run of records (ascending seq) to what fits one envelope, keeping its newest or its oldest end
+ * so the run stays contiguous. A broker closes a connection that sends a packet over its limit, and the
+ * decoder refuses an envelope over 1 MiB: records of many fields or long attributes must not add up to that.
+ */
+export function fitBytes(batch: StoredRecord[], keep: 'newest' | 'oldest'): StoredRecord[] {
+  let bytes = 0;
+  const order = keep === 'newest' ? [...batch].reverse() : batch;
+  let n = 0;
+  for (const r of order) {
+    bytes += Buffer.byteLength(r.body) + 1;
+    if (bytes > ENVELOPE_RECORD_BYTES && n > 0) break;
+    n++;
+  }
+  return n === batch.length ? batch : keep === 'newest' ? batch.slice(batch.length - n) : batch.slice(0, n);
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Outbox, runs } from '../../gateway/outbox.ts';
+import { Outbox, runs, type StoredRecord } from '../../gateway/outbox.ts';
+import { fitBytes } from '../../gateway/uplink.ts';
 import type { SampleRecord } from '../../protocol/envelope.ts';
 
 const dirs: string[] = [];
@@ -105,5 +106,18 @@ describe('outbox', () => {
       [9, 10],
     ]);
     expect(runs([])).toEqual([]);
+  });
+});
+
+describe('envelope size', () => {
+  it('cuts a run of records to what fits one 1 MiB envelope, keeping the newest or the oldest end contiguous', () => {
+    const body = 'x'.repeat(100 * 1024); // 100 KiB a record: ten do not fit
+    const run: StoredRecord[] = Array.from({ length: 12 }, (_, i) => ({ seq: i, body }));
+    const newest = fitBytes(run, 'newest');
+    const oldest = fitBytes(run, 'oldest');
+    expect(newest.map((r) => r.seq)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(oldest.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    const small = run.map((r) => ({ ...r, body: '{}' }));
+    expect(fitBytes(small, 'newest')).toBe(small);
   });
 });
