@@ -1,6 +1,6 @@
 // What an operator sees of the network, built only from MQTT (status/, alert/, live/): gateways and their
-// health, open alarms, each air series' latest hourly AQI, and the latest alarm events. Used by the
-// `watch` CLI; pure, so it can be tested without a broker.
+// health, open alarms, each device's latest reading, each air series' latest hourly AQI, and the latest
+// alarm events. Used by the `watch` CLI and the web console; pure, so it can be tested without a broker.
 import {
   decodeAlert,
   decodeLive,
@@ -11,6 +11,7 @@ import {
   type LiveReading,
 } from '../protocol/messages.ts';
 import type { Topics } from '../protocol/topics.ts';
+import { Readings } from './readings.ts';
 import { beijingText } from '../protocol/time.ts';
 
 export interface GatewayView {
@@ -60,6 +61,8 @@ export interface EventView {
   field: string;
   state: string;
   ts: number;
+  /** When the value first went past the limit: with dev, rule and field, the alarm's identity. */
+  since: number;
   value: number;
   limit: number;
   attrs?: Record<string, string>;
@@ -71,6 +74,7 @@ export class NetworkView {
   readonly gateways = new Map<string, GatewayView>();
   private alarms = new Map<string, OpenAlarmView[]>();
   readonly aqi = new Map<string, AqiView>();
+  readonly readings = new Readings();
   readonly events: EventView[] = [];
   malformed = 0;
 
@@ -119,6 +123,7 @@ export class NetworkView {
       field: e.field,
       state: e.state,
       ts: e.ts,
+      since: e.since,
       value: e.value,
       limit: e.limit,
       ...(e.attrs ? { attrs: e.attrs } : {}),
@@ -157,6 +162,7 @@ export class NetworkView {
   }
 
   private onLive(m: LiveReading): void {
+    this.readings.add(m);
     const a = m.aqi;
     if (!a) return;
     this.aqi.set(m.dev, {

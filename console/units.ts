@@ -18,12 +18,22 @@ export function unitOf(field: string, kind = ''): string {
   return u === '1' ? '' : u;
 }
 
-/** The display name of a reading's key (PM2.5 for pm25); the field itself when the registry lacks it. */
+const SUFFIX: Record<string, string> = {
+  zs: 'converted',
+  min: 'min',
+  max: 'max',
+  avg: 'mean',
+  cou: 'total',
+  zsmin: 'converted min',
+  zsavg: 'converted mean',
+  zsmax: 'converted max',
+};
+
+/** The registry's name of a reading (`SO2 converted mean` for so2_zsavg); the field itself when it is not a reading. */
 export function fieldName(field: string): string {
   const p = parseFieldName(field);
   if (!p) return field;
-  const name = pollutant(p.key)!.name;
-  return /^[A-Z]/.test(name) && name.length <= 12 ? name + (p.suffix ? `_${p.suffix}` : '') : field;
+  return pollutant(p.key)!.name + (p.suffix ? ` ${SUFFIX[p.suffix]}` : '');
 }
 
 /** Rounded for reading: at most two decimals. */

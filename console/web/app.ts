@@ -1,97 +1,40 @@
 // The operator console in the browser: MQTT over WebSocket to the broker (as an operator user), the same
 // NetworkView as the `watch` CLI, drawn as tables once a second. Bundled by console/server.ts.
 import mqtt, { type MqttClient } from 'mqtt';
-import { beijing, NetworkView } from '../network-view.ts';
+import { NetworkView } from '../network-view.ts';
+import { isStale } from '../readings.ts';
 import { Topics } from '../../protocol/topics.ts';
+import { t, type Key } from './i18n.ts';
+import { airTable, alarmsTable, aqiNote, eventsTable, gatewaysTable, readingsTables } from './render.ts';
 
 interface Config {
   ws: string;
   prefix: string;
 }
 
-// HJ 633 level colours (levels 1–6).
-const LEVEL_RGB = ['#00e400', '#ffff00', '#ff7e00', '#ff0000', '#99004c', '#7e0023'];
 const $ = (id: string) => document.getElementById(id)!;
-const esc = (s: unknown) =>
-  String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-const num = (v: unknown) => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : '-');
-const table = (id: string, head: string[], rows: string[][]) => {
-  $(id).innerHTML =
-    `<tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>` +
-    (rows.length
-      ? rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')
-      : `<tr><td class="muted" colspan="${head.length}">none</td></tr>`);
-};
 
 let client: MqttClient | undefined;
-let view: NetworkView;
+let view: NetworkView | undefined;
 
 function draw(): void {
-  table(
-    'gateways',
-    ['gateway', 'state', 'up', 'degraded', 'down', 'pushing', 'outbox', 'clock'],
-    [...view.gateways.values()].map((g) => [
-      esc(g.gw),
-      `<span class="${esc(g.state)}">${esc(g.state)}</span>`,
-      String(g.up),
-      String(g.degraded),
-      g.down.length ? `<span class="offline">${g.down.map((d) => esc(d.dev)).join(', ')}</span>` : '0',
-      g.pushing
-        ? `${g.pushing}${g.silent.length ? ` <span class="offline">(silent: ${g.silent.map(esc).join(', ')})</span>` : ''}`
-        : '-',
-      String(g.outbox ?? '-'),
-      g.clockOffsetMs === undefined ? '-' : `${g.clockOffsetMs} ms`,
-    ]),
-  );
-  table(
-    'alarms',
-    ['device', 'rule', 'field', 'since', 'now', 'limit', 'peak'],
-    view
-      .openAlarms()
-      .map((a) => [
-        esc(a.dev),
-        esc(a.rule),
-        esc(a.field),
-        beijing(a.since, true),
-        num(a.value),
-        num(a.limit),
-        num(a.peak),
-      ]),
-  );
-  table(
-    'air',
-    ['series', 'hour', 'AQI', 'category', 'primary', '24 h', 'warning'],
-    [...view.aqi.values()]
-      .sort((a, b) => (b.aqi ?? -1) - (a.aqi ?? -1))
-      .map((a) => [
-        esc(a.dev),
-        beijing(a.hour),
-        `<span class="aqi" style="background:${LEVEL_RGB[(a.level ?? 1) - 1] ?? '#888'}">${a.aqi ?? 'NA'}</span>`,
-        esc(a.category),
-        esc(a.primary?.join(', ')),
-        String(a.aqi24 ?? '-'),
-        esc(a.warning),
-      ]),
-  );
-  table(
-    'events',
-    ['time', 'state', 'device', 'rule', 'field', 'value', 'limit', ''],
-    view.events
-      .slice(0, 30)
-      .map((e) => [
-        beijing(e.ts, true),
-        `<span class="${esc(e.state)}">${esc(e.state)}</span>`,
-        esc(e.dev),
-        esc(e.rule),
-        esc(e.field),
-        num(e.value),
-        num(e.limit),
-        esc(e.attrs?.plate ?? ''),
-      ]),
-  );
+  if (!view) return;
+  const now = Date.now();
+  $('gateways').innerHTML = gatewaysTable(view, now);
+  $('alarms').innerHTML = alarmsTable(view.openAlarms(), now);
+  $('readings').innerHTML = readingsTables(view, now, (r) => isStale(r, now));
+  $('air').innerHTML = airTable(view, now);
+  $('aqi-note').textContent = aqiNote();
+  $('events').innerHTML = eventsTable(view.events.slice(0, 30), now);
+}
+
+/** The page's fixed words, from the i18n table (elements marked data-t). */
+function label(): void {
+  for (const el of document.querySelectorAll<HTMLElement>('[data-t]')) el.textContent = t(el.dataset.t as Key);
 }
 
 async function start(): Promise<void> {
+  label();
   const cfg = (await (await fetch('config.json')).json()) as Config;
   const topics = new Topics(cfg.prefix);
   $('login').addEventListener('submit', (ev) => {
@@ -116,11 +59,9 @@ async function start(): Promise<void> {
     client.on('close', () => {
       if (!client?.connected) $('state').textContent = 'disconnected; retrying …';
     });
-    client.on('message', (topic, payload, packet) => view.onMessage(topic, payload.toString(), packet.retain));
+    client.on('message', (topic, payload, packet) => view!.onMessage(topic, payload.toString(), packet.retain));
   });
-  setInterval(() => {
-    if (view) draw();
-  }, 1000);
+  setInterval(draw, 1000);
 }
 
 void start();

@@ -69,6 +69,7 @@ it('prints each alarm event as it happens (a retained one only restates what is 
       field: 'so2',
       state: 'close',
       ts: 1795898526000,
+      since: 1795897926000,
       value: 20,
       limit: 35,
     });
