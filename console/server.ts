@@ -35,6 +35,7 @@ export class ConsoleServer {
     });
     const files: Record<string, [string, string | Uint8Array]> = {
       '/': ['text/html; charset=utf-8', readFileSync(`${WEB}index.html`)],
+      '/style.css': ['text/css; charset=utf-8', readFileSync(`${WEB}style.css`)],
       '/app.js': ['text/javascript; charset=utf-8', bundle.outputFiles[0]!.contents],
       '/config.json': ['application/json', JSON.stringify({ ws: this.o.ws, prefix: this.o.prefix })],
     };

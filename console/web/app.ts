@@ -1,8 +1,12 @@
 // The operator console in the browser: MQTT over WebSocket to the broker (as an operator user), the same
-// NetworkView as the `watch` CLI, drawn as tables once a second. Bundled by console/server.ts.
+// NetworkView as the `watch` CLI, drawn as tables once a second. The connection's state is told as it
+// is: a banner while disconnected (the client retries) or when the login was refused (it does not), rows
+// dimmed when their data is no longer current, the clock and the time of the last message in the header.
+// Bundled by console/server.ts.
 import mqtt, { type MqttClient } from 'mqtt';
-import { NetworkView } from '../network-view.ts';
-import { isStale } from '../readings.ts';
+import { Connection, type ConnectionState } from '../connection.ts';
+import { beijing, NetworkView } from '../network-view.ts';
+import { isStale, STALE_UNKNOWN_MS, type ReadingView } from '../readings.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { t, type Key } from './i18n.ts';
 import { airTable, alarmsTable, aqiNote, eventsTable, gatewaysTable, readingsTables } from './render.ts';
@@ -12,56 +16,122 @@ interface Config {
   prefix: string;
 }
 
+const RECONNECT_MS = 2000;
 const $ = (id: string) => document.getElementById(id)!;
 
-let client: MqttClient | undefined;
-let view: NetworkView | undefined;
+interface Session {
+  client: MqttClient;
+  view: NetworkView;
+  conn: Connection;
+  user: string;
+}
+let session: Session | undefined;
+let cfg: Config;
 
 function draw(): void {
-  if (!view) return;
   const now = Date.now();
-  $('gateways').innerHTML = gatewaysTable(view, now);
+  $('clock').textContent = t('clock', { t: beijing(now) });
+  if (!session) return;
+  const { view, conn } = session;
+  const live = conn.state.phase === 'connected';
+  // Nothing is current while the page is not connected, whatever its age.
+  const stale = (r: Pick<ReadingView, 'ts' | 'cadenceMs'>) => !live || isStale(r, now);
+  drawState(conn, now);
   $('alarms').innerHTML = alarmsTable(view.openAlarms(), now);
-  $('readings').innerHTML = readingsTables(view, now, (r) => isStale(r, now));
-  $('air').innerHTML = airTable(view, now);
-  $('aqi-note').textContent = aqiNote();
   $('events').innerHTML = eventsTable(view.events.slice(0, 30), now);
+  $('gateways').innerHTML = gatewaysTable(view, now, (ts) => stale({ ts }));
+  $('air').innerHTML = airTable(view, now, (dev) => {
+    const r = view.readings.byDev.get(dev);
+    return r ? stale(r) : !live || now - (view.aqi.get(dev)?.hour ?? 0) > 2 * 3_600_000 + STALE_UNKNOWN_MS;
+  });
+  $('aqi-note').textContent = aqiNote();
+  $('readings').innerHTML = readingsTables(view, now, stale);
+}
+
+/** The header's state and last message, and the banner when the data is not live. */
+function drawState(conn: Connection, now: number): void {
+  const s = conn.state;
+  $('state').textContent = stateText(s);
+  $('last').textContent = conn.lastMessage
+    ? t('lastMessage', { t: beijing(conn.lastMessage), ago: Math.round((now - conn.lastMessage) / 1000) })
+    : t('noMessage');
+  const banner = $('banner');
+  banner.hidden = s.phase !== 'disconnected' && s.phase !== 'refused';
+  banner.className = `banner ${s.phase}`;
+  banner.dataset.phase = s.phase;
+  if (s.phase === 'refused') banner.textContent = t('refusedBanner', { reason: s.reason ?? '' });
+  if (s.phase === 'disconnected')
+    banner.textContent = t('disconnectedBanner', {
+      ws: cfg.ws,
+      since: beijing(s.since),
+      reason: s.reason ?? '',
+      every: RECONNECT_MS / 1000,
+      n: s.attempts,
+    });
+}
+
+function stateText(s: ConnectionState): string {
+  if (s.phase === 'connected') return t('connectedAs', { ws: cfg.ws, user: session?.user ?? '' });
+  if (s.phase === 'connecting') return t('connecting', { ws: cfg.ws });
+  if (s.phase === 'refused') return t('refused');
+  return t('disconnected');
+}
+
+/** Logs in afresh: a new client, view and connection state. */
+function login(topics: Topics, user: string, password: string): void {
+  session?.client.end(true);
+  const client = mqtt.connect(cfg.ws, {
+    username: user,
+    password,
+    clean: true,
+    reconnectPeriod: RECONNECT_MS,
+    protocolVersion: 4,
+  });
+  const s: Session = { client, view: new NetworkView(topics), conn: new Connection(), user };
+  session = s;
+  client.on('connect', () => {
+    s.conn.connected();
+    client.subscribe({
+      [`${cfg.prefix}/status/+`]: { qos: 1 },
+      [`${cfg.prefix}/alert/+`]: { qos: 1 },
+      [`${cfg.prefix}/live/#`]: { qos: 0 },
+    });
+    draw();
+  });
+  client.on('error', (e) => {
+    // A refused login is final: the client does not retry it, and neither do we.
+    if (s.conn.error(e as Error & { code?: unknown })?.phase === 'refused') client.end(true);
+    draw();
+  });
+  client.on('close', () => {
+    s.conn.closed();
+    draw();
+  });
+  client.on('reconnect', () => s.conn.reconnecting());
+  client.on('message', (topic, payload, packet) => {
+    s.conn.message();
+    s.view.onMessage(topic, payload.toString(), packet.retain);
+  });
+  draw();
 }
 
 /** The page's fixed words, from the i18n table (elements marked data-t). */
 function label(): void {
   for (const el of document.querySelectorAll<HTMLElement>('[data-t]')) el.textContent = t(el.dataset.t as Key);
+  ($('password') as HTMLInputElement).placeholder = t('password');
 }
 
 async function start(): Promise<void> {
   label();
-  const cfg = (await (await fetch('config.json')).json()) as Config;
+  cfg = (await (await fetch('config.json')).json()) as Config;
   const topics = new Topics(cfg.prefix);
+  $('state').textContent = t('notConnected');
   $('login').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    client?.end(true);
-    view = new NetworkView(topics);
-    const username = ($('user') as HTMLInputElement).value;
-    const password = ($('password') as HTMLInputElement).value;
-    client = mqtt.connect(cfg.ws, { username, password, clean: true, reconnectPeriod: 2000, protocolVersion: 4 });
-    $('state').textContent = `connecting to ${cfg.ws} …`;
-    client.on('connect', () => {
-      $('state').textContent = `connected to ${cfg.ws} as ${username}`;
-      client!.subscribe({
-        [`${cfg.prefix}/status/+`]: { qos: 1 },
-        [`${cfg.prefix}/alert/+`]: { qos: 1 },
-        [`${cfg.prefix}/live/#`]: { qos: 0 },
-      });
-    });
-    client.on('error', (e) => {
-      $('state').textContent = `${e.message}: check the user and password`;
-    });
-    client.on('close', () => {
-      if (!client?.connected) $('state').textContent = 'disconnected; retrying …';
-    });
-    client.on('message', (topic, payload, packet) => view!.onMessage(topic, payload.toString(), packet.retain));
+    login(topics, ($('user') as HTMLInputElement).value, ($('password') as HTMLInputElement).value);
   });
   setInterval(draw, 1000);
+  draw();
 }
 
 void start();

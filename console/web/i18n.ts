@@ -6,6 +6,18 @@ const EN = {
   password: 'password',
   connect: 'Connect',
   none: 'none',
+  notConnected: 'not connected: log in with an operator user',
+  connecting: 'connecting to {ws} …',
+  connectedAs: 'connected to {ws} as {user}',
+  disconnected: 'DISCONNECTED',
+  refused: 'LOGIN REFUSED',
+  clock: '{t} Beijing',
+  lastMessage: 'last message {t} ({ago} s ago)',
+  noMessage: 'no message yet',
+  disconnectedBanner:
+    'Disconnected from {ws} since {since} ({reason}). Retrying every {every} s (attempts so far: {n}). The data below is as it was then and is not updating.',
+  refusedBanner:
+    'The broker refused the login: {reason}. Check the user and password and connect again; a refused login is not retried.',
   gateways: 'Gateways',
   openAlarms: 'Open alarms',
   readings: 'Live readings',
@@ -40,6 +52,7 @@ const EN = {
   event: 'event',
   // readings
   sampleTime: 'Sample time',
+  ago: '{n} ago',
   every: 'Reports every',
   verdict: 'Verdict',
   plate: 'Plate',

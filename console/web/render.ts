@@ -41,7 +41,8 @@ const names = (xs: string[], cls = 'bad') =>
 
 const word = (k: string) => (k in { online: 1, offline: 1, open: 1, update: 1, close: 1, event: 1 } ? t(k as Key) : k);
 
-export function gatewaysTable(v: NetworkView, now: number): string {
+/** Gateways; `stale` says whether a status of that time is no longer current. */
+export function gatewaysTable(v: NetworkView, now: number, stale: (ts: number) => boolean = () => false): string {
   const gws = [...v.gateways.values()].sort((a, b) => a.gw.localeCompare(b.gw));
   return table(
     [
@@ -56,14 +57,14 @@ export function gatewaysTable(v: NetworkView, now: number): string {
       t('clockOffset'),
       t('statusAt'),
     ],
-    gws.map((g) => gatewayRow(g, now)),
+    gws.map((g) => gatewayRow(g, now, g.ts === undefined || stale(g.ts))),
   );
 }
 
-function gatewayRow(g: GatewayView, now: number): Row {
+function gatewayRow(g: GatewayView, now: number, stale: boolean): Row {
   const down = g.down.map((d) => `${d.dev}: ${d.error}`);
   return {
-    attrs: `data-gw="${esc(g.gw)}"`,
+    attrs: `data-gw="${esc(g.gw)}"${stale ? ' class="stale"' : ''}`,
     cells: [
       esc(g.gw),
       `<span class="${esc(g.state)}">${esc(word(g.state))}</span>`,
@@ -168,7 +169,7 @@ function kindTable(kind: string, rs: ReadingView[], now: number, stale: (r: Read
         attrs: `data-dev="${esc(r.dev)}"${stale(r) ? ' class="stale"' : ''}`,
         cells: [
           esc(r.dev),
-          when(r.ts, now),
+          `${when(r.ts, now)}${stale(r) ? ` <span class="muted">(${esc(t('ago', { n: ageText(now - r.ts) }))})</span>` : ''}`,
           r.cadenceMs === undefined ? '–' : cadenceText(r.cadenceMs),
           ...fields.map((f) => valueCell(r, f)),
           ...(rsd ? [esc(r.a?.plate ?? ''), esc(r.a?.fuel ?? ''), verdictText(r)] : []),
@@ -176,6 +177,14 @@ function kindTable(kind: string, rs: ReadingView[], now: number, stale: (r: Read
       })),
   );
 }
+
+/** How old a reading is, in the unit that reads best. */
+export const ageText = (ms: number): string =>
+  ms < 120_000
+    ? `${Math.max(0, Math.round(ms / 1000))} s`
+    : ms < 2 * HOUR
+      ? `${Math.round(ms / 60_000)} min`
+      : `${Math.round(ms / HOUR)} h`;
 
 const cadenceText = (ms: number) =>
   ms < 60_000 ? `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s` : `${Number((ms / 60_000).toFixed(1))} min`;
@@ -200,7 +209,7 @@ function verdictText(r: ReadingView): string {
 }
 
 /** Air quality: the latest closed hour from ingest, and the open hour as far as this page can tell. */
-export function airTable(v: NetworkView, now: number): string {
+export function airTable(v: NetworkView, now: number, stale: (dev: string) => boolean = () => false): string {
   const devs = new Set([...v.aqi.keys(), ...[...v.readings.byDev.values()].filter(isAir).map((r) => r.dev)]);
   const rows = [...devs]
     .map((dev) => ({ dev, a: v.aqi.get(dev) }))
@@ -208,7 +217,7 @@ export function airTable(v: NetworkView, now: number): string {
   return table(
     [t('device'), t('closedHour'), t('aqi'), t('category'), t('primary'), t('aqi24'), t('warning'), t('openHour')],
     rows.map(({ dev, a }) => ({
-      attrs: `data-aqi="${esc(dev)}"`,
+      attrs: `data-aqi="${esc(dev)}"${stale(dev) ? ' class="stale"' : ''}`,
       cells: [
         esc(dev),
         ...(a ? closedHourCells(a, now) : [`<span class="muted">${t('noHourYet')}</span>`, '', '', '', '', '']),

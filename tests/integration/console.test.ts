@@ -53,6 +53,7 @@ it("serves the page, its bundled script and the broker's WebSocket address", asy
   const page = await fetch(`${base}/`);
   expect(page.headers.get('content-type')).toContain('text/html');
   expect(await page.text()).toContain('<script type="module" src="app.js"></script>');
+  expect((await fetch(`${base}/style.css`)).headers.get('content-type')).toContain('text/css');
   const js = await (await fetch(`${base}/app.js`)).text();
   expect(js.length).toBeGreaterThan(10_000); // MQTT.js and the network view, bundled for the browser
   expect(js).toContain('config.json');
