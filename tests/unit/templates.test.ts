@@ -1,21 +1,23 @@
 // The device template library (gateway/devices/*.yaml): every template's document vectors decode to the
 // documented values and the block planner asks what the document's example asks; status registers give
 // their flags; the loader names the file and key of a mistake; a gateway config adds its own directory.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { loadGatewayConfig, type PolledDeviceConfig } from '../../gateway/config.ts';
 import { DeviceReader, type RegisterSource } from '../../gateway/device-reader.ts';
 import {
   describeTemplates,
   loadTemplateDir,
   loadTemplateFile,
+  parseTemplate,
   TEMPLATES,
   type Template,
   type TestVector,
 } from '../../gateway/templates.ts';
+import { Node } from '../../protocol/config.ts';
 import { crc16modbus, readRequestPdu, rtuFrame, tcpFrame } from '../../protocol/modbus-frame.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-templates-'));
@@ -329,6 +331,23 @@ describe('template files', () => {
   ])('names the file and key of a mistake: %#', (doc, message) => {
     const f = file(doc);
     expect(() => loadTemplateFile(f)).toThrow(`${f}: ${message}`);
+  });
+
+  it('loads the example of docs/standards/modbus.md §9, and its vector decodes', async () => {
+    const doc = readFileSync(new URL('../../docs/standards/modbus.md', import.meta.url), 'utf8');
+    const yaml = /## 9\.[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const t = parseTemplate(new Node('modbus.md §9', '', parse(yaml)));
+    expect(t.registers.map((r) => [r.field, r.addr])).toEqual([
+      ['pm25', 0],
+      ['pm10', 1],
+      ['temp', 2],
+    ]);
+    const v = t.vectors![0]!;
+    const x = exchange(v);
+    const reader = new DeviceReader(device(covered(t, v, x)));
+    expect(reader.blocks).toEqual([{ fc: x.fc, addr: x.addr, count: x.count }]);
+    const rec = await reader.sample(answering(x), 0);
+    expect(rec.m).toEqual(v.values);
   });
 
   it('refuses two files of one name in a directory', () => {
