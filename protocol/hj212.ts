@@ -79,85 +79,166 @@ export interface RawFrame {
   crc: string;
 }
 
+/** A whole frame: `##`, 4-digit length, segment, CRC, CR LF. */
+export const MAX_FRAME = MAX_SEGMENT + 12;
+
+const HASH = 0x23;
+const CR = 0x0d;
+const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
+/** `cut` needs more bytes to decide. */
+const WAIT = -1;
+
 /**
- * Cuts frames out of a byte stream (docs/standards/hj212.md §1.3, checks 1–6). Garbage before `##` is skipped; a frame whose
- * length does not land on a hex CRC and CR LF is dropped and the reader resyncs at the next `##`; each
- * run of garbage is reported once. An incomplete frame stays buffered until `end`.
+ * Index of the first `##` in b[from, to) (both bytes inside), or -1. Native indexOf jumps over bytes that
+ * are not `#`; a `#` not followed by another skips both bytes.
+ */
+function findHeader(b: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i + 1 < to) {
+    if (b[i] !== HASH) {
+      i = b[i + 1] === HASH ? i + 1 : b.indexOf(HASH, i + 2);
+      if (i < 0) return -1;
+    } else if (b[i + 1] === HASH) return i;
+    else i += 2;
+  }
+  return -1;
+}
+
+/** The 4-digit length at b[at], or -1. Byte by byte: no string, no regex, no allocation. */
+function lengthAt(b: Buffer, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 4; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function isHex4(b: Buffer, at: number): boolean {
+  for (let i = at; i < at + 4; i++) {
+    const c = b[i]! | 0x20; // folds A-F to a-f; digits keep their code
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+/** What went wrong with the candidate at `at` (declared length `len`): built only when it is reported. */
+function framingError(code: FrameErrorCode, b: Buffer, at: number, len: number, bytes: number): Hj212Error {
+  const field = (from: number) => JSON.stringify(b.toString('latin1', from, from + 4));
+  switch (code) {
+    case 'E_HEADER':
+      return new Hj212Error(code, `${bytes} bytes before "##" skipped`);
+    case 'E_LENGTH_FORMAT':
+      return new Hj212Error(code, `length field ${field(at + 2)} is not 4 digits`);
+    case 'E_LENGTH_RANGE':
+      return new Hj212Error(code, `declared data segment of ${len} is over ${MAX_SEGMENT}`);
+    case 'E_CRC_FORMAT':
+      return new Hj212Error(
+        code,
+        `no hex CRC after the declared ${len} characters (found ${field(at + 6 + len)}): is the length field wrong?`,
+      );
+    case 'E_TERMINATOR':
+      return new Hj212Error(code, `no CR LF after the CRC of a ${len}-character segment: is the length field wrong?`);
+    default:
+      return new Hj212Error(
+        code,
+        `a "##" ${bytes} bytes into a declared ${len}-byte data segment: the frame was cut short, resumed there`,
+      );
+  }
+}
+
+/**
+ * Cuts frames out of a byte stream (docs/standards/hj212.md §1.3, checks 1–6). Garbage before `##` is
+ * skipped; a candidate that fails a check is dropped and the reader resumes at the next `##` after its
+ * start, so a stray `#` or a bogus header never costs the frame after it. A data segment never holds
+ * `##`: a candidate whose declared segment does was cut short, and the reader resumes at that `##`
+ * (so a wrong length can never swallow the frames behind it). Each run of garbage is reported once, and
+ * resyncing allocates nothing per candidate: a stream of `##9` costs what any garbage costs. Between
+ * pushes it holds at most an incomplete frame, MAX_FRAME - 1 bytes; `end` drops it.
  */
 export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   /** After a framing error, candidates that fail too are part of the same garbage: reported once. */
   private resyncing = false;
+  /** How far into the held candidate (buf[0]) no `##` was found, so a frame arriving slowly is searched once. */
+  private searched = 0;
 
   push(chunk: Buffer): (RawFrame | Hj212Error)[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const b = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     const out: (RawFrame | Hj212Error)[] = [];
-    const fail = (e: Hj212Error, skip: number) => {
-      if (!this.resyncing) out.push(e);
-      this.resyncing = true;
-      this.buf = this.buf.subarray(skip);
-    };
-    for (;;) {
-      const start = this.buf.indexOf('##');
-      if (start < 0) {
+    const searched = this.searched;
+    this.searched = 0;
+    let p = 0;
+    while (p < b.length) {
+      const at = findHeader(b, p, b.length);
+      if (at < 0) {
         // Keep a lone trailing '#': it may be half of the next header.
-        const keep = this.buf.length && this.buf[this.buf.length - 1] === 0x23 ? 1 : 0;
-        if (this.buf.length - keep > 0)
-          fail(
-            new Hj212Error('E_HEADER', `${this.buf.length - keep} bytes before any "##" skipped`),
-            this.buf.length - keep,
-          );
-        return out;
+        const keep = b[b.length - 1] === HASH ? 1 : 0;
+        if (b.length - keep > p) this.fail(out, 'E_HEADER', b, p, 0, b.length - keep - p);
+        p = b.length - keep;
+        break;
       }
-      if (start > 0) fail(new Hj212Error('E_HEADER', `${start} bytes before "##" skipped`), start);
-      if (this.buf.length < 6) return out;
-      const lenText = this.buf.toString('latin1', 2, 6);
-      if (!/^\d{4}$/.test(lenText)) {
-        fail(new Hj212Error('E_LENGTH_FORMAT', `length field ${JSON.stringify(lenText)} is not 4 digits`), 2);
-        continue;
+      if (at > p) this.fail(out, 'E_HEADER', b, p, 0, at - p);
+      const next = this.cut(b, at, out, at === 0 ? searched : 0);
+      if (next === WAIT) {
+        p = at;
+        break;
       }
-      const len = Number(lenText);
-      if (len > MAX_SEGMENT) {
-        fail(new Hj212Error('E_LENGTH_RANGE', `declared data segment of ${len} is over ${MAX_SEGMENT}`), 2);
-        continue;
-      }
-      if (this.buf.length < len + 12) return out; // incomplete: wait for more (end() reports it)
-      const crc = this.buf.toString('latin1', 6 + len, 10 + len);
-      if (!/^[0-9A-Fa-f]{4}$/.test(crc)) {
-        fail(
-          new Hj212Error(
-            'E_CRC_FORMAT',
-            `no hex CRC after the declared ${len} characters (found ${JSON.stringify(crc)}): is the length field wrong?`,
-          ),
-          2,
-        );
-        continue;
-      }
-      if (this.buf[10 + len] !== 0x0d || this.buf[11 + len] !== 0x0a) {
-        fail(
-          new Hj212Error(
-            'E_TERMINATOR',
-            `no CR LF after the CRC of a ${len}-character segment: is the length field wrong?`,
-          ),
-          2,
-        );
-        continue;
-      }
-      out.push({ segment: Buffer.from(this.buf.subarray(6, 6 + len)), crc });
-      this.resyncing = false;
-      this.buf = this.buf.subarray(12 + len);
+      p = next;
     }
+    // A copy: a held remainder must not pin the whole chunk it came in.
+    this.buf = p < b.length ? Buffer.from(b.subarray(p)) : EMPTY;
+    return out;
+  }
+
+  /** Checks the candidate at `at`; returns where to go on, or WAIT. `searched`: bytes already known free of `##`. */
+  private cut(b: Buffer, at: number, out: (RawFrame | Hj212Error)[], searched: number): number {
+    if (b.length - at < 6) return WAIT;
+    const len = lengthAt(b, at + 2);
+    if (len < 0) return this.fail(out, 'E_LENGTH_FORMAT', b, at, 0, 0, at + 1);
+    if (len > MAX_SEGMENT) return this.fail(out, 'E_LENGTH_RANGE', b, at, len, 0, at + 1);
+    const end = at + 6 + len; // end of the data segment
+    const inner = findHeader(b, at + Math.max(6, searched), Math.min(end, b.length));
+    if (inner >= 0) return this.fail(out, 'E_TRUNCATED', b, at, len, inner - at - 6, inner);
+    if (b.length < end + 6) {
+      this.searched = Math.max(6, Math.min(end, b.length) - 1 - at); // the last byte may start a `##`
+      return WAIT;
+    }
+    // No `##` starts inside the segment or the header: the next one can start at its last byte at the earliest.
+    if (!isHex4(b, end)) return this.fail(out, 'E_CRC_FORMAT', b, at, len, 0, end - 1);
+    if (b[end + 4] !== CR || b[end + 5] !== LF) return this.fail(out, 'E_TERMINATOR', b, at, len, 0, end - 1);
+    out.push({ segment: Buffer.from(b.subarray(at + 6, end)), crc: b.toString('latin1', end, end + 4) });
+    this.resyncing = false;
+    return end + 6;
+  }
+
+  /** Reports the start of a run of garbage (later failures of the same run cost nothing); returns `resume`. */
+  private fail(
+    out: (RawFrame | Hj212Error)[],
+    code: FrameErrorCode,
+    b: Buffer,
+    at: number,
+    len: number,
+    bytes: number,
+    resume = 0,
+  ): number {
+    if (!this.resyncing) out.push(framingError(code, b, at, len, bytes));
+    this.resyncing = true;
+    return resume;
   }
 
   /** The stream ended (or went quiet too long): what is left is a truncated frame, reported and dropped. */
   end(): Hj212Error | null {
     const n = this.buf.length;
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     this.resyncing = false;
+    this.searched = 0;
     return n ? new Hj212Error('E_TRUNCATED', `${n} bytes of an incomplete frame dropped`) : null;
   }
 
-  /** Bytes of an incomplete frame held. */
+  /** Bytes of an incomplete frame held: at most MAX_FRAME - 1. */
   get pending(): number {
     return this.buf.length;
   }

@@ -1,7 +1,9 @@
 // An hj212 link: station data loggers connect to the gateway as to a platform and upload HJ 212 packets.
 // Each data upload becomes an envelope record; the 9014 answer (when the logger asks for one) goes out
 // only after the record is in the outbox, so a logger that re-sends until answered loses nothing.
-// Frames with a bad CRC, an unknown MN or a wrong password are counted and never answered.
+// Frames with a bad CRC, an unknown MN or a wrong password are counted and never answered. A logger that
+// sends garbage is counted, not logged line by line: warnings are rate-limited per connection, and any
+// input they echo is cut short.
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   checkCrc,
@@ -23,6 +25,55 @@ import type { PushStats } from '../../protocol/messages.ts';
 /** A connection that sends nothing for this long is closed (loggers reconnect); a half frame is dropped. */
 const IDLE_MS = 5 * 60_000;
 const MAX_CONNECTIONS = 1000;
+/** A connection logs at most one warning line per this many ms; the ones held back are counted into the next. */
+export const WARN_EVERY_MS = 10_000;
+/** Input echoed into a log line or the status (an MN, a factor code, a parse error) is cut to this length. */
+const ECHO_CHARS = 200;
+
+/** `s`, cut to `max` characters, saying how long it was: a logger's bytes never fill a log. */
+const clip = (s: string, max = ECHO_CHARS): string =>
+  s.length <= max ? s : `${s.slice(0, max)}… (${s.length} characters)`;
+
+/**
+ * One connection's warnings: the first goes out, then at most one line per WARN_EVERY_MS; what is held
+ * back in between is counted by message and the counts ride on the next line (or a last line at close).
+ */
+class ConnectionWarnings {
+  private last = -Infinity;
+  private held = new Map<string, number>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly context: { link: string; peer: string },
+  ) {}
+
+  get peer(): string {
+    return this.context.peer;
+  }
+
+  warn(msg: string, fields: Record<string, unknown>): void {
+    const t = this.now();
+    if (t - this.last < WARN_EVERY_MS) {
+      this.held.set(msg, (this.held.get(msg) ?? 0) + 1);
+      return;
+    }
+    this.last = t;
+    log('warn', msg, { ...this.context, ...fields, ...this.takeHeld() });
+  }
+
+  /** The connection closed: the count of what was never logged, if anything was held back. */
+  close(): void {
+    if (this.held.size)
+      log('warn', 'hj212 warnings held back on this connection', { ...this.context, ...this.takeHeld() });
+  }
+
+  private takeHeld(): { suppressed?: Record<string, number> } {
+    if (!this.held.size) return {};
+    const suppressed = Object.fromEntries(this.held);
+    this.held.clear();
+    return { suppressed };
+  }
+}
 
 export interface Hj212Stats extends PushStats {
   unknownCodes: string[];
@@ -40,6 +91,8 @@ export class Hj212Listener {
     readonly cfg: Hj212LinkConfig,
     devices: Hj212DeviceConfig[],
     private store: (records: SampleRecord[]) => void,
+    /** The clock warnings are rate-limited by (tests pin it). */
+    private readonly now: () => number = Date.now,
   ) {
     this.byMn = new Map(devices.map((d) => [d.mn, d]));
     for (const d of devices) this.perDevice.set(d.id, { accepted: 0, rejected: 0, unknownCodes: [], resent: 0 });
@@ -66,16 +119,17 @@ export class Hj212Listener {
     this.stats.connections++;
     this.sockets.add(s);
     const peer = `${s.remoteAddress}:${s.remotePort}`;
+    const warnings = new ConnectionWarnings(this.now, { link: this.cfg.name, peer });
     const reader = new FrameReader();
     s.setTimeout(IDLE_MS, () => s.destroy());
     s.on('data', (chunk: Buffer) => {
       for (const f of reader.push(chunk)) {
         if (f instanceof Hj212Error) {
-          this.garbage(peer, f);
+          this.garbage(warnings, f);
           continue;
         }
         this.stats.frames++;
-        const reply = this.onFrame(peer, f.segment, f.crc);
+        const reply = this.onFrame(warnings, f.segment, f.crc);
         if (reply && !s.destroyed) s.write(reply);
       }
     });
@@ -83,32 +137,34 @@ export class Hj212Listener {
     s.on('close', () => {
       this.sockets.delete(s);
       const e = reader.end();
-      if (e) this.garbage(peer, e);
+      if (e) this.garbage(warnings, e);
+      warnings.close();
     });
   }
 
-  private garbage(peer: string, e: Hj212Error): void {
+  private garbage(warnings: ConnectionWarnings, e: Hj212Error): void {
     this.stats.garbage++;
-    log('warn', 'hj212 bytes dropped', { link: this.cfg.name, peer, error: e.message });
+    warnings.warn('hj212 bytes dropped', { error: clip(e.message) });
   }
 
   /** Handles one frame; returns the reply to send, if any. */
-  private onFrame(peer: string, segment: Buffer, crc: string): Buffer | null {
+  private onFrame(warnings: ConnectionWarnings, segment: Buffer, crc: string): Buffer | null {
     let p: Packet;
     try {
       p = parseSegment(segment.toString('utf8'));
     } catch (e) {
       this.stats.rejected++;
-      log('warn', 'hj212 packet refused', { link: this.cfg.name, peer, error: (e as Error).message });
+      warnings.warn('hj212 packet refused', { error: clip((e as Error).message) });
       return null;
     }
     const dev = this.byMn.get(p.mn);
     if (!dev) {
+      // A configuration hint, already rate-limited by count, so it never waits behind a connection's garbage.
       if (this.stats.unknownMn++ % 100 === 0)
         log('warn', 'hj212 packet from an MN no device of this link has; add it to the gateway config', {
           link: this.cfg.name,
-          peer,
-          mn: p.mn,
+          peer: warnings.peer,
+          mn: clip(p.mn),
           cn: p.cn,
         });
       return null;
@@ -116,9 +172,9 @@ export class Hj212Listener {
     const st = this.perDevice.get(dev.id)!;
     const refuse = (why: string) => {
       st.rejected++;
-      st.lastError = why;
+      st.lastError = clip(why);
       this.stats.rejected++;
-      log('warn', 'hj212 packet refused', { link: this.cfg.name, dev: dev.id, peer, error: why });
+      warnings.warn('hj212 packet refused', { dev: dev.id, error: clip(why) });
       return null;
     };
     try {
@@ -138,10 +194,10 @@ export class Hj212Listener {
         ...(dev.scale ? { scale: dev.scale } : {}),
         offsetHours: this.cfg.offsetHours,
       });
-      for (const u of c.unknown)
-        if (!st.unknownCodes.includes(u) && st.unknownCodes.length < 50) {
-          st.unknownCodes.push(u);
-          log('warn', 'hj212 factor with no registry key is not stored', { dev: dev.id, code: u });
+      for (const code of c.unknown.map((u) => clip(u, 64)))
+        if (!st.unknownCodes.includes(code) && st.unknownCodes.length < 50) {
+          st.unknownCodes.push(code);
+          log('warn', 'hj212 factor with no registry key is not stored', { dev: dev.id, code });
         }
       if (Object.keys(c.record.m).length === 0) return refuse('no factor of the registry in the packet');
       // The same checks as any envelope record (time, numbers, field names), so nothing fails later.

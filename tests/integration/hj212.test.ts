@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
-import { FrameReader, Hj212Error } from '../../protocol/hj212.ts';
+import { encodeFrame, FrameReader, Hj212Error } from '../../protocol/hj212.ts';
 import { airFactors, Hj212Logger } from '../../simulators/hj212-logger.ts';
 import { Pipeline } from '../helpers/pipeline.ts';
 
@@ -106,6 +106,20 @@ describe('hj212 link', () => {
     s.destroy();
     expect(await p.influx.rows(`SELECT * FROM air WHERE dev = 'st-a' AND pm25 = 57`)).toEqual([]);
     expect(p.gateway!.output).toContain('hj212 packet from an MN no device of this link has');
+  });
+
+  it('a stray "#" before a packet, and a bogus header whose length runs over the next packet, cost no packet', async () => {
+    const { s, replies } = await peer();
+    // Packet A at 10:32 and 10:34 (QN and DataTime moved, CRC recomputed).
+    const at = (hhmm: string) =>
+      encodeFrame(PACKET_A.slice(6, -6).replaceAll('202401151030', `20240115${hhmm}`)).toString('latin1');
+    const [first, second] = [at('1032'), at('1034')];
+    const filler = 'bytes of a logger that rebooted mid-frame ';
+    const bogus = `##${String(filler.length + second.length - 6).padStart(4, '0')}${filler}`; // ends where `second` ends
+    s.write('#' + first + bogus + second);
+    await waitFor('both answered', () => replies.length === 2, 20_000);
+    expect(replies.map((r) => r.slice(6, 26))).toEqual(['QN=20240115103200123', 'QN=20240115103400123']);
+    s.destroy();
   });
 
   it('a simulated logger loses nothing across kill -9 of the gateway: it re-sends until answered', async () => {

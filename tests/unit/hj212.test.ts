@@ -1,7 +1,7 @@
 // HJ 212 frames against the domain reference (docs/standards/hj212.md §1.2, §9) and the 65 public
 // frames of vectors/hj212.json.
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   checkCrc,
   crc16Hj212,
@@ -9,6 +9,7 @@ import {
   encodeFrame,
   FrameReader,
   Hj212Error,
+  MAX_FRAME,
   parseDataTime,
   parseSegment,
   replyTo,
@@ -171,6 +172,88 @@ describe('HJ 212 malformed packets of docs/standards/hj212.md §9', () => {
     for (const b of stream) out.push(...r.push(Buffer.of(b)));
     expect(errors(out)).toEqual(['E_HEADER']);
     expect(frames(out).map((f) => f.crc)).toEqual(['EC81', '8201']);
+  });
+});
+
+describe('HJ 212 stream resync (docs/standards/hj212.md §1.3)', () => {
+  const segmentOf = (f: string) => f.slice(6, -4);
+  afterEach(() => vi.restoreAllMocks());
+
+  it('resyncs through "##9" repeated without building an error, a string or a view per candidate', () => {
+    // Errors are counted through the name every Hj212Error sets; strings and views through Buffer's methods.
+    let built = 0;
+    Object.defineProperty(Hj212Error.prototype, 'name', {
+      configurable: true,
+      get: () => 'Hj212Error',
+      set: () => void built++,
+    });
+    try {
+      const strings = vi.spyOn(Buffer.prototype, 'toString');
+      const views = vi.spyOn(Buffer.prototype, 'subarray');
+      const r = new FrameReader();
+      const out = r.push(Buffer.from('##9'.repeat(10_000) + PACKET_D + CRLF));
+      expect(errors(out)).toEqual(['E_LENGTH_FORMAT']);
+      expect(frames(out).map((f) => f.crc)).toEqual(['8201']);
+      expect(built).toBe(1);
+      expect(strings.mock.calls.length).toBeLessThan(5);
+      expect(views.mock.calls.length).toBeLessThan(5);
+    } finally {
+      delete (Hj212Error.prototype as { name?: string }).name;
+    }
+  });
+
+  it('reports a run of garbage once however it is cut, and again after a good frame', () => {
+    const r = new FrameReader();
+    const out = ['##9', '##9##', '9###', 'x' + PACKET_A + CRLF, '#####' + PACKET_D + CRLF].flatMap((c) =>
+      r.push(Buffer.from(c)),
+    );
+    expect(errors(out)).toEqual(['E_LENGTH_FORMAT', 'E_LENGTH_FORMAT']);
+    expect(frames(out).map((f) => f.crc)).toEqual(['EC81', '8201']);
+  });
+
+  it('a stray "#" just before a frame costs nothing of the frame', () => {
+    for (const lead of ['#', 'noise#', '###', '##0#', '##03#', '##033#']) {
+      const xs = read(lead + PACKET_A + CRLF);
+      expect(
+        frames(xs).map((f) => f.crc),
+        JSON.stringify(lead),
+      ).toEqual(['EC81']);
+      expect(errors(xs).length, JSON.stringify(lead)).toBe(1);
+    }
+  });
+
+  it('a bogus header whose length lands on the end of a later frame does not swallow it', () => {
+    const tail = PACKET_D + CRLF;
+    const filler = 'garbage of a logger that rebooted mid-frame ';
+    const lie = String(filler.length + tail.length - 6).padStart(4, '0'); // its CRC and CR LF are D's
+    const xs = read(`##${lie}${filler}${tail}`);
+    expect(errors(xs)).toEqual(['E_TRUNCATED']);
+    expect(frames(xs).map((f) => f.segment.toString())).toEqual([segmentOf(PACKET_D)]);
+  });
+
+  it('a frame after a bogus header is read at once, not when the bogus length has arrived', () => {
+    const r = new FrameReader();
+    const out = r.push(Buffer.from('##0900' + 'x'.repeat(10) + PACKET_A + CRLF));
+    expect(frames(out).map((f) => f.crc)).toEqual(['EC81']);
+    expect(r.pending).toBe(0);
+    expect(r.end()).toBeNull();
+  });
+
+  it('a frame cut short by the next one: the next one is read, fed byte by byte', () => {
+    const stream = Buffer.from(PACKET_B.slice(0, 300) + PACKET_A + CRLF + PACKET_D + CRLF);
+    const r = new FrameReader();
+    const out: (RawFrame | Hj212Error)[] = [];
+    for (const b of stream) out.push(...r.push(Buffer.of(b)));
+    expect(errors(out)).toEqual(['E_TRUNCATED']);
+    expect(frames(out).map((f) => f.crc)).toEqual(['EC81', '8201']);
+  });
+
+  it('holds at most an incomplete frame between pushes', () => {
+    const r = new FrameReader();
+    r.push(Buffer.from('##1024' + 'y'.repeat(1029)));
+    expect(r.pending).toBe(MAX_FRAME - 1);
+    expect(frames(r.push(Buffer.from('y'))).length).toBe(0); // the bogus CRC "yyyy": dropped
+    expect(r.pending).toBeLessThan(MAX_FRAME);
   });
 });
 
