@@ -167,11 +167,8 @@ export function decodeRecord(
     throw new EnvelopeError('expected an integer time in epoch milliseconds', `${at}.ts`);
   const ts = r.ts as number;
   if (ts < MIN_TS)
-    throw new EnvelopeError(
-      `sample time ${new Date(ts).toISOString()} is before 2000: is the gateway clock set?`,
-      `${at}.ts`,
-    );
-  if (ts > latest) throw new EnvelopeError(`sample time ${new Date(ts).toISOString()} is in the future`, `${at}.ts`);
+    throw new EnvelopeError(`sample time ${timeText(ts)} is before 2000: is the gateway clock set?`, `${at}.ts`);
+  if (ts > latest) throw new EnvelopeError(`sample time ${timeText(ts)} is in the future`, `${at}.ts`);
   if (!isObject(r.m)) throw new EnvelopeError('expected an object of field: number', `${at}.m`);
   const names = Object.keys(r.m);
   if (names.length === 0) throw new EnvelopeError('no fields', `${at}.m`);
@@ -189,7 +186,8 @@ export function decodeRecord(
   if (r.f !== undefined) {
     if (!isObject(r.f)) throw new EnvelopeError('expected an object of field: flag', `${at}.f`);
     for (const [name, flag] of Object.entries(r.f)) {
-      if (!(name in r.m)) throw new EnvelopeError('flag for a field the record does not carry', `${at}.f.${name}`);
+      if (!Object.hasOwn(r.m, name))
+        throw new EnvelopeError('flag for a field the record does not carry', `${at}.f.${name}`);
       if (typeof flag !== 'string' || !FLAG.test(flag))
         throw new EnvelopeError(
           `expected a flag such as N F M S D C T B or Td, got ${JSON.stringify(flag)}`,
@@ -205,6 +203,11 @@ export function decodeRecord(
   }
   if (r.a !== undefined) rec.a = decodeAttributes(r.a, `${at}.a`, limits);
   return rec;
+}
+
+/** A sample time as text for an error; an integer past the Date range (±8.64e15 ms) is shown as a number. */
+function timeText(ts: number): string {
+  return Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : `${ts} ms`;
 }
 
 function decodeAttributes(a: unknown, at: string, limits: DecodeLimits): Record<string, string> {

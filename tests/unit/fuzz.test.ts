@@ -353,21 +353,18 @@ describe('fuzz: envelope decoder', () => {
     );
   });
 
-  // Known defect of protocol/envelope.ts: a safe-integer ts outside the Date range (|ts| > 8.64e15)
-  // reaches `new Date(ts).toISOString()` while the error is built, which throws a RangeError, so ingest
-  // dead-letters the whole envelope as a header problem instead of the one record. When the decoder
-  // is fixed this test fails: remove `.fails`, and the ts generators above may then cover that range.
-  it.fails('a ts beyond the Date range is an EnvelopeError (known defect: a RangeError today)', () => {
+  // A safe-integer ts outside the Date range (|ts| > 8.64e15) once reached `new Date(ts).toISOString()`
+  // while the error was built: a RangeError made ingest dead-letter the whole envelope as a header problem.
+  it('a ts beyond the Date range is an EnvelopeError', () => {
     const rec = { dev: 'aq-1', kind: 'air.micro', ts: 9e15, m: { pm25: 1 } };
     expect(() => decodeEnvelope(JSON.stringify({ v: 1, gw: 'g', ep: 'e', seq: 0, records: [rec] }), LIMITS)).toThrow(
       EnvelopeError,
     );
   });
 
-  // Known defect of protocol/envelope.ts: a flag is checked with `name in r.m`, which also finds
-  // Object.prototype's names, so a flag for `toString` (a field the record does not carry) is accepted
-  // and ingest writes a `toString_flag` field. The generators above leave such names out until it is fixed.
-  it.fails('a flag for a name the record does not carry, even an inherited one, is refused (known defect)', () => {
+  // A flag was once checked with `name in r.m`, which also finds Object.prototype's names: a flag for
+  // `toString` was accepted and ingest wrote a `toString_flag` field.
+  it('a flag for a name the record does not carry, even an inherited one, is refused', () => {
     const rec = { dev: 'aq-1', kind: 'air.micro', ts: NOW, m: { pm25: 1 }, f: { toString: 'D' } };
     expect(() => decodeEnvelope(JSON.stringify({ v: 1, gw: 'g', ep: 'e', seq: 0, records: [rec] }), LIMITS)).toThrow(
       EnvelopeError,
