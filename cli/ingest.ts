@@ -25,6 +25,11 @@ const OPTS = {
   org: { type: 'string', default: 'qingcheng', help: 'v2 organisation' },
   bucket: { type: 'string', default: 'qingcheng', help: 'v2 bucket' },
   token: { type: 'string', env: 'INFLUX_TOKEN', help: 'v2 token' },
+  'v2-client': {
+    type: 'string',
+    default: 'influxdb-client',
+    help: 'how v2 posts its writes: influxdb-client (@influxdata/influxdb-client, gzip) or fetch',
+  },
   'batch-lines': { type: 'string', default: '5000', help: 'lines per database write' },
   'flush-ms': { type: 'string', default: '200', help: 'longest wait before a partial batch is written' },
   'max-buffer-lines': {
@@ -52,6 +57,9 @@ const OPTS = {
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng ingest [options]', OPTS);
   if (a.api !== 'v1' && a.api !== 'v2') throw new UsageError(`--api: expected v1 or v2, got ${a.api}`);
+  const v2Client = a['v2-client'];
+  if (v2Client !== 'influxdb-client' && v2Client !== 'fetch')
+    throw new UsageError(`--v2-client: expected influxdb-client or fetch, got ${v2Client}`);
   const workers = int(a.workers, 'workers', 1);
   const index = int(a.index, 'index');
   if (index >= workers) throw new UsageError(`--index ${index} must be below --workers ${workers}`);
@@ -70,6 +78,7 @@ export async function run(argv: string[]): Promise<void> {
     ...(a.password ? { password: a.password } : {}),
     ...(a.rp ? { rp: a.rp } : {}),
     ...(a.token ? { token: a.token } : {}),
+    v2Client,
     ...(a['influx-username'] ? { influxUser: a['influx-username'], influxPassword: a['influx-password'] ?? '' } : {}),
     sink: {
       batchLines: int(a['batch-lines'], 'batch-lines', 1),

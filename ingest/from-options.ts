@@ -1,6 +1,6 @@
 // Builds an ingest worker from flat options (the CLI's, or the stack's).
 import { influxV1 } from './sinks/influx-v1.ts';
-import { influxV2 } from './sinks/influx-v2.ts';
+import { influxV2, type V2Client } from './sinks/influx-v2.ts';
 import { LineSink, type SinkOptions } from './sinks/line-sink.ts';
 import { loadDeviceFile } from './engine/devices.ts';
 import type { Timing } from './engine/judges/judge.ts';
@@ -23,6 +23,8 @@ export interface IngestOptions {
   org: string;
   bucket: string;
   token?: string;
+  /** How --api v2 posts its batches ('influxdb-client' unless set). */
+  v2Client?: V2Client;
   sink?: Partial<SinkOptions>;
   devicesFile?: string;
   city?: string;
@@ -33,7 +35,13 @@ export function createIngest(o: IngestOptions): IngestWorker {
   const file = o.devicesFile ? loadDeviceFile(o.devicesFile) : undefined;
   const endpoint =
     o.api === 'v2'
-      ? influxV2({ url: o.influxUrl, org: o.org, bucket: o.bucket, ...(o.token ? { token: o.token } : {}) })
+      ? influxV2({
+          url: o.influxUrl,
+          org: o.org,
+          bucket: o.bucket,
+          ...(o.token ? { token: o.token } : {}),
+          ...(o.v2Client ? { client: o.v2Client } : {}),
+        })
       : influxV1({
           url: o.influxUrl,
           db: o.db,

@@ -1,11 +1,17 @@
 // InfluxDB /api/v2/write (2.x, 1.8+, 3.x, and servers that speak it such as VictoriaMetrics).
+import { clientPost } from './influxdb-client.ts';
 import type { Endpoint } from './line-sink.ts';
+
+/** How batches are posted: @influxdata/influxdb-client's transport (gzip), or Node's fetch. */
+export type V2Client = 'influxdb-client' | 'fetch';
 
 export interface InfluxV2Options {
   url: string;
   org: string;
   bucket: string;
   token?: string;
+  /** 'influxdb-client' unless set. */
+  client?: V2Client;
 }
 
 export function influxV2(o: InfluxV2Options): Endpoint {
@@ -13,16 +19,21 @@ export function influxV2(o: InfluxV2Options): Endpoint {
   const headers: Record<string, string> = {};
   if (o.token) headers.authorization = `Token ${o.token}`;
   const base = o.url.replace(/\/$/, '');
+  const client = o.client ?? 'influxdb-client';
   // Restores read through the InfluxQL compatibility endpoint: InfluxDB 2.x maps each bucket to a
   // database of the same name, 1.8 takes the "db/rp" bucket's db, 3.x serves it too. Servers without
-  // it (VictoriaMetrics) answer with an error, and the worker starts with empty windows.
+  // it (VictoriaMetrics) answer with an error, and the worker starts with empty windows. Flux queries
+  // (2.x without a DBRP mapping) are not used: there is no 2.x server here to test them against.
   const [db, rp] = o.bucket.split('/');
   const query = new URLSearchParams({ db: db!, epoch: 'ms', ...(rp ? { rp } : {}) });
   return {
     url: `${base}/api/v2/write?${q}`,
     headers,
-    describe: `${o.url} /api/v2/write bucket=${o.bucket}`,
+    describe: `${o.url} /api/v2/write bucket=${o.bucket}${client === 'fetch' ? ' (fetch)' : ''}`,
     queryUrl: `${base}/query?${query}`,
+    ...(client === 'influxdb-client'
+      ? { post: clientPost({ url: base, path: `/api/v2/write?${q}`, ...(o.token ? { token: o.token } : {}) }) }
+      : {}),
     // Creating a bucket takes an org id, a token allowed to, and a retention choice: a person's decision, so it is only said how.
     missing: {
       howTo:

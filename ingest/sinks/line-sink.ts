@@ -1,6 +1,15 @@
 // A batching line-protocol writer over HTTP: batches by size and time, retries with backoff and never
 // gives up on a reachable-but-failing server, and holds a bounded buffer whose fullness pushes back on
-// the producer (`write` waits for room). Each chunk's callback runs once its lines are durable.
+// the producer (`write` waits for room).
+//
+// What it promises a writer (tests/helpers/sink-contract.ts checks it against every server):
+// - `done` runs exactly once per write, and only after every line of it is in a batch the server
+//   answered with 2xx, or refused for good (400: `rejected` runs first, with the server's reason).
+// - Lines go out in write order; writes wait for room in write order.
+// - Batches complete in any order (up to `concurrency` on the wire), so a write settles when the last
+//   batch holding its lines completes: writes of one batch settle in write order, writes of different
+//   batches in the order their batches complete (write order when `concurrency` is 1).
+// - A sink closed before a batch got through settles none of its writes.
 import { log } from '../../protocol/log.ts';
 
 export interface Endpoint {
@@ -12,6 +21,8 @@ export interface Endpoint {
   queryUrl?: string;
   /** What to do when the server answers 404, which means the database or bucket does not exist. */
   missing?: Missing;
+  /** How a batch is posted; `fetch` to `url` with `headers` when not set. */
+  post?: Post;
 }
 
 export interface Missing {
@@ -21,6 +32,18 @@ export interface Missing {
   howTo: string;
 }
 
+/** The server's answer to one write. */
+export interface Answer {
+  status: number;
+  /** The body (its first 500 characters), or the reason a client library parsed from it. */
+  text: string;
+  /** What the server's Retry-After asks for, in ms. */
+  retryAfterMs?: number;
+}
+
+/** Posts one batch; rejects when no answer came (refused connection, timeout through `signal`). */
+export type Post = (body: string, signal: AbortSignal) => Promise<Answer>;
+
 export interface SinkOptions {
   batchLines: number;
   flushMs: number;
@@ -28,6 +51,9 @@ export interface SinkOptions {
   /** Batches on the wire at once. */
   concurrency: number;
   requestTimeoutMs: number;
+  /** The first wait after a failure; it doubles up to `retryMaxMs`. */
+  retryMinMs: number;
+  retryMaxMs: number;
 }
 
 export const DEFAULT_SINK: SinkOptions = {
@@ -36,32 +62,42 @@ export const DEFAULT_SINK: SinkOptions = {
   maxBufferLines: 100_000,
   concurrency: 2,
   requestTimeoutMs: 30_000,
+  retryMinMs: 250,
+  retryMaxMs: 10_000,
 };
+
+/** A server asking for more than this (Retry-After) is tried again after this anyway. */
+const RETRY_AFTER_MAX_MS = 300_000;
 
 interface Chunk {
   lines: string[];
-  /** Lines not yet in a successful write. */
+  /** Lines not yet in a completed batch. */
   left: number;
   done: () => void;
   rejected: (reason: string) => void;
 }
 
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 10_000;
+/** How a batch ended: stored, refused for good (with the server's reason), or given up by close(). */
+type Outcome = { written: true } | { refused: string } | { closed: true };
 
 export class LineSink {
   private queue: { chunk: Chunk; from: number }[] = [];
   private buffered = 0;
   private inFlight = 0;
   private timer?: NodeJS.Timeout;
-  private waiters: (() => void)[] = [];
+  /** Writers waiting for room, in write order. */
+  private waiting: { chunk: Chunk; admitted: () => void }[] = [];
+  /** drain() callers, woken whenever a batch completes. */
+  private idle: (() => void)[] = [];
   private backoffMs = 0;
   private closed = false;
+  private readonly post: Post;
   /** The one creation of a missing database, shared by the batches that met the 404 (until a write succeeds). */
   private creation?: Promise<boolean>;
   /** The missing database has been reported: its 404s are retried quietly. */
   private missingSaid = false;
-  stats = { written: 0, batches: 0, retries: 0, rejected: 0, failing: false, lastError: '' };
+  /** `retryInMs`: the wait before the attempt after the last failure. */
+  stats = { written: 0, batches: 0, retries: 0, rejected: 0, failing: false, lastError: '', retryInMs: 0 };
   readonly o: SinkOptions;
 
   constructor(
@@ -69,10 +105,16 @@ export class LineSink {
     o: Partial<SinkOptions> = {},
   ) {
     this.o = { ...DEFAULT_SINK, ...o };
+    this.post = endpoint.post ?? fetchPost(endpoint);
   }
 
   get bufferedLines(): number {
     return this.buffered;
+  }
+
+  /** Batches on the wire now (at most `concurrency`). */
+  get requestsInFlight(): number {
+    return this.inFlight;
   }
 
   /**
@@ -84,12 +126,29 @@ export class LineSink {
       done();
       return;
     }
-    while (this.buffered > 0 && this.buffered + lines.length > this.o.maxBufferLines) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-    this.queue.push({ chunk: { lines, left: lines.length, done, rejected }, from: 0 });
-    this.buffered += lines.length;
+    const chunk: Chunk = { lines, left: lines.length, done, rejected };
+    if (this.waiting.length === 0 && this.fits(lines.length)) return this.admit(chunk);
+    await new Promise<void>((admitted) => this.waiting.push({ chunk, admitted }));
+  }
+
+  /** Room for `n` more lines; an empty buffer takes a write of any size, or it could never go in. */
+  private fits(n: number): boolean {
+    return this.buffered === 0 || this.buffered + n <= this.o.maxBufferLines;
+  }
+
+  private admit(chunk: Chunk): void {
+    this.queue.push({ chunk, from: 0 });
+    this.buffered += chunk.lines.length;
     this.kick();
+  }
+
+  /** Lets waiting writers in, oldest first; one that does not fit holds back those behind it. */
+  private admitWaiting(): void {
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.chunk.lines.length)) {
+      const w = this.waiting.shift()!;
+      this.admit(w.chunk);
+      w.admitted();
+    }
   }
 
   private kick(): void {
@@ -104,99 +163,123 @@ export class LineSink {
   /** Sends what is buffered, up to the concurrency limit. */
   flush(): void {
     while (this.inFlight < this.o.concurrency && this.queue.length > 0) {
-      const parts: { chunk: Chunk; n: number }[] = [];
-      const body: string[] = [];
-      while (body.length < this.o.batchLines && this.queue.length > 0) {
-        const head = this.queue[0]!;
-        const n = Math.min(head.chunk.lines.length - head.from, this.o.batchLines - body.length);
-        for (let i = 0; i < n; i++) body.push(head.chunk.lines[head.from + i]!);
-        parts.push({ chunk: head.chunk, n });
-        head.from += n;
-        if (head.from === head.chunk.lines.length) this.queue.shift();
-      }
+      const { parts, body } = this.cut();
       this.inFlight++;
-      void this.send(body.join('\n'), body.length).then((outcome) => {
-        this.inFlight--;
-        this.buffered -= body.length;
-        for (const p of parts) {
-          if (outcome !== 'ok') p.chunk.rejected(outcome);
-          if ((p.chunk.left -= p.n) === 0) p.chunk.done();
-        }
-        while (this.waiters.length && this.buffered < this.o.maxBufferLines) this.waiters.shift()!();
-        this.kick();
-        if (this.buffered >= this.o.batchLines) this.flush();
-      });
+      void this.send(body.join('\n'), body.length).then((outcome) => this.completed(parts, body.length, outcome));
     }
   }
 
-  /** Posts one batch until the server takes it; 'ok', or why the server refused it for good. */
-  private async send(body: string, lines: number): Promise<string> {
+  /** Takes the next batch off the queue: up to `batchLines` lines, a write possibly split across batches. */
+  private cut(): { parts: { chunk: Chunk; n: number }[]; body: string[] } {
+    const parts: { chunk: Chunk; n: number }[] = [];
+    const body: string[] = [];
+    while (body.length < this.o.batchLines && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const n = Math.min(head.chunk.lines.length - head.from, this.o.batchLines - body.length);
+      for (let i = 0; i < n; i++) body.push(head.chunk.lines[head.from + i]!);
+      parts.push({ chunk: head.chunk, n });
+      head.from += n;
+      if (head.from === head.chunk.lines.length) this.queue.shift();
+    }
+    return { parts, body };
+  }
+
+  private completed(parts: { chunk: Chunk; n: number }[], lines: number, outcome: Outcome): void {
+    this.inFlight--;
+    this.buffered -= lines;
+    // Given up at close: nothing is settled, so the gateway sends these records again.
+    if (!('closed' in outcome))
+      for (const p of parts) {
+        if ('refused' in outcome) p.chunk.rejected(outcome.refused);
+        if ((p.chunk.left -= p.n) === 0) p.chunk.done();
+      }
+    this.admitWaiting();
+    for (const wake of this.idle.splice(0)) wake();
+    this.kick();
+  }
+
+  /** Posts one batch until the server takes it or refuses it for good. */
+  private async send(body: string, lines: number): Promise<Outcome> {
     let justCreated = false;
     for (;;) {
-      let retryable: string;
-      let missing = false;
+      let answer: Answer | undefined;
+      let failure = '';
       try {
-        const res = await fetch(this.endpoint.url, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'text/plain; charset=utf-8', ...this.endpoint.headers },
-          signal: AbortSignal.timeout(this.o.requestTimeoutMs),
-        });
-        const text = res.status === 204 ? '' : (await res.text()).slice(0, 500);
-        if (res.ok) {
-          if (this.stats.failing) log('info', 'database write recovered', { endpoint: this.endpoint.describe });
-          this.stats.failing = false;
-          this.creation = undefined;
-          this.missingSaid = false;
-          this.backoffMs = 0;
-          this.stats.written += lines;
-          this.stats.batches++;
-          return 'ok';
-        }
-        // 400: some lines are malformed or conflict with stored field types; the rest were written
-        // (InfluxDB "partial write"). Sending it again would fail the same way.
-        if (res.status === 400) {
-          this.stats.rejected++;
-          log('error', 'database rejected a batch', {
-            endpoint: this.endpoint.describe,
-            status: res.status,
-            error: text,
-          });
-          return `database refused the write: ${text}`;
-        }
-        if (res.status === 404 && this.endpoint.missing) {
-          missing = true;
-          // Written again at once after a creation, but a 404 right after one waits its backoff like any failure.
-          if (
-            !justCreated &&
-            this.endpoint.missing.create &&
-            (await (this.creation ??= this.create(this.endpoint.missing.create)))
-          ) {
-            justCreated = true;
-            continue;
-          }
-          justCreated = false;
-          this.sayMissing(text);
-        }
-        retryable = `HTTP ${res.status} ${text}${res.status === 404 && this.endpoint.missing ? ` (${this.endpoint.missing.howTo})` : hint(res.status)}`;
+        answer = await this.post(body, AbortSignal.timeout(this.o.requestTimeoutMs));
       } catch (e) {
-        retryable = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+        failure = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
       }
-      if (this.closed) return `not written: sink closed (${retryable})`;
-      this.stats.retries++;
-      this.stats.lastError = retryable;
-      this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
-      if (!missing && (!this.stats.failing || this.backoffMs === BACKOFF_MAX_MS)) {
-        log('warn', 'database write failed; retrying', {
-          endpoint: this.endpoint.describe,
-          error: retryable,
-          retry_ms: this.backoffMs,
-          buffered_lines: this.buffered,
-        });
+      if (answer && answer.status >= 200 && answer.status < 300) return this.written(lines);
+      // 400: some lines are malformed or conflict with stored field types; the rest were written
+      // (InfluxDB "partial write"). Sending it again would fail the same way.
+      if (answer?.status === 400) return this.refused(answer);
+      let quiet = false;
+      if (answer?.status === 404 && this.endpoint.missing) {
+        // Written again at once after a creation, but a 404 right after one waits its backoff like any failure.
+        if (!justCreated && (await this.createMissing())) {
+          justCreated = true;
+          continue;
+        }
+        justCreated = false;
+        quiet = true;
+        this.sayMissing(answer.text);
       }
-      this.stats.failing = true;
-      await new Promise((r) => setTimeout(r, this.backoffMs));
+      if (this.closed) return { closed: true };
+      await this.backoff(answer ? this.explain(answer) : failure, quiet, answer && retryAfter(answer));
     }
+  }
+
+  private written(lines: number): Outcome {
+    if (this.stats.failing) log('info', 'database write recovered', { endpoint: this.endpoint.describe });
+    this.stats.failing = false;
+    this.creation = undefined;
+    this.missingSaid = false;
+    this.backoffMs = 0;
+    this.stats.written += lines;
+    this.stats.batches++;
+    return { written: true };
+  }
+
+  private refused(answer: Answer): Outcome {
+    this.stats.rejected++;
+    log('error', 'database rejected a batch', {
+      endpoint: this.endpoint.describe,
+      status: answer.status,
+      error: answer.text,
+    });
+    return { refused: `database refused the write: ${answer.text}` };
+  }
+
+  /** The error of a failed answer, with what a person should check. */
+  private explain(a: Answer): string {
+    const missing = a.status === 404 && this.endpoint.missing;
+    return `HTTP ${a.status} ${a.text}${missing ? ` (${this.endpoint.missing!.howTo})` : hint(a.status)}`;
+  }
+
+  /** Counts the failure, says it (once, and again at the longest backoff), and waits before the next attempt. */
+  private async backoff(error: string, quiet: boolean, retryAfterMs: number | undefined): Promise<void> {
+    this.stats.retries++;
+    this.stats.lastError = error;
+    this.backoffMs = Math.min(this.o.retryMaxMs, Math.max(this.o.retryMinMs, this.backoffMs * 2));
+    // A server that says when to come back (429, 503) is not asked sooner.
+    const wait = Math.max(this.backoffMs, Math.min(retryAfterMs ?? 0, RETRY_AFTER_MAX_MS));
+    this.stats.retryInMs = wait;
+    if (!quiet && (!this.stats.failing || this.backoffMs === this.o.retryMaxMs)) {
+      log('warn', 'database write failed; retrying', {
+        endpoint: this.endpoint.describe,
+        error,
+        retry_ms: wait,
+        buffered_lines: this.buffered,
+      });
+    }
+    this.stats.failing = true;
+    await new Promise((r) => setTimeout(r, wait));
+  }
+
+  /** True if a missing database can be, and was, created: once for all the batches that met it. */
+  private async createMissing(): Promise<boolean> {
+    const create = this.endpoint.missing?.create;
+    return create !== undefined && (await (this.creation ??= this.create(create)));
   }
 
   /** Creates the missing database; true if it now exists. Said once; a failure is tried again at the next retry, quietly. */
@@ -230,15 +313,15 @@ export class LineSink {
     });
   }
 
-  /** Waits until everything buffered has been written (or refused). */
+  /** Waits until everything buffered, and every writer waiting for room, has been written (or refused). */
   async drain(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     this.flush();
-    while (this.buffered > 0) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    while (this.buffered > 0 || this.waiting.length > 0) {
+      await new Promise<void>((resolve) => this.idle.push(resolve));
       this.flush();
     }
   }
@@ -247,6 +330,34 @@ export class LineSink {
     this.closed = true;
     clearTimeout(this.timer);
   }
+}
+
+/** Posts with Node's fetch. */
+export function fetchPost(endpoint: Pick<Endpoint, 'url' | 'headers'>): Post {
+  return async (body, signal) => {
+    const res = await fetch(endpoint.url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'text/plain; charset=utf-8', ...endpoint.headers },
+      signal,
+    });
+    const text = res.status === 204 ? '' : (await res.text()).slice(0, 500);
+    const after = parseRetryAfter(res.headers.get('retry-after'));
+    return { status: res.status, text, ...(after !== undefined ? { retryAfterMs: after } : {}) };
+  };
+}
+
+/** A Retry-After header (delay in seconds, or an HTTP date) in ms from now; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Retry-After counts where it means "come back then": too many requests, or unavailable for now. */
+function retryAfter(a: Answer): number | undefined {
+  return a.status === 429 || a.status === 503 ? a.retryAfterMs : undefined;
 }
 
 function hint(status: number): string {

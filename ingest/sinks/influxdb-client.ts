@@ -1,0 +1,56 @@
+// Posts /api/v2/write batches through @influxdata/influxdb-client's HTTP transport: its token auth,
+// gzip, and its parsing of error answers (InfluxDB 2.x's {"code","message"}, X-Influxdb-Error).
+//
+// Only the transport, not its WriteApi: the WriteApi keeps its own buffer, drops the oldest lines when
+// its retry buffer is full or a batch outlives maxRetryTime, and writePoint returns before anything is
+// stored. Ingest may settle a record only once the server took it, so batching, the bounded buffer,
+// retries and acknowledgement stay LineSink's.
+import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
+import { parseRetryAfter, type Answer, type Post } from './line-sink.ts';
+
+export interface ClientPostOptions {
+  /** Base URL of the server. */
+  url: string;
+  /** Path and query of the write, e.g. /api/v2/write?org=…&bucket=…&precision=ms. */
+  path: string;
+  token?: string;
+  /** Bodies longer than this (bytes) go gzipped. */
+  gzipThreshold?: number;
+}
+
+/** Gzip above the library's own default: a batch of line protocol shrinks about tenfold. */
+export const GZIP_THRESHOLD = 1000;
+
+export function clientPost(o: ClientPostOptions): Post {
+  // timeout 0: no socket timeout of its own (one that fires only reports, it does not end the request);
+  // LineSink's signal ends a request that takes too long.
+  const transport = new InfluxDB({ url: o.url, timeout: 0, ...(o.token ? { token: o.token } : {}) }).transport;
+  const gzipThreshold = o.gzipThreshold ?? GZIP_THRESHOLD;
+  return async (body, signal) => {
+    let status = 204;
+    try {
+      await transport.request(
+        o.path,
+        body,
+        { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, gzipThreshold, signal },
+        (_headers, code) => {
+          status = code ?? status;
+        },
+      );
+      return { status, text: '' };
+    } catch (e) {
+      if (e instanceof HttpError) return answerOf(e);
+      // The library reports an abort as "Response aborted"; the signal knows it was our timeout.
+      throw signal.aborted ? (signal.reason as Error) : e;
+    }
+  };
+}
+
+function answerOf(e: HttpError): Answer {
+  // The library reads Retry-After as milliseconds (retryAfter()); HTTP says seconds, so it is read here.
+  const header = e.headers?.['retry-after'];
+  const after = parseRetryAfter(Array.isArray(header) ? header[0] : header);
+  // A JSON error's message is the server's reason; otherwise the body as the server sent it.
+  const text = (e.json !== undefined ? e.message : (e.body ?? e.message)).slice(0, 500);
+  return { status: e.statusCode, text, ...(after !== undefined ? { retryAfterMs: after } : {}) };
+}
