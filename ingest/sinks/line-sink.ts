@@ -210,9 +210,10 @@ export class LineSink {
         failure = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
       }
       if (answer && answer.status >= 200 && answer.status < 300) return this.written(lines);
-      // 400: some lines are malformed or conflict with stored field types; the rest were written
-      // (InfluxDB "partial write"). Sending it again would fail the same way.
-      if (answer?.status === 400) return this.refused(answer);
+      // 400 about the lines (malformed, or a field type conflict; InfluxDB wrote the rest, a "partial
+      // write"): sending them again would fail the same way. Any other 400 is about the request itself
+      // (a wrong path or a missing parameter): refusing the batch would acknowledge records never stored.
+      if ((answer?.status === 400 || answer?.status === 422) && aboutTheLines(answer.text)) return this.refused(answer);
       let quiet = false;
       if (answer?.status === 404 && this.endpoint.missing) {
         // Written again at once after a creation, but a 404 right after one waits its backoff like any failure.
@@ -360,7 +361,16 @@ function retryAfter(a: Answer): number | undefined {
   return a.status === 429 || a.status === 503 ? a.retryAfterMs : undefined;
 }
 
+/** Whether a 400/422 answer blames the lines (InfluxDB 1.x, 2.x and 3.x, VictoriaMetrics wordings). */
+export function aboutTheLines(text: string): boolean {
+  return /unable to parse|partial write|field type conflict|invalid field|bad timestamp|points beyond retention|cannot parse/i.test(
+    text,
+  );
+}
+
 function hint(status: number): string {
+  if (status === 400 || status === 422)
+    return ' (the server refused the request itself, not a line: check the URL, the database or bucket, and --api)';
   if (status === 401 || status === 403) return ' (check the database credentials or token)';
   if (status === 404) return ' (does the database or bucket exist?)';
   return '';

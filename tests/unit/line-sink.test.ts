@@ -184,6 +184,20 @@ describe.each(TRANSPORTS)('$name', (tr) => {
     expect(stub.requests.map((r) => r.body)).toEqual([lines('bad', 2).join('\n'), lines('good', 2).join('\n')]);
   });
 
+  it('keeps retrying a 400 that is about the request, not its lines (a wrong path): nothing is dead-lettered', async () => {
+    const answers: Reply[] = [{ status: 400, body: 'unsupported path requested: "/wrong/write"' }, { status: 204 }];
+    stub.reply = () => answers[stub.requests.length - 1]!;
+    const sink = sinkOf(tr.endpoint(stub.url));
+    const { t } = track(sink, lines('a', 2));
+    await stub.nth(1);
+    expect(sink.stats.lastError).toMatch(
+      /^HTTP 400 unsupported path.* \(the server refused the request itself, not a line/,
+    );
+    await sink.drain();
+    expect(t).toMatchObject({ done: 1, reasons: [] });
+    expect(sink.stats).toMatchObject({ rejected: 0, written: 2 });
+  });
+
   it('says what to check on 401 and 403, and keeps trying until the server takes the batch', async () => {
     const answers: Reply[] = [
       { status: 401, body: '{"code":"unauthorized","message":"unauthorized access"}', headers: JSON_TYPE },
