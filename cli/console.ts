@@ -1,4 +1,5 @@
-// `qingcheng console`: the operator web console, served here, talking MQTT over WebSocket to the broker.
+// `qingcheng console`: the operator web console, served here, talking MQTT over WebSocket to the broker,
+// with the alarm API over InfluxDB (history and acknowledgements) when --influx-url is given.
 import { ConsoleServer } from '../console/server.ts';
 import { DEFAULT_PREFIX } from '../protocol/topics.ts';
 import { int, parse, UsageError } from './args.ts';
@@ -13,14 +14,34 @@ const OPTS = {
     help: "the broker's MQTT-over-WebSocket URL as the browser reaches it (qingcheng broker --ws-port)",
   },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
+  mqtt: {
+    type: 'string',
+    help: 'the broker as this server reaches it, to check operator logins for the alarm API (default: --ws)',
+  },
+  'influx-url': {
+    type: 'string',
+    env: 'INFLUX_URL',
+    help: 'InfluxDB 1.x base URL: alarm history (alert) and acknowledgements (alert_ack); without it the alarm API answers 503',
+  },
+  db: { type: 'string', default: 'qingcheng', help: 'database' },
+  'influx-username': { type: 'string', env: 'INFLUX_USERNAME', help: 'InfluxDB user' },
+  'influx-password': { type: 'string', env: 'INFLUX_PASSWORD', help: 'InfluxDB password' },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng console [options]', OPTS);
   if (!/^wss?:\/\//.test(a.ws!)) throw new UsageError(`--ws: expected a ws:// or wss:// URL, got ${a.ws}`);
-  const c = await new ConsoleServer({ port: int(a.port, 'port'), host: a.host!, ws: a.ws!, prefix: a.prefix! }).start();
+  const c = await new ConsoleServer({
+    port: int(a.port, 'port'),
+    host: a.host!,
+    ws: a.ws!,
+    prefix: a.prefix!,
+    ...(a.mqtt ? { mqtt: a.mqtt } : {}),
+    ...(a['influx-url'] ? { influxUrl: a['influx-url'], db: a.db! } : {}),
+    ...(a['influx-username'] ? { influxUser: a['influx-username'], influxPassword: a['influx-password'] ?? '' } : {}),
+  }).start();
   process.stdout.write(
-    `operator console at http://${a.host}:${c.port}/ (broker ${a.ws}); log in with an operator user\n`,
+    `operator console at http://${a.host}:${c.port}/ (broker ${a.ws}; alarm history ${a['influx-url'] ? `${a['influx-url']} db ${a.db}` : 'off: no --influx-url'}); log in with an operator user\n`,
   );
   onShutdown(() => c.stop());
 }

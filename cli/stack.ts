@@ -155,13 +155,15 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     ...(a.redis ? { redis: a.redis } : {}),
   }).start();
   stops.push(() => broker.stop());
+  const influxUrl = await database(a, ports['influx-port'], dir, stops);
   const web = await new ConsoleServer({
     port: ports['console-port'],
     ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`,
     prefix: DEFAULT_PREFIX,
+    influxUrl,
+    db: a.db!,
   }).start();
   stops.push(() => web.stop());
-  const influxUrl = await database(a, ports['influx-port'], dir, stops);
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
   say(
     `  broker       ${mqttUrl}  ws://127.0.0.1:${broker.wsPort}/mqtt  health http://127.0.0.1:${broker.healthPort}/health${a.redis ? `  state in ${a.redis}` : ''}`,

@@ -1,20 +1,33 @@
-// Serves the operator console: the page, its script (bundled with esbuild when the server starts, so the
-// browser runs the same NetworkView as the `watch` CLI), and config.json telling it where the broker's
-// MQTT-over-WebSocket listener is.
+// Serves the operator console: the page, its style and script (bundled with esbuild when the server
+// starts, so the browser runs the same NetworkView as the `watch` CLI), config.json telling it where the
+// broker's MQTT-over-WebSocket listener is, and the alarm API (alarms-api.ts) over InfluxDB.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
+import { AlarmApi } from './alarms-api.ts';
+import { OperatorAuth } from './auth.ts';
+import { Influx } from './influx.ts';
 
 const WEB = new URL('./web/', import.meta.url).pathname;
 
 export interface ConsoleOptions {
   port: number;
   host?: string;
-  /** ws://host:port/mqtt of the broker. */ ws: string;
+  /** ws://host:port/mqtt of the broker, as the browser reaches it. */
+  ws: string;
   prefix: string;
+  /** The broker as this server reaches it, to check operators' logins (default: `ws`). */
+  mqtt?: string;
+  /** InfluxDB 1.x base URL and database for the alarm API; without them the API answers 503. */
+  influxUrl?: string;
+  db?: string;
+  influxUser?: string;
+  influxPassword?: string;
 }
+
+type File = [type: string, body: string | Uint8Array];
 
 export class ConsoleServer {
   private server?: http.Server;
@@ -23,6 +36,36 @@ export class ConsoleServer {
   constructor(readonly o: ConsoleOptions) {}
 
   async start(): Promise<this> {
+    const files = await this.files();
+    const influx = this.o.influxUrl
+      ? new Influx({
+          url: this.o.influxUrl,
+          db: this.o.db ?? 'qingcheng',
+          ...(this.o.influxUser ? { username: this.o.influxUser, password: this.o.influxPassword ?? '' } : {}),
+        })
+      : undefined;
+    const api = new AlarmApi(influx, new OperatorAuth(this.o.mqtt ?? this.o.ws, this.o.prefix));
+    this.server = http.createServer((req, res) => {
+      api.handle(req, res).then(
+        (done) => done || serveFile(files, req, res),
+        (e: Error) => {
+          log('error', 'console request failed', { url: req.url, error: e.stack });
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('internal error');
+        },
+      );
+    });
+    this.port = await listen(this.server, this.o.port, this.o.host, 'choose another --port');
+    log('info', 'operator console', {
+      url: `http://${this.o.host ?? '127.0.0.1'}:${this.port}/`,
+      broker: this.o.ws,
+      influx: this.o.influxUrl ?? 'none',
+    });
+    return this;
+  }
+
+  /** The page's files, the script bundled now. */
+  private async files(): Promise<Record<string, File>> {
     const bundle = await build({
       entryPoints: [`${WEB}app.ts`],
       bundle: true,
@@ -33,27 +76,25 @@ export class ConsoleServer {
       write: false,
       logLevel: 'silent',
     });
-    const files: Record<string, [string, string | Uint8Array]> = {
+    return {
       '/': ['text/html; charset=utf-8', readFileSync(`${WEB}index.html`)],
       '/style.css': ['text/css; charset=utf-8', readFileSync(`${WEB}style.css`)],
       '/app.js': ['text/javascript; charset=utf-8', bundle.outputFiles[0]!.contents],
       '/config.json': ['application/json', JSON.stringify({ ws: this.o.ws, prefix: this.o.prefix })],
     };
-    this.server = http.createServer((req, res) => {
-      const f = files[(req.url ?? '/').split('?')[0]!];
-      if (!f || req.method !== 'GET') {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-cache' }).end(f[1]);
-    });
-    this.port = await listen(this.server, this.o.port, this.o.host, 'choose another --port');
-    log('info', 'operator console', { url: `http://${this.o.host ?? '127.0.0.1'}:${this.port}/`, broker: this.o.ws });
-    return this;
   }
 
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+function serveFile(files: Record<string, File>, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const f = files[(req.url ?? '/').split('?')[0]!];
+  if (!f || req.method !== 'GET') {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-cache' }).end(f[1]);
 }

@@ -288,6 +288,107 @@ export function decodeIngestState(payload: Buffer | string): IngestState {
   return doc as unknown as IngestRunning;
 }
 
+// ---- the operator console's alarm API (docs/protocol.md §10): history from the alert measurement, acknowledgements ----
+
+/** An operator's acknowledgement of an alarm, named by device, rule, field and `since`. */
+export interface AlarmAck {
+  dev: string;
+  rule: string;
+  field: string;
+  /** When the alarm's value first went past the limit: with dev, rule and field, the alarm. */
+  since: number;
+  /** The operator (the login that acknowledged). */
+  by: string;
+  comment: string;
+  /** When it was acknowledged (the console server's clock). */
+  at: number;
+}
+
+/** What an operator sends to acknowledge: the alarm and a comment; who and when are the server's. */
+export type AckRequest = Omit<AlarmAck, 'by' | 'at'>;
+
+/** A stored alarm event (a row of the alert measurement) with the device kind. */
+export interface StoredAlarmEvent extends AlarmEvent {
+  kind: string;
+}
+
+/** GET /api/alarms: the events and acknowledgements between `since` and `until`, newest events first. */
+export interface AlarmHistory {
+  since: number;
+  until: number;
+  events: StoredAlarmEvent[];
+  acks: AlarmAck[];
+}
+
+/** The longest comment an acknowledgement keeps. */
+export const ACK_COMMENT_MAX = 500;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
+
+export function encodeAckRequest(a: AckRequest): string {
+  return JSON.stringify(a);
+}
+
+export function decodeAckRequest(payload: Buffer | string): AckRequest {
+  const doc = object(payload, 'ack');
+  required(doc, 'ack', { dev: 'string', rule: 'string', field: 'string', since: 'number', comment: 'string' });
+  for (const k of ['dev', 'rule', 'field'] as const)
+    if (!NAME.test(doc[k] as string))
+      throw new PayloadError(
+        `ack.${k}`,
+        `expected a name of letters, digits and ._/- (at most 64), got ${show(doc[k])}`,
+      );
+  if (!Number.isInteger(doc.since) || (doc.since as number) <= 0)
+    throw new PayloadError('ack.since', `expected epoch milliseconds, got ${show(doc.since)}`);
+  const comment = (doc.comment as string).trim();
+  if (!comment) throw new PayloadError('ack.comment', 'say what was done or why (a comment is required)');
+  if (comment.length > ACK_COMMENT_MAX)
+    throw new PayloadError('ack.comment', `at most ${ACK_COMMENT_MAX} characters, got ${comment.length}`);
+  return {
+    dev: doc.dev as string,
+    rule: doc.rule as string,
+    field: doc.field as string,
+    since: doc.since as number,
+    comment,
+  };
+}
+
+export function encodeAlarmHistory(h: AlarmHistory): string {
+  return JSON.stringify(h);
+}
+
+export function decodeAlarmHistory(payload: Buffer | string): AlarmHistory {
+  const doc = object(payload, 'history');
+  required(doc, 'history', { since: 'number', until: 'number' });
+  for (const k of ['events', 'acks'] as const)
+    if (!Array.isArray(doc[k])) throw new PayloadError(`history.${k}`, 'expected a list');
+  (doc.events as unknown[]).forEach((e, i) =>
+    required(asObject(e, `history.events[${i}]`), `history.events[${i}]`, {
+      dev: 'string',
+      kind: 'string',
+      rule: 'string',
+      field: 'string',
+      state: 'string',
+      ts: 'number',
+      since: 'number',
+      value: 'number',
+      limit: 'number',
+      peak: 'number',
+    }),
+  );
+  (doc.acks as unknown[]).forEach((a, i) =>
+    required(asObject(a, `history.acks[${i}]`), `history.acks[${i}]`, {
+      dev: 'string',
+      rule: 'string',
+      field: 'string',
+      since: 'number',
+      by: 'string',
+      comment: 'string',
+      at: 'number',
+    }),
+  );
+  return doc as unknown as AlarmHistory;
+}
+
 // ---- checks ----
 
 /** A retained state with a last will: null for `{"state":"offline"}`, else the document, whose state must be `up`. */

@@ -8,8 +8,11 @@ import { Connection, type ConnectionState } from '../connection.ts';
 import { beijing, NetworkView } from '../network-view.ts';
 import { isStale, STALE_UNKNOWN_MS, type ReadingView } from '../readings.ts';
 import { Topics } from '../../protocol/topics.ts';
+import { AlarmHistory, mergeEvents, REFRESH_MS } from './alarms.ts';
 import { t, type Key } from './i18n.ts';
-import { airTable, alarmsTable, aqiNote, eventsTable, gatewaysTable, readingsTables } from './render.ts';
+import { alarmKey, airTable, alarmsTable, aqiNote, esc, eventsTable, gatewaysTable, readingsTables } from './render.ts';
+import { when } from '../screen.ts';
+import type { OpenAlarmView } from '../network-view.ts';
 
 interface Config {
   ws: string;
@@ -24,6 +27,7 @@ interface Session {
   view: NetworkView;
   conn: Connection;
   user: string;
+  history: AlarmHistory;
 }
 let session: Session | undefined;
 let cfg: Config;
@@ -37,8 +41,11 @@ function draw(): void {
   // Nothing is current while the page is not connected, whatever its age.
   const stale = (r: Pick<ReadingView, 'ts' | 'cadenceMs'>) => !live || isStale(r, now);
   drawState(conn, now);
-  $('alarms').innerHTML = alarmsTable(view.openAlarms(), now);
-  $('events').innerHTML = eventsTable(view.events.slice(0, 30), now);
+  const open = view.openAlarms();
+  // An open alarm older than the history loaded brings its own history (and acknowledgement).
+  if (live) void session.history.load(open, now).then(drawAlarms);
+  drawAlarms();
+  $('events').innerHTML = eventsTable(mergeEvents(view.events, session.history.events), now);
   $('gateways').innerHTML = gatewaysTable(view, now, (ts) => stale({ ts }));
   $('air').innerHTML = airTable(view, now, (dev) => {
     const r = view.readings.byDev.get(dev);
@@ -46,6 +53,50 @@ function draw(): void {
   });
   $('aqi-note').textContent = aqiNote();
   $('readings').innerHTML = readingsTables(view, now, stale);
+}
+
+/** Open alarms with their acknowledgements, and what is wrong with the history when it cannot be read. */
+function drawAlarms(): void {
+  if (!session) return;
+  const { view, history } = session;
+  const now = Date.now();
+  $('alarms').innerHTML = alarmsTable(view.openAlarms(), now, {
+    head: [t('acknowledged')],
+    cells: (a) => [ackCell(a, now)],
+  });
+  $('alarm-note').textContent = history.error ? t('historyError', { error: history.error }) : '';
+}
+
+function ackCell(a: OpenAlarmView, now: number): string {
+  const ack = session!.history.acks.get(alarmKey(a));
+  if (!ack) return `<button type="button" data-ack="${esc(alarmKey(a))}">${esc(t('acknowledge'))}</button>`;
+  return `<span class="acked" data-acked="${esc(alarmKey(a))}">${esc(t('ackedBy', { by: ack.by, at: when(ack.at, now) }))}: ${esc(ack.comment)}</span>`;
+}
+
+/** The acknowledgement dialog of one open alarm. */
+function askAck(key: string): void {
+  const a = session?.view.openAlarms().find((x) => alarmKey(x) === key);
+  if (!a) return;
+  const dialog = $('ack-dialog') as HTMLDialogElement;
+  dialog.dataset.alarm = key;
+  $('ack-what').textContent = `${a.dev} · ${a.rule} · ${a.field} · ${t('since')} ${when(a.since, Date.now())}`;
+  ($('ack-comment') as HTMLTextAreaElement).value = '';
+  $('ack-error').textContent = '';
+  dialog.showModal();
+}
+
+async function sendAck(): Promise<void> {
+  const dialog = $('ack-dialog') as HTMLDialogElement;
+  const a = session?.view.openAlarms().find((x) => alarmKey(x) === dialog.dataset.alarm);
+  if (!session || !a) return dialog.close();
+  try {
+    const comment = ($('ack-comment') as HTMLTextAreaElement).value;
+    await session.history.acknowledge({ dev: a.dev, rule: a.rule, field: a.field, since: a.since, comment });
+    dialog.close();
+    drawAlarms();
+  } catch (e) {
+    $('ack-error').textContent = (e as Error).message;
+  }
 }
 
 /** The header's state and last message, and the banner when the data is not live. */
@@ -87,15 +138,24 @@ function login(topics: Topics, user: string, password: string): void {
     reconnectPeriod: RECONNECT_MS,
     protocolVersion: 4,
   });
-  const s: Session = { client, view: new NetworkView(topics), conn: new Connection(), user };
+  const s: Session = {
+    client,
+    view: new NetworkView(topics),
+    conn: new Connection(),
+    user,
+    history: new AlarmHistory(user, password),
+  };
   session = s;
   client.on('connect', () => {
     s.conn.connected();
-    client.subscribe({
-      [`${cfg.prefix}/status/+`]: { qos: 1 },
-      [`${cfg.prefix}/alert/+`]: { qos: 1 },
-      [`${cfg.prefix}/live/#`]: { qos: 0 },
-    });
+    client.subscribe(
+      {
+        [`${cfg.prefix}/status/+`]: { qos: 1 },
+        [`${cfg.prefix}/alert/+`]: { qos: 1 },
+        [`${cfg.prefix}/live/#`]: { qos: 0 },
+      },
+      () => void s.history.load(s.view.openAlarms(), Date.now(), true).then(draw),
+    );
     draw();
   });
   client.on('error', (e) => {
@@ -130,7 +190,21 @@ async function start(): Promise<void> {
     ev.preventDefault();
     login(topics, ($('user') as HTMLInputElement).value, ($('password') as HTMLInputElement).value);
   });
+  $('alarms').addEventListener('click', (ev) => {
+    const key = (ev.target as HTMLElement).closest<HTMLElement>('[data-ack]')?.dataset.ack;
+    if (key) askAck(key);
+  });
+  $('ack-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void sendAck();
+  });
+  $('ack-cancel').addEventListener('click', () => ($('ack-dialog') as HTMLDialogElement).close());
   setInterval(draw, 1000);
+  // Other operators' acknowledgements, and events stored while this page was away.
+  setInterval(() => {
+    if (session?.conn.state.phase === 'connected')
+      void session.history.load(session.view.openAlarms(), Date.now(), true).then(drawAlarms);
+  }, REFRESH_MS);
   draw();
 }
 

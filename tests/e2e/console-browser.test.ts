@@ -1,7 +1,8 @@
-// The operator console in a real headless Chromium against a real broker (MQTT over WebSocket) and the
-// console server: an operator logs in and watches readings change, a wrong password says why, and a
-// broker that goes away shows as a banner and dimmed rows. Sample times are the browser's own clock,
-// read from the page, since staleness is judged against it.
+// The operator console in a real headless Chromium against a real broker (MQTT over WebSocket), a real
+// influxd and the console server: an operator logs in and watches readings change, an excursion shows as
+// an alarm with its history and is acknowledged for good, a wrong password says why, and a broker that
+// goes away shows as a banner and dimmed rows. Live readings carry the browser's own clock, read from the
+// page, since staleness is judged against it; alarm times are pinned.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +11,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../broker/server.ts';
 import { ConsoleServer } from '../../console/server.ts';
-import { encodeLive } from '../../protocol/messages.ts';
+import { encodeAlert, encodeLive, type OpenAlarm } from '../../protocol/messages.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { realClockEnv } from '../helpers/clock.ts';
+import { Influxd } from '../helpers/influxd.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -26,16 +28,26 @@ const t = new Topics();
 
 describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qingcheng-console-'));
+  const influx = new Influxd(join(dir, 'influxdb'));
   let broker: Broker;
   let web: ConsoleServer;
   let browser: Browser;
   let page: Page;
   let ingest: MqttClient;
   let base = '';
+  /** Uncaught errors in the page's script: there must be none. */
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
+    await influx.start();
     broker = await new Broker({ port: 0, wsPort: 0, users: await makeUsers([]) }).start();
-    web = await new ConsoleServer({ port: 0, ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`, prefix: 'env/v1' }).start();
+    web = await new ConsoleServer({
+      port: 0,
+      ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`,
+      prefix: 'env/v1',
+      influxUrl: influx.url,
+      db: influx.db,
+    }).start();
     base = `http://127.0.0.1:${web.port}/`;
     // Chromium keeps the real clock under faketime (npm run test:dates), like the other third-party programs.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], env: realClockEnv() });
@@ -51,12 +63,14 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
     await browser?.close();
     await web?.stop();
     await broker?.stop().catch(() => undefined);
+    await influx.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** A new page logged in as `user`. */
   async function open(password: string, user = 'operator'): Promise<Page> {
     const p = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    p.on('pageerror', (e) => pageErrors.push(e.message));
     await p.goto(base);
     await p.fill('#user', user);
     await p.fill('#password', password);
@@ -104,6 +118,61 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
     await shot(page, 'live');
   });
 
+  it('shows an excursion as an alarm with its history, acknowledged by an operator for good', async () => {
+    const T0 = Date.UTC(2026, 10, 28, 2); // 10:00 Beijing
+    const open: OpenAlarm = {
+      rule: 'ultra-low',
+      field: 'so2',
+      since: T0 - 60_000,
+      limit: 35,
+      peak: 37.5,
+      value: 37.5,
+      lastTs: T0,
+      openedAt: T0,
+      openValue: 37.5,
+    };
+    // What ingest stored before this page opened: an earlier alarm of the stack, open and closed.
+    const stored = [
+      `alert,dev=cems-e2e,field=so2,rule=ultra-low state="open",value=36,limit=35,peak=36,since=${T0 - 7_200_000},kind="stack.cems" ${T0 - 7_200_000}`,
+      `alert,dev=cems-e2e,field=so2,rule=ultra-low state="close",value=20,limit=35,peak=39,since=${T0 - 7_200_000},kind="stack.cems" ${T0 - 3_600_000}`,
+    ];
+    await fetch(`${influx.url}/write?db=${influx.db}&precision=ms`, { method: 'POST', body: stored.join('\n') });
+    // The excursion, as ingest publishes it: the open event, retained with the open alarm.
+    await ingest.publishAsync(
+      t.alert('cems-e2e'),
+      encodeAlert({
+        dev: 'cems-e2e',
+        kind: 'stack.cems',
+        event: { ...open, dev: 'cems-e2e', state: 'open', ts: T0 },
+        open: [open],
+      }),
+      { qos: 1, retain: true },
+    );
+    const key = `cems-e2e|ultra-low|so2|${open.since}`;
+    const row = page.locator(`tr[data-alarm="${key}"]`);
+    await row.waitFor({ timeout: UI_MS });
+    expect(await row.textContent()).toContain('37.5 > 35 mg/m³');
+    // The history came from the API: the earlier alarm's close was never sent to this page over MQTT.
+    await page.locator(`tr[data-event^="cems-e2e|ultra-low|so2|${T0 - 7_200_000}|close"]`).waitFor({ timeout: UI_MS });
+    await row.locator('button[data-ack]').click();
+    await page.fill('#ack-comment', 'desulfurisation pump restarted');
+    await page.click('#ack-submit');
+    const acked = page.locator(`[data-acked="${key}"]`);
+    await acked.waitFor({ timeout: UI_MS });
+    expect(await acked.textContent()).toMatch(/^acknowledged by operator at .*: desulfurisation pump restarted$/);
+    await shot(page, 'acknowledged');
+    // Another session (a reload, or another operator) sees it: it is stored, not kept in the page.
+    await page.reload();
+    await page.fill('#password', PASSWORDS.operator);
+    await page.click('#login button');
+    await page.locator(`[data-acked="${key}"]`).waitFor({ timeout: UI_MS });
+    expect(await page.locator(`[data-acked="${key}"]`).textContent()).toContain('desulfurisation pump restarted');
+    const rows = await influx.rows(
+      `SELECT "by", comment FROM alert_ack WHERE time >= ${T0 - 3_600_000}ms AND time <= ${T0}ms`,
+    );
+    expect(rows).toMatchObject([{ by: 'operator', comment: 'desulfurisation pump restarted' }]);
+  });
+
   it('says why a wrong password is refused, and that it is not retried', async () => {
     const p = await open('wrong');
     const banner = p.locator('#banner[data-phase="refused"]');
@@ -123,5 +192,6 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
     await page.locator('tr.stale[data-dev="aq-e2e"]').waitFor({ timeout: UI_MS });
     await page.locator('tr.stale[data-aqi="aq-e2e"]').waitFor({ timeout: UI_MS });
     await shot(page, 'disconnected');
+    expect(pageErrors).toEqual([]);
   });
 });

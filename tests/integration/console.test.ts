@@ -63,3 +63,12 @@ it("serves the page, its bundled script and the broker's WebSocket address", asy
   });
   expect((await fetch(`${base}/nothing`)).status).toBe(404);
 });
+
+it('answers the alarm API only to operators, and says when it has no database', async () => {
+  const base = `http://127.0.0.1:${web.port}`;
+  expect((await fetch(`${base}/api/alarms?since=1`)).status).toBe(401);
+  const auth = `Basic ${Buffer.from(`operator:${PASSWORDS.operator}`).toString('base64')}`;
+  const res = await fetch(`${base}/api/alarms?since=1`, { headers: { authorization: auth } });
+  expect(res.status).toBe(503);
+  expect(await res.json()).toEqual({ error: 'no database: start the console with --influx-url and --db' });
+});

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { NetworkView } from '../../console/network-view.ts';
 import { isStale, OpenHour, Readings, STALE_UNKNOWN_MS } from '../../console/readings.ts';
 import { exceedance, exceedanceText, unitOf } from '../../console/units.ts';
+import { mergeEvents, wantedRange } from '../../console/web/alarms.ts';
 import { airTable, alarmsTable, eventsTable, readingsTables } from '../../console/web/render.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { computeAqi } from '../../standards/aqi.ts';
@@ -179,5 +180,38 @@ describe('console tables', () => {
     expect(html).toContain('<td>2 passes ≥ 2</td>');
     expect(html).toContain('蒙A·D1234 · diesel');
     expect(alarmsTable([], H)).toContain('<td class="muted" colspan="7">none</td>');
+  });
+});
+
+describe('alarm history in the page', () => {
+  const DAY = 86_400_000;
+
+  it('asks for the day before now, or before the oldest open alarm, to an hour after the newest', () => {
+    expect(wantedRange([], H)).toEqual({ since: H - DAY, until: H + 3_600_000 });
+    expect(wantedRange([{ since: H - 5 * DAY }, { since: H - DAY }], H)).toEqual({
+      since: H - 6 * DAY,
+      until: H + 3_600_000,
+    });
+    // At most what the API reads at once.
+    expect(wantedRange([{ since: H - 400 * DAY }], H).since).toBe(H + 3_600_000 - 91 * DAY);
+  });
+
+  it('merges stored and live events once each, newest first', () => {
+    const e = (state: string, ts: number) => ({
+      dev: 'cems-1',
+      kind: 'stack.cems',
+      rule: 'ultra-low',
+      field: 'so2',
+      state,
+      ts,
+      since: H,
+      value: 37.5,
+      limit: 35,
+    });
+    const stored = [{ ...e('open', H), state: 'open' as const, peak: 37.5 }];
+    expect(mergeEvents([e('update', H + 60_000), e('open', H)], stored).map((x) => x.state)).toEqual([
+      'update',
+      'open',
+    ]);
   });
 });
