@@ -3,6 +3,8 @@
 // broker's MQTT-over-WebSocket listener is, and the alarm API (alarms-api.ts) over InfluxDB.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
@@ -11,6 +13,9 @@ import { OperatorAuth } from './auth.ts';
 import { Influx } from './influx.ts';
 
 const WEB = new URL('./web/', import.meta.url).pathname;
+/** Noto Sans SC from npm, served with the page: a kiosk without CJK fonts still shows Chinese. */
+const FONT_DIR = dirname(createRequire(import.meta.url).resolve('@fontsource/noto-sans-sc/package.json'));
+const FONT_FILE = /^\/fonts\/files\/(noto-sans-sc-[a-z0-9-]+-400-normal\.woff2?)$/;
 
 export interface ConsoleOptions {
   port: number;
@@ -81,6 +86,8 @@ export class ConsoleServer {
       '/style.css': ['text/css; charset=utf-8', readFileSync(`${WEB}style.css`)],
       '/app.js': ['text/javascript; charset=utf-8', bundle.outputFiles[0]!.contents],
       '/config.json': ['application/json', JSON.stringify({ ws: this.o.ws, prefix: this.o.prefix })],
+      // Its @font-face rules point at ./files/…, which serveFile finds in the package.
+      '/fonts/noto-sans-sc.css': ['text/css; charset=utf-8', readFileSync(join(FONT_DIR, '400.css'))],
     };
   }
 
@@ -91,10 +98,26 @@ export class ConsoleServer {
 }
 
 function serveFile(files: Record<string, File>, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const f = files[(req.url ?? '/').split('?')[0]!];
+  const path = (req.url ?? '/').split('?')[0]!;
+  const font = FONT_FILE.exec(path);
+  if (font && req.method === 'GET') return serveFont(font[1]!, res);
+  const f = files[path];
   if (!f || req.method !== 'GET') {
     res.writeHead(404).end();
     return;
   }
   res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-cache' }).end(f[1]);
+}
+
+/** One of the font's subsets (the browser fetches only those whose characters the page shows). */
+function serveFont(name: string, res: http.ServerResponse): void {
+  let body: Buffer;
+  try {
+    body = readFileSync(join(FONT_DIR, 'files', name));
+  } catch {
+    res.writeHead(404).end();
+    return;
+  }
+  const type = name.endsWith('.woff2') ? 'font/woff2' : 'font/woff';
+  res.writeHead(200, { 'content-type': type, 'cache-control': 'public, max-age=604800' }).end(body);
 }

@@ -9,7 +9,7 @@ import { beijing, NetworkView } from '../network-view.ts';
 import { isStale, STALE_UNKNOWN_MS, type ReadingView } from '../readings.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { AlarmHistory, mergeEvents, REFRESH_MS } from './alarms.ts';
-import { t, type Key } from './i18n.ts';
+import { currentLang, initialLang, said, setLang, t, type Key, type Lang } from './i18n.ts';
 import { alarmKey, airTable, alarmsTable, aqiNote, esc, eventsTable, gatewaysTable, readingsTables } from './render.ts';
 import { when } from '../screen.ts';
 import type { OpenAlarmView } from '../network-view.ts';
@@ -20,6 +20,7 @@ interface Config {
 }
 
 const RECONNECT_MS = 2000;
+const LANG_KEY = 'qc-lang';
 const $ = (id: string) => document.getElementById(id)!;
 
 interface Session {
@@ -110,12 +111,12 @@ function drawState(conn: Connection, now: number): void {
   banner.hidden = s.phase !== 'disconnected' && s.phase !== 'refused';
   banner.className = `banner ${s.phase}`;
   banner.dataset.phase = s.phase;
-  if (s.phase === 'refused') banner.textContent = t('refusedBanner', { reason: s.reason ?? '' });
+  if (s.phase === 'refused') banner.textContent = t('refusedBanner', { reason: said(s.reason ?? '') });
   if (s.phase === 'disconnected')
     banner.textContent = t('disconnectedBanner', {
       ws: cfg.ws,
       since: beijing(s.since),
-      reason: s.reason ?? '',
+      reason: said(s.reason ?? ''),
       every: RECONNECT_MS / 1000,
       n: s.attempts,
     });
@@ -177,12 +178,28 @@ function login(topics: Topics, user: string, password: string): void {
 
 /** The page's fixed words, from the i18n table (elements marked data-t). */
 function label(): void {
+  document.documentElement.lang = currentLang() === 'zh' ? 'zh-CN' : 'en';
+  document.title = `${t('title')} — 青城 Qingcheng`;
   for (const el of document.querySelectorAll<HTMLElement>('[data-t]')) el.textContent = t(el.dataset.t as Key);
   ($('password') as HTMLInputElement).placeholder = t('password');
+  ($('user') as HTMLInputElement).setAttribute('aria-label', t('user'));
+  ($('password') as HTMLInputElement).setAttribute('aria-label', t('password'));
+  ($('lang') as HTMLSelectElement).value = currentLang();
+}
+
+/** Switches the language, remembered for the next visit. */
+function switchLang(l: Lang): void {
+  setLang(l);
+  localStorage.setItem(LANG_KEY, l);
+  label();
+  if (!session) $('state').textContent = t('notConnected');
+  draw();
 }
 
 async function start(): Promise<void> {
+  setLang(initialLang(localStorage.getItem(LANG_KEY), navigator.language));
   label();
+  $('lang').addEventListener('change', (ev) => switchLang((ev.target as HTMLSelectElement).value as Lang));
   cfg = (await (await fetch('config.json')).json()) as Config;
   const topics = new Topics(cfg.prefix);
   $('state').textContent = t('notConnected');

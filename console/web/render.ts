@@ -9,7 +9,8 @@ import { exceedance, exceedanceText, fieldName, LEVEL_RGB, num, unitOf } from '.
 import { POLLUTANTS } from '../../protocol/pollutants.ts';
 import { HOUR } from '../../protocol/time.ts';
 import { LEVELS } from '../../standards/aqi-tables.ts';
-import { currentLang, t, type Key } from './i18n.ts';
+import { currentLang, FIELD_ZH, FLAG_ZH, said, SUFFIX_ZH, t, type Key } from './i18n.ts';
+import { parseFieldName } from '../../protocol/pollutants.ts';
 
 export const esc = (s: unknown): string =>
   String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -29,10 +30,17 @@ export function table(head: string[], rows: Row[]): string {
   return `${th}<tbody>${body.join('')}</tbody>`;
 }
 
+/** A field's name in the current language: the registry's, or its Chinese name and statistic. */
+export function fieldLabel(field: string): string {
+  const p = parseFieldName(field);
+  if (currentLang() !== 'zh' || !p || !FIELD_ZH[p.key]) return fieldName(field);
+  return FIELD_ZH[p.key] + (p.suffix ? ` ${SUFFIX_ZH[p.suffix]}` : '');
+}
+
 /** A reading's column heading: its name and unit (`SO2 (mg/m³)`), the field key in the tooltip. */
 const fieldHead = (field: string, kind: string) => {
   const unit = unitOf(field, kind);
-  return `<span title="${esc(field)}">${esc(fieldName(field))}${unit ? ` <span class="unit">(${esc(unit)})</span>` : ''}</span>`;
+  return `<span title="${esc(field)}">${esc(fieldLabel(field))}${unit ? ` <span class="unit">(${esc(unit)})</span>` : ''}</span>`;
 };
 
 /** A list of names in a cell: a few shown, all in the tooltip. */
@@ -96,7 +104,7 @@ export function alarmsTable(
         esc(a.dev),
         esc(a.kind),
         esc(a.rule),
-        esc(fieldName(a.field)),
+        esc(fieldLabel(a.field)),
         when(a.since, now),
         `<span class="bad">${esc(exceedanceText(exceedance(a.rule, a.field, a.value, a.limit, a.kind), currentLang()))}</span>`,
         esc(peakText(a)),
@@ -125,7 +133,7 @@ export function eventsTable(events: EventView[], now: number): string {
         `<span class="${esc(e.state)}">${esc(word(e.state))}</span>`,
         esc(e.dev),
         esc(e.rule),
-        esc(fieldName(e.field)),
+        esc(fieldLabel(e.field)),
         esc(eventWhat(e, currentLang())),
         esc([e.attrs?.plate, e.attrs?.fuel].filter(Boolean).join(' · ')),
       ],
@@ -195,7 +203,7 @@ function valueCell(r: ReadingView, f: string): string {
   const flag = r.f[f];
   const shown = `<span data-field="${esc(f)}">${esc(num(v))}</span>`;
   if (!flag || flag === 'N') return shown;
-  const meaning = FLAG_MEANINGS[flag] ?? '';
+  const meaning = (currentLang() === 'zh' ? FLAG_ZH[flag] : FLAG_MEANINGS[flag]) ?? '';
   return `${shown} <abbr class="flag flag-${esc(flag)}" title="${esc(t('flagTitle', { f: flag, m: meaning }))}">${esc(flag)}</abbr>`;
 }
 
@@ -204,7 +212,7 @@ function verdictText(r: ReadingView): string {
   if (!v) return '';
   if (!v.judged) return `<span class="muted">${esc(t('notJudged', { x: v.why ?? '' }))}</span>`;
   return v.over?.length
-    ? `<span class="bad">${esc(t('over', { x: v.over.map(fieldName).join(', ') }))}</span>`
+    ? `<span class="bad">${esc(t('over', { x: v.over.map(fieldLabel).join(', ') }))}</span>`
     : t('judged');
 }
 
@@ -236,7 +244,7 @@ function closedHourCells(a: AqiView, now: number): string[] {
     esc(categoryText(a)),
     esc(a.primary?.join(', ') || '–'),
     a.aqi24 === undefined || a.aqi24 === null ? '–' : String(a.aqi24),
-    esc(a.warning ?? '–'),
+    esc(a.warning ? said(a.warning) : '–'),
   ];
 }
 

@@ -1,7 +1,7 @@
 // The operator console in a real headless Chromium against a real broker (MQTT over WebSocket), a real
 // influxd and the console server: an operator logs in and watches readings change, an excursion shows as
 // an alarm with its history and is acknowledged for good, a wrong password says why, and a broker that
-// goes away shows as a banner and dimmed rows. Live readings carry the browser's own clock, read from the
+// goes away shows as a banner and dimmed rows, and the page speaks Chinese in the font it serves. Live readings carry the browser's own clock, read from the
 // page, since staleness is judged against it; alarm times are pinned.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -182,6 +182,43 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
     await shot(p, 'refused');
     expect(await p.locator('#state').textContent()).toBe('LOGIN REFUSED');
     await p.close();
+  });
+
+  it('switches to Chinese, remembers it, and draws it in the font the console serves', async () => {
+    await page.selectOption('#lang', 'zh');
+    await page.locator('h2[data-t="openAlarms"]:has-text("未消除报警")').waitFor({ timeout: UI_MS });
+    await expect
+      .poll(() => page.locator('table[data-kind="air.micro"] th').allTextContents(), { timeout: UI_MS })
+      .toEqual(expect.arrayContaining(['设备', '采样时间', 'PM2.5 (µg/m³)']));
+    expect(await page.locator('#state').textContent()).toMatch(/^已连接 ws:/);
+    // The Chinese on the page is drawn with Noto Sans SC from /fonts/, not left to the machine's fonts.
+    const font = await page.evaluate(async () => {
+      const text = [...document.querySelectorAll('h2')].map((h) => h.textContent).join('');
+      const faces = await document.fonts.load('16px "Noto Sans SC"', text);
+      return {
+        text,
+        faces: faces.length,
+        ready: document.fonts.check('16px "Noto Sans SC"', text),
+        files: performance
+          .getEntriesByType('resource')
+          .map((e) => new URL(e.name).pathname)
+          .filter((p) => p.startsWith('/fonts/files/')),
+        family: getComputedStyle(document.body).fontFamily,
+      };
+    });
+    expect(font.text).toContain('实时数据');
+    expect(font.faces).toBeGreaterThan(0);
+    expect(font.ready).toBe(true);
+    expect(font.files.length).toBeGreaterThan(0);
+    expect(font.files.every((f) => /^\/fonts\/files\/noto-sans-sc-[\w-]+-400-normal\.woff2$/.test(f))).toBe(true);
+    expect(font.family).toMatch(/^"Noto Sans SC"/);
+    await shot(page, 'chinese');
+    await page.reload();
+    await page.locator('h2[data-t="readings"]:has-text("实时数据")').waitFor({ timeout: UI_MS });
+    await page.selectOption('#lang', 'en');
+    await page.fill('#password', PASSWORDS.operator);
+    await page.click('#login button');
+    await page.waitForSelector('#state:has-text("connected to")', { timeout: UI_MS });
   });
 
   it('shows a banner and dims every row when the broker goes away', async () => {

@@ -72,3 +72,16 @@ it('answers the alarm API only to operators, and says when it has no database', 
   expect(res.status).toBe(503);
   expect(await res.json()).toEqual({ error: 'no database: start the console with --influx-url and --db' });
 });
+
+it('serves the CJK font with the page, only its files', async () => {
+  const base = `http://127.0.0.1:${web.port}`;
+  const css = await (await fetch(`${base}/fonts/noto-sans-sc.css`)).text();
+  expect(css).toContain("font-family: 'Noto Sans SC'");
+  const first = /url\(\.\/(files\/[^)]+\.woff2)\)/.exec(css)![1]!;
+  const font = await fetch(`${base}/fonts/${first}`);
+  expect(font.status).toBe(200);
+  expect(font.headers.get('content-type')).toBe('font/woff2');
+  expect((await font.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+  expect((await fetch(`${base}/fonts/files/..%2F..%2Fpackage.json`)).status).toBe(404);
+  expect((await fetch(`${base}/fonts/files/noto-sans-sc-999-400-normal.woff2`)).status).toBe(404);
+});

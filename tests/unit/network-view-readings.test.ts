@@ -6,6 +6,7 @@ import { NetworkView } from '../../console/network-view.ts';
 import { isStale, OpenHour, Readings, STALE_UNKNOWN_MS } from '../../console/readings.ts';
 import { exceedance, exceedanceText, unitOf } from '../../console/units.ts';
 import { mergeEvents, wantedRange } from '../../console/web/alarms.ts';
+import { initialLang, setLang } from '../../console/web/i18n.ts';
 import { airTable, alarmsTable, eventsTable, readingsTables } from '../../console/web/render.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { computeAqi } from '../../standards/aqi.ts';
@@ -213,5 +214,41 @@ describe('alarm history in the page', () => {
       'update',
       'open',
     ]);
+  });
+});
+
+describe('languages', () => {
+  it("starts in the language chosen before, else the browser's", () => {
+    expect(initialLang('en', 'zh-CN')).toBe('en');
+    expect(initialLang(null, 'zh-CN')).toBe('zh');
+    expect(initialLang(null, 'en-GB')).toBe('en');
+    expect(initialLang('fr', 'de')).toBe('en');
+  });
+
+  it('draws the tables in Chinese: headings, states, field names, flags and comparisons', () => {
+    setLang('zh');
+    try {
+      const events = eventsTable(new NetworkView(t).events, H);
+      expect([...events.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1])).toEqual([
+        '时间',
+        '状态',
+        '设备',
+        '规则',
+        '监测项',
+        '数值与限值',
+        '车辆',
+      ]);
+      const v = new NetworkView(t);
+      v.onMessage(
+        t.live('stack.cems', 'cems-1'),
+        JSON.stringify({ dev: 'cems-1', kind: 'stack.cems', ts: H, m: { o2: 8, flue_t: 50 }, f: { o2: 'C' } }),
+      );
+      const html = readingsTables(v, H, () => false);
+      expect(html).toContain('<span title="flue_t">烟气温度 <span class="unit">(°C)</span></span>');
+      expect(html).toContain('title="HJ 212 数据标记 C：校准"');
+      expect(airTable(v, H)).toContain('<td class="muted" colspan="8">无</td>');
+    } finally {
+      setLang('en');
+    }
   });
 });
