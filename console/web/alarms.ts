@@ -61,13 +61,16 @@ export class AlarmHistory {
     return { authorization: `Basic ${btoa(String.fromCharCode(...bytes))}` };
   }
 
+  /** Whether what is loaded covers these open alarms (a failed read counts: it waits for the next refresh). */
+  covers(open: Pick<OpenAlarmView, 'since'>[]): boolean {
+    const r = this.range;
+    return this.error !== undefined || (!!r && open.every((a) => a.since >= r.since && a.since <= r.until));
+  }
+
   /** Loads what covers the open alarms, unless already loaded (or `force`, for a refresh). */
   async load(open: OpenAlarmView[], now: number, force = false): Promise<void> {
-    const want = wantedRange(open, now);
-    const covered = this.range && open.every((a) => a.since >= this.range!.since && a.since <= this.range!.until);
-    // A failed read waits for the next refresh rather than being retried every second.
-    if (((covered || this.error) && !force) || this.loading) return this.loading;
-    this.loading = this.fetch(want).finally(() => (this.loading = undefined));
+    if ((this.covers(open) && !force) || this.loading) return this.loading;
+    this.loading = this.fetch(wantedRange(open, now)).finally(() => (this.loading = undefined));
     return this.loading;
   }
 

@@ -5,14 +5,14 @@
 // Bundled by console/server.ts.
 import mqtt, { type MqttClient } from 'mqtt';
 import { Connection, type ConnectionState } from '../connection.ts';
-import { beijing, NetworkView } from '../network-view.ts';
-import { isStale, STALE_UNKNOWN_MS, type ReadingView } from '../readings.ts';
+import { beijing, NetworkView, type OpenAlarmView } from '../network-view.ts';
+import { isStale, type ReadingView } from '../readings.ts';
+import { HOUR } from '../../protocol/time.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { AlarmHistory, mergeEvents, REFRESH_MS } from './alarms.ts';
 import { currentLang, initialLang, said, setLang, t, type Key, type Lang } from './i18n.ts';
 import { alarmKey, airTable, alarmsTable, aqiNote, esc, eventsTable, gatewaysTable, readingsTables } from './render.ts';
 import { when } from '../screen.ts';
-import type { OpenAlarmView } from '../network-view.ts';
 
 interface Config {
   ws: string;
@@ -44,14 +44,14 @@ function draw(): void {
   drawState(conn, now);
   const open = view.openAlarms();
   // An open alarm older than the history loaded brings its own history (and acknowledgement).
-  if (live) void session.history.load(open, now).then(drawAlarms);
+  if (live && !session.history.covers(open)) void session.history.load(open, now).then(drawAlarms);
   drawAlarms();
   $('events').innerHTML = eventsTable(mergeEvents(view.events, session.history.events), now);
   $('gateways').innerHTML = gatewaysTable(view, now, (ts) => stale({ ts }));
-  $('air').innerHTML = airTable(view, now, (dev) => {
-    const r = view.readings.byDev.get(dev);
-    return r ? stale(r) : !live || now - (view.aqi.get(dev)?.hour ?? 0) > 2 * 3_600_000 + STALE_UNKNOWN_MS;
-  });
+  // A series without readings (a city) reports once an hour, when an hour closes.
+  $('air').innerHTML = airTable(view, now, (dev) =>
+    stale(view.readings.byDev.get(dev) ?? { ts: (view.aqi.get(dev)?.hour ?? 0) + HOUR, cadenceMs: HOUR }),
+  );
   $('aqi-note').textContent = aqiNote();
   $('readings').innerHTML = readingsTables(view, now, stale);
 }
