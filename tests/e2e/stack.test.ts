@@ -136,7 +136,7 @@ it('runs the network on the ports asked for, stores data, prints commands that w
     }
     const watch = commands.find((c) => c.startsWith('npx qingcheng watch '))!;
     const { stdout } = await sh(`${watch} --once`);
-    expect(stdout).toMatch(/qingcheng watch — mqtt:\/\/127\.0\.0\.1:\d+ \(connected\)/);
+    expect(stdout).toMatch(/qingcheng watch · connected · mqtt:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toContain('GATEWAYS (2)');
     expect(stdout).toMatch(/gw-sim-01 +online/);
 
