@@ -251,7 +251,9 @@ function closedHourCells(a: AqiView, now: number): string[] {
 const hourSpan = (hour: number, now: number) => `${when(hour, now).slice(0, -3)}–${beijing(hour + HOUR).slice(0, 5)}`;
 
 function aqiBadge(aqi: number | null, level?: number): string {
-  return `<span class="aqi" style="background:${LEVEL_RGB[(level ?? 0) - 1] ?? '#888'}">${aqi ?? 'NA'}</span>`;
+  // Dark text on the light colours (levels 1–3), light text on red, purple and maroon.
+  const ink = (level ?? 0) >= 4 ? '#fff' : '#111';
+  return `<span class="aqi" style="background:${LEVEL_RGB[(level ?? 0) - 1] ?? '#888'};color:${ink}">${aqi ?? 'NA'}</span>`;
 }
 
 function categoryText(a: AqiView): string {

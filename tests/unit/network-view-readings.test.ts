@@ -169,7 +169,7 @@ describe('console tables', () => {
   it("shows the latest closed hour's AQI with its hour and HJ 633 colour, and why there is no provisional one", () => {
     const html = airTable(v, H);
     expect(html).toContain('09:00–10:00');
-    expect(html).toContain('<span class="aqi" style="background:#FF7E00">107</span>');
+    expect(html).toContain('<span class="aqi" style="background:#FF7E00;color:#111">107</span>');
     expect(html).toContain('lightly polluted');
     expect(html).toContain('1 of 10 min so far');
   });
