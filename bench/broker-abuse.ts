@@ -13,6 +13,7 @@ import { addUser } from '../broker/users.ts';
 import { Topics } from '../protocol/topics.ts';
 import { Proc } from '../tests/helpers/pipeline.ts';
 import { freePort, waitFor } from '../tests/helpers/wait.ts';
+import { connectPacket, frame, publishPacket } from '../tests/helpers/mqtt-bytes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,24 +26,6 @@ const CONNECTIONS = Number(values.connections);
 const CONNECT_BYTES = Number(values.mb) * 1_000_000;
 const PUBLISH_BYTES = Number(values['publish-mb']) * 1_000_000;
 const CHUNK = Buffer.alloc(64 * 1024, 0x41);
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d |= 128;
-    out.push(d);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-const str = (s: string) => Buffer.concat([Buffer.from([s.length >> 8, s.length & 255]), Buffer.from(s)]);
-
-function connectPacket(id: string, password: string): Buffer {
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str(id), str(id), str(password)]);
-  return Buffer.concat([Buffer.from([0x10]), varint(body.length), body]);
-}
 
 /** The broker's resident memory, in MB. */
 function rssMb(pid: number): number {
@@ -120,7 +103,7 @@ try {
   const idle = rssMb(pid);
 
   const beforeLogin = await measure(pid, async () => {
-    const header = Buffer.concat([Buffer.from([0x10]), varint(CONNECT_BYTES - 5)]); // 5: the header itself
+    const header = frame(0x10, Buffer.alloc(0), CONNECT_BYTES - 5); // 5: the header itself
     const socks = await Promise.all(Array.from({ length: CONNECTIONS }, () => dial(port)));
     return Promise.all(socks.map((s) => stream(s, header, CONNECT_BYTES)));
   });
@@ -128,11 +111,10 @@ try {
   const gatewayPublish = await measure(pid, async () => {
     const s = await dial(port);
     const connack = new Promise<Buffer>((r) => s.once('data', r));
-    s.write(connectPacket('gw-abuse', 'pw'));
+    s.write(connectPacket('gw-abuse', 'gw-abuse', 'pw'));
     const ack = await connack;
     if (ack[3] !== 0) throw new Error(`the broker refused the gateway's login: CONNACK code ${ack[3]}`);
-    const topic = str(new Topics().up('gw-abuse'));
-    const header = Buffer.concat([Buffer.from([0x32]), varint(PUBLISH_BYTES - 5), topic, Buffer.from([0, 1])]);
+    const header = publishPacket(new Topics().up('gw-abuse'), Buffer.alloc(0), PUBLISH_BYTES - 5);
     return [await stream(s, header, PUBLISH_BYTES)];
   });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../broker/server.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
+import { connectPacket, frame, publishPacket } from '../helpers/mqtt-bytes.ts';
 
 const t = new Topics();
 const MiB = 1 << 20;
@@ -31,38 +32,6 @@ function connect(opts: IClientOptions, port = broker.port): Promise<MqttClient> 
     c.once('error', reject);
     c.once('close', () => reject(new Error('closed before CONNACK')));
   });
-}
-
-// ---- MQTT 3.1.1 bytes by hand, so a test can announce a packet it never sends ----
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d |= 128;
-    out.push(d);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-const str = (s: string) => Buffer.concat([Buffer.from([s.length >> 8, s.length & 255]), Buffer.from(s)]);
-
-/** A packet of `type` (the whole first byte) whose header announces `announced` bytes after it. */
-const frame = (type: number, body: Buffer, announced = body.length) =>
-  Buffer.concat([Buffer.from([type]), varint(announced), body]);
-
-function connectPacket(clientId: string, username: string, password: string): Buffer {
-  const flags = 0x80 | 0x40 | 0x02; // user name, password, clean session
-  return frame(
-    0x10,
-    Buffer.concat([str('MQTT'), Buffer.from([4, flags, 0, 60]), str(clientId), str(username), str(password)]),
-  );
-}
-
-function publishPacket(topic: string, payload: Buffer, announced?: number): Buffer {
-  const body = Buffer.concat([str(topic), Buffer.from([0, 1]), payload]); // QoS 1, packet id 1
-  return frame(0x32, body, announced === undefined ? undefined : announced);
 }
 
 /** A raw TCP connection to the broker. */

@@ -5,19 +5,9 @@ import { mayRetain } from '../../broker/acl.ts';
 import { ownerOf, sessionId } from '../../broker/client-ids.ts';
 import { AddressBuckets, LoginBackoff } from '../../broker/guards.ts';
 import { FrameScanner } from '../../broker/packet-gate.ts';
+import { varint } from '../helpers/mqtt-bytes.ts';
 
 describe('FrameScanner', () => {
-  const varint = (n: number) => {
-    const out: number[] = [];
-    do {
-      let d = n % 128;
-      n = Math.floor(n / 128);
-      if (n > 0) d |= 128;
-      out.push(d);
-    } while (n > 0);
-    return out;
-  };
-
   it('knows a packet is too large from its header alone, even when the length arrives a byte at a time', () => {
     const s = new FrameScanner();
     const header = [0x10, ...varint(250_000_000)];
