@@ -10,6 +10,7 @@ import { initialLang, setLang } from '../../console/web/i18n.ts';
 import { airTable, alarmsTable, eventsTable, readingsTables } from '../../console/web/render.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { computeAqi } from '../../standards/aqi.ts';
+import { airLive, rsdRepeat } from '../helpers/messages.ts';
 
 const t = new Topics();
 const H = Date.UTC(2026, 10, 28, 2); // 10:00 Beijing: the start of an hour
@@ -115,46 +116,8 @@ describe('console tables', () => {
     t.live('stack.cems', 'cems-1'),
     JSON.stringify({ dev: 'cems-1', kind: 'stack.cems', ts: H, m: { so2: 37.5, o2: 8 }, f: { o2: 'C' } }),
   );
-  v.onMessage(
-    t.live('air.micro', 'aq-1'),
-    JSON.stringify({
-      dev: 'aq-1',
-      kind: 'air.micro',
-      ts: H,
-      m: { pm25: 80 },
-      aqi: {
-        hour: H - 3_600_000,
-        aqi: 107,
-        value: 107,
-        level: 3,
-        category: '轻度污染',
-        primary: ['PM2.5'],
-        aqi_24h: 95,
-        warning: 'none',
-        c: { pm25: 80 },
-      },
-    }),
-  );
-  v.onMessage(
-    t.alert('rsd-1'),
-    JSON.stringify({
-      dev: 'rsd-1',
-      kind: 'rsd',
-      event: {
-        dev: 'rsd-1',
-        rule: 'rsd-repeat',
-        field: 'passes',
-        state: 'event',
-        ts: H,
-        since: H,
-        value: 2,
-        limit: 2,
-        peak: 2,
-        attrs: { plate: '蒙A·D1234', fuel: 'diesel' },
-      },
-      open: [],
-    }),
-  );
+  v.onMessage(t.live('air.micro', 'aq-1'), airLive('aq-1', 'air.micro', H));
+  v.onMessage(t.alert('rsd-1'), rsdRepeat('rsd-1', H));
 
   it('heads every reading column with its name and unit, and marks flagged values', () => {
     const html = readingsTables(v, H, () => false);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NetworkView } from '../../console/network-view.ts';
 import { eventLine, renderView } from '../../console/screen.ts';
 import { Topics } from '../../protocol/topics.ts';
+import { airLive, rsdRepeat } from '../helpers/messages.ts';
 
 const t = new Topics();
 const T = Date.UTC(2026, 10, 28, 2); // 10:00 Beijing
@@ -70,26 +71,7 @@ describe('network view', () => {
       }),
     );
     expect(ev).toMatchObject({ dev: 'cems-2', state: 'open', field: 'nox', value: 55 });
-    v.onMessage(
-      t.live('air.station', 'st-1'),
-      JSON.stringify({
-        dev: 'st-1',
-        kind: 'air.station',
-        ts: T,
-        m: { pm25: 80 },
-        aqi: {
-          hour: T - 3_600_000,
-          aqi: 107,
-          value: 107,
-          level: 3,
-          category: '轻度污染',
-          primary: ['PM2.5'],
-          aqi_24h: 95,
-          warning: 'none',
-          c: { pm25: 80 },
-        },
-      }),
-    );
+    v.onMessage(t.live('air.station', 'st-1'), airLive('st-1', 'air.station', T));
     expect(v.openAlarms().map((a) => [a.dev, a.field])).toEqual([
       ['cems-1', 'so2'],
       ['cems-2', 'nox'],
@@ -110,26 +92,7 @@ describe('network view', () => {
 
   it('names a vehicle in a remote-sensing event and counts what it cannot read', () => {
     const v = new NetworkView(t);
-    const ev = v.onMessage(
-      t.alert('rsd-1'),
-      JSON.stringify({
-        dev: 'rsd-1',
-        kind: 'rsd',
-        event: {
-          dev: 'rsd-1',
-          rule: 'rsd-repeat',
-          field: 'passes',
-          state: 'event',
-          ts: T,
-          since: T,
-          value: 2,
-          limit: 2,
-          peak: 2,
-          attrs: { plate: '蒙A·D1234', fuel: 'diesel' },
-        },
-        open: [],
-      }),
-    );
+    const ev = v.onMessage(t.alert('rsd-1'), rsdRepeat('rsd-1', T));
     // A repeat offender's count reads as what it is: passes that reached the count.
     expect(eventLine(ev!)).toContain('event  rsd-1  rsd-repeat  passes  2 passes ≥ 2  plate 蒙A·D1234');
     v.onMessage(t.alert('x'), 'not json');

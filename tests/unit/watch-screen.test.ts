@@ -7,6 +7,7 @@ import { NetworkView } from '../../console/network-view.ts';
 import { renderView } from '../../console/screen.ts';
 import { width } from '../../console/text.ts';
 import { Topics } from '../../protocol/topics.ts';
+import { airLive } from '../helpers/messages.ts';
 
 const t = new Topics();
 const T = Date.UTC(2026, 10, 28, 2); // 10:00 Beijing
@@ -51,27 +52,7 @@ function crowded(): NetworkView {
     const event = { ...open, dev: `cems-${i}`, state: 'open', ts: T };
     v.onMessage(t.alert(`cems-${i}`), JSON.stringify({ dev: `cems-${i}`, kind: 'stack.cems', event, open: [open] }));
   }
-  for (let i = 0; i < 9; i++)
-    v.onMessage(
-      t.live('air.station', `st-${i}`),
-      JSON.stringify({
-        dev: `st-${i}`,
-        kind: 'air.station',
-        ts: T,
-        m: { pm25: 80 },
-        aqi: {
-          hour: T - 3_600_000,
-          aqi: 107,
-          value: 107,
-          level: 3,
-          category: '轻度污染',
-          primary: ['PM2.5'],
-          aqi_24h: 95,
-          warning: 'none',
-          c: {},
-        },
-      }),
-    );
+  for (let i = 0; i < 9; i++) v.onMessage(t.live('air.station', `st-${i}`), airLive(`st-${i}`, 'air.station', T, {}));
   const pass = { rule: 'rsd-repeat', field: 'passes', state: 'event', ts: T, since: T, value: 2, limit: 2, peak: 2 };
   v.onMessage(
     t.alert('rsd-1'),
