@@ -1,6 +1,7 @@
 import { Broker } from '../broker/server.ts';
 import { addUser, listUsers, loadUsers, removeUser, ROLES, setPassword, type Role } from '../broker/users.ts';
 import { log } from '../protocol/log.ts';
+import { Metrics, serveMetrics } from '../protocol/metrics.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
 import { int, parse, UsageError } from './args.ts';
 import { onShutdown } from './signals.ts';
@@ -10,6 +11,10 @@ const OPTS = {
   host: { type: 'string', default: '0.0.0.0', help: 'address to listen on' },
   users: { type: 'string', default: 'config/users.yaml', help: 'users file (username, role, scrypt password hash)' },
   'health-port': { type: 'string', default: '8081', help: 'HTTP port of GET /health (0 = any free port)' },
+  'metrics-port': {
+    type: 'string',
+    help: 'serve Prometheus metrics at GET /metrics on this port, on --host (0 = any free port; unset = none)',
+  },
   'ws-port': {
     type: 'string',
     help: 'also serve MQTT over WebSocket on this port, at /mqtt (for the operator console; 0 = any free port)',
@@ -52,6 +57,7 @@ const USER_USAGE = [
 export async function run(argv: string[]): Promise<void> {
   if (argv[0] === 'user') return userCommand(argv.slice(1));
   const a = parse(argv, `Usage: qingcheng broker [options]\n       ${USER_USAGE.slice('Usage: '.length)}`, OPTS);
+  const metricsPort = a['metrics-port'] !== undefined ? int(a['metrics-port'], 'metrics-port') : undefined;
   const broker = await new Broker({
     port: int(a.port, 'port'),
     host: a.host!,
@@ -68,16 +74,22 @@ export async function run(argv: string[]): Promise<void> {
     ...(a.redis ? { redis: a.redis } : {}),
     ...(a['ws-port'] !== undefined ? { wsPort: int(a['ws-port'], 'ws-port') } : {}),
   }).start();
+  const served =
+    metricsPort === undefined ? undefined : await serveMetrics(new Metrics().addBroker(broker), metricsPort, a.host);
   log('info', 'broker listening', {
     mqtt: `${a.host}:${broker.port}`,
     health: `http://${a.host}:${broker.healthPort}/health`,
     ...(a['ws-port'] !== undefined ? { ws: `ws://${a.host}:${broker.wsPort}/mqtt` } : {}),
+    ...(served ? { metrics: `http://${a.host}:${served.port}/metrics` } : {}),
     anonymous: a['allow-anonymous'],
     state: a.redis ? 'redis' : 'memory',
   });
   // The file is also watched; SIGHUP reloads at once, for scripts that must know it has happened.
   process.on('SIGHUP', () => broker.reloadUsers());
-  onShutdown(() => broker.stop());
+  onShutdown(async () => {
+    await served?.close();
+    await broker.stop();
+  });
 }
 
 async function userCommand(argv: string[]): Promise<void> {

@@ -2,7 +2,9 @@ import { loadGatewayConfig, type ParseOptions } from '../gateway/config.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { describeTemplates, templatesWithDir } from '../gateway/templates.ts';
 import { Node } from '../protocol/config.ts';
-import { parse, UsageError } from './args.ts';
+import { log } from '../protocol/log.ts';
+import { Metrics, serveMetrics } from '../protocol/metrics.ts';
+import { int, parse, UsageError } from './args.ts';
 import { onShutdown } from './signals.ts';
 
 const OPTS = {
@@ -12,6 +14,11 @@ const OPTS = {
     type: 'string',
     help: 'with `templates`: also list (and validate) the template files (*.yaml) of this directory',
   },
+  'metrics-port': {
+    type: 'string',
+    help: 'serve Prometheus metrics at GET /metrics on this port (0 = any free port; unset = none)',
+  },
+  'metrics-host': { type: 'string', default: '127.0.0.1', help: 'address the metrics port listens on' },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -24,8 +31,17 @@ export async function run(argv: string[]): Promise<void> {
   if (a._.length) throw new UsageError(`unexpected argument "${a._[0]}"; the only subcommand is \`templates\``);
   if (!a.config) throw new UsageError('--config is required (see config/gateway.example.yaml)');
   if (a.check) return check(a.config);
+  const metricsPort = a['metrics-port'] !== undefined ? int(a['metrics-port'], 'metrics-port') : undefined;
   const gw = await new Gateway(loadGatewayConfig(a.config)).start();
-  onShutdown(() => gw.stop());
+  const served =
+    metricsPort === undefined
+      ? undefined
+      : await serveMetrics(new Metrics().addGateway(gw), metricsPort, a['metrics-host']);
+  if (served) log('info', 'metrics served', { url: `http://${a['metrics-host']}:${served.port}/metrics` });
+  onShutdown(async () => {
+    await served?.close();
+    await gw.stop();
+  });
 }
 
 /** The device template library, and the user's directory when given. */

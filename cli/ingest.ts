@@ -1,5 +1,7 @@
 import { createIngest } from '../ingest/from-options.ts';
+import type { IngestWorker } from '../ingest/worker.ts';
 import { log } from '../protocol/log.ts';
+import { Metrics, serveMetrics, type IngestSource } from '../protocol/metrics.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
 import { int, parse, UsageError } from './args.ts';
 import { onShutdown } from './signals.ts';
@@ -47,6 +49,11 @@ const OPTS = {
     default: '60',
     help: 'seconds a value must stay past its limit before an alarm opens',
   },
+  'metrics-port': {
+    type: 'string',
+    help: 'serve Prometheus metrics at GET /metrics on this port (0 = any free port; unset = none)',
+  },
+  'metrics-host': { type: 'string', default: '127.0.0.1', help: 'address the metrics port listens on' },
   'alarm-close-s': {
     type: 'string',
     default: '60',
@@ -60,6 +67,7 @@ export async function run(argv: string[]): Promise<void> {
   const v2Client = a['v2-client'];
   if (v2Client !== 'influxdb-client' && v2Client !== 'fetch')
     throw new UsageError(`--v2-client: expected influxdb-client or fetch, got ${v2Client}`);
+  const metricsPort = a['metrics-port'] !== undefined ? int(a['metrics-port'], 'metrics-port') : undefined;
   const workers = int(a.workers, 'workers', 1);
   const index = int(a.index, 'index');
   if (index >= workers) throw new UsageError(`--index ${index} must be below --workers ${workers}`);
@@ -95,5 +103,29 @@ export async function run(argv: string[]): Promise<void> {
   });
   await worker.start();
   log('info', 'ingest running', { client: worker.clientId, influx: worker.o.sink.endpoint.describe });
-  onShutdown(() => worker.stop());
+  const served =
+    metricsPort === undefined
+      ? undefined
+      : await serveMetrics(new Metrics().addIngest(ingestSource(worker)), metricsPort, a['metrics-host']);
+  if (served) log('info', 'metrics served', { url: `http://${a['metrics-host']}:${served.port}/metrics` });
+  onShutdown(async () => {
+    await served?.close();
+    await worker.stop();
+  });
+}
+
+/**
+ * What the metrics read of a worker. The gateways it has heard from and the seqs it has received are
+ * its own bookkeeping, read here (typed, so a rename fails to compile) rather than counted a second time.
+ */
+export function ingestSource(w: IngestWorker): IngestSource {
+  return {
+    name: w.clientId,
+    stats: w.stats,
+    connected: () => w.connected,
+    gateways: () => w['known'],
+    acked: w.watermarks,
+    received: w['applied'],
+    sink: w.o.sink,
+  };
 }

@@ -10,9 +10,11 @@ import { createIngest } from '../ingest/from-options.ts';
 import type { IngestWorker } from '../ingest/worker.ts';
 import { Node } from '../protocol/config.ts';
 import { log, setLogStream } from '../protocol/log.ts';
+import { Metrics, serveMetrics } from '../protocol/metrics.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
 import { AirFleet } from '../simulators/stations.ts';
 import { CliError, int, parse } from './args.ts';
+import { ingestSource } from './ingest.ts';
 import { loadCredentials } from './services/credentials.ts';
 import { obtainInfluxd } from './services/influxd-install.ts';
 import { Influxd, influxdPath } from './services/influxd.ts';
@@ -70,6 +72,10 @@ const OPTS = {
     env: 'INFLUX_URL',
     help: 'use this InfluxDB (1.x /write) instead of starting a private influxd',
   },
+  'metrics-port': {
+    type: 'string',
+    help: 'serve Prometheus metrics of every part (broker, gateways, workers) at GET /metrics on this port (0 = a free port; unset = none)',
+  },
   db: { type: 'string', default: 'qingcheng', help: 'database name' },
   redis: { type: 'string', env: 'QC_REDIS_URL', help: "keep the broker's state in this Redis (redis://host:port)" },
 } as const;
@@ -89,6 +95,7 @@ export async function run(argv: string[]): Promise<void> {
     'console-port': int(a['console-port'], 'console-port'),
     'influx-port': int(a['influx-port'], 'influx-port'),
   };
+  if (a['metrics-port'] !== undefined) int(a['metrics-port'], 'metrics-port');
   for (const k of ['stations', 'cems', 'rsd', 'hj212-stations'] as const) int(a[k], k);
   for (const k of ['gateways', 'workers'] as const) int(a[k], k, 1);
   const work = new WorkDir(resolve(a.dir!));
@@ -132,6 +139,9 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     if (port && !(option === 'influx-port' && a['influx-url']))
       await portIsFree(port, `stop what holds it, or choose another --${option} (0 picks a free one)`);
   }
+  const metricsPort = a['metrics-port'] !== undefined ? int(a['metrics-port'], 'metrics-port') : undefined;
+  if (metricsPort)
+    await portIsFree(metricsPort, 'stop what holds it, or choose another --metrics-port (0 picks a free one)');
   const nGw = int(a.gateways, 'gateways', 1);
   const nWorkers = int(a.workers, 'workers', 1);
   const gwIds = Array.from({ length: nGw }, (_, g) => `gw-sim-${String(g + 1).padStart(2, '0')}`);
@@ -238,11 +248,28 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     });
     say(`  HJ 212       ${loggers.length} national station logger(s) uploading to ${last.cfg.id} at ${hj212Target}`);
   }
+  if (metricsPort !== undefined) await serveStackMetrics(metricsPort, broker, workers, gateways, stops);
   printHowTo(mqttUrl, password('operator'), web.port, influxUrl, a.db!);
 
   const summary = new Summary(gateways, workers);
   const timer = setInterval(() => summary.print(), 1000);
   stops.push(async () => clearInterval(timer));
+}
+
+/** One /metrics for every part the stack hosts, labelled by gateway and worker. */
+async function serveStackMetrics(
+  port: number,
+  broker: Broker,
+  workers: IngestWorker[],
+  gateways: Gateway[],
+  stops: Stop[],
+): Promise<void> {
+  const metrics = new Metrics().addBroker(broker);
+  for (const w of workers) metrics.addIngest(ingestSource(w));
+  for (const g of gateways) metrics.addGateway(g);
+  const served = await serveMetrics(metrics, port);
+  stops.push(() => served.close());
+  say(`  metrics      http://127.0.0.1:${served.port}/metrics`);
 }
 
 /** The private influxd (installed first where we may), or the one --influx-url names; its base URL. */

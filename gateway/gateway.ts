@@ -104,6 +104,11 @@ export class Gateway {
     return this;
   }
 
+  /** The Modbus links, whose `stats` the metrics read. */
+  get modbusLinks(): ModbusLink[] {
+    return [...this.links.values()];
+  }
+
   /** The ports the http and hj212 links listen on, in config order. */
   ports: number[] = [];
 

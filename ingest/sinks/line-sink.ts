@@ -99,6 +99,8 @@ export class LineSink {
   /** `retryInMs`: the wait before the attempt after the last failure. */
   stats = { written: 0, batches: 0, retries: 0, rejected: 0, failing: false, lastError: '', retryInMs: 0 };
   readonly o: SinkOptions;
+  /** Told of each batch once it ends (ms from its first attempt, retries included; ok unless refused), for the metrics. */
+  onBatch?: (ms: number, ok: boolean) => void;
 
   constructor(
     readonly endpoint: Endpoint,
@@ -165,7 +167,11 @@ export class LineSink {
     while (this.inFlight < this.o.concurrency && this.queue.length > 0) {
       const { parts, body } = this.cut();
       this.inFlight++;
-      void this.send(body.join('\n'), body.length).then((outcome) => this.completed(parts, body.length, outcome));
+      const start = performance.now();
+      void this.send(body.join('\n'), body.length).then((outcome) => {
+        if (!('closed' in outcome)) this.onBatch?.(performance.now() - start, 'written' in outcome);
+        this.completed(parts, body.length, outcome);
+      });
     }
   }
 
