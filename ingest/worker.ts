@@ -195,7 +195,7 @@ export class IngestWorker {
       this.deadLetter(gw, (e as Error).message, payload);
       return;
     }
-    const { header, records } = batch;
+    const { header, records, dropped } = batch;
     this.stats.envelopes++;
     this.known.add(gw);
     const lines: string[] = [];
@@ -206,6 +206,8 @@ export class IngestWorker {
         rejects.push(`seq ${seq}: ${r.message}`);
         return;
       }
+      // The record is stored without its refused fields; each is named in the dead letter.
+      for (const e of dropped.get(k) ?? []) rejects.push(`seq ${seq}: ${e.message} (field left out, the rest stored)`);
       lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
       if (this.applied.has(gw, header.ep, seq)) return; // a replay: the engine has seen it
       // A fault in judging a record must never cost the record itself.

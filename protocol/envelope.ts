@@ -1,6 +1,6 @@
 // The uplink envelope (docs/protocol.md §3): encode, and a strict decoder that names what is wrong.
 import { isDeviceKind, type DeviceKind } from './kinds.ts';
-import { parseFieldName } from './pollutants.ts';
+import { implausible, parseFieldName } from './pollutants.ts';
 import { ID_PATTERN } from './topics.ts';
 
 export type DataFlag = string; // HJ 212 flags N F M S D C T B; the table is extensible, so any capital letter passes
@@ -95,6 +95,8 @@ const isSeq = (x: unknown): x is number => Number.isSafeInteger(x) && (x as numb
 export interface DecodedBatch {
   header: Omit<Envelope, 'records'>;
   records: (SampleRecord | EnvelopeError)[];
+  /** Fields left out of records that were kept (by record index): each named with its reason. */
+  dropped: Map<number, EnvelopeError[]>;
 }
 
 /**
@@ -127,21 +129,24 @@ export function decodeBatch(payload: Buffer | string, limits: DecodeLimits = DEF
   const header: DecodedBatch['header'] = { v: 1, gw: doc.gw, ep: doc.ep, seq: doc.seq };
   if (doc.gap !== undefined) header.gap = decodeGaps(doc.gap);
   const latest = limits.now() + limits.maxFutureMs;
+  const dropped = new Map<number, EnvelopeError[]>();
   const records = doc.records.map((r, i) => {
     try {
-      return decodeRecord(r, `records[${i}]`, latest, limits);
+      const d = decodeRecordParts(r, `records[${i}]`, latest, limits);
+      if (d.dropped.length) dropped.set(i, d.dropped);
+      return d.record;
     } catch (e) {
       if (e instanceof EnvelopeError) return e;
       throw e;
     }
   });
-  return { header, records };
+  return { header, records, dropped };
 }
 
 /** Decodes and validates a whole envelope; throws EnvelopeError naming the first problem and where it is. */
 export function decodeEnvelope(payload: Buffer | string, limits: DecodeLimits = DEFAULT_LIMITS): Envelope {
-  const { header, records } = decodeBatch(payload, limits);
-  const bad = records.find((r) => r instanceof EnvelopeError);
+  const { header, records, dropped } = decodeBatch(payload, limits);
+  const bad = records.find((r) => r instanceof EnvelopeError) ?? [...dropped.values()][0]?.[0];
   if (bad) throw bad;
   const env: Envelope = { v: 1, gw: header.gw, ep: header.ep, seq: header.seq, records: records as SampleRecord[] };
   if (header.gap) env.gap = header.gap;
@@ -149,8 +154,8 @@ export function decodeEnvelope(payload: Buffer | string, limits: DecodeLimits = 
 }
 
 /**
- * Decodes one record (an envelope's, or one a gateway receives from an instrument platform); throws
- * EnvelopeError naming the field at `at`.
+ * Decodes one record strictly (an envelope's, or one a gateway receives from an instrument platform);
+ * throws EnvelopeError naming the first problem at `at`, a bad field included.
  */
 export function decodeRecord(
   r: unknown,
@@ -158,6 +163,29 @@ export function decodeRecord(
   latest: number,
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): SampleRecord {
+  const d = decodeRecordParts(r, at, latest, limits);
+  if (d.dropped.length) throw d.dropped[0];
+  return d.record;
+}
+
+/** A record with its good fields, and the errors of the fields left out. */
+export interface PartialRecord {
+  record: SampleRecord;
+  dropped: EnvelopeError[];
+}
+
+/**
+ * Decodes one record, keeping its good fields: a reading with a bad name or value (not a number, not
+ * finite, outside the registry's plausible range) is left out with its flag and named in `dropped`, so
+ * one broken channel never costs the instrument's other readings. Throws EnvelopeError when the record
+ * itself is bad, or when no field is left.
+ */
+export function decodeRecordParts(
+  r: unknown,
+  at: string,
+  latest: number,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): PartialRecord {
   const maxFields = limits.maxFields;
   if (!isObject(r)) throw new EnvelopeError('expected an object', at);
   if (typeof r.dev !== 'string' || !ID_PATTERN.test(r.dev))
@@ -174,15 +202,17 @@ export function decodeRecord(
   if (names.length === 0) throw new EnvelopeError('no fields', `${at}.m`);
   if (names.length > maxFields)
     throw new EnvelopeError(`${names.length} fields, over the limit of ${maxFields}`, `${at}.m`);
+  const dropped: EnvelopeError[] = [];
   for (const name of names) {
-    const v = r.m[name];
-    if (!parseFieldName(name))
-      throw new EnvelopeError('not a registry key with an optional statistic suffix', `${at}.m.${name}`);
-    if (typeof v !== 'number') throw new EnvelopeError(`expected a number, got ${typeof v}`, `${at}.m.${name}`);
-    // JSON has no NaN or Infinity, but a huge literal such as 1e999 parses to Infinity.
-    if (!Number.isFinite(v)) throw new EnvelopeError('not a finite number', `${at}.m.${name}`);
+    const why = fieldProblem(name, r.m[name]);
+    if (why) dropped.push(new EnvelopeError(why, `${at}.m.${name}`));
   }
-  const rec: SampleRecord = { dev: r.dev, kind: r.kind, ts, m: r.m as Record<string, number> };
+  if (dropped.length === names.length)
+    throw dropped.length === 1
+      ? dropped[0]!
+      : new EnvelopeError(`no valid field (${dropped.map((e) => e.message).join('; ')})`, `${at}.m`);
+  const m = r.m as Record<string, number>;
+  const rec: SampleRecord = { dev: r.dev, kind: r.kind, ts, m: dropped.length ? withoutKeys(m, dropped, at) : m };
   if (r.f !== undefined) {
     if (!isObject(r.f)) throw new EnvelopeError('expected an object of field: flag', `${at}.f`);
     for (const [name, flag] of Object.entries(r.f)) {
@@ -194,7 +224,9 @@ export function decodeRecord(
           `${at}.f.${name}`,
         );
     }
-    rec.f = r.f as Record<string, string>;
+    const f = r.f as Record<string, string>;
+    // A refused reading's flag goes with it.
+    rec.f = dropped.length ? (withoutKeys(f, dropped, at) as Record<string, string>) : f;
   }
   if (r.agg !== undefined) {
     if (typeof r.agg !== 'string' || !AGGS.has(r.agg))
@@ -202,7 +234,26 @@ export function decodeRecord(
     rec.agg = r.agg as Aggregation;
   }
   if (r.a !== undefined) rec.a = decodeAttributes(r.a, `${at}.a`, limits);
-  return rec;
+  return { record: rec, dropped };
+}
+
+/** Why a reading cannot be stored, or null when it can. */
+function fieldProblem(name: string, v: unknown): string | null {
+  if (!parseFieldName(name)) return 'not a registry key with an optional statistic suffix';
+  if (typeof v !== 'number') return `expected a number, got ${typeof v}`;
+  // JSON has no NaN or Infinity, but a huge literal such as 1e999 parses to Infinity.
+  if (!Number.isFinite(v)) return 'not a finite number';
+  return implausible(name, v);
+}
+
+/** A copy of `o` without the fields named by `dropped` (errors at `{at}.m.{name}`). */
+function withoutKeys<T>(o: Record<string, T>, dropped: EnvelopeError[], at: string): Record<string, T> {
+  const gone = new Set(dropped.map((e) => e.where.slice(`${at}.m.`.length)));
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(o))
+    if (!gone.has(k))
+      Object.defineProperty(out, k, { value: o[k], enumerable: true, writable: true, configurable: true });
+  return out;
 }
 
 /** A sample time as text for an error; an integer past the Date range (±8.64e15 ms) is shown as a number. */

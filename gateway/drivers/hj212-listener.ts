@@ -16,7 +16,7 @@ import {
   toRecord,
   type Packet,
 } from '../../protocol/hj212.ts';
-import { decodeRecord, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
+import { decodeRecordParts, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
 import type { Hj212DeviceConfig, Hj212LinkConfig } from '../config.ts';
@@ -201,7 +201,13 @@ export class Hj212Listener {
         }
       if (Object.keys(c.record.m).length === 0) return refuse('no factor of the registry in the packet');
       // The same checks as any envelope record (time, numbers, field names), so nothing fails later.
-      record = decodeRecord(c.record, 'record', Date.now() + DEFAULT_LIMITS.maxFutureMs);
+      const d = decodeRecordParts(c.record, 'record', Date.now() + DEFAULT_LIMITS.maxFutureMs);
+      record = d.record;
+      // Implausible readings are left out; the rest of the packet is stored and answered.
+      if (d.dropped.length) {
+        st.lastError = clip(d.dropped.map((x) => x.message).join('; '));
+        warnings.warn('hj212 readings refused', { dev: dev.id, error: st.lastError });
+      }
     } catch (e) {
       if (e instanceof Hj212Error || e instanceof EnvelopeError) return refuse(e.message);
       throw e;

@@ -7,7 +7,7 @@
 //   → 200 {"accepted": 1, "rejected": []}        (400 when nothing was accepted)
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { decodeRecord, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
+import { decodeRecordParts, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
 import type { HttpLinkConfig, PushedDeviceConfig } from '../config.ts';
@@ -87,10 +87,15 @@ export class HttpInput {
             `${at}.dev`,
           );
         // The kind comes from the config; a record may repeat it, but not contradict it.
-        const rec = decodeRecord({ kind: dev.kind, ...(r as object) }, at, latest);
+        const { record: rec, dropped } = decodeRecordParts({ kind: dev.kind, ...(r as object) }, at, latest);
         if (rec.kind !== dev.kind)
           throw new EnvelopeError(`device ${dev.id} is configured as ${dev.kind}`, `${at}.kind`);
         accepted.push(rec);
+        // The record is kept without its refused readings; the pusher is told which (by `at`).
+        for (const e of dropped) {
+          rejected.push({ at: e.where, reason: e.reason });
+          this.perDevice.get(dev.id)!.lastError = e.message;
+        }
       } catch (e) {
         if (!(e instanceof EnvelopeError)) throw e;
         rejected.push({ at: e.where, reason: e.reason });

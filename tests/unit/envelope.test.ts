@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeAck,
+  decodeBatch,
   decodeEnvelope,
   encodeAck,
   DEFAULT_LIMITS,
@@ -267,6 +268,31 @@ describe('envelope', () => {
     const raw = JSON.stringify(good()).replace('"pm25":56', '"pm25":1e999');
     expect(reason(() => {}, raw).message).toMatch(/^records\[0\]\.m\.pm25: not a finite number/);
     expect(reason(() => {}, JSON.stringify(good()).replace('"pm25":56', '"pm25":-1e999')).message).toMatch(/finite/);
+  });
+
+  it('refuses an implausible reading as its own field error, and keeps the record without it', () => {
+    const raw = JSON.stringify(good()).replace('"pm25":56', '"pm25":1e308').replace('"pm10":98', '"pm10":-3');
+    expect(reason(() => {}, raw).message).toBe('records[0].m.pm25: 1e+308 is outside the plausible range 0…5000 µg/m³');
+    const { records, dropped } = decodeBatch(raw, limits);
+    expect(records[0]).toEqual({
+      ...good().records[0],
+      m: { so2: 12, no2: 35, co: 0.8, o3: 62, temp: -8.5, rh: 41.2 },
+      f: {}, // pm10's flag went with pm10
+    });
+    expect(dropped.get(0)!.map((e) => e.message)).toEqual([
+      'records[0].m.pm25: 1e+308 is outside the plausible range 0…5000 µg/m³',
+      'records[0].m.pm10: -3 is outside the plausible range 0…20000 µg/m³',
+    ]);
+    // Bad names and non-numbers are field errors too; a record with no good field is rejected whole.
+    const two = { ...good().records[0]!, m: { pm25: 'x', temp: 71 }, f: {} };
+    const b = decodeBatch(JSON.stringify({ ...good(), records: [two] }), limits);
+    expect((b.records[0] as EnvelopeError).message).toBe(
+      'records[0].m: no valid field (records[0].m.pm25: expected a number, got string; ' +
+        'records[0].m.temp: 71 is outside the plausible range -60…70 °C)',
+    );
+    // Cumulative values scale with the interval: only their sign is checked.
+    const cou = { ...good().records[0]!, m: { gas_flow_cou: 1e9, ph: 14 }, f: {} };
+    expect(decodeBatch(JSON.stringify({ ...good(), records: [cou] }), limits).dropped.size).toBe(0);
   });
 
   it('rejects oversize batches by record count and by bytes', () => {

@@ -88,6 +88,7 @@ function recordViolation(r: unknown, limits: DecodeLimits): string | null {
   const names = Object.keys(r.m);
   if (names.length < 1 || names.length > limits.maxFields) return 'fields per record';
   if (names.some((n) => !FIELDS.includes(n) || typeof r.m[n] !== 'number' || !Number.isFinite(r.m[n]))) return 'm';
+  if (names.some((n) => !plausible(n, r.m[n]))) return 'm: implausible';
   if (
     r.f !== undefined &&
     !(isObj(r.f) && Object.entries(r.f).every(([n, f]) => names.includes(n) && /^[A-Z][a-z]?$/.test(f)))
@@ -103,7 +104,26 @@ function recordViolation(r: unknown, limits: DecodeLimits): string | null {
   return null;
 }
 
+/** §4's plausible ranges, from the registry's table; a cumulative (`_cou`) value only must not be negative. */
+function plausible(name: string, v: number): boolean {
+  const [key, suffix] = FIELDS.includes(name) && !POLLUTANTS.some((p) => p.key === name) ? splitField(name) : [name];
+  if (suffix === 'cou') return v >= 0;
+  const [lo, hi] = POLLUTANTS.find((p) => p.key === key)!.range;
+  return v >= lo && v <= hi;
+}
+function intoRange(name: string, frac: number): number {
+  const [key, suffix] = POLLUTANTS.some((p) => p.key === name) ? [name] : splitField(name);
+  const [lo, hi] = suffix === 'cou' ? [0, 100] : POLLUTANTS.find((p) => p.key === key)!.range;
+  const v = lo + frac * Math.min(hi - lo, 100);
+  return Object.is(v, -0) ? 0 : v;
+}
+const splitField = (n: string): [string, string] => [n.slice(0, n.lastIndexOf('_')), n.slice(n.lastIndexOf('_') + 1)];
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => (Object.is(x, -0) ? 0 : x));
+/** A finite number, often inside every field's range (0…14), sometimes anything. */
+const reading = fc.oneof(
+  { weight: 3, arbitrary: fc.double({ min: 0, max: 14, noNaN: true }).map((x) => (Object.is(x, -0) ? 0 : x)) },
+  { weight: 1, arbitrary: finite },
+);
 const idOk = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const fieldOk = fc.constantFrom(...FIELDS);
 // Built once: an arbitrary made inside `chain` is rebuilt for every value, regex and all.
@@ -129,7 +149,11 @@ const validRecord: fc.Arbitrary<SampleRecord> = fc
       dev: idOk,
       kind: fc.constantFrom(...(KINDS as SampleRecord['kind'][])),
       ts: fc.integer({ min: MIN_TS, max: NOW + FUTURE }),
-      m: dict(fieldOk, finite, 8, 1),
+      // A fraction of the way into each field's plausible range (at most 100 units of it).
+      m: dict(fieldOk, fc.double({ min: 0, max: 1, noNaN: true }), 8, 1).map((m) => {
+        for (const k in m) m[k] = intoRange(k, m[k]!);
+        return m;
+      }),
       agg: fc.constantFrom('rt' as const, 'min' as const, 'hour' as const, 'day' as const),
       a: dict(attrNameOk, fc.string({ minLength: 1, maxLength: 128 }), 4),
     },
@@ -201,7 +225,7 @@ const recordChange: fc.Arbitrary<(r: Doc) => void> = fc.oneof(
   addTo(
     'm',
     edge(['pm2_5', 'PM25', 'so2_mean', '__proto__'], fc.oneof(fieldOk, fc.string({ maxLength: 12 }))),
-    fc.oneof(finite, junk, fc.constant(HUGE)),
+    fc.oneof(reading, junk, fc.constant(HUGE)),
   ),
   addTo('f', fc.oneof(fieldOk, fc.string()).filter(notInherited), edge(['N', 'D', 'Td', 'TD', 'd', '', 'DD'], junk)),
   setTo('agg', edge(['rt', 'min', 'hour', 'day', 'week', ''], junk)),
