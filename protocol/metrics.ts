@@ -293,8 +293,8 @@ export class Metrics {
       modbus((s) => s.timeouts),
     );
     this.counter(
-      'qingcheng_gateway_modbus_reconnects_total',
-      'Modbus link (re)connections',
+      'qingcheng_gateway_modbus_connects_total',
+      'Modbus link connections opened (the first one included)',
       labels,
       modbus((s) => s.reconnects),
     );
