@@ -25,6 +25,11 @@ import type { PushStats } from '../../protocol/messages.ts';
 /** A connection that sends nothing for this long is closed (loggers reconnect); a half frame is dropped. */
 const IDLE_MS = 5 * 60_000;
 const MAX_CONNECTIONS = 1000;
+/**
+ * Samples remembered per device, to recognise a re-sent packet (same CN and DataTime): a logger re-sends
+ * until answered, so what it repeats is recent. A day of minute data, a few days of hourly data.
+ */
+export const REMEMBERED_SAMPLES = 2048;
 /** A connection logs at most one warning line per this many ms; the ones held back are counted into the next. */
 export const WARN_EVERY_MS = 10_000;
 /** Input echoed into a log line or the status (an MN, a factor code, a parse error) is cut to this length. */
@@ -85,6 +90,8 @@ export class Hj212Listener {
   private byMn: Map<string, Hj212DeviceConfig>;
   private sockets = new Set<Socket>();
   readonly perDevice = new Map<string, Hj212Stats>();
+  /** Per device: the (CN, sample time) keys of recently stored packets, oldest first. */
+  private seen = new Map<string, Set<string>>();
   stats = { connections: 0, frames: 0, accepted: 0, rejected: 0, garbage: 0, unknownMn: 0, ignored: 0 };
 
   constructor(
@@ -212,12 +219,31 @@ export class Hj212Listener {
       if (e instanceof Hj212Error || e instanceof EnvelopeError) return refuse(e.message);
       throw e;
     }
+    // A re-sent sample is the same sample: answered again, but not stored under a new seq (a replay
+    // would overwrite the first point with another seq, and an audit would see a hole).
+    const key = `${p.cn} ${record.ts}`;
+    if (this.remembers(dev.id, key)) {
+      st.resent++;
+      return needsAck(p) ? replyTo(p, dev.crc) : null;
+    }
     this.store([record]);
+    this.remember(dev.id, key);
     st.accepted++;
     st.lastTs = Math.max(st.lastTs ?? 0, record.ts);
-    if (p.resent) st.resent++;
     this.stats.accepted++;
     return needsAck(p) ? replyTo(p, dev.crc) : null;
+  }
+
+  private remembers(dev: string, key: string): boolean {
+    return this.seen.get(dev)?.has(key) ?? false;
+  }
+
+  /** Keeps the newest REMEMBERED_SAMPLES keys of a device (a Set iterates in insertion order). */
+  private remember(dev: string, key: string): void {
+    let keys = this.seen.get(dev);
+    if (!keys) this.seen.set(dev, (keys = new Set()));
+    keys.add(key);
+    if (keys.size > REMEMBERED_SAMPLES) keys.delete(keys.values().next().value!);
   }
 
   async close(): Promise<void> {

@@ -101,7 +101,8 @@ describe('hj212 link', () => {
     s.write(PACKET_A);
     await waitFor('an answer', () => replies.length === 1, 20_000);
     await waitFor('the status to count the refusals', () => p.status.pushed?.['st-a']?.rejected === 1, 20_000);
-    expect(p.status.pushed?.['st-a']).toMatchObject({ accepted: 2, rejected: 1 });
+    // The good packet is packet A again (the same DataTime): answered, recognised, not stored again.
+    expect(p.status.pushed?.['st-a']).toMatchObject({ accepted: 1, rejected: 1, resent: 1 });
     expect(p.status.pushed?.['st-a']?.lastError).toMatch(/^E_CRC_MISMATCH/);
     s.destroy();
     expect(await p.influx.rows(`SELECT * FROM air WHERE dev = 'st-a' AND pm25 = 57`)).toEqual([]);
