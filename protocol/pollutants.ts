@@ -142,7 +142,15 @@ export function parseFieldName(name: string): { key: string; suffix: string | nu
 export function implausible(name: string, value: number): string | null {
   const f = parseFieldName(name);
   if (!f) return null;
-  const [lo, hi] = f.suffix === 'cou' ? [0, Number.MAX_VALUE] : BY_KEY.get(f.key)!.range;
+  const [lo, hi] = f.suffix === 'cou' ? [0, Number.MAX_VALUE] : withZeroDrift(BY_KEY.get(f.key)!.range);
   if (value >= lo && value <= hi) return null;
   return `${value} is outside the plausible range ${lo}…${hi === Number.MAX_VALUE ? '' : hi} ${BY_KEY.get(f.key)!.unit}`;
+}
+
+/**
+ * An analyser near zero reports small negative values (zero drift, within about 1 % of its span): those
+ * are readings and are kept as sent, so a range that starts at 0 reaches 1 % of its top below it.
+ */
+function withZeroDrift([lo, hi]: readonly [number, number]): readonly [number, number] {
+  return lo === 0 ? [-hi * 0.01, hi] : [lo, hi];
 }

@@ -271,8 +271,10 @@ describe('envelope', () => {
   });
 
   it('refuses an implausible reading as its own field error, and keeps the record without it', () => {
-    const raw = JSON.stringify(good()).replace('"pm25":56', '"pm25":1e308').replace('"pm10":98', '"pm10":-3');
-    expect(reason(() => {}, raw).message).toBe('records[0].m.pm25: 1e+308 is outside the plausible range 0…5000 µg/m³');
+    const raw = JSON.stringify(good()).replace('"pm25":56', '"pm25":1e308').replace('"pm10":98', '"pm10":-300');
+    expect(reason(() => {}, raw).message).toBe(
+      'records[0].m.pm25: 1e+308 is outside the plausible range -50…5000 µg/m³',
+    );
     const { records, dropped } = decodeBatch(raw, limits);
     expect(records[0]).toEqual({
       ...good().records[0],
@@ -280,8 +282,8 @@ describe('envelope', () => {
       f: {}, // pm10's flag went with pm10
     });
     expect(dropped.get(0)!.map((e) => e.message)).toEqual([
-      'records[0].m.pm25: 1e+308 is outside the plausible range 0…5000 µg/m³',
-      'records[0].m.pm10: -3 is outside the plausible range 0…20000 µg/m³',
+      'records[0].m.pm25: 1e+308 is outside the plausible range -50…5000 µg/m³',
+      'records[0].m.pm10: -300 is outside the plausible range -200…20000 µg/m³',
     ]);
     // Bad names and non-numbers are field errors too; a record with no good field is rejected whole.
     const two = { ...good().records[0]!, m: { pm25: 'x', temp: 71 }, f: {} };

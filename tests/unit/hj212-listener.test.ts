@@ -11,7 +11,11 @@ const { Hj212Listener, WARN_EVERY_MS } = await import('../../gateway/drivers/hj2
 
 const SEGMENT_A =
   'QN=20240115103000123;ST=22;CN=2011;PW=123456;MN=150100A0000001000000A001;Flag=5;CP=&&DataTime=20240115103000;a34004-Rtd=56,a34004-Flag=N;a34002-Rtd=98,a34002-Flag=N&&';
-const FRAME_A = encodeFrame(SEGMENT_A).toString();
+/** Packet A sampled `m` minutes after 10:30 (each a new sample: the link stores a re-sent one only once). */
+const frameAt = (m: number) => {
+  const dataTime = new Date(Date.UTC(2024, 0, 15, 10, 30 + m)).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return encodeFrame(SEGMENT_A.replace('DataTime=20240115103000', `DataTime=${dataTime}`)).toString();
+};
 
 let clock = 0;
 /** How far the clock moves each time the listener reads it: 0 pins it, WARN_EVERY_MS opens a window per read. */
@@ -74,14 +78,14 @@ describe('hj212 link logging under garbage', () => {
     lines.length = 0;
     const s = await logger();
     const done = storedMore(300);
-    s.write(Array.from({ length: 300 }, (_, i) => `noise ${i} #\r\n${FRAME_A}`).join(''));
+    s.write(Array.from({ length: 300 }, (_, i) => `noise ${i} #\r\n${frameAt(i)}`).join(''));
     await done;
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toMatchObject({ msg: 'hj212 bytes dropped', link: 'hj' });
     // The window passes: the next warning carries the count of those held back.
     clock += WARN_EVERY_MS;
     const more = storedMore(1);
-    s.write(`##9##9${FRAME_A}`);
+    s.write(`##9##9${frameAt(300)}`);
     await more;
     expect(warnings()).toHaveLength(2);
     expect(warnings()[1]).toMatchObject({ msg: 'hj212 bytes dropped', suppressed: { 'hj212 bytes dropped': 299 } });
@@ -103,7 +107,7 @@ describe('hj212 link logging under garbage', () => {
     // A registry code with a value suffix nobody knows: refused (no registry field), the suffix named.
     s.write(encodeFrame(`ST=22;CN=2011;MN=150100A0000001000000A001;CP=&&DataTime=20240115103000;a34004-${long}=1&&`));
     const ok = storedMore(1);
-    s.write(FRAME_A);
+    s.write(frameAt(301));
     await ok;
     s.destroy();
     const refused = warnings().filter((l) => l.msg !== 'hj212 factor with no registry key is not stored');

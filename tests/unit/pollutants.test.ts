@@ -77,3 +77,15 @@ describe('pollutant registry', () => {
     expect(parseFieldName('xyz')).toBeNull();
   });
 });
+
+describe('plausible values', () => {
+  it('keeps an analyser zero drift slightly below zero, refuses what no instrument reports', async () => {
+    const { implausible } = await import('../../protocol/pollutants.ts');
+    expect(implausible('so2', -0.2)).toBeNull(); // zero drift of a gas analyser
+    expect(implausible('pm25', -49)).toBeNull();
+    expect(implausible('pm25', -51)).toMatch(/^-51 is outside the plausible range -50…5000 µg\/m³$/);
+    expect(implausible('pm25', 1e308)).toMatch(/outside the plausible range/);
+    expect(implausible('temp', -61)).toMatch(/outside/); // a range that does not start at 0 has no drift
+    expect(implausible('water_flow_cou', -1)).toMatch(/outside/); // totals are never negative
+  });
+});
