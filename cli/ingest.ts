@@ -116,16 +116,16 @@ export async function run(argv: string[]): Promise<void> {
 
 /**
  * What the metrics read of a worker. The gateways it has heard from and the seqs it has received are
- * its own bookkeeping, read here (typed, so a rename fails to compile) rather than counted a second time.
+ * its own bookkeeping, read here rather than counted a second time.
  */
 export function ingestSource(w: IngestWorker): IngestSource {
   return {
     name: w.clientId,
     stats: w.stats,
     connected: () => w.connected,
-    gateways: () => w['known'],
+    gateways: () => w.known,
     acked: w.watermarks,
-    received: w['applied'],
+    received: w.applied,
     sink: w.o.sink,
   };
 }

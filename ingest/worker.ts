@@ -53,7 +53,7 @@ export class IngestWorker {
    * Per gateway: the seqs the engine has applied, so a replay is not applied twice. Ranges, not a high
    * mark: backlog arrives after newer live data, and is still judged.
    */
-  private applied = new Watermarks();
+  readonly applied = new Watermarks();
   private dirty = new Set<string>();
   private ackQueued = false;
   stats = { envelopes: 0, records: 0, rejectedEnvelopes: 0, rejectedRecords: 0, acks: 0, engineErrors: 0 };
@@ -175,7 +175,7 @@ export class IngestWorker {
   }
 
   /** Gateways this worker has acknowledged, to re-assert their retained acks after a reconnect. */
-  private known = new Set<string>();
+  readonly known = new Set<string>();
 
   private async onPublish(packet: IPublishPacket): Promise<void> {
     const kind = this.topics.parse(packet.topic)?.kind;
