@@ -1,6 +1,6 @@
 // The uplink envelope (docs/protocol.md §3): encode, and a strict decoder that names what is wrong.
 import { isDeviceKind, type DeviceKind } from './kinds.ts';
-import { implausible, parseFieldName } from './pollutants.ts';
+import { fieldBounds, implausible, parseFieldName } from './pollutants.ts';
 import { ID_PATTERN } from './topics.ts';
 
 export type DataFlag = string; // HJ 212 flags N F M S D C T B; the table is extensible, so any capital letter passes
@@ -239,11 +239,12 @@ export function decodeRecordParts(
 
 /** Why a reading cannot be stored, or null when it can. */
 function fieldProblem(name: string, v: unknown): string | null {
-  if (!parseFieldName(name)) return 'not a registry key with an optional statistic suffix';
+  const b = fieldBounds(name);
+  if (!b) return 'not a registry key with an optional statistic suffix';
   if (typeof v !== 'number') return `expected a number, got ${typeof v}`;
   // JSON has no NaN or Infinity, but a huge literal such as 1e999 parses to Infinity.
   if (!Number.isFinite(v)) return 'not a finite number';
-  return implausible(name, v);
+  return v >= b[0] && v <= b[1] ? null : implausible(name, v);
 }
 
 /** A copy of `o` without the fields named by `dropped` (errors at `{at}.m.{name}`). */

@@ -140,11 +140,14 @@ export function parseFieldName(name: string): { key: string; suffix: string | nu
  * a volume or mass over the interval) scale with the interval and the duct, so only their sign is checked.
  */
 export function implausible(name: string, value: number): string | null {
-  const f = parseFieldName(name);
-  if (!f) return null;
-  const [lo, hi] = f.suffix === 'cou' ? [0, Number.MAX_VALUE] : withZeroDrift(BY_KEY.get(f.key)!.range);
-  if (value >= lo && value <= hi) return null;
-  return `${value} is outside the plausible range ${lo}…${hi === Number.MAX_VALUE ? '' : hi} ${BY_KEY.get(f.key)!.unit}`;
+  const b = BOUNDS.get(name);
+  if (!b || (value >= b[0] && value <= b[1])) return null;
+  return `${value} is outside the plausible range ${b[0]}…${b[1] === Number.MAX_VALUE ? '' : b[1]} ${b[2]}`;
+}
+
+/** The plausible bounds and unit of a field name (a registry key, with or without a suffix), or undefined for no field. */
+export function fieldBounds(name: string): readonly [lo: number, hi: number, unit: string] | undefined {
+  return BOUNDS.get(name);
 }
 
 /**
@@ -153,4 +156,13 @@ export function implausible(name: string, value: number): string | null {
  */
 function withZeroDrift([lo, hi]: readonly [number, number]): readonly [number, number] {
   return lo === 0 ? [-hi * 0.01, hi] : [lo, hi];
+}
+
+// Every field name, worked out once: decoding a record is ingest's hot path (one lookup a field).
+const BOUNDS = new Map<string, readonly [number, number, string]>();
+for (const p of POLLUTANTS) {
+  const [lo, hi] = withZeroDrift(p.range);
+  BOUNDS.set(p.key, [lo, hi, p.unit]);
+  for (const s of FIELD_SUFFIXES)
+    BOUNDS.set(`${p.key}_${s}`, s === 'cou' ? [0, Number.MAX_VALUE, p.unit] : [lo, hi, p.unit]);
 }

@@ -104,12 +104,15 @@ function recordViolation(r: unknown, limits: DecodeLimits): string | null {
   return null;
 }
 
-/** §4's plausible ranges, from the registry's table; a cumulative (`_cou`) value only must not be negative. */
+/**
+ * §4's plausible ranges, from the registry's table; a range from 0 reaches 1 % of its top below zero (an
+ * analyser's zero drift); a cumulative (`_cou`) value only must not be negative.
+ */
 function plausible(name: string, v: number): boolean {
   const [key, suffix] = FIELDS.includes(name) && !POLLUTANTS.some((p) => p.key === name) ? splitField(name) : [name];
   if (suffix === 'cou') return v >= 0;
   const [lo, hi] = POLLUTANTS.find((p) => p.key === key)!.range;
-  return v >= lo && v <= hi;
+  return v >= (lo === 0 ? -hi / 100 : lo) && v <= hi;
 }
 function intoRange(name: string, frac: number): number {
   const [key, suffix] = POLLUTANTS.some((p) => p.key === name) ? [name] : splitField(name);
