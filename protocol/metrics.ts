@@ -163,73 +163,7 @@ export class Metrics {
       (f: (g: GatewaySource) => number): (() => Sample[]) =>
       () =>
         this.gateways.map((g) => [{ gateway: g.cfg.id }, f(g)]);
-    const gw = ['gateway'];
-    this.counter(
-      'qingcheng_gateway_records_sampled_total',
-      'Records read from polled devices',
-      gw,
-      each((g) => g.stats.sampled),
-    );
-    this.counter(
-      'qingcheng_gateway_poll_errors_total',
-      'Polls that failed',
-      gw,
-      each((g) => g.stats.pollErrors),
-    );
-    this.counter(
-      'qingcheng_gateway_polls_skipped_total',
-      'Polls skipped because the previous read of the device was still on the wire',
-      gw,
-      each((g) => g.stats.skipped),
-    );
-    this.counter(
-      'qingcheng_gateway_records_published_total',
-      'Records published for the first time',
-      gw,
-      each((g) => g.uplink.stats.published),
-    );
-    this.counter(
-      'qingcheng_gateway_records_republished_total',
-      'Records published again because no acknowledgement came in time',
-      gw,
-      each((g) => g.uplink.stats.republished),
-    );
-    this.counter(
-      'qingcheng_gateway_envelopes_published_total',
-      'Envelopes published',
-      gw,
-      each((g) => g.uplink.stats.envelopes),
-    );
-    this.counter(
-      'qingcheng_gateway_acks_received_total',
-      'Acknowledgements received',
-      gw,
-      each((g) => g.uplink.stats.acks),
-    );
-    this.counter(
-      'qingcheng_gateway_uplink_errors_total',
-      'MQTT errors and failed publishes',
-      gw,
-      each((g) => g.uplink.stats.errors),
-    );
-    this.gauge(
-      'qingcheng_gateway_outbox_records',
-      'Records held in the outbox (unsent or unacknowledged)',
-      gw,
-      each((g) => g.outbox.depth),
-    );
-    this.counter(
-      'qingcheng_gateway_outbox_evicted_total',
-      'Records evicted from a full outbox (lost, announced as a gap); kept across restarts',
-      gw,
-      each((g) => g.outbox.evicted),
-    );
-    this.gauge(
-      'qingcheng_gateway_unacked_records',
-      'Watermark lag: records stored but not yet acknowledged by ingest (next_seq - 1 - acked)',
-      gw,
-      each((g) => g.outbox.next - 1 - g.outbox.acked),
-    );
+    for (const [kind, name, help, read] of GATEWAY_METRICS) this[kind](name, help, ['gateway'], each(read));
     this.linkMetrics();
   }
 
@@ -305,37 +239,7 @@ export class Metrics {
       (f: (w: IngestSource) => number): (() => Sample[]) =>
       () =>
         this.workers.map((w) => [{ worker: w.name }, f(w)]);
-    const wk = ['worker'];
-    this.counter(
-      'qingcheng_ingest_envelopes_received_total',
-      'Envelopes received and decoded',
-      wk,
-      each((w) => w.stats.envelopes),
-    );
-    this.counter(
-      'qingcheng_ingest_lines_received_total',
-      'Lines handed to the database writer: records and the points derived from them',
-      wk,
-      each((w) => w.stats.records),
-    );
-    this.counter(
-      'qingcheng_ingest_lines_written_total',
-      'Lines the database stored',
-      wk,
-      each((w) => w.sink.stats.written),
-    );
-    this.counter(
-      'qingcheng_ingest_batches_written_total',
-      'Batches the database stored',
-      wk,
-      each((w) => w.sink.stats.batches),
-    );
-    this.counter(
-      'qingcheng_ingest_write_retries_total',
-      'Database writes tried again after a failure',
-      wk,
-      each((w) => w.sink.stats.retries),
-    );
+    for (const [kind, name, help, read] of INGEST_METRICS) this[kind](name, help, ['worker'], each(read));
     this.counter(
       'qingcheng_ingest_dead_letters_total',
       'Input sent to the dead-letter queue, by class: envelope (undecodable), record (invalid records), database (batches it refused)',
@@ -346,30 +250,6 @@ export class Metrics {
           [{ worker: w.name, reason: 'record' }, w.stats.rejectedRecords],
           [{ worker: w.name, reason: 'database' }, w.sink.stats.rejected],
         ]),
-    );
-    this.counter(
-      'qingcheng_ingest_acks_published_total',
-      'Acknowledgements published',
-      wk,
-      each((w) => w.stats.acks),
-    );
-    this.gauge(
-      'qingcheng_ingest_buffered_lines',
-      'Lines waiting for the database',
-      wk,
-      each((w) => w.sink.bufferedLines),
-    );
-    this.gauge(
-      'qingcheng_ingest_write_failing',
-      '1 while database writes fail',
-      wk,
-      each((w) => Number(w.sink.stats.failing)),
-    );
-    this.gauge(
-      'qingcheng_ingest_connected',
-      '1 while connected to the broker',
-      wk,
-      each((w) => Number(w.connected())),
     );
     this.writeSeconds = new Histogram({
       name: 'qingcheng_ingest_write_seconds',
@@ -400,6 +280,80 @@ export class Metrics {
     );
   }
 }
+
+/** A metric read from one source (a gateway, a worker) at each scrape: counter or gauge, name, help, how to read it. */
+type Row<S> = [kind: 'counter' | 'gauge', name: string, help: string, read: (s: S) => number];
+
+const GATEWAY_METRICS: Row<GatewaySource>[] = [
+  ['counter', 'qingcheng_gateway_records_sampled_total', 'Records read from polled devices', (g) => g.stats.sampled],
+  ['counter', 'qingcheng_gateway_poll_errors_total', 'Polls that failed', (g) => g.stats.pollErrors],
+  [
+    'counter',
+    'qingcheng_gateway_polls_skipped_total',
+    'Polls skipped because the previous read of the device was still on the wire',
+    (g) => g.stats.skipped,
+  ],
+  [
+    'counter',
+    'qingcheng_gateway_records_published_total',
+    'Records published for the first time',
+    (g) => g.uplink.stats.published,
+  ],
+  [
+    'counter',
+    'qingcheng_gateway_records_republished_total',
+    'Records published again because no acknowledgement came in time',
+    (g) => g.uplink.stats.republished,
+  ],
+  ['counter', 'qingcheng_gateway_envelopes_published_total', 'Envelopes published', (g) => g.uplink.stats.envelopes],
+  ['counter', 'qingcheng_gateway_acks_received_total', 'Acknowledgements received', (g) => g.uplink.stats.acks],
+  [
+    'counter',
+    'qingcheng_gateway_uplink_errors_total',
+    'MQTT errors and failed publishes',
+    (g) => g.uplink.stats.errors,
+  ],
+  [
+    'gauge',
+    'qingcheng_gateway_outbox_records',
+    'Records held in the outbox (unsent or unacknowledged)',
+    (g) => g.outbox.depth,
+  ],
+  [
+    'counter',
+    'qingcheng_gateway_outbox_evicted_total',
+    'Records evicted from a full outbox (lost, announced as a gap); kept across restarts',
+    (g) => g.outbox.evicted,
+  ],
+  [
+    'gauge',
+    'qingcheng_gateway_unacked_records',
+    'Watermark lag: records stored but not yet acknowledged by ingest (next_seq - 1 - acked)',
+    (g) => g.outbox.next - 1 - g.outbox.acked,
+  ],
+];
+
+const INGEST_METRICS: Row<IngestSource>[] = [
+  ['counter', 'qingcheng_ingest_envelopes_received_total', 'Envelopes received and decoded', (w) => w.stats.envelopes],
+  [
+    'counter',
+    'qingcheng_ingest_lines_received_total',
+    'Lines handed to the database writer: records and the points derived from them',
+    (w) => w.stats.records,
+  ],
+  ['counter', 'qingcheng_ingest_lines_written_total', 'Lines the database stored', (w) => w.sink.stats.written],
+  ['counter', 'qingcheng_ingest_batches_written_total', 'Batches the database stored', (w) => w.sink.stats.batches],
+  [
+    'counter',
+    'qingcheng_ingest_write_retries_total',
+    'Database writes tried again after a failure',
+    (w) => w.sink.stats.retries,
+  ],
+  ['counter', 'qingcheng_ingest_acks_published_total', 'Acknowledgements published', (w) => w.stats.acks],
+  ['gauge', 'qingcheng_ingest_buffered_lines', 'Lines waiting for the database', (w) => w.sink.bufferedLines],
+  ['gauge', 'qingcheng_ingest_write_failing', '1 while database writes fail', (w) => Number(w.sink.stats.failing)],
+  ['gauge', 'qingcheng_ingest_connected', '1 while connected to the broker', (w) => Number(w.connected())],
+];
 
 /** The highest seq received less the watermark, in the epoch received last. */
 function unacked(w: IngestSource, gw: string): number {
