@@ -12,6 +12,7 @@ import { Node } from '../protocol/config.ts';
 import { log, setLogStream } from '../protocol/log.ts';
 import { Metrics, serveMetrics } from '../protocol/metrics.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
+import { TEMPLATES, type Template } from '../gateway/templates.ts';
 import { AirFleet } from '../simulators/stations.ts';
 import { CliError, int, parse } from './args.ts';
 import { ingestSource } from './ingest.ts';
@@ -51,6 +52,11 @@ const OPTS = {
     type: 'string',
     default: '2',
     help: 'national air stations uploading over HJ 212 to the last gateway (every 10 s)',
+  },
+  instruments: {
+    type: 'string',
+    default: 'SONBEST-SM7901B,YSI-ODO,INSITU-AQUATROLL400',
+    help: 'more simulated instruments from the device library, NAME[:N],… (`qingcheng gateway templates` lists them; "" for none)',
   },
   gateways: { type: 'string', default: '2', help: 'gateways the stations are split across' },
   workers: { type: 'string', default: '1', help: 'ingest workers' },
@@ -144,6 +150,7 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     await portIsFree(metricsPort, 'stop what holds it, or choose another --metrics-port (0 picks a free one)');
   const nGw = int(a.gateways, 'gateways', 1);
   const nWorkers = int(a.workers, 'workers', 1);
+  const instruments = instrumentsOf(a.instruments ?? '');
   const gwIds = Array.from({ length: nGw }, (_, g) => `gw-sim-${String(g + 1).padStart(2, '0')}`);
   const creds = loadCredentials(
     join(dir, 'credentials.json'),
@@ -182,12 +189,14 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
   const fleet = await new AirFleet().start({
     stations: int(a.stations, 'stations'),
     cems: int(a.cems, 'cems'),
+    templates: instruments,
     unitsPerServer: 4,
     basePort: 0,
   });
   stops.push(() => fleet.stop());
+  const more = instruments.map((t) => `${t.units} ${t.def.name} (${t.def.kind})`).join(', ');
   say(
-    `  simulators   ${a.stations} SIM-AQ6 stations, ${a.cems} SIM-CEMS analyzers on ${fleet.servers.length} Modbus TCP port(s)`,
+    `  simulators   ${a.stations} SIM-AQ6 stations, ${a.cems} SIM-CEMS analyzers${more ? `, ${more}` : ''} on ${fleet.servers.length} Modbus TCP port(s)`,
   );
 
   const workers: IngestWorker[] = [];
@@ -348,4 +357,22 @@ class Summary {
     if (this.tty) process.stdout.write(`\r\x1b[2K${line}`);
     else if (this.lines++ % 10 === 0) process.stdout.write(line + '\n');
   }
+}
+
+/** `--instruments NAME[:N],…`: units of device-library templates the stack simulates and polls. */
+function instrumentsOf(list: string): { def: Template; units: number }[] {
+  return list
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const [name, n] = item.split(':');
+      const def = TEMPLATES[name!];
+      if (!def)
+        throw new CliError(
+          `--instruments: unknown template "${name}"; templates are: ${Object.keys(TEMPLATES).join(', ')}`,
+          2,
+        );
+      return { def, units: n === undefined ? 1 : int(n, 'instruments', 1) };
+    });
 }

@@ -24,6 +24,8 @@ export interface FleetOptions {
   serial?: { device: string; baudRate?: number };
   /** Units of one device template, after the stations and analyzers. */
   template?: { def: SimTemplate; units: number };
+  /** Units of further device templates, after those. */
+  templates?: { def: SimTemplate; units: number }[];
 }
 
 /** The template a unit serves: SIM-AQ6, SIM-CEMS or any other. */
@@ -75,7 +77,9 @@ export class AirFleet {
     const models: Maker[] = [
       ...Array<Maker>(o.stations).fill(AQ6),
       ...Array<Maker>(o.cems ?? 0).fill(CEMS),
-      ...(o.template ? Array<Maker>(o.template.units).fill(makerFor(o.template.def)) : []),
+      ...[...(o.template ? [o.template] : []), ...(o.templates ?? [])].flatMap((t) =>
+        Array<Maker>(t.units).fill(makerFor(t.def)),
+      ),
     ];
     // On a serial line every unit shares the bus (ids 1..247); over TCP, K units per port.
     const perServer = o.serial ? 247 : o.unitsPerServer;

@@ -27,7 +27,20 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 /** Every port the stack opens on a free one, so tests run beside each other and beside a real `npm start`. */
 const FREE_PORTS = ['--mqtt-port', '0', '--health-port', '0', '--console-port', '0'];
-const SMALL = ['--stations', '1', '--cems', '0', '--rsd', '0', '--hj212-stations', '0', '--gateways', '1'];
+const SMALL = [
+  '--stations',
+  '1',
+  '--cems',
+  '0',
+  '--rsd',
+  '0',
+  '--hj212-stations',
+  '0',
+  '--instruments',
+  '',
+  '--gateways',
+  '1',
+];
 
 /** `qingcheng stack` as a child process, its stdout and stderr kept apart. */
 function stack(args: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -85,7 +98,7 @@ it('runs the network on the ports asked for, stores data, prints commands that w
   ]);
   try {
     await ready(s);
-    expect(s.out).toMatch(/gateways +gw-sim-01 \(6 devices\), gw-sim-02 \(6 devices\)/);
+    expect(s.out).toMatch(/gateways +gw-sim-01 \(8 devices\), gw-sim-02 \(7 devices\)/);
     expect(s.out).toMatch(/HJ 212 +2 national station logger\(s\) uploading to gw-sim-02 at 127\.0\.0\.1:\d+/);
     expect(s.out).toMatch(
       /remote sensing 2 SIM-RSD site\(s\) pushing vehicle passes to http:\/\/127\.0\.0\.1:\d+\/records/,
@@ -116,6 +129,19 @@ it('runs the network on the ports asked for, stores data, prints commands that w
       async () => (await count('SELECT count(speed) FROM rsd')) >= 1,
       30_000,
       250,
+    );
+    // Instruments of the device library, each read through its own register map: a noise point and two sondes.
+    await waitFor(
+      'noise and water readings in InfluxDB',
+      async () =>
+        (await count(`SELECT count(la) FROM noise WHERE dev =~ /^sonbest-sm7901b-/`)) >= 1 &&
+        (await count(`SELECT count("do") FROM water WHERE dev =~ /^ysi-odo-/`)) >= 1 &&
+        (await count(`SELECT count(ph) FROM water WHERE dev =~ /^insitu-aquatroll400-/`)) >= 1,
+      30_000,
+      250,
+    );
+    expect(s.out).toContain(
+      '1 SONBEST-SM7901B (noise), 1 YSI-ODO (water.surface), 1 INSITU-AQUATROLL400 (water.surface)',
     );
     expect(s.out).toMatch(/sampled [\d.]+\/s \(total \d+\) +written [\d.]+\/s \(total \d+\) +outbox \d+ +errors \d+/);
 
