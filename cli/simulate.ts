@@ -124,7 +124,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (a.framing !== 'tcp' && a.framing !== 'rtu')
     throw new UsageError(`--framing: expected tcp or rtu, got ${a.framing}`);
-  const template = a.template ? chosenTemplate(a.template, a['templates-dir']) : undefined;
+  const template = a.template ? templateNamed(a.template, '--template', a['templates-dir']) : undefined;
   const fleet = await new AirFleet().start({
     stations: template ? 0 : int(a.stations, 'stations'),
     cems: template ? 0 : int(a.cems, 'cems'),
@@ -174,13 +174,13 @@ export async function run(argv: string[]): Promise<void> {
   });
 }
 
-/** The template `--template` names, among the built-in ones and those of `--templates-dir`. */
-function chosenTemplate(name: string, dir: string | undefined): Template {
+/** The template an option (`--template`, `--instruments`) names, among the built-in ones and those of `--templates-dir`. */
+export function templateNamed(name: string, option: string, dir?: string): Template {
   const templates = templatesWithDir(new Node('(command line)', '--templates-dir', dir));
   const t = templates[name];
   if (!t)
     throw new UsageError(
-      `--template: unknown template "${name}"; templates are: ${Object.keys(templates).join(', ')} (\`qingcheng gateway templates\` describes them)`,
+      `${option}: unknown template "${name}"; templates are: ${Object.keys(templates).join(', ')} (\`qingcheng gateway templates\` describes them)`,
     );
   return t;
 }

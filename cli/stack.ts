@@ -12,9 +12,9 @@ import { Node } from '../protocol/config.ts';
 import { log, setLogStream } from '../protocol/log.ts';
 import { Metrics, serveMetrics } from '../protocol/metrics.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
-import { TEMPLATES, type Template } from '../gateway/templates.ts';
+import type { Template } from '../gateway/templates.ts';
 import { AirFleet } from '../simulators/stations.ts';
-import { CliError, int, parse } from './args.ts';
+import { CliError, int, parse, UsageError } from './args.ts';
 import { ingestSource } from './ingest.ts';
 import { loadCredentials } from './services/credentials.ts';
 import { obtainInfluxd } from './services/influxd-install.ts';
@@ -23,7 +23,7 @@ import { portIsFree } from './services/ports.ts';
 import { WorkDir } from './services/workdir.ts';
 import { onShutdown } from './signals.ts';
 import { parse as parseYaml } from 'yaml';
-import { gatewayConfigFor, rsdSites, startLoggers } from './simulate.ts';
+import { gatewayConfigFor, rsdSites, startLoggers, templateNamed } from './simulate.ts';
 import { loggerSites } from '../simulators/hj212-logger.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
 import { ConsoleServer } from '../console/server.ts';
@@ -126,7 +126,7 @@ export async function run(argv: string[]): Promise<void> {
     await closeLog();
     work.undo();
     // A user-facing error stays as it is; anything else still gets one line, not a trace.
-    throw e instanceof CliError || (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+    throw e instanceof CliError || e instanceof UsageError || (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
       ? e
       : new CliError(`could not start: ${(e as Error).message}`);
   } finally {
@@ -367,12 +367,7 @@ function instrumentsOf(list: string): { def: Template; units: number }[] {
     .filter(Boolean)
     .map((item) => {
       const [name, n] = item.split(':');
-      const def = TEMPLATES[name!];
-      if (!def)
-        throw new CliError(
-          `--instruments: unknown template "${name}"; templates are: ${Object.keys(TEMPLATES).join(', ')}`,
-          2,
-        );
+      const def = templateNamed(name!, '--instruments');
       return { def, units: n === undefined ? 1 : int(n, 'instruments', 1) };
     });
 }
