@@ -78,6 +78,12 @@ export class Proc {
   }
 }
 
+/** An ingest worker as its own process, logged in as the test users' ingest user, with `args` after the login. */
+export function ingestProc(mqttPort: number, args: string[], o: { realClock?: boolean } = {}): Proc {
+  const login = ['--mqtt', `mqtt://127.0.0.1:${mqttPort}`, '--username', 'ingest', '--password', PASSWORDS.ingest];
+  return new Proc('ingest', ['ingest', ...login, ...args], {}, o);
+}
+
 export interface PipelineOptions {
   stations?: number;
   cems?: number;
@@ -223,14 +229,7 @@ export class Pipeline {
   }
 
   startIngest(): Proc {
-    this.ingest = new Proc('ingest', [
-      'ingest',
-      '--mqtt',
-      `mqtt://127.0.0.1:${this.mqttPort}`,
-      '--username',
-      'ingest',
-      '--password',
-      PASSWORDS.ingest,
+    this.ingest = ingestProc(this.mqttPort, [
       '--flush-ms',
       '100',
       ...(this.o.sinkArgs ?? ['--influx-url', this.influx.url]),

@@ -10,7 +10,7 @@ import { Influxd } from '../helpers/influxd.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { Topics } from '../../protocol/topics.ts';
-import { makeUsers, PASSWORDS, Proc } from '../helpers/pipeline.ts';
+import { ingestProc, makeUsers, PASSWORDS, type Proc } from '../helpers/pipeline.ts';
 import { decodeAlert, decodeIngestState, type AlarmEvent, type IngestRunning } from '../../protocol/messages.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-engine-'));
@@ -32,24 +32,9 @@ const events: AlarmEvent[] = [];
 const started: IngestRunning[] = [];
 
 function startIngest(): Proc {
-  return new Proc(
-    'ingest',
-    [
-      'ingest',
-      '--mqtt',
-      `mqtt://127.0.0.1:${broker.port}`,
-      '--password',
-      PASSWORDS.ingest,
-      '--influx-url',
-      influx.url,
-      '--flush-ms',
-      '50',
-      '--devices',
-      join(dir, 'devices.yaml'),
-      '--city',
-      'hohhot',
-    ],
-    {},
+  return ingestProc(
+    broker.port,
+    ['--influx-url', influx.url, '--flush-ms', '50', '--devices', join(dir, 'devices.yaml'), '--city', 'hohhot'],
     { realClock: true },
   );
 }

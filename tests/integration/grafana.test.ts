@@ -13,7 +13,7 @@ import type { SampleRecord } from '../../protocol/envelope.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { decodeIngestState } from '../../protocol/messages.ts';
 import { Influxd } from '../helpers/influxd.ts';
-import { makeUsers, PASSWORDS, Proc, ROOT } from '../helpers/pipeline.ts';
+import { ingestProc, makeUsers, PASSWORDS, type Proc, ROOT } from '../helpers/pipeline.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MIN = 60_000,
@@ -143,24 +143,9 @@ beforeAll(async () => {
     });
     gws.set(gw, { client, seq: 0 });
   }
-  ingest = new Proc(
-    'ingest',
-    [
-      'ingest',
-      '--mqtt',
-      `mqtt://127.0.0.1:${broker.port}`,
-      '--password',
-      PASSWORDS.ingest,
-      '--influx-url',
-      influx.url,
-      '--flush-ms',
-      '50',
-      '--devices',
-      devices,
-      '--city',
-      'hohhot',
-    ],
-    {},
+  ingest = ingestProc(
+    broker.port,
+    ['--influx-url', influx.url, '--flush-ms', '50', '--devices', devices, '--city', 'hohhot'],
     { realClock: true },
   );
   await waitFor('ingest to subscribe', () => started === 1, 20_000);
