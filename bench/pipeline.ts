@@ -48,7 +48,7 @@ let at = 0;
 const worker = async () => {
   while (at < lines.length) {
     const body = lines.slice(at, (at += 5000)).join('\n');
-    const res = await fetch(`${influx.url}/write?db=raw&precision=ms`, { method: 'POST', body });
+    const res = await fetch(`${influx.url}/write?db=raw&precision=ns`, { method: 'POST', body });
     if (res.status !== 204) throw new Error(`raw write failed: ${res.status} ${await res.text()}`);
   }
 };

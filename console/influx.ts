@@ -1,5 +1,6 @@
 // The console server's InfluxDB 1.x client: InfluxQL reads over /query and line-protocol writes over
-// /write, both with millisecond times. Queries always carry explicit time bounds from the caller.
+// /write. Reads answer in epoch ms; writes are line protocol in ns (protocol/line-protocol.ts). Queries always carry
+// explicit time bounds from the caller.
 
 export interface InfluxOptions {
   url: string;
@@ -45,7 +46,7 @@ export class Influx {
 
   /** Writes lines of line protocol with millisecond timestamps. */
   async write(lines: string[]): Promise<void> {
-    await this.send(`/write?${this.params({ precision: 'ms' })}`, { method: 'POST', body: lines.join('\n') });
+    await this.send(`/write?${this.params({ precision: 'ns' })}`, { method: 'POST', body: lines.join('\n') });
   }
 
   private async send(path: string, init: RequestInit): Promise<Response> {

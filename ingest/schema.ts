@@ -1,8 +1,8 @@
 // Envelope records → InfluxDB points (docs/protocol.md §7). Nothing here may differ between a record and
 // its replay: a replay must overwrite its first copy, not sit beside it.
 import type { SampleRecord } from '../protocol/envelope.ts';
-import { measurementOf } from '../protocol/kinds.ts';
-import { encodeSeries, escapeKey, escapeString, formatField } from '../protocol/line-protocol.ts';
+import { isEventKind, measurementOf } from '../protocol/kinds.ts';
+import { encodeSeries, escapeKey, escapeString, eventNs, formatField, nsTimestamp } from '../protocol/line-protocol.ts';
 
 /** Site tags of a device (from the ingest --devices file). */
 export interface SiteInfo {
@@ -49,5 +49,13 @@ export function recordLine(gw: string, seq: number, r: SampleRecord, site?: Site
   if (r.f) for (const k in r.f) if (r.f[k] !== 'N') line += ',' + escapeKey(k + '_flag') + '=' + escapeString(r.f[k]!);
   // Attribute names are [a-z0-9_] and never a reading's name (the decoder checks): no escaping needed.
   if (r.a) for (const k in r.a) line += ',' + k + '=' + escapeString(r.a[k]!);
-  return line + ',seq=' + seq + ' ' + r.ts;
+  return line + ',seq=' + seq + ' ' + nsTimestamp(r.ts, isEventKind(r.kind) ? eventNs(identityOf(r)) : 0);
+}
+
+/** What tells an event from another of its device in the same millisecond: its attributes and readings. */
+export function identityOf(r: SampleRecord): string {
+  let s = '';
+  if (r.a) for (const k of Object.keys(r.a).sort()) s += k + '=' + r.a[k] + ';';
+  for (const k of Object.keys(r.m).sort()) s += k + '=' + r.m[k] + ';';
+  return s;
 }

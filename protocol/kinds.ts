@@ -24,3 +24,13 @@ export function isDeviceKind(k: unknown): k is DeviceKind {
 export function measurementOf(kind: DeviceKind): string {
   return DEVICE_KINDS[kind];
 }
+
+/**
+ * Kinds whose records are events (one per passing vehicle) rather than samples on a clock: two of one
+ * device may share a millisecond, so their points get offsets within it (docs/protocol.md §7.1).
+ */
+const EVENT_KINDS: ReadonlySet<DeviceKind> = new Set<DeviceKind>(['rsd']);
+
+export function isEventKind(kind: DeviceKind): boolean {
+  return EVENT_KINDS.has(kind);
+}

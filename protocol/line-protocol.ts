@@ -1,12 +1,32 @@
 // InfluxDB line protocol (https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/).
 // Hand-written because it is the hot path of ingest: one string concatenation per point, no objects.
+// Times are written in nanoseconds (precision=ns): a point is keyed by its series and time, and events
+// (vehicle passes) can share a millisecond, so each gets a sub-millisecond offset of its own (eventNs).
+import { fnv1a32 } from './topics.ts';
 
 export interface Point {
   measurement: string;
   tags: Record<string, string | undefined>;
   fields: Record<string, number | string | boolean>;
-  /** Epoch milliseconds (write with precision=ms). */
+  /** Epoch milliseconds. */
   ts: number;
+  /** Nanoseconds past `ts` (0–999 999): an event's offset from eventNs, 0 for samples of a clock. */
+  ns?: number;
+}
+
+/** Epoch ms and a sub-millisecond offset as a nanosecond timestamp, built as text: epoch ns is past 2^53. */
+export function nsTimestamp(ms: number, ns = 0): string {
+  return Math.trunc(ms) + (ns === 0 ? '000000' : String(ns).padStart(6, '0'));
+}
+
+/**
+ * A sub-millisecond offset hashed from an event's identity (what tells it from any other event of its
+ * series in the same millisecond). The same event always gets the same offset, so a replay still
+ * overwrites its first point, and two events in one millisecond get two points (unless their hashes
+ * meet, one chance in a million).
+ */
+export function eventNs(identity: string): number {
+  return fnv1a32(identity) % 1_000_000;
 }
 
 // Each rule as a cheap test (no /g state) and the replacement used only when the test hits.
@@ -53,5 +73,5 @@ export function encodePoint(p: Point): string {
     sep = ',';
   }
   if (sep === ' ') throw new RangeError(`point ${p.measurement} has no fields`);
-  return line + ' ' + Math.trunc(p.ts);
+  return line + ' ' + nsTimestamp(p.ts, p.ns);
 }

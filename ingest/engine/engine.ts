@@ -5,7 +5,7 @@
 // after a restart. Output is data (line-protocol points, MQTT messages); the worker writes and publishes it.
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../../protocol/kinds.ts';
-import { encodePoint } from '../../protocol/line-protocol.ts';
+import { encodePoint, eventNs } from '../../protocol/line-protocol.ts';
 import { decodeAlert, encodeAlert, encodeLive } from '../../protocol/messages.ts';
 import type { Topics } from '../../protocol/topics.ts';
 import type { RsdSettings } from '../../standards/rsd.ts';
@@ -272,5 +272,8 @@ function alertPoint(e: AlarmEvent, kind: string): string {
     tags: { dev: e.dev, rule: e.rule, field: e.field },
     fields: { state: e.state, value: e.value, limit: e.limit, peak: e.peak, since: e.since, kind, ...e.attrs },
     ts: e.ts,
+    // A one-off event (a vehicle's pass) is told from another in the same ms by what it carries;
+    // an alarm's transitions stay on the millisecond, where acknowledgements find them.
+    ns: e.attrs ? eventNs(Object.entries(e.attrs).sort().join(';') + ';' + e.value) : 0,
   });
 }

@@ -10,7 +10,7 @@ export interface InfluxV1Options {
 }
 
 export function influxV1(o: InfluxV1Options): Endpoint {
-  const q = new URLSearchParams({ db: o.db, precision: 'ms' });
+  const q = new URLSearchParams({ db: o.db, precision: 'ns' });
   if (o.rp) q.set('rp', o.rp);
   const headers: Record<string, string> = {};
   if (o.username !== undefined)

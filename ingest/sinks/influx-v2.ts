@@ -15,7 +15,7 @@ export interface InfluxV2Options {
 }
 
 export function influxV2(o: InfluxV2Options): Endpoint {
-  const q = new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' });
+  const q = new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ns' });
   const headers: Record<string, string> = {};
   if (o.token) headers.authorization = `Token ${o.token}`;
   const base = o.url.replace(/\/$/, '');

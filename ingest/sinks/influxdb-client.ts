@@ -11,7 +11,7 @@ import { parseRetryAfter, type Answer, type Post } from './line-sink.ts';
 export interface ClientPostOptions {
   /** Base URL of the server. */
   url: string;
-  /** Path and query of the write, e.g. /api/v2/write?org=…&bucket=…&precision=ms. */
+  /** Path and query of the write, e.g. /api/v2/write?org=…&bucket=…&precision=ns. */
   path: string;
   token?: string;
   /** Bodies longer than this (bytes) go gzipped. */

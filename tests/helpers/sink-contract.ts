@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineSink, type Endpoint, type SinkOptions } from '../../ingest/sinks/line-sink.ts';
+import { nsTimestamp } from '../../protocol/line-protocol.ts';
 import { setLogStream } from '../../protocol/log.ts';
 import { realClockEnv } from './clock.ts';
 import type { Influxd } from './influxd.ts';
@@ -50,7 +51,9 @@ const OPTIONS: Partial<SinkOptions> = {
   retryMaxMs: 200,
 };
 
-export const line = (m: string, seq: number): string => `${m},dev=d${seq % 3} v=${seq * 1.5},seq=${seq} ${T0 + seq}`;
+// Times in ns, as the sinks write them (docs/protocol.md §7.1).
+export const line = (m: string, seq: number): string =>
+  `${m},dev=d${seq % 3} v=${seq * 1.5},seq=${seq} ${nsTimestamp(T0 + seq)}`;
 const expected = (seq: number): Stored => ({ time: T0 + seq, dev: `d${seq % 3}`, v: seq * 1.5, seq });
 const bySeq = (rows: Stored[]) => [...rows].sort((a, b) => a.seq - b.seq || a.time - b.time);
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);

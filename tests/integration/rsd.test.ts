@@ -47,7 +47,12 @@ it("stores every pass, flags each one over its fuel's limits and every plate ove
     ...passes({ dev: 'rsd-0001', seed: 1, fleetSize: 150 }, from, now - HOUR),
     ...passes({ dev: 'rsd-0002', seed: 2, fleetSize: 150 }, from, now - HOUR),
   ];
-  const first = [...sim, diesel('rsd-0001', now - 2 * HOUR, '蒙A·RESTART', 55)];
+  // Two trucks over the limit past one site in the same millisecond: two passes, two events.
+  const twins = [
+    diesel('rsd-0002', now - 3 * HOUR + 7, '蒙A·TWIN01', 40),
+    diesel('rsd-0002', now - 3 * HOUR + 7, '蒙A·TWIN02', 45),
+  ];
+  const first = [...sim, ...twins, diesel('rsd-0001', now - 2 * HOUR, '蒙A·RESTART', 55)];
   expect(await postRecords({ url: p.pushUrl }, first)).toBe(first.length);
 
   // What the standards say, pass by pass.

@@ -24,7 +24,7 @@ describe('city watch', () => {
     expect(row).toContain('c_pm25=60');
     expect(row).toContain('aqi=100');
     expect(row).toContain('stations=2,stations_over_200=1');
-    expect(row.endsWith(` ${T0 + HOUR}`)).toBe(true);
+    expect(row.endsWith(` ${T0 + HOUR}000000`)).toBe(true); // ns: on the hour
     expect(out.messages.find((m) => m.topic === 'env/v1/live/city/city-hohhot')?.retain).toBe(true);
   });
 

@@ -48,9 +48,9 @@ describe('engine: heavy-pollution watch', () => {
       ['close', 4, 96],
     ]);
     expect(points.filter((p) => p.startsWith('aqi,dev=aq-1,period=day'))).toHaveLength(6);
-    expect(points.find((p) => p.startsWith('aqi,dev=aq-1,period=hour') && p.endsWith(` ${T0 + 66 * HOUR}`))).toContain(
-      'warning="yellow"',
-    );
+    expect(
+      points.find((p) => p.startsWith('aqi,dev=aq-1,period=hour') && p.endsWith(` ${T0 + 66 * HOUR}000000`)),
+    ).toContain('warning="yellow"');
   });
 
   it('publishes the latest reading and hourly AQI on live/, retained, at most once a second per device', () => {
@@ -112,7 +112,7 @@ describe('engine: restart', () => {
       };
       const pm25 = field('c_pm25');
       return {
-        hourStart: Number(p.slice(p.lastIndexOf(' ') + 1)),
+        hourStart: Number(p.slice(p.lastIndexOf(' ') + 1, -6)), // ns → ms
         means: pm25 === null ? {} : { pm25 },
         aqi24: field('aqi_24h'),
       };
@@ -135,7 +135,7 @@ describe('engine: restart', () => {
           if (msg.topic.includes('/alert/') && msg.payload) events.push(JSON.parse(msg.payload).event.state);
       }
     expect(events).toEqual([]); // the yellow warning and the aqi-day alarm stay open; nothing is raised again
-    const wanted = hourRows(whole.points).filter((p) => Number(p.slice(p.lastIndexOf(' ') + 1)) >= T0 + 70 * HOUR);
+    const wanted = hourRows(whole.points).filter((p) => Number(p.slice(p.lastIndexOf(' ') + 1, -6)) >= T0 + 70 * HOUR);
     expect(hourRows(points)).toEqual(wanted);
     expect(wanted).toHaveLength(10);
     expect(wanted[5]).toContain('warning="yellow"');

@@ -15,7 +15,9 @@ describe('line protocol', () => {
       fields: { pm25: 56, note: '说 "好"' },
       ts: 1795897926000,
     });
-    expect(line).toBe('air,dev=aq-1,district=赛罕区,site=赛罕区\\ 环保局 pm25=56,note="说 \\"好\\"" 1795897926000');
+    expect(line).toBe(
+      'air,dev=aq-1,district=赛罕区,site=赛罕区\\ 环保局 pm25=56,note="说 \\"好\\"" 1795897926000000000',
+    );
   });
 
   it('writes every number as a float so a field never changes type', () => {
@@ -27,7 +29,7 @@ describe('line protocol', () => {
 
   it('sorts tags, drops empty tag values, and refuses a point with no fields', () => {
     expect(encodePoint({ measurement: 'm', tags: { b: '2', a: '1', c: '' }, fields: { x: 1 }, ts: 5 })).toBe(
-      'm,a=1,b=2 x=1 5',
+      'm,a=1,b=2 x=1 5000000',
     );
     expect(() => encodePoint({ measurement: 'm', tags: {}, fields: {}, ts: 1 })).toThrow(/no fields/);
   });
