@@ -2,7 +2,7 @@
 // newest data first so live readings never wait behind a backlog; applies ingest's watermark from the
 // retained ack/{gw}; re-publishes what stays unacknowledged; keeps status/{gw} with a last will.
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeAck, DEFAULT_LIMITS, encodeEnvelopeOf } from '../protocol/envelope.ts';
+import { decodeAckMessage, DEFAULT_LIMITS, encodeEnvelopeOf, type Refusal } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { encodeStatus, OFFLINE_STATUS, type OnlineStatus } from '../protocol/messages.ts';
 import { Topics } from '../protocol/topics.ts';
@@ -24,7 +24,9 @@ export class Uplink {
   private liveTurn = false;
   private timer?: NodeJS.Timeout;
   private pumping = false;
-  stats = { envelopes: 0, published: 0, republished: 0, acks: 0, errors: 0 };
+  stats = { envelopes: 0, published: 0, republished: 0, acks: 0, errors: 0, refused: 0 };
+  /** The last envelope ingest refused, for status/{gw}. */
+  lastRefusal?: Refusal;
   /** Ingest's clock minus ours, from the latest acknowledgement (positive: our clock is behind). */
   clockOffsetMs: number | null = null;
   /** Extra fields for status/{gw} (device health, sampling counters), filled in by the gateway. */
@@ -80,13 +82,15 @@ export class Uplink {
 
   private onAck(topic: string, payload: Buffer): void {
     if (topic !== this.topics.ack(this.cfg.id)) return;
-    let ack;
+    let msg;
     try {
-      ack = decodeAck(payload);
+      msg = decodeAckMessage(payload);
     } catch (e) {
       log('warn', 'bad acknowledgement', { error: (e as Error).message });
       return;
     }
+    if ('refused' in msg) return this.onRefusal(msg.refused);
+    const ack = msg.ack;
     if (ack.ep !== this.outbox.epoch) return; // an acknowledgement of an earlier outbox (wiped disk): not ours
     this.stats.acks++;
     // A retained ack may be old; only a fresh one (it moved the watermark) says what time it is now.
@@ -96,6 +100,19 @@ export class Uplink {
       this.republishMs = this.cfg.mqtt.republishMs;
     }
     this.pump();
+  }
+
+  /**
+   * Ingest refused an envelope's header: none of it will be acknowledged while it stays that way. The
+   * records stay in the outbox (re-publishing may heal a one-off fault), and the reason goes to the log
+   * and to status/{gw}, where operators see it, instead of a silent stall.
+   */
+  private onRefusal(r: Refusal): void {
+    this.stats.refused++;
+    this.lastRefusal = r;
+    const seqs = r.from !== undefined ? `${r.from}–${r.to}` : 'unknown';
+    log('error', `ingest refused an envelope (seqs ${seqs}): ${r.reason}`, { gw: this.cfg.id });
+    this.publishStatus();
   }
 
   /** Envelopes in flight when the connection dropped go back to the outbox; late callbacks are ignored. */
@@ -204,6 +221,7 @@ export class Uplink {
       clock_offset_ms: this.clockOffsetMs,
       outbox: { depth: this.outbox.depth, evicted: this.outbox.evicted },
       uplink: { ...this.stats, inflight: this.inflight.size },
+      ...(this.lastRefusal ? { last_refusal: refusalOf(this.lastRefusal) } : {}),
       ...this.statusExtra(),
     });
     this.client.publish(this.topics.status(this.cfg.id), body, { qos: 1, retain: true });
@@ -218,6 +236,10 @@ export class Uplink {
     }
     await this.client?.endAsync();
   }
+}
+
+function refusalOf(r: Refusal): NonNullable<OnlineStatus['last_refusal']> {
+  return { reason: r.reason, ...(r.from !== undefined ? { from: r.from, to: r.to! } : {}), ts: r.t };
 }
 
 /** Room for records in one envelope: the 1 MiB envelope limit less room for the header and gaps. */

@@ -1,7 +1,15 @@
 // An ingest worker: reads its shards of up/ with a persistent session, validates envelopes, writes
 // records to the database, and acknowledges each gateway's watermark only after durable writes.
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import { decodeAck, decodeBatch, encodeAck, DEFAULT_LIMITS, EnvelopeError } from '../protocol/envelope.ts';
+import {
+  claimedRange,
+  decodeAck,
+  decodeBatch,
+  encodeAck,
+  encodeRefusal,
+  DEFAULT_LIMITS,
+  EnvelopeError,
+} from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { shardOf, shardsOwned, Topics } from '../protocol/topics.ts';
 import type { DeviceSettings } from './engine/devices.ts';
@@ -193,6 +201,7 @@ export class IngestWorker {
     } catch (e) {
       this.stats.rejectedEnvelopes++;
       this.deadLetter(gw, (e as Error).message, payload);
+      this.refuse(gw, (e as Error).message, payload);
       return;
     }
     const { header, records, dropped } = batch;
@@ -349,6 +358,15 @@ export class IngestWorker {
       }
       this.dirty.clear();
     });
+  }
+
+  /**
+   * Nothing of an envelope with a bad header is settled, so its gateway would wait for an acknowledgement
+   * forever without knowing why: it is told, on its ack topic (not retained: the watermark stays).
+   */
+  private refuse(gw: string, reason: string, payload: Buffer): void {
+    const body = encodeRefusal({ reason: reason.slice(0, 300), ...claimedRange(payload), t: Date.now() });
+    this.client.publish(this.topics.ack(gw), body, { qos: 1 });
   }
 
   private deadLetter(gw: string, reason: string, payload: Buffer): void {

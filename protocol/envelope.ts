@@ -307,6 +307,65 @@ export function encodeAck(a: Ack): Buffer {
   return Buffer.from(JSON.stringify(a.t === undefined ? { ep: a.ep, seq: a.seq } : { ep: a.ep, seq: a.seq, t: a.t }));
 }
 
+/**
+ * Ingest's word that it refused an envelope's header (§3.8), on `ack/{gw}`, not retained: nothing of the
+ * envelope is settled, so the gateway is told why, and which seqs, when the envelope said.
+ */
+export interface Refusal {
+  reason: string;
+  ep?: string;
+  from?: number;
+  to?: number;
+  /** The refusing worker's clock, epoch ms. */
+  t: number;
+}
+
+export function encodeRefusal(r: Refusal): Buffer {
+  return Buffer.from(JSON.stringify({ refused: r }));
+}
+
+/** What arrives on `ack/{gw}`: a watermark, or a refusal (an object with a `refused` key). */
+export function decodeAckMessage(payload: Buffer | string): { ack: Ack } | { refused: Refusal } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(payload.toString());
+  } catch {
+    throw new EnvelopeError('not JSON', 'ack');
+  }
+  if (!isObject(doc) || !isObject(doc.refused)) return { ack: decodeAck(payload) };
+  const r = doc.refused;
+  if (typeof r.reason !== 'string') throw new EnvelopeError('expected a string', 'refused.reason');
+  if (!Number.isSafeInteger(r.t)) throw new EnvelopeError('expected epoch ms', 'refused.t');
+  const refused: Refusal = { reason: r.reason, t: r.t as number };
+  if (typeof r.ep === 'string') refused.ep = r.ep;
+  if (Number.isSafeInteger(r.from) && Number.isSafeInteger(r.to)) {
+    refused.from = r.from as number;
+    refused.to = r.to as number;
+  }
+  return { refused };
+}
+
+/**
+ * The epoch and seqs a refused envelope names, read without validation (it failed that): enough for the
+ * gateway to know which of its envelopes it was. Nothing when the payload does not say.
+ */
+export function claimedRange(payload: Buffer): Pick<Refusal, 'ep' | 'from' | 'to'> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(payload.toString());
+  } catch {
+    return {};
+  }
+  if (!isObject(doc)) return {};
+  const out: Pick<Refusal, 'ep' | 'from' | 'to'> = {};
+  if (typeof doc.ep === 'string' && EPOCH.test(doc.ep)) out.ep = doc.ep;
+  if (Number.isSafeInteger(doc.seq) && Array.isArray(doc.records) && doc.records.length > 0) {
+    out.from = doc.seq as number;
+    out.to = out.from + doc.records.length - 1;
+  }
+  return out;
+}
+
 export function decodeAck(payload: Buffer | string): Ack {
   let doc: unknown;
   try {

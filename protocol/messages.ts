@@ -47,6 +47,8 @@ export interface OnlineStatus {
   pushed?: Record<string, PushStats>;
   /** The port each of those links listens on, by link name, once it listens. */
   listening?: Record<string, number>;
+  /** The last envelope ingest refused (its header failed §3.8), and why; `uplink.refused` counts them. */
+  last_refusal?: { reason: string; from?: number; to?: number; ts: number };
 }
 
 /** The last will, and what a gateway says when it stops. */

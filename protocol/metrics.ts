@@ -37,7 +37,9 @@ export interface GatewaySource {
   cfg: { id: string };
   stats: { sampled: number; pollErrors: number; skipped: number };
   outbox: { depth: number; evicted: number; next: number; acked: number };
-  uplink: { stats: { envelopes: number; published: number; republished: number; acks: number; errors: number } };
+  uplink: {
+    stats: { envelopes: number; published: number; republished: number; acks: number; errors: number; refused: number };
+  };
   inputs: readonly PushLink[];
   modbusLinks: readonly {
     cfg: { name: string };
@@ -307,6 +309,12 @@ const GATEWAY_METRICS: Row<GatewaySource>[] = [
   ],
   ['counter', 'qingcheng_gateway_envelopes_published_total', 'Envelopes published', (g) => g.uplink.stats.envelopes],
   ['counter', 'qingcheng_gateway_acks_received_total', 'Acknowledgements received', (g) => g.uplink.stats.acks],
+  [
+    'counter',
+    'qingcheng_gateway_envelopes_refused_total',
+    'Envelopes whose header ingest refused (the reason is in status/{gw} last_refusal)',
+    (g) => g.uplink.stats.refused,
+  ],
   [
     'counter',
     'qingcheng_gateway_uplink_errors_total',

@@ -12,7 +12,7 @@ import { createIngest } from '../../ingest/from-options.ts';
 import type { IngestWorker } from '../../ingest/worker.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
-import { decodeAck } from '../../protocol/envelope.ts';
+import { decodeAckMessage, type Refusal } from '../../protocol/envelope.ts';
 import { decodeDeadLetter } from '../../protocol/messages.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-ingest-'));
@@ -24,6 +24,7 @@ let gw: MqttClient;
 let op: MqttClient;
 const acks: { ep: string; seq: number }[] = [];
 const dlq: { reason: string; gw: string }[] = [];
+const refusals: Refusal[] = [];
 
 const BASE = Date.now() - 120_000;
 const rec = (i: number, m: Record<string, unknown> = { pm25: 10 + i }, dev = 'aq-9') => ({
@@ -54,7 +55,11 @@ beforeAll(async () => {
   }).start();
   op = await mqtt.connectAsync(url, { username: 'operator', password: PASSWORDS.operator });
   op.on('message', (topic, p) => {
-    if (topic === t.ack('gw-dlq')) acks.push(decodeAck(p));
+    if (topic === t.ack('gw-dlq')) {
+      const m = decodeAckMessage(p);
+      if ('ack' in m) acks.push(m.ack);
+      else refusals.push(m.refused);
+    }
     if (topic === t.dlq('gw-dlq')) dlq.push(decodeDeadLetter(p));
   });
   await op.subscribeAsync([t.ack('gw-dlq'), t.dlq('gw-dlq')], { qos: 1 });
@@ -91,6 +96,12 @@ describe('ingest', () => {
       expect.stringMatching(/^envelope: not JSON/),
       'v: unknown version 2, expected 1',
       'gw: gateway gw-other published on the topic of gateway gw-dlq',
+    ]);
+    // Nothing of those was settled: the gateway is told why on its ack topic, with the seqs when the envelope said.
+    expect(refusals.map(({ t: _, ...r }) => r)).toEqual([
+      { reason: expect.stringMatching(/^envelope: not JSON/) },
+      { reason: 'v: unknown version 2, expected 1' },
+      { reason: 'gw: gateway gw-other published on the topic of gateway gw-dlq', ep: 'e1', from: 3, to: 3 },
     ]);
   });
 

@@ -10,7 +10,8 @@ import { parseGatewayConfig } from '../../gateway/config.ts';
 import { Outbox } from '../../gateway/outbox.ts';
 import { Uplink } from '../../gateway/uplink.ts';
 import { Node } from '../../protocol/config.ts';
-import { decodeEnvelope, encodeAck, type Envelope, type SampleRecord } from '../../protocol/envelope.ts';
+import { decodeEnvelope, encodeAck, encodeRefusal, type Envelope, type SampleRecord } from '../../protocol/envelope.ts';
+import { decodeStatus } from '../../protocol/messages.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -117,5 +118,29 @@ describe('uplink', () => {
     ]);
     expect(u.stats.republished).toBe(10);
     expect(u.republishIntervalMs).toBe(4000); // 1 s → 2 s → 4 s: an outage does not flood the broker
+  });
+
+  it('says in its status why ingest refused an envelope, keeps the records, and counts the refusal', async () => {
+    const { uplink: u, outbox: o } = start({ batch_max: 5 }, 5);
+    await waitFor('the first send', () => seen.length === 1, 10_000);
+    const statuses: unknown[] = [];
+    const op = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+      username: 'operator',
+      password: PASSWORDS.operator,
+    });
+    op.on('message', (_topic, p) => statuses.push(decodeStatus(p)));
+    await op.subscribeAsync(t.status(GW), { qos: 1 });
+    const refusal = { reason: 'v: unknown version 2, expected 1', ep: o.epoch, from: 0, to: 4, t: T };
+    await ingest.publishAsync(t.ack(GW), encodeRefusal(refusal), { qos: 1 });
+    await waitFor('a status naming the refusal', () => statuses.some((s) => 'last_refusal' in (s as object)), 10_000);
+    expect(statuses.at(-1)).toMatchObject({
+      state: 'online',
+      acked: -1,
+      uplink: { refused: 1 },
+      last_refusal: { reason: 'v: unknown version 2, expected 1', from: 0, to: 4, ts: T },
+    });
+    expect(u.stats.refused).toBe(1);
+    expect(o.depth).toBe(5); // nothing dropped: a later fix, or a re-publication, can still deliver them
+    await op.endAsync();
   });
 });

@@ -35,7 +35,7 @@ const gateway = (id: string): GatewaySource => ({
   cfg: { id },
   stats: { sampled: 10, pollErrors: 0, skipped: 0 },
   outbox: { depth: 4, evicted: 0, next: 10, acked: 5 },
-  uplink: { stats: { envelopes: 2, published: 10, republished: 1, acks: 2, errors: 0 } },
+  uplink: { stats: { envelopes: 2, published: 10, republished: 1, acks: 2, errors: 0, refused: 0 } },
   inputs: [
     {
       cfg: { name: 'hj212-loggers', type: 'hj212' },
