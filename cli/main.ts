@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<{ run(argv: s
     help: 'serve the operator web console (MQTT over WebSocket to the broker)',
     load: () => import('./console.ts'),
   },
+  chaos: {
+    help: 'run the network as processes under random faults, then audit every record in InfluxDB',
+    load: () => import('./chaos.ts'),
+  },
   watch: {
     help: 'watch the network as an operator: gateways, open alarms, air quality, alarm events',
     load: () => import('./watch.ts'),

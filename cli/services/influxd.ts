@@ -121,9 +121,10 @@ bind-address = "127.0.0.1:${this.rpcPort}"
     return out;
   }
 
-  async stop(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null) return;
-    this.proc.kill('SIGTERM');
+  /** Stops it (SIGKILL: as a crash would); start() brings it back on the same port and data. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill(signal);
     await this.exited;
   }
 }
