@@ -10,6 +10,7 @@ import type { SampleRecord } from '../protocol/envelope.ts';
 import { isDeviceKind } from '../protocol/kinds.ts';
 import { log } from '../protocol/log.ts';
 import { AIR_POLLUTANTS } from './engine/air.ts';
+import type { Capture } from './capture.ts';
 import type { Engine } from './engine/engine.ts';
 import type { InfluxQL, Series } from './sinks/influxql.ts';
 import { HOUR } from '../protocol/time.ts';
@@ -20,6 +21,8 @@ export interface RestoreContext {
   engineFor: (dev: string, gw: string | undefined) => Engine | null;
   /** The worker's own engine (plates are shared by all of its devices). */
   engine: Engine;
+  /** The worker's data-capture counts. */
+  capture?: Capture;
 }
 
 /** What the database gave back. */
@@ -28,11 +31,12 @@ export interface DatabaseRestore {
   replayedDevices: number;
   replayedSamples: number;
   plates: number;
+  captureHours: number;
 }
 
 /** Runs every restore; each one that fails is logged and leaves its state empty. */
 export async function restoreFromDatabase(c: RestoreContext): Promise<DatabaseRestore> {
-  const got: DatabaseRestore = { airWindows: 0, replayedDevices: 0, replayedSamples: 0, plates: 0 };
+  const got: DatabaseRestore = { airWindows: 0, replayedDevices: 0, replayedSamples: 0, plates: 0, captureHours: 0 };
   if (!c.db.available) {
     log('warn', 'the database has no InfluxQL /query: rolling windows, open periods and plate history start empty');
     return got;
@@ -54,6 +58,9 @@ export async function restoreFromDatabase(c: RestoreContext): Promise<DatabaseRe
   });
   await step('the remote-sensing plate history', async () => {
     got.plates = await restorePlates(c);
+  });
+  await step('the data-capture minutes', async () => {
+    got.captureHours = await restoreCapture(c);
   });
   return got;
 }
@@ -140,6 +147,30 @@ async function restorePlates(c: RestoreContext): Promise<number> {
 }
 
 /** The time of the newest row of a measurement, or null when it has none. */
+/**
+ * The minute marks of each device's newest 26 hours (the open hour goes on where it was; a day that late
+ * data changes is counted again from all its hours). Returns the device-hours restored.
+ */
+async function restoreCapture(c: RestoreContext): Promise<number> {
+  if (!c.capture) return 0;
+  let hours = 0;
+  // Each device's own newest 26 (LIMIT applies per series): devices run on their own clocks.
+  for (const s of await c.db.all(
+    `SELECT minutes, kind, gw FROM capture WHERE period = 'hour' GROUP BY dev ORDER BY time DESC LIMIT 26`,
+  )) {
+    const dev = s.tags?.dev;
+    const gw = lastString(s, 'gw');
+    if (!dev || !c.engineFor(dev, gw)) continue;
+    const [minutes, kind] = [s.columns.indexOf('minutes'), s.columns.indexOf('kind')];
+    for (const row of s.values) {
+      if (typeof row[minutes] !== 'string' || typeof row[kind] !== 'string') continue;
+      c.capture.restore(dev, row[kind] as string, gw ?? '', row[0] as number, row[minutes] as string);
+      hours++;
+    }
+  }
+  return hours;
+}
+
 async function newestTime(db: InfluxQL, measurement: string, where?: string): Promise<number | null> {
   // A field every row of the measurement has: aqi rows edition, alert rows state, samples seq.
   const field = measurement === 'aqi' ? 'edition' : measurement === 'alert' ? 'state' : 'seq';

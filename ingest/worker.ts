@@ -17,6 +17,7 @@ import { CityWatch } from './engine/city.ts';
 import { Engine } from './engine/engine.ts';
 import type { Timing } from './engine/judges/judge.ts';
 import type { RsdSettings } from '../standards/rsd.ts';
+import { Capture } from './capture.ts';
 import { restoreFromDatabase } from './restore.ts';
 import { recordLine } from './schema.ts';
 import { InfluxQL } from './sinks/influxql.ts';
@@ -95,6 +96,7 @@ export class IngestWorker {
     const db = await restoreFromDatabase({
       db: new InfluxQL(this.o.sink.endpoint),
       engine: this.engine,
+      capture: this.capture,
       engineFor: (dev, gw) => {
         const e = this.engineFor(dev);
         return e !== this.engine || this.owns(gw) ? e : null;
@@ -106,6 +108,7 @@ export class IngestWorker {
       replayed_devices: db.replayedDevices,
       replayed_samples: db.replayedSamples,
       rsd_passes: db.plates,
+      capture_hours: db.captureHours,
     };
     let subscribed = () => {};
     let refused = (_e: Error) => {};
@@ -182,6 +185,9 @@ export class IngestWorker {
     );
   }
 
+  /** Data-capture rates of this worker's devices. */
+  readonly capture = new Capture();
+
   /** Gateways this worker has acknowledged, to re-assert their retained acks after a reconnect. */
   readonly known = new Set<string>();
 
@@ -218,6 +224,7 @@ export class IngestWorker {
       // The record is stored without its refused fields; each is named in the dead letter.
       for (const e of dropped.get(k) ?? []) rejects.push(`seq ${seq}: ${e.message} (field left out, the rest stored)`);
       lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
+      this.capture.record(gw, r);
       if (this.applied.has(gw, header.ep, seq)) return; // a replay: the engine has seen it
       // A fault in judging a record must never cost the record itself.
       try {
@@ -235,7 +242,7 @@ export class IngestWorker {
       }
     });
     if (records.length) this.applied.settle(gw, header.ep, header.seq, header.seq + records.length - 1);
-    lines.push(...this.engine.flushLate());
+    lines.push(...this.engine.flushLate(), ...this.capture.flush());
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;
       this.deadLetter(gw, rejects.join('; '), payload);

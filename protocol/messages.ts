@@ -258,6 +258,8 @@ export interface RestoreSummary {
   replayed_devices: number;
   replayed_samples: number;
   rsd_passes: number;
+  /** Device-hours of minute marks read back for the data-capture rate (optional: workers before it lack it). */
+  capture_hours?: number;
 }
 
 /** Published once the worker is subscribed: from then on the broker keeps its messages in its session. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../broker/server.ts';
 import { Influxd } from '../helpers/influxd.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { createIngest } from '../../ingest/from-options.ts';
+import { createIngest, type IngestOptions } from '../../ingest/from-options.ts';
 import type { IngestWorker } from '../../ingest/worker.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
@@ -34,25 +34,27 @@ const rec = (i: number, m: Record<string, unknown> = { pm25: 10 + i }, dev = 'aq
   m,
 });
 
+const workerOptions = (mqttUrl: string): IngestOptions => ({
+  mqttUrl,
+  username: 'ingest',
+  password: PASSWORDS.ingest,
+  index: 0,
+  workers: 1,
+  prefix: 'env/v1',
+  shards: 16,
+  influxUrl: influx.url,
+  api: 'v1',
+  db: 'qingcheng',
+  org: '',
+  bucket: '',
+  sink: { flushMs: 50, maxBufferLines: 50, batchLines: 20 },
+});
+
 beforeAll(async () => {
   await influx.start();
   broker = await new Broker({ port: 0, users: await makeUsers(['gw-dlq']) }).start();
   const url = `mqtt://127.0.0.1:${broker.port}`;
-  worker = await createIngest({
-    mqttUrl: url,
-    username: 'ingest',
-    password: PASSWORDS.ingest,
-    index: 0,
-    workers: 1,
-    prefix: 'env/v1',
-    shards: 16,
-    influxUrl: influx.url,
-    api: 'v1',
-    db: 'qingcheng',
-    org: '',
-    bucket: '',
-    sink: { flushMs: 50, maxBufferLines: 50, batchLines: 20 },
-  }).start();
+  worker = await createIngest(workerOptions(url)).start();
   op = await mqtt.connectAsync(url, { username: 'operator', password: PASSWORDS.operator });
   op.on('message', (topic, p) => {
     if (topic === t.ack('gw-dlq')) {
@@ -137,5 +139,32 @@ describe('ingest', () => {
     await waitFor('every record acknowledged', () => acks.some((a) => a.ep === 'e2' && a.seq === n - 1), 30_000);
     const rows = await influx.rows(`SELECT count(pm25) FROM air WHERE dev = 'aq-bp'`);
     expect(Number(rows[0]!.count)).toBe(n);
+  });
+
+  it("writes each device-hour's data-capture rate, and goes on counting the open hour after a restart", async () => {
+    const T = Date.UTC(2025, 5, 15, 2); // 10:00 Beijing, pinned before every date the suite runs on
+    const at = (ts: number) => ({ dev: 'aq-cap', kind: 'air.micro', ts, m: { pm25: 20 } });
+    // A 20-minute outage in the first hour (no sample 10:20–10:39), then the first minute of the next.
+    const first = Array.from({ length: 60 }, (_, m) => m)
+      .filter((m) => m < 20 || m >= 40)
+      .map((m) => at(T + m * 60_000 + 30_000));
+    await publish({ v: 1, gw: 'gw-dlq', ep: 'e3', seq: 0, records: [...first, at(T + 3_600_000)] });
+    await waitFor('the acknowledgement', () => acks.some((a) => a.ep === 'e3' && a.seq === 40), 10_000);
+    const hour = async (ts: number) =>
+      (
+        await influx.rows(
+          `SELECT got, rate, valid, closed, gaps FROM capture WHERE dev = 'aq-cap' AND period = 'hour' AND time = ${ts}ms`,
+        )
+      )[0];
+    expect(await hour(T)).toMatchObject({ got: 40, rate: 0.667, valid: false, closed: true, gaps: '10:20-10:39' });
+    expect(await hour(T + 3_600_000)).toMatchObject({ got: 1, closed: false });
+
+    // A new worker reads the open hour's minutes back: its next minute makes two, not one.
+    await worker.stop();
+    worker = await createIngest(workerOptions(`mqtt://127.0.0.1:${broker.port}`)).start();
+    expect(worker.restored.capture_hours).toBeGreaterThanOrEqual(2);
+    await publish({ v: 1, gw: 'gw-dlq', ep: 'e3', seq: 41, records: [at(T + 3_660_000)] });
+    await waitFor('the acknowledgement', () => acks.some((a) => a.ep === 'e3' && a.seq === 41), 10_000);
+    expect(await hour(T + 3_600_000)).toMatchObject({ got: 2, closed: false });
   });
 });

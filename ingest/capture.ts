@@ -1,0 +1,175 @@
+// Data-capture rate (有效数据捕集率), the figure regulators audit: per device and hour, the minutes that
+// hold at least one valid real-time or minute sample, and per Beijing day, the valid hours. An hour is
+// valid with ≥ 45 such minutes, a day with ≥ 20 valid hours (GB 3095 Table 4; HJ 212-2017 Appendix C
+// for flue gas: 45 valid minutes an hour, 20 valid hours a day). Written as the `capture` measurement
+// (docs/protocol.md §7.8), the open hour as it fills, each closed hour and day again whenever late data
+// (a backlog replayed after an outage) changes it: the same point, overwritten.
+import type { SampleRecord } from '../protocol/envelope.ts';
+import { encodePoint } from '../protocol/line-protocol.ts';
+import { beijingDayStart, beijingText, DAY, HOUR, MINUTE } from '../protocol/time.ts';
+
+export const VALID_MINUTES = 45;
+export const VALID_HOURS = 20;
+/** Hours kept per device, back from its newest: late data older than this no longer changes a rate. */
+const KEEP_HOURS = 48;
+
+interface DeviceHours {
+  kind: string;
+  gw: string;
+  /** The newest hour start seen. */
+  newest: number;
+  /** Minute marks ('1' = a valid sample) by hour start. */
+  hours: Map<number, string[]>;
+  dirtyHours: Set<number>;
+  dirtyDays: Set<number>;
+}
+
+export class Capture {
+  private devices = new Map<string, DeviceHours>();
+
+  /** Marks the record's minute; interval data (hour, day) and events (vehicle passes) are not sampling. */
+  record(gw: string, r: SampleRecord): void {
+    if (r.kind === 'rsd' || (r.agg !== undefined && r.agg !== 'rt' && r.agg !== 'min')) return;
+    if (!hasValidReading(r)) return;
+    const hour = Math.floor(r.ts / HOUR) * HOUR;
+    const d = this.device(r.dev, r.kind, gw);
+    if (hour <= d.newest - KEEP_HOURS * HOUR) return;
+    if (hour > d.newest) this.advance(d, hour);
+    const marks = this.marksOf(d, hour);
+    const m = Math.floor((r.ts - hour) / MINUTE);
+    if (marks[m] === '1') return;
+    marks[m] = '1';
+    d.dirtyHours.add(hour);
+    d.dirtyDays.add(beijingDayStart(hour));
+  }
+
+  /** Lines for every hour and day changed since the last call. */
+  flush(): string[] {
+    const out: string[] = [];
+    for (const [dev, d] of this.devices) {
+      for (const hour of d.dirtyHours) out.push(this.hourLine(dev, d, hour));
+      d.dirtyHours.clear();
+      // A day is written once it is over (and again if late data changes it).
+      for (const day of d.dirtyDays) {
+        if (day + DAY > d.newest) continue;
+        out.push(this.dayLine(dev, d, day));
+        d.dirtyDays.delete(day);
+      }
+    }
+    return out;
+  }
+
+  /** Minute marks read back from the database after a restart, so the open hour goes on where it was. */
+  restore(dev: string, kind: string, gw: string, hour: number, minutes: string): void {
+    if (!/^[01]{60}$/.test(minutes)) return;
+    const d = this.device(dev, kind, gw);
+    if (hour > d.newest) d.newest = hour;
+    const marks = this.marksOf(d, hour);
+    for (let m = 0; m < 60; m++) if (minutes[m] === '1') marks[m] = '1';
+  }
+
+  private device(dev: string, kind: string, gw: string): DeviceHours {
+    let d = this.devices.get(dev);
+    if (!d) {
+      d = { kind, gw, newest: -Infinity, hours: new Map(), dirtyHours: new Set(), dirtyDays: new Set() };
+      this.devices.set(dev, d);
+    }
+    d.gw = gw;
+    return d;
+  }
+
+  private marksOf(d: DeviceHours, hour: number): string[] {
+    let marks = d.hours.get(hour);
+    if (!marks) {
+      marks = Array<string>(60).fill('0');
+      d.hours.set(hour, marks);
+    }
+    return marks;
+  }
+
+  /**
+   * A newer hour closes the ones before it. Hours the device skipped entirely (it was silent) are
+   * written too, with nothing captured: a silent hour must count against the day.
+   */
+  private advance(d: DeviceHours, hour: number): void {
+    if (d.newest > -Infinity) {
+      d.dirtyHours.add(d.newest); // closed now
+      d.dirtyDays.add(beijingDayStart(d.newest));
+      for (let h = Math.max(d.newest + HOUR, hour - KEEP_HOURS * HOUR); h < hour; h += HOUR) {
+        this.marksOf(d, h);
+        d.dirtyHours.add(h);
+        d.dirtyDays.add(beijingDayStart(h));
+      }
+    }
+    d.newest = hour;
+    for (const h of d.hours.keys()) if (h <= hour - KEEP_HOURS * HOUR) d.hours.delete(h);
+  }
+
+  private hourLine(dev: string, d: DeviceHours, hour: number): string {
+    const marks = d.hours.get(hour)!;
+    const got = marks.reduce((n, x) => n + (x === '1' ? 1 : 0), 0);
+    return encodePoint({
+      measurement: 'capture',
+      tags: { dev, period: 'hour' },
+      fields: {
+        kind: d.kind,
+        gw: d.gw,
+        got,
+        expected: 60,
+        rate: Math.round((got / 60) * 1000) / 1000,
+        valid: got >= VALID_MINUTES,
+        closed: hour < d.newest,
+        minutes: marks.join(''),
+        gaps: gapsOf(marks, hour),
+      },
+      ts: hour,
+    });
+  }
+
+  private dayLine(dev: string, d: DeviceHours, day: number): string {
+    const missing: string[] = [];
+    let got = 0;
+    for (let h = day; h < day + DAY; h += HOUR) {
+      const marks = d.hours.get(h);
+      const n = marks ? marks.reduce((k, x) => k + (x === '1' ? 1 : 0), 0) : 0;
+      if (n >= VALID_MINUTES) got++;
+      else missing.push(beijingText(h).slice(0, 2));
+    }
+    return encodePoint({
+      measurement: 'capture',
+      tags: { dev, period: 'day' },
+      fields: {
+        kind: d.kind,
+        gw: d.gw,
+        got,
+        expected: 24,
+        rate: Math.round((got / 24) * 1000) / 1000,
+        valid: got >= VALID_HOURS,
+        closed: true,
+        gaps: missing.join(','),
+      },
+      ts: day,
+    });
+  }
+}
+
+/** A record counts when one of its readings is valid data: no flag, or flag N (HJ 212 Table C.1). */
+function hasValidReading(r: SampleRecord): boolean {
+  if (!r.f) return true;
+  for (const k in r.m) if (r.f[k] === undefined || r.f[k] === 'N') return true;
+  return false;
+}
+
+/** Runs of missing minutes on a Beijing clock, e.g. "10:05-10:12,10:40-10:59"; "" when none. */
+export function gapsOf(marks: string[], hour: number): string {
+  const runs: string[] = [];
+  const at = (m: number) => beijingText(hour + m * MINUTE).slice(0, 5);
+  for (let m = 0; m < 60; m++) {
+    if (marks[m] === '1') continue;
+    let end = m;
+    while (end + 1 < 60 && marks[end + 1] !== '1') end++;
+    runs.push(end === m ? at(m) : `${at(m)}-${at(end)}`);
+    m = end;
+  }
+  return runs.join(',');
+}
