@@ -45,7 +45,9 @@ describe('water judge', () => {
     // Class III (default): DO 4.2 < 5 opens; NH3-N 0.8 ≤ 1.0 and CODMn 5 ≤ 6 do not. Class II: NH3-N 0.8 > 0.5.
     expect(events.map((e) => [e.dev, e.rule, e.field, e.state, e.limit])).toEqual([
       ['ws-1', 'gb3838-III', 'do', 'open', 5],
+      ['ws-1', 'gb3838-class', 'class', 'open', 3],
       ['ws-2', 'gb3838-II', 'nh3n', 'open', 0.5],
+      ['ws-2', 'gb3838-class', 'class', 'open', 2],
     ]);
   });
 

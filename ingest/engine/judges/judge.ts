@@ -22,7 +22,7 @@ export interface Findings {
   /** Rows to write besides the record itself (aqi rows). */
   points: string[];
   /** What the record's live/ message carries besides its reading. */
-  live: Pick<LiveReading, 'aqi' | 'verdict'>;
+  live: Pick<LiveReading, 'aqi' | 'verdict' | 'water'>;
   /** The record closed a period whose results live/ must carry at once, at QoS 1 (an hour's AQI). */
   closedPeriod: boolean;
 }
