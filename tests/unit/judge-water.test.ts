@@ -182,3 +182,17 @@ describe('water judge: outfalls', () => {
     ]);
   });
 });
+
+describe('water judge: lifecycle', () => {
+  it('opens on the first sample past a limit (a reading is an analyser cycle), and closes with the usual hysteresis and delay', () => {
+    const timing = { minDurationMs: 60_000, clearDurationMs: 60_000, hysteresis: 0.05 };
+    const s = (ts: number, nh3n: number): SampleRecord => ({ dev: 'ws-1', kind: 'water.surface', ts, m: { nh3n } });
+    const out = run([s(T, 1.2), s(T4, 0.98), s(T4 + 3_600_000, 0.9), s(T4 + 7_200_000, 0.9)], {}, timing);
+    expect(out.map((j) => brief(j.events.filter((e) => e.field === 'nh3n')))).toEqual([
+      [['gb3838-III', 'nh3n', 'open', 1.2, 1.0]],
+      [], // 0.98 is inside, but not by 5 %
+      [], // 0.9 is clear: the close waits 60 s of sample time
+      [['gb3838-III', 'nh3n', 'close', 0.9, 1.0]],
+    ]);
+  });
+});

@@ -31,7 +31,7 @@ function judgeSection(c: JudgeCall): void {
   const target = targetOf(r, s);
   const interval = r.agg !== undefined && r.agg !== 'rt';
   const rule = `gb3838-${className(target)}${interval ? `/${r.agg}` : ''}`;
-  const timing = interval ? NO_WAIT : c.timing;
+  const timing = interval ? NO_WAIT : firstSample(c);
   const m: Record<string, number> = {};
   for (const field of CLASS_FIELDS) {
     const v = valueOf(r, field);
@@ -82,9 +82,16 @@ function judgeOutfall(c: JudgeCall): void {
   const rule = interval ? `outfall/${r.agg}` : 'outfall';
   for (const [field, max] of Object.entries(s.limits)) {
     const v = valueOf(r, field);
-    if (v !== undefined) c.observe(limit(rule, field, max, interval ? NO_WAIT : c.timing), r.ts, v);
+    if (v !== undefined) c.observe(limit(rule, field, max, interval ? NO_WAIT : firstSample(c)), r.ts, v);
   }
 }
+
+/**
+ * A water reading is an analyser's cycle (often an hour or four), not one of a stream: it opens an
+ * alarm at once. Closing keeps the lifecycle's hysteresis and delay, so a sonde streaming DO around
+ * its limit still raises one alarm.
+ */
+const firstSample = (c: JudgeCall): JudgeCall['timing'] => ({ ...c.timing, minDurationMs: 0 });
 
 /** The section's target: the devices file's, a source's no worse than III. */
 function targetOf(r: SampleRecord, s: DeviceSettings): Exclude<WaterClass, 6> {
