@@ -1,6 +1,7 @@
 // What a restarted worker reads back from the database before data flows, so a restart changes no
 // judgement: the rolling air windows (from hourly aqi rows), the samples of each air device's open
-// hour and each vapour device's last days (replayed into their running state), and the remote-sensing
+// hour, each noise point's open day or night period, each VOC device's open hour and each vapour device's
+// last days (replayed into their running state), and the remote-sensing
 // plate history. Open alarms come back from the broker instead (retained alert/ messages).
 //
 // Every window is measured back from the newest row stored, not from this machine's clock: the data
@@ -101,7 +102,8 @@ async function restoreAirWindows(c: RestoreContext): Promise<number> {
 
 /**
  * Replays stored samples into the running state of the families that keep one (each air device's open
- * hour, each vapour device's last eight Beijing days: see each judge's replayFrom). Hours already
+ * hour, a noise point's open period, the open hour of emission profiles judged on hourly means, each
+ * vapour device's last eight Beijing days: see each judge's replayFrom). Hours already
  * closed, restored from aqi rows, ignore their samples. Nothing is judged or published again.
  */
 async function replayOpenPeriods(c: RestoreContext): Promise<[devices: number, samples: number]> {

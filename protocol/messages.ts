@@ -104,6 +104,19 @@ export interface LiveAqi {
   c: Record<string, number>;
 }
 
+/** GB 3838 class of a water sample (single-factor: the worst indicator's class; "劣V" beyond V). */
+export interface LiveWater {
+  /** `I` … `V`, or `劣V`. */
+  class: string;
+  /** 1–5, and 6 for 劣V. */
+  n: number;
+  target: string;
+  /** The indicators at that class. */
+  worst: string[];
+  /** Each indicator's class. */
+  by: Record<string, string>;
+}
+
 export interface LiveReading {
   dev: string;
   kind: string;
@@ -114,6 +127,8 @@ export interface LiveReading {
   aqi?: LiveAqi;
   /** A remote-sensing pass: judged or why not, and the readings over their limit. */
   verdict?: { judged: boolean; over?: string[]; why?: string };
+  /** A water section or source: its GB 3838 class now, and its target. */
+  water?: LiveWater;
   /** A city series: stations averaged, and how many were over 200. */
   stations?: number;
   stations_over_200?: number;
@@ -126,7 +141,7 @@ export function encodeLive(l: LiveReading): string {
 export function decodeLive(payload: Buffer | string): LiveReading {
   const doc = object(payload, 'live');
   required(doc, 'live', { dev: 'string', kind: 'string', ts: 'number' });
-  optional(doc, 'live', { m: 'object', f: 'object', a: 'object', aqi: 'object', verdict: 'object' });
+  optional(doc, 'live', { m: 'object', f: 'object', a: 'object', aqi: 'object', verdict: 'object', water: 'object' });
   if (doc.aqi !== undefined) {
     const a = doc.aqi as Record<string, unknown>;
     required(a, 'live.aqi', { hour: 'number', c: 'object' });

@@ -65,6 +65,9 @@ export const POLLUTANTS: readonly Pollutant[] = [
   P('ch4', 'methane', 'mg/m³', 'a05002', [0, 1e6]),
   P('tvoc', 'TVOC', 'mg/m³', null, [0, 1e5]),
   P('fumes', 'catering fumes', 'mg/m³', null, [0, 1000]),
+  // A catering monitor's switch states (GB 18483 wants the purifier running while the kitchen cooks).
+  P('fan', 'exhaust fan running (1 on, 0 off)', '1', null, [0, 1]),
+  P('purifier', 'fume purifier running (1 on, 0 off)', '1', null, [0, 1]),
   // Vapour recovery (GB 20952-2020): no HJ 212 codes exist; platforms map their own (docs/standards/hj212.md §4).
   P('al', 'A/L ratio (vapour / fuel volume)', '1', null, [0, 10]),
   P('fuel_l', 'fuel volume of a fuelling', 'L', null, [0, 10000]),

@@ -46,7 +46,8 @@ export interface AlVerdict {
 export function judgeAlDay(t: AlTally, warnDays: number): AlVerdict {
   if (t.valid < AL_MIN_FUELLINGS) return { level: null, warnDays, carry: t };
   const empty = { valid: 0, outsideWarn: 0, outsideAlarm: 0 };
-  if (t.outsideAlarm === t.valid) return { level: 2, warnDays: 0, carry: empty }; // A/L-3
+  // A/L-3. Such a day is a warning day too (every fuelling is outside 0.9–1.3): it extends the A/L-2 run.
+  if (t.outsideAlarm === t.valid) return { level: 2, warnDays: warnDays + 1, carry: empty };
   if (t.outsideWarn / t.valid > AL_WARN_SHARE) {
     const days = warnDays + 1;
     return { level: days >= ESCALATE_DAYS ? 2 : 1, warnDays: days, carry: empty }; // A/L-1, A/L-2
@@ -54,12 +55,21 @@ export function judgeAlDay(t: AlTally, warnDays: number): AlVerdict {
   return { level: 0, warnDays: 0, carry: empty };
 }
 
+/**
+ * Samples further apart than this do not show the pressure stayed in the band between them (the
+ * standard samples at 30 s or less): a sensor that was offline for hours has not shown a flat tank.
+ */
+export const PRESSURE_MAX_GAP_MS = 5 * 60_000;
+
 /** Tracks, sample by sample, the longest stretch of a day with pressure inside the ±50 Pa band. */
 export class FlatPressure {
   private runStart: number | null = null;
+  private last = -Infinity;
   longestMs = 0;
 
   add(ts: number, pa: number): void {
+    if (ts - this.last > PRESSURE_MAX_GAP_MS) this.runStart = null;
+    this.last = ts;
     if (pa >= PRESSURE_BAND_PA[0] && pa <= PRESSURE_BAND_PA[1]) {
       this.runStart ??= ts;
       this.longestMs = Math.max(this.longestMs, ts - this.runStart);

@@ -64,7 +64,8 @@ export class Engine {
   }
 
   /**
-   * Sample times of each device's open period (hour for air, Beijing day for vapour) replayed from the
+   * Sample times of each device's open period (hour for air, noise and hourly emission means, Beijing day
+   * for vapour) replayed from the
    * database after a restart, and when that period ends: a gateway re-sending one of them (its ack was
    * lost in the crash) must not count it twice.
    */
@@ -85,7 +86,7 @@ export class Engine {
   replay(r: SampleRecord): void {
     const judge = this.judges.byKind[r.kind];
     if ((r.agg ?? 'rt') !== 'rt' || !judge.replay) return;
-    judge.replay(r);
+    judge.replay(r, this.devices.get(r.dev) ?? NO_SETTINGS);
     let seen = this.replayed.get(r.dev);
     if (!seen) this.replayed.set(r.dev, (seen = { judge, until: 0, ts: new Set() }));
     seen.ts.add(r.ts);

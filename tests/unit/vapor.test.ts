@@ -33,6 +33,16 @@ describe('vapour recovery A/L', () => {
     expect(judgeAlDay(tally(day(20, 1, 0.5)), 0).level).toBe(2);
   });
 
+  it('A/L-3: every valid A/L of the day below 0.6 or above 1.5 alarms, and the day counts towards the 7-day run', () => {
+    expect(judgeAlDay(tally(day(20, 1, 1.6)), 0).level).toBe(2);
+    expect(judgeAlDay(tally(day(20, 1, 0.6)), 0).level).toBe(1); // 0.6 is within 0.6–1.5: A/L-1 only
+    expect(judgeAlDay(tally(day(20, 0.95, 0.5)), 0).level).toBe(1); // one fuelling of 20 inside
+    // Warning days 1–5, an A/L-3 day (6), a warning day (7): the run reaches 7 and alarms (A/L-2).
+    const a3 = judgeAlDay(tally(day(20, 1, 0.5)), 5);
+    expect(a3).toMatchObject({ level: 2, warnDays: 6 });
+    expect(judgeAlDay(tally(day(20, 0.3)), a3.warnDays)).toMatchObject({ level: 2, warnDays: 7 });
+  });
+
   it('(c) 3 fuellings a day are not judged and carry over until there are 5', () => {
     const d1 = judgeAlDay(tally(day(3, 1)), 0);
     expect(d1.level).toBeNull();
@@ -68,12 +78,26 @@ describe('vapour recovery pressure and concentration', () => {
 
   it('a pressure excursion out of the band breaks the flat stretch', () => {
     const p = new FlatPressure();
-    p.add(0, 0);
-    p.add(6 * 3_600_000, 10);
-    p.add(6 * 3_600_000 + 1, 80);
-    p.add(7 * 3_600_000, 0);
-    p.add(18 * 3_600_000, 0);
-    expect(p.longestMs).toBe(11 * 3_600_000);
+    const h = 3_600_000;
+    // Samples every 30 s: flat 00:00–06:00, one at 80 Pa, flat again 07:00–18:00.
+    for (let t = 0; t <= 6 * h; t += 30_000) p.add(t, 10);
+    p.add(6 * h + 1, 80);
+    for (let t = 6 * h + 30_000; t < 7 * h; t += 30_000) p.add(t, 120);
+    for (let t = 7 * h; t <= 18 * h; t += 30_000) p.add(t, 0);
+    expect(p.longestMs).toBe(11 * h);
+  });
+
+  it('P-1 at the edges: ±50 Pa is in the band; exactly 12 h flat is no warning; a sensor silent for more than 5 minutes breaks the stretch', () => {
+    const p = new FlatPressure();
+    for (let s = 0; s <= 12 * 3600; s += 30) p.add(s * 1000, s % 60 ? 50 : -50);
+    expect(p.longestMs).toBe(12 * 3_600_000);
+    expect(judgePressureDay(p.longestMs, 0).level).toBe(0);
+    const silent = new FlatPressure();
+    silent.add(0, 0);
+    silent.add(5 * 60_000, 0); // 5 minutes: still one stretch
+    silent.add(13 * 3_600_000, 0); // offline for hours: no evidence the tank stayed flat
+    silent.add(13 * 3_600_000 + 30_000, 0);
+    expect(silent.longestMs).toBe(5 * 60_000);
   });
 
   it('concentration: ≥ 4 000 µmol/mol warning, ≥ 8 000 alarm', () => {

@@ -22,7 +22,7 @@ export interface Findings {
   /** Rows to write besides the record itself (aqi rows). */
   points: string[];
   /** What the record's live/ message carries besides its reading. */
-  live: Pick<LiveReading, 'aqi' | 'verdict'>;
+  live: Pick<LiveReading, 'aqi' | 'verdict' | 'water'>;
   /** The record closed a period whose results live/ must carry at once, at QoS 1 (an hour's AQI). */
   closedPeriod: boolean;
 }
@@ -45,7 +45,7 @@ export interface Judge {
    */
   replayFrom?(newest: number): number;
   /** Feeds a stored sample into the device's running state; nothing is judged. */
-  replay?(r: SampleRecord): void;
+  replay?(r: SampleRecord, s: DeviceSettings): void;
   /** The device's open period [start, end) after a replay, whose re-sent samples must not count twice. */
   openPeriod?(dev: string): { start: number; end: number } | undefined;
   /** Rows due once an envelope's records are all judged (hours revised by late samples). */
