@@ -9,6 +9,7 @@ import net from 'node:net';
 import mqtt from 'mqtt';
 import { addUser, type Role } from '../broker/users.ts';
 import { decodeStatus, type OnlineStatus } from '../protocol/messages.ts';
+import { DEVICE_KINDS } from '../protocol/kinds.ts';
 import { Topics } from '../protocol/topics.ts';
 import { AirFleet } from '../simulators/stations.ts';
 import { hash01 } from '../simulators/random.ts';
@@ -59,6 +60,8 @@ interface FaultRecord {
 
 export interface GatewayAudit {
   gw: string;
+  /** Records acknowledged by its last status (watermark + 1): all of `numbered` when drained. */
+  acked: number;
   /** Seqs the gateway gave out (0 … next_seq − 1). */
   numbered: number;
   evicted: number;
@@ -66,6 +69,9 @@ export interface GatewayAudit {
   lost: number;
   duplicated: number;
 }
+
+/** Where records are stored (docs/protocol.md §7.2): the seqs to audit; derived points carry none. */
+const DEVICE_MEASUREMENTS = [...new Set(Object.values(DEVICE_KINDS))].map((m) => `"${m}"`).join(', ');
 
 const say = (line: string) => process.stderr.write(line + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -304,15 +310,24 @@ class Network {
       const numbered = s?.next_seq ?? 0;
       const evicted = s?.outbox.evicted ?? 0;
       const r = await this.influx.query(
-        `SELECT count("seq") AS n, count(distinct("seq")) AS d FROM /.*/ WHERE "gw" = '${gw}'`,
+        `SELECT count("seq") AS n, count(distinct("seq")) AS d FROM ${DEVICE_MEASUREMENTS} WHERE "gw" = '${gw}'`,
       );
+      if (r.results[0]?.error) throw new CliError(`the audit query failed: ${r.results[0].error}`);
       let n = 0;
       let d = 0;
       for (const series of r.results[0]?.series ?? []) {
         n += Number(series.values[0]?.[1] ?? 0);
         d += Number(series.values[0]?.[2] ?? 0);
       }
-      out.push({ gw, numbered, evicted, stored: d, lost: Math.max(0, numbered - evicted - d), duplicated: n - d });
+      out.push({
+        gw,
+        acked: (s?.acked ?? -1) + 1,
+        numbered,
+        evicted,
+        stored: d,
+        lost: Math.max(0, numbered - evicted - d),
+        duplicated: n - d,
+      });
     }
     return out;
   }

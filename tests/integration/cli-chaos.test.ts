@@ -8,7 +8,21 @@ import { faultAt } from '../../cli/chaos.ts';
 const BIN = new URL('../../bin/qingcheng.js', import.meta.url).pathname;
 
 it('loses and duplicates nothing through two minutes of faults', async () => {
-  const args = ['chaos', '--minutes', '2', '--fault-every', '10', '--seed', '7', '--gateways', '2', '--stations', '3'];
+  const args = [
+    'chaos',
+    '--minutes',
+    '2',
+    '--fault-every',
+    '10',
+    '--seed',
+    '7',
+    '--gateways',
+    '2',
+    '--stations',
+    '3',
+    '--drain-timeout',
+    '120',
+  ];
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -33,7 +47,7 @@ it('loses and duplicates nothing through two minutes of faults', async () => {
   expect(report.gateways.every((g) => g.numbered > 0 && g.stored === g.numbered)).toBe(true);
   expect([report.lost, report.duplicated]).toEqual([0, 0]);
   expect(code).toBe(0);
-}, 300_000);
+}, 360_000);
 
 it('draws every kind of fault once in each round of seven', () => {
   for (const seed of [1, 7, 1234])
