@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<{ run(argv: s
     help: 'serve the operator web console (MQTT over WebSocket to the broker)',
     load: () => import('./console.ts'),
   },
+  load: {
+    help: "simulate a city's gateways and devices over MQTT and report what was sent, acknowledged and stored",
+    load: () => import('./load.ts'),
+  },
   watch: {
     help: 'watch the network as an operator: gateways, open alarms, air quality, alarm events',
     load: () => import('./watch.ts'),
