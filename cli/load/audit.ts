@@ -27,7 +27,10 @@ type Series = { tags?: Record<string, string>; columns: string[]; values: unknow
 
 async function series(t: AuditTarget, q: string): Promise<Series[]> {
   const params = new URLSearchParams({ q, db: t.db, epoch: 'ms' });
-  if (t.user) (params.set('u', t.user), params.set('p', t.password ?? ''));
+  if (t.user) {
+    params.set('u', t.user);
+    params.set('p', t.password ?? '');
+  }
   const res = await fetch(`${t.url}/query?${params}`);
   if (!res.ok) throw new Error(`audit query failed: HTTP ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { results: { series?: Series[]; error?: string }[] };
