@@ -300,7 +300,11 @@ export async function run(argv: string[]): Promise<void> {
 async function connectAll(gws: FleetGateway[], burst: number, perSecond: number): Promise<void> {
   let i = 0;
   const wave = async (n: number) => {
-    await Promise.all(gws.slice(i, i + n).map((g) => g.connect()));
+    await Promise.all(gws.slice(i, i + n).map((g) => g.connect())).catch((e: Error) => {
+      throw new CliError(
+        `${e.message} (each load gateway needs a broker user of role gateway named for it: \`qingcheng broker user add --role gateway --username ${gws[0]!.o.gateway}\` …; a broker that closes connections unanswered limits attempts per address: raise its --connect-burst and --connect-rate, or lower ours)`,
+      );
+    });
     i += n;
   };
   await wave(burst);
