@@ -25,16 +25,26 @@ export class Child {
     readonly name: string,
     args: string[],
   ) {
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and a stopped run
+    // still drains and audits through these processes. If we exit without stopping it, it goes with us.
     this.proc = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, QINGCHENG_LOG: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    const orphaned = () => this.proc.kill('SIGTERM');
+    process.once('exit', orphaned);
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-8000);
     };
     this.proc.stdout!.on('data', keep);
     this.proc.stderr!.on('data', keep);
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      this.proc.once('exit', (code) => {
+        process.off('exit', orphaned);
+        resolve(code);
+      }),
+    );
   }
 
   get pid(): number {
