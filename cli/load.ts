@@ -18,7 +18,8 @@ const USAGE = `Usage: qingcheng load [options]
 Simulates a city's monitoring network (by default Hohhot's plan: ${HOHHOT.map((c) => `${c.count} ${c.kind}`).join(', ')})
 spread over --gateways gateways, each device at its class's cadence × --speed, for --minutes (or
 --records). Without --broker it starts its own influxd, broker and --workers ingest workers. Prints a JSON
-report on stdout (progress on stderr) and exits with 1 when any record was lost or stored twice.`;
+report on stdout (progress on stderr) and exits with 1 when any record was lost, stored twice or left
+unacknowledged. docs/scaling.md reads the figures.`;
 
 const OPTS = {
   gateways: { type: 'string', default: '200', help: 'gateways the devices are dealt over' },
