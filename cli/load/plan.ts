@@ -93,8 +93,11 @@ export function planGateways(
   return plans;
 }
 
+/** Classes a city may have that Hohhot's plan does not count. */
+const OTHER: readonly DeviceClass[] = [{ kind: 'water.outfall', prefix: 'wof', count: 0, cadenceS: 60 }];
+
 /** Parses `kind=count,…` into a mix that keeps the cadences of `base` (for smaller or other cities). */
-export function mixFrom(spec: string, base: readonly DeviceClass[] = HOHHOT): DeviceClass[] {
+export function mixFrom(spec: string, base: readonly DeviceClass[] = [...HOHHOT, ...OTHER]): DeviceClass[] {
   const out: DeviceClass[] = [];
   for (const part of spec
     .split(',')

@@ -107,6 +107,7 @@ describe('mixes', () => {
       ['air.micro', 5, 30],
       ['noise', 2, 60],
     ]);
+    expect(mixFrom('water.outfall=3')).toEqual([{ kind: 'water.outfall', prefix: 'wof', count: 3, cadenceS: 60 }]);
     expect(() => mixFrom('air.mikro=5')).toThrow(/unknown device class/);
     expect(() => mixFrom('noise=-1')).toThrow(/count/);
   });
