@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<{ run(argv: s
     help: 'run the network as processes under random faults, then audit every record in InfluxDB',
     load: () => import('./chaos.ts'),
   },
+  load: {
+    help: "simulate a city's gateways and devices over MQTT and report what was sent, acknowledged and stored",
+    load: () => import('./load.ts'),
+  },
   watch: {
     help: 'watch the network as an operator: gateways, open alarms, air quality, alarm events',
     load: () => import('./watch.ts'),

@@ -1,5 +1,7 @@
-// A load generator that behaves like many gateways: each publishes envelopes of synthetic 10-field
-// air records over its own MQTT connection, keeps a window in flight, and follows its ack/{gw}.
+// Load generators that behave like many gateways, each over its own MQTT connection with a window in
+// flight, following its ack/{gw}: LoadGateway publishes a fixed number of synthetic 10-field air records
+// as fast as it can (bench/pipeline.ts); FleetGateway publishes the records a city's devices take as
+// they take them (`qingcheng load`).
 import mqtt, { type MqttClient } from 'mqtt';
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { Topics } from '../protocol/topics.ts';
@@ -99,5 +101,186 @@ export class LoadGateway {
 
   async close(): Promise<void> {
     await this.client.endAsync(true);
+  }
+}
+
+export interface FleetGatewayOptions {
+  url: string;
+  gateway: string;
+  password?: string;
+  /** Records per envelope at most (a Qingcheng gateway's batch_max). */
+  batch: number;
+  /** Envelopes awaiting their PUBACK at most. */
+  window: number;
+  /** Re-publish what stays unacknowledged this long while acks do not move (docs/protocol.md §6.5). */
+  republishMs: number;
+  topics?: Topics;
+}
+
+/** An envelope once ingest has acknowledged all of it. */
+export interface AckedEnvelope {
+  records: number;
+  /** When it was first published (clock ms). */
+  publishedAt: number;
+  /** Sample time of each record. */
+  sampleTs: number[];
+}
+
+interface Unacked extends AckedEnvelope {
+  first: number;
+  last: number;
+  payload: string;
+  lastSentAt: number;
+  inFlight: boolean;
+}
+
+/**
+ * A gateway of a city load run: records are handed to it as the devices behind it take them, get the
+ * next seq of its epoch (as an outbox would), and go out in envelopes of consecutive seqs with at most
+ * `window` awaiting their PUBACK. It follows its ack/{gw} watermark and reports each envelope's
+ * acknowledgement, so the caller can time publish → ack and sample → ack.
+ */
+export class FleetGateway {
+  readonly ep = `ld${Math.random().toString(36).slice(2, 10)}`;
+  /** Records handed over (the next seq). */
+  nextSeq = 0;
+  /** Records the broker has PUBACKed (first publish only). */
+  sent = 0;
+  /** The watermark: every seq up to this one is stored. */
+  acked = -1;
+  envelopes = 0;
+  republished = 0;
+  reconnects = 0;
+  onAcked?: (e: AckedEnvelope, now: number) => void;
+  private client?: MqttClient;
+  private readonly topics: Topics;
+  private pending: SampleRecord[] = [];
+  private inFlight = 0;
+  private unacked: Unacked[] = [];
+  private lastProgress = Date.now();
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly o: FleetGatewayOptions) {
+    this.topics = o.topics ?? new Topics();
+  }
+
+  /** Connects and subscribes to its acknowledgements; rejects with the broker's refusal or after `timeoutMs`. */
+  async connect(timeoutMs = 20_000): Promise<void> {
+    const client = mqtt.connect(this.o.url, {
+      clientId: this.o.gateway,
+      username: this.o.gateway,
+      ...(this.o.password ? { password: this.o.password } : {}),
+      protocolVersion: 4,
+      reconnectPeriod: 1000,
+      connectTimeout: timeoutMs,
+    });
+    this.client = client;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.end(true);
+        reject(new Error(`${this.o.gateway}: no CONNACK within ${timeoutMs} ms`));
+      }, timeoutMs);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.once('error', (e) => {
+        clearTimeout(timer);
+        client.end(true);
+        reject(new Error(`${this.o.gateway}: ${e.message}`));
+      });
+    });
+    client.on('reconnect', () => this.reconnects++);
+    client.on('message', (_t, p) => this.onAck(p));
+    await client.subscribeAsync(this.topics.ack(this.o.gateway), { qos: 1 });
+  }
+
+  /** Takes a record under the next seq; `pump` publishes it. */
+  add(r: SampleRecord): void {
+    this.pending.push(r);
+    this.nextSeq++;
+  }
+
+  /** Records handed over but not yet published. */
+  get backlog(): number {
+    return this.pending.length;
+  }
+
+  /** Publishes what is pending, in envelopes of up to `batch`, while the window has room. */
+  pump(): void {
+    const client = this.client;
+    if (!client) return;
+    while (this.inFlight < this.o.window && this.pending.length > 0) {
+      const first = this.nextSeq - this.pending.length;
+      const records = this.pending.splice(0, this.o.batch);
+      const payload = encodeEnvelope({ v: 1, gw: this.o.gateway, ep: this.ep, seq: first, records });
+      const now = Date.now();
+      const e: Unacked = {
+        first,
+        last: first + records.length - 1,
+        records: records.length,
+        payload,
+        publishedAt: now,
+        lastSentAt: now,
+        inFlight: true,
+        sampleTs: records.map((r) => r.ts),
+      };
+      this.unacked.push(e);
+      this.envelopes++;
+      this.send(e, true);
+    }
+  }
+
+  private send(e: Unacked, first: boolean): void {
+    this.inFlight++;
+    e.inFlight = true;
+    this.client!.publish(this.topics.up(this.o.gateway), e.payload, { qos: 1 }, (err) => {
+      this.inFlight--;
+      e.inFlight = false;
+      if (!err && first) this.sent += e.records;
+      this.pump();
+    });
+  }
+
+  /** Re-publishes envelopes unacknowledged for `republishMs` when acks have not moved for as long. */
+  tick(now = Date.now()): void {
+    if (this.unacked.length === 0 || now - this.lastProgress < this.o.republishMs) return;
+    for (const e of this.unacked) {
+      if (e.inFlight || now - e.lastSentAt < this.o.republishMs) continue;
+      e.lastSentAt = now;
+      this.republished++;
+      this.send(e, false);
+    }
+    this.lastProgress = now;
+  }
+
+  private onAck(p: Buffer): void {
+    let a;
+    try {
+      a = decodeAck(p);
+    } catch {
+      return;
+    }
+    if (a.ep !== this.ep || a.seq <= this.acked) return;
+    this.acked = Math.min(a.seq, this.nextSeq - 1);
+    const now = Date.now();
+    this.lastProgress = now;
+    while (this.unacked.length > 0 && this.unacked[0]!.last <= this.acked) this.onAcked?.(this.unacked.shift()!, now);
+    if (this.settled) for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Everything handed over is acknowledged. */
+  get settled(): boolean {
+    return this.acked === this.nextSeq - 1 && this.pending.length === 0;
+  }
+
+  /** Resolves once everything handed over so far is acknowledged. */
+  whenSettled(): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.client?.endAsync(true);
   }
 }

@@ -1,0 +1,186 @@
+// The stack a load run starts for itself: a private influxd, the broker and N ingest workers, each as its
+// own process (so its CPU and memory can be read from /proc), on free ports in a throw-away directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { stringify } from 'yaml';
+import { hashPassword } from '../../broker/users.ts';
+import { CliError } from '../args.ts';
+import { Influxd } from '../services/influxd.ts';
+import { freePort, waitFor } from '../services/ports.ts';
+import { findPid } from './proc-stats.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/qingcheng.js', import.meta.url));
+
+/** A `qingcheng` child process, with the tail of its output for error messages. */
+export class Child {
+  readonly proc: ChildProcess;
+  output = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly name: string,
+    args: string[],
+  ) {
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and a stopped run
+    // still drains and audits through these processes. If we exit without stopping it, it goes with us.
+    this.proc = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, QINGCHENG_LOG: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const orphaned = () => this.proc.kill('SIGTERM');
+    process.once('exit', orphaned);
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-8000);
+    };
+    this.proc.stdout!.on('data', keep);
+    this.proc.stderr!.on('data', keep);
+    this.exited = new Promise((resolve) =>
+      this.proc.once('exit', (code) => {
+        process.off('exit', orphaned);
+        resolve(code);
+      }),
+    );
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.proc.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+export interface LoadStackOptions {
+  gateways: string[];
+  password: string;
+  workers: number;
+  shards: number;
+  progress: (s: string) => void;
+}
+
+export class LoadStack {
+  readonly dir = mkdtempSync(join(tmpdir(), 'qingcheng-load-'));
+  readonly influx = new Influxd(join(this.dir, 'influxdb'), 'qingcheng');
+  broker?: Child;
+  workers: Child[] = [];
+  mqttUrl = '';
+  influxPid: number | null = null;
+
+  constructor(readonly o: LoadStackOptions) {}
+
+  async start(): Promise<this> {
+    const { o } = this;
+    await this.influx.start();
+    this.influxPid = findPid(join(this.dir, 'influxdb', 'influxd.conf'));
+    // A cheap scrypt cost: these users live as long as the run, and every gateway logs in at once.
+    const users = await Promise.all(
+      [...o.gateways.map((g) => [g, 'gateway'] as const), ['ingest', 'ingest'] as const].map(
+        async ([username, role]) => ({ username, role, password: await hashPassword(o.password, 1024) }),
+      ),
+    );
+    writeFileSync(join(this.dir, 'users.yaml'), stringify({ users }), { mode: 0o600 });
+    const port = await freePort();
+    this.mqttUrl = `mqtt://127.0.0.1:${port}`;
+    // Every gateway connects from 127.0.0.1 at once: raise the per-address limits past the fleet.
+    const burst = o.gateways.length + o.workers + 10;
+    this.broker = new Child('broker', [
+      'broker',
+      '--users',
+      join(this.dir, 'users.yaml'),
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--health-port',
+      '0',
+      '--shards',
+      String(o.shards),
+      '--connect-burst',
+      String(burst),
+      '--connect-rate',
+      String(burst),
+    ]);
+    await this.waitUp('the broker to take logins', this.broker, async () => {
+      const c = await mqtt.connectAsync(this.mqttUrl, {
+        clientId: 'ingest-probe',
+        username: 'ingest',
+        password: o.password,
+        reconnectPeriod: 0,
+        connectTimeout: 2000,
+      });
+      await c.endAsync();
+      return true;
+    });
+    o.progress(`broker ${this.mqttUrl}, influxd ${this.influx.url}; starting ${o.workers} ingest worker(s)`);
+    for (let i = 0; i < o.workers; i++) {
+      this.workers.push(
+        new Child(`ingest-${i}`, [
+          'ingest',
+          '--mqtt',
+          this.mqttUrl,
+          '--password',
+          o.password,
+          '--index',
+          String(i),
+          '--workers',
+          String(o.workers),
+          '--shards',
+          String(o.shards),
+          '--influx-url',
+          this.influx.url,
+        ]),
+      );
+    }
+    // Gateways publish only once every worker has subscribed: an envelope before that goes nowhere.
+    for (const w of this.workers)
+      await this.waitUp(`${w.name} to subscribe`, w, () => w.output.includes('ingest running'));
+    return this;
+  }
+
+  private async waitUp(what: string, c: Child, check: () => Promise<boolean> | boolean): Promise<void> {
+    const died = () => new CliError(`${c.name} exited during start-up:\n${c.output.slice(-2000)}`);
+    let up = false;
+    await Promise.race([
+      waitFor(what, check, 30_000, 100).then(
+        () => {
+          up = true;
+        },
+        (e: Error) => {
+          throw c.running ? new CliError(`${e.message}\n${c.name}: ${c.output.slice(-2000)}`) : died();
+        },
+      ),
+      c.exited.then(() => {
+        if (!up) throw died();
+      }),
+    ]);
+  }
+
+  /** The processes it started, for CPU and memory figures. */
+  processes(): { name: string; pid: number }[] {
+    return [
+      ...(this.influxPid ? [{ name: 'influxd', pid: this.influxPid }] : []),
+      ...(this.broker ? [{ name: 'broker', pid: this.broker.pid }] : []),
+      ...this.workers.map((w) => ({ name: w.name, pid: w.pid })),
+    ];
+  }
+
+  /** Workers first, so they write what they hold while the broker and the database are still up. */
+  async stop(keep = false): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+    await this.broker?.stop();
+    await this.influx.stop();
+    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
