@@ -153,6 +153,14 @@ describe('devices file', () => {
     expect(loadDeviceFile(f).devices.get('aq-1')).toEqual({ district: '新城区', site: '内大', grade: 1 });
   });
 
+  it("reads the stack's sites file in both", () => {
+    const f = new URL('../../config/devices.stack.yaml', import.meta.url).pathname;
+    const sites = loadSites(f);
+    expect(Object.keys(sites)).toHaveLength(10);
+    expect(Object.values(sites).every((s) => s.lat! > 40 && s.lon! > 111)).toBe(true);
+    expect(loadDeviceFile(f).devices.get('cems-1008')).toEqual({ district: '赛罕区', site: '金桥热电 1号机组' });
+  });
+
   it('refuses coordinates out of range or half given', () => {
     const far = file('far.yaml', 'devices:\n  aq-1: { lat: 91, lon: 111 }\n');
     expect(() => loadSites(far)).toThrow(`${far}: devices.aq-1.lat: expected at most 90, got 91`);
