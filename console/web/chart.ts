@@ -47,20 +47,25 @@ export function lineChart(s: ChartSpec): string {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const values = s.points.map(([, v]) => v);
+  // The axis always shows zero (a flue-gas pressure below it too), and the limit.
   const lo = Math.min(0, ...values);
-  const hi = Math.max(...values, s.limit?.value ?? -Infinity, lo + 1e-9);
+  const top = Math.max(0, ...values, s.limit?.value ?? 0);
+  const hi = top > lo ? top : lo + 1;
   const yStep = niceStep(hi - lo, 4);
   const y0 = Math.floor(lo / yStep) * yStep;
-  const y1 = Math.ceil((hi * 1.05) / yStep) * yStep;
+  // A little room above the highest value, unless that is the zero line.
+  const y1 = Math.ceil((hi + (top > 0 ? (hi - lo) * 0.05 : 0)) / yStep) * yStep;
   const x = (t: number) => M.left + ((t - s.since) / (s.until - s.since)) * pw;
   const y = (v: number) => M.top + ph - ((v - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
   // Horizontal grid with values.
-  for (let v = y0; v <= y1 + yStep / 2; v += yStep)
+  for (let i = 0; y0 + i * yStep <= y1 + yStep / 2; i++) {
+    const v = Number((y0 + i * yStep).toPrecision(12)); // no float noise: -2.8e-17 is 0
     parts.push(
       `<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${r1(y(v))}" y2="${r1(y(v))}"/>`,
       `<text class="tick" x="${M.left - 4}" y="${r1(y(v)) + 4}" text-anchor="end">${tickText(v)}</text>`,
     );
+  }
   // Time ticks on whole Beijing hours (or minutes), about six across.
   const tStep = TICK_STEPS.find((d) => (s.until - s.since) / d <= 8) ?? 24 * HOUR;
   const first = Math.ceil((s.since + BEIJING_OFFSET_MS) / tStep) * tStep - BEIJING_OFFSET_MS;

@@ -9,6 +9,7 @@ import { stepFor } from '../../console/device-history.ts';
 import { chartLimits } from '../../console/limits.ts';
 import { NetworkView } from '../../console/network-view.ts';
 import { loadSites } from '../../console/sites.ts';
+import { lineChart } from '../../console/web/chart.ts';
 import { loadDeviceFile } from '../../ingest/engine/devices.ts';
 import { encodeLive } from '../../protocol/messages.ts';
 import { Topics } from '../../protocol/topics.ts';
@@ -170,5 +171,68 @@ describe('devices file', () => {
     expect(() => loadDeviceFile(file('text.yaml', 'devices:\n  aq-1: { lon: east }\n'))).toThrow(
       'devices.aq-1.lon: expected a number, got "east"',
     );
+  });
+});
+
+describe('chart', () => {
+  const chart = (points: [number, number][], limit?: number) =>
+    lineChart({
+      field: 'x',
+      title: 'x (kPa)',
+      since: T - 86_400_000,
+      until: T,
+      points,
+      stepMs: 300_000,
+      ...(limit === undefined ? {} : { limit: { value: limit, text: `limit ${limit}` } }),
+    });
+  const ticks = (svg: string) => [...svg.matchAll(/<text class="tick" x="56"[^>]*>([^<]*)</g)].map((m) => m[1]);
+
+  it('labels the value axis from zero through the data and the limit, negative values too', () => {
+    expect(
+      ticks(
+        chart(
+          [
+            [T - 600_000, 12],
+            [T - 300_000, 14],
+          ],
+          35,
+        ),
+      ),
+    ).toEqual(['0', '10', '20', '30', '40']);
+    expect(
+      ticks(
+        chart([
+          [T - 600_000, -0.35],
+          [T - 300_000, -0.32],
+        ]),
+      ),
+    ).toEqual(['-0.4', '-0.3', '-0.2', '-0.1', '0']);
+    expect(ticks(chart([[T - 300_000, 0]]))).toEqual(['0', '0.5', '1']);
+  });
+
+  it('breaks the line where buckets are missing, and draws the limit dashed with its text', () => {
+    const svg = chart(
+      [
+        [T - 3_000_000, 3],
+        [T - 900_000, 1],
+        [T - 600_000, 2],
+      ],
+      5,
+    );
+    expect(svg.match(/<polyline/g)).toHaveLength(1);
+    expect(svg.match(/<circle class="series"/g)).toHaveLength(1);
+    expect(svg).toContain('<line class="limit" data-limit="5"');
+    expect(svg).toContain('>limit 5</text>');
+    // Beijing hours on the time axis, the date at midnight: the day to 10:00 on 28 November.
+    expect([...svg.matchAll(/class="tick"[^>]*text-anchor="middle">([^<]*)</g)].map((m) => m[1])).toEqual([
+      '12:00',
+      '15:00',
+      '18:00',
+      '21:00',
+      '11-28',
+      '03:00',
+      '06:00',
+      '09:00',
+    ]);
   });
 });
