@@ -125,13 +125,17 @@ function drawDevicePage(r: Extract<Route, { page: 'device' }>, rows: DeviceRow[]
   const row = rows.find((x) => x.dev === r.dev);
   ($('device-back') as HTMLAnchorElement).href = overviewHash;
   $('device-head').innerHTML = deviceHeader(row, r.dev, s.view.readings.byDev.get(r.dev), now);
-  const want = `${r.dev}|${r.until ?? 'latest'}`;
+  const latest = r.until === undefined;
+  // The latest day moves on: it is read again each minute (and shown as it was until then).
+  const want = `${r.dev}|${latest ? `latest@${Math.ceil(now / 60_000)}` : r.until}`;
   if (live && devicePageFor !== want) {
     devicePageFor = want;
     // The latest 24 h end at the next whole minute, so buckets fall on round times.
     const until = r.until ?? Math.ceil(now / 60_000) * 60_000;
-    $('device-body').innerHTML = `<p class="muted">${esc(t('loading'))}</p>`;
-    deviceDrawn = '';
+    if (!latest || devicePage?.dev !== r.dev) {
+      devicePage = undefined;
+      $('device-body').innerHTML = `<p class="muted">${esc(t('loading'))}</p>`;
+    }
     void loadDevicePage(r.dev, until, s.history.headers()).then((p) => {
       if (devicePageFor !== want) return;
       devicePage = p;
@@ -139,8 +143,8 @@ function drawDevicePage(r: Extract<Route, { page: 'device' }>, rows: DeviceRow[]
     });
   }
   const drawn = `${want}|${currentLang()}|${devicePage?.until}`;
-  if (devicePage && devicePageFor === want && deviceDrawn !== drawn) {
-    $('device-body').innerHTML = deviceBody(devicePage, row, s.sites[r.dev], r.until === undefined, now);
+  if (devicePage?.dev === r.dev && deviceDrawn !== drawn) {
+    $('device-body').innerHTML = deviceBody(devicePage, row, s.sites[r.dev], latest, now);
     deviceDrawn = drawn;
   }
 }

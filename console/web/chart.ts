@@ -42,7 +42,7 @@ function tickLabel(t: number, step: number): string {
 const tickText = (v: number) => String(Number(v.toPrecision(6)));
 
 export function lineChart(s: ChartSpec): string {
-  const W = s.width ?? 760;
+  const W = s.width ?? 640;
   const H = s.height ?? 190;
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
