@@ -1,6 +1,7 @@
-// The console server's alarm API (docs/protocol.md §10): alarm history read from the alert measurement
-// and operators' acknowledgements kept in alert_ack, both over InfluxQL with explicit time bounds.
-// Every request needs an operator's login (console/auth.ts).
+// The console server's API (docs/protocol.md §10): alarm history read from the alert measurement and
+// operators' acknowledgements kept in alert_ack, both over InfluxQL with explicit time bounds; it also
+// routes a device's history (device-api.ts) and the sites of the devices file (sites.ts). Every request
+// needs an operator's login (console/auth.ts).
 import type http from 'node:http';
 import {
   decodeAckRequest,

@@ -20,6 +20,9 @@ const H = 380;
 const PAD = 48;
 const LEGEND_W = 130;
 const KM_PER_DEG = 111.32;
+/** A label's line height, and its width as drawn at 12 px (CJK characters are about twice as wide). */
+const LINE = 14;
+const textWidth = (s: string) => [...s].reduce((w, c) => w + (c.charCodeAt(0) > 0x2e80 ? 12 : 6.6), 0);
 const DEG_STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 
 export function mapSvg(rows: DeviceRow[], stateText: (s: DeviceState) => string): string {
@@ -68,18 +71,24 @@ export function mapSvg(rows: DeviceRow[], stateText: (s: DeviceState) => string)
     `<text class="tick" x="${PAD}" y="${H - 24}">${km} km</text>`,
     `<text class="north" x="${W - 24}" y="28" text-anchor="middle">N ↑</text>`,
   );
-  for (const { r, e, n } of pts.sort((a, b) => a.r.dev.localeCompare(b.r.dev))) {
+  // Stations top to bottom; a label that would overlap one already placed moves down a line.
+  const labels: { x0: number; x1: number; y: number }[] = [];
+  for (const { r, e, n } of pts.sort((a, b) => b.n - a.n || a.r.dev.localeCompare(b.r.dev))) {
     const fill = r.aqiLevel ? LEVEL_RGB[r.aqiLevel - 1] : STATE_RGB[r.state];
     const tip = [r.dev, r.site, r.district, stateText(r.state)].filter(Boolean).join(' · ');
+    const text = r.site ? `${r.dev} ${r.site}` : r.dev;
+    // Labels point inwards, so those of the stations at the edges stay in the frame.
+    const right = x(e) <= W / 2;
+    const width = textWidth(text);
+    const x0 = right ? x(e) + 12 : x(e) - 12 - width;
+    let ly = y(n) + 4;
+    while (labels.some((b) => b.x0 < x0 + width && x0 < b.x1 && Math.abs(b.y - ly) < LINE)) ly += LINE;
+    labels.push({ x0, x1: x0 + width, y: ly });
     parts.push(
       `<a href="#dev=${encodeURIComponent(r.dev)}" data-station="${esc(r.dev)}"><title>${esc(tip)}</title>` +
         (r.openAlarms ? `<circle class="alarm-ring" cx="${x(e)}" cy="${y(n)}" r="13"/>` : '') +
         `<circle class="station" cx="${x(e)}" cy="${y(n)}" r="8" fill="${fill}"/>` +
-        // Labels point inwards, so those of the stations at the edges stay in the frame.
-        (x(e) > W / 2
-          ? `<text class="station-label" x="${x(e) - 12}" y="${y(n) + 4}" text-anchor="end">`
-          : `<text class="station-label" x="${x(e) + 12}" y="${y(n) + 4}">`) +
-        `${esc(r.site ? `${r.dev} ${r.site}` : r.dev)}</text></a>`,
+        `<text class="station-label" x="${Math.round(right ? x0 : x0 + width)}" y="${ly}"${right ? '' : ' text-anchor="end"'}>${esc(text)}</text></a>`,
     );
   }
   // The legend, beside the map: what each state's colour means (an air device with an hourly AQI takes its colour instead).

@@ -4,12 +4,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deviceRows, filterChoices, filterRows, formatHash, parseHash } from '../../console/devices-view.ts';
+import {
+  deviceRows,
+  filterChoices,
+  filterRows,
+  formatHash,
+  parseHash,
+  type DeviceRow,
+} from '../../console/devices-view.ts';
 import { stepFor } from '../../console/device-history.ts';
 import { chartLimits } from '../../console/limits.ts';
 import { NetworkView } from '../../console/network-view.ts';
 import { loadSites } from '../../console/sites.ts';
 import { lineChart } from '../../console/web/chart.ts';
+import { mapSvg } from '../../console/web/map.ts';
 import { loadDeviceFile } from '../../ingest/engine/devices.ts';
 import { encodeLive } from '../../protocol/messages.ts';
 import { Topics } from '../../protocol/topics.ts';
@@ -234,5 +242,48 @@ describe('chart', () => {
       '06:00',
       '09:00',
     ]);
+  });
+});
+
+describe('map', () => {
+  const station = (dev: string, lat: number, lon: number, extra: Partial<DeviceRow> = {}): DeviceRow => ({
+    dev,
+    lat,
+    lon,
+    state: 'up',
+    openAlarms: 0,
+    ...extra,
+  });
+
+  it('places stations north up and west left, keeps close labels apart, rings open alarms', () => {
+    const svg = mapSvg(
+      [
+        station('cems-1008', 40.775, 111.806, { site: '金桥热电 1号机组', openAlarms: 1 }),
+        station('cems-1009', 40.773, 111.809, { site: '金桥热电 2号机组', state: 'down' }),
+        station('aq-1006', 40.808, 111.724, { aqiLevel: 3 }),
+        station('no-coords', Number.NaN, Number.NaN),
+      ].filter((r) => !Number.isNaN(r.lat)),
+      (s) => s,
+    );
+    const at = (dev: string) => {
+      const m = new RegExp(
+        `data-station="${dev}">.*?<circle class="station" cx="([\\d.]+)" cy="([\\d.]+)" r="8" fill="([^"]+)"/><text class="station-label" x="[\\d.]+" y="([\\d.]+)"`,
+      ).exec(svg)!;
+      return { x: Number(m[1]), y: Number(m[2]), fill: m[3], labelY: Number(m[4]) };
+    };
+    const [a, b, q] = [at('cems-1008'), at('cems-1009'), at('aq-1006')];
+    expect(q.x).toBeLessThan(a.x);
+    expect(q.y).toBeLessThan(a.y);
+    expect(Math.abs(a.labelY - b.labelY)).toBeGreaterThanOrEqual(14);
+    expect(q.fill).toBe('#FF7E00'); // its AQI level's colour
+    expect(b.fill).toBe('#c62828'); // down
+    expect(svg.match(/class="alarm-ring"/g)).toHaveLength(1);
+    expect(svg).not.toContain('no-coords');
+    expect(
+      mapSvg(
+        [station('x', Number.NaN, 1)].filter(() => false),
+        (s) => s,
+      ),
+    ).toBe('');
   });
 });
