@@ -109,7 +109,7 @@ const EN = {
   whyGateway: 'gateway {x} is offline',
   whyNone: 'no gateway reports it',
   openAlarmsN: '{n} open alarm(s)',
-  mapNone: 'No device has lat and lon in the devices file (qingcheng console --devices).',
+  mapNone: 'None of the devices listed has lat and lon in the devices file (qingcheng console --devices).',
   mapNote:
     'Schematic: stations placed by their lat/lon, north up, no map tiles. Colour: the latest hourly AQI for air devices, else the state; a red ring marks open alarms. Click a station for its page.',
   back: '← all devices',
@@ -237,7 +237,7 @@ const ZH: Record<Key, string> = {
   whyGateway: '网关 {x} 离线',
   whyNone: '无网关上报',
   openAlarmsN: '{n} 条未消除报警',
-  mapNone: '设备文件中没有设备配置经纬度（qingcheng console --devices）。',
+  mapNone: '所列设备均未在设备文件中配置经纬度（qingcheng console --devices）。',
   mapNote:
     '示意图：按经纬度放置站点，上北下南，无底图。颜色：空气设备为最近小时 AQI，其他为设备状态；红圈表示有未消除报警。点击站点查看详情。',
   back: '← 全部设备',
