@@ -24,6 +24,10 @@ const OPTS = {
     help: 'InfluxDB 1.x base URL: alarm history (alert) and acknowledgements (alert_ack); without it the alarm API answers 503',
   },
   db: { type: 'string', default: 'qingcheng', help: 'database' },
+  devices: {
+    type: 'string',
+    help: "ingest's devices file (--devices of qingcheng ingest): district, site, lat and lon of each device for the device list and the map",
+  },
   'influx-username': { type: 'string', env: 'INFLUX_USERNAME', help: 'InfluxDB user' },
   'influx-password': { type: 'string', env: 'INFLUX_PASSWORD', help: 'InfluxDB password' },
 } as const;
@@ -37,6 +41,7 @@ export async function run(argv: string[]): Promise<void> {
     ws: a.ws!,
     prefix: a.prefix!,
     ...(a.mqtt ? { mqtt: a.mqtt } : {}),
+    ...(a.devices ? { devices: a.devices } : {}),
     ...(a['influx-url'] ? { influxUrl: a['influx-url'], db: a.db! } : {}),
     ...(a['influx-username'] ? { influxUser: a['influx-username'], influxPassword: a['influx-password'] ?? '' } : {}),
   }).start();

@@ -53,6 +53,10 @@ const OPTS = {
     default: '2',
     help: 'national air stations uploading over HJ 212 to the last gateway (every 10 s)',
   },
+  devices: {
+    type: 'string',
+    help: "a devices file (config/devices.example.yaml) for ingest's sites and limits and the console's device list and map",
+  },
   instruments: {
     type: 'string',
     default: 'SONBEST-SM7901B,YSI-ODO,INSITU-AQUATROLL400',
@@ -179,6 +183,7 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     prefix: DEFAULT_PREFIX,
     influxUrl,
     db: a.db!,
+    ...(a.devices ? { devices: a.devices } : {}),
   }).start();
   stops.push(() => web.stop());
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
@@ -215,6 +220,7 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
       org: 'qingcheng',
       bucket: a.db!,
       ...(i === 0 ? { city: 'hohhot' } : {}),
+      ...(a.devices ? { devicesFile: a.devices } : {}),
     });
     stops.push(() => w.stop());
     workers.push(await w.start());

@@ -1,6 +1,7 @@
-// The console server's alarm API (docs/protocol.md §10): alarm history read from the alert measurement
-// and operators' acknowledgements kept in alert_ack, both over InfluxQL with explicit time bounds.
-// Every request needs an operator's login (console/auth.ts).
+// The console server's API (docs/protocol.md §10): alarm history read from the alert measurement and
+// operators' acknowledgements kept in alert_ack, both over InfluxQL with explicit time bounds; it also
+// routes a device's history (device-api.ts) and the sites of the devices file (sites.ts). Every request
+// needs an operator's login (console/auth.ts).
 import type http from 'node:http';
 import {
   decodeAckRequest,
@@ -13,7 +14,10 @@ import {
 import { encodePoint } from '../protocol/line-protocol.ts';
 import { log } from '../protocol/log.ts';
 import { DAY, MINUTE } from '../protocol/time.ts';
+import { devName, epochParam, HttpError, intParam, send } from './api-params.ts';
 import type { OperatorAuth } from './auth.ts';
+import { deviceHistory } from './device-api.ts';
+import type { Site } from './sites.ts';
 import { InfluxError, type Influx, type Row } from './influx.ts';
 
 /** Events one request returns at most, and by default. */
@@ -27,20 +31,13 @@ const MAX_BODY = 4096;
 /** Columns of an alert row that are not attributes (docs/protocol.md §7.4). */
 const EVENT_COLUMNS = new Set(['time', 'dev', 'rule', 'field', 'state', 'value', 'limit', 'peak', 'since', 'kind']);
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export class AlarmApi {
   constructor(
     private influx: Influx | undefined,
     private auth: OperatorAuth,
     private clock: () => number = Date.now,
+    /** Ingest's devices file as the console read it (console/sites.ts): empty without --devices. */
+    private sites: Record<string, Site> = {},
   ) {}
 
   /** Answers a request under /api/; false for any other path. */
@@ -54,13 +51,17 @@ export class AlarmApi {
           who.status === 401 ? { 'www-authenticate': 'Basic realm="qingcheng console", charset="UTF-8"' } : {};
         return send(res, who.status, { error: who.error }, challenge);
       }
+      if (url.pathname === '/api/sites' && req.method === 'GET') return send(res, 200, { devices: this.sites });
       if (!this.influx) throw new HttpError(503, 'no database: start the console with --influx-url and --db');
       if (url.pathname === '/api/alarms' && req.method === 'GET') return send(res, 200, await this.history(url));
       if (url.pathname === '/api/alarms/ack' && req.method === 'POST')
         return send(res, 200, { ack: await this.acknowledge(await body(req), who.user) });
+      const history = /^\/api\/device\/([^/]+)\/history$/.exec(url.pathname);
+      if (history && req.method === 'GET')
+        return send(res, 200, await deviceHistory(this.influx, decodeURIComponent(history[1]!), url));
       throw new HttpError(
         404,
-        `no ${req.method} ${url.pathname}: GET /api/alarms?since=…&until=…, POST /api/alarms/ack`,
+        `no ${req.method} ${url.pathname}: GET /api/alarms?since=…&until=…, POST /api/alarms/ack, GET /api/sites, GET /api/device/{dev}/history?since=…&until=…`,
       );
     } catch (e) {
       if (e instanceof HttpError) return send(res, e.status, { error: e.message });
@@ -70,14 +71,16 @@ export class AlarmApi {
     }
   }
 
-  /** GET /api/alarms?since=…[&until=…][&limit=…]: events newest first, and the acknowledgements. */
+  /** GET /api/alarms?since=…[&until=…][&limit=…][&dev=…]: events newest first, and the acknowledgements. */
   private async history(url: URL): Promise<string> {
     const since = epochParam(url, 'since');
     const until = url.searchParams.has('until') ? epochParam(url, 'until') : this.clock() + AHEAD_MS;
     if (until < since) throw new HttpError(400, `until (${until}) is before since (${since})`);
     if (until - since > MAX_SPAN_MS) throw new HttpError(400, `at most ${MAX_SPAN_MS / DAY} days at a time`);
     const limit = url.searchParams.has('limit') ? intParam(url, 'limit', 1, MAX_EVENTS) : DEFAULT_EVENTS;
-    const bounds = `time >= ${since}ms AND time <= ${until}ms`;
+    // One device's alarms (the device page), or every device's.
+    const dev = url.searchParams.has('dev') ? ` AND "dev" = '${devName(url.searchParams.get('dev')!)}'` : '';
+    const bounds = `time >= ${since}ms AND time <= ${until}ms${dev}`;
     const [events, acks] = await Promise.all([
       this.influx!.rows(`SELECT * FROM "alert" WHERE ${bounds} ORDER BY time DESC LIMIT ${limit}`),
       this.influx!.rows(`SELECT * FROM "alert_ack" WHERE ${bounds}`),
@@ -133,22 +136,6 @@ function toAck(r: Row): AlarmAck {
   };
 }
 
-function epochParam(url: URL, name: string): number {
-  const v = url.searchParams.get(name);
-  if (v === null) throw new HttpError(400, `${name}: required, epoch milliseconds`);
-  const n = Number(v);
-  if (!/^\d{1,15}$/.test(v) || !Number.isSafeInteger(n))
-    throw new HttpError(400, `${name}: expected epoch milliseconds, got ${v}`);
-  return n;
-}
-
-function intParam(url: URL, name: string, min: number, max: number): number {
-  const v = url.searchParams.get(name)!;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new HttpError(400, `${name}: expected ${min}–${max}, got ${v}`);
-  return n;
-}
-
 async function body(req: http.IncomingMessage): Promise<string> {
   let text = '';
   for await (const chunk of req) {
@@ -156,16 +143,4 @@ async function body(req: http.IncomingMessage): Promise<string> {
     if (text.length > MAX_BODY) throw new HttpError(413, `at most ${MAX_BODY} bytes`);
   }
   return text;
-}
-
-function send(
-  res: http.ServerResponse,
-  status: number,
-  doc: string | object,
-  headers: Record<string, string> = {},
-): true {
-  res
-    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers })
-    .end(typeof doc === 'string' ? doc : JSON.stringify(doc));
-  return true;
 }

@@ -12,8 +12,17 @@ export interface InfluxOptions {
 /** A row of a query, tags and fields by column name, `time` in epoch ms. */
 export type Row = Record<string, unknown> & { time: number };
 
+export interface Series {
+  name: string;
+  tags: Record<string, string>;
+  rows: Row[];
+}
+
 interface QueryResult {
-  results?: { series?: { columns: string[]; values: unknown[][] }[]; error?: string }[];
+  results?: {
+    series?: { name?: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[];
+    error?: string;
+  }[];
   error?: string;
 }
 
@@ -34,14 +43,21 @@ export class Influx {
 
   /** Rows of an InfluxQL query (a measurement that does not exist yet has none). */
   async rows(q: string): Promise<Row[]> {
+    return (await this.series(q)).flatMap((s) => s.rows);
+  }
+
+  /** The series of an InfluxQL query, each with its measurement and GROUP BY tags. */
+  async series(q: string): Promise<Series[]> {
     const res = await this.send(`/query?${this.params({ q, epoch: 'ms' })}`, { method: 'GET' });
     const doc = (await res.json()) as QueryResult;
     const r = doc.results?.[0];
     const error = doc.error ?? r?.error;
     if (error) throw new InfluxError(`InfluxDB refused the query: ${error}`);
-    return (r?.series ?? []).flatMap((s) =>
-      s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) as Row),
-    );
+    return (r?.series ?? []).map((s) => ({
+      name: s.name ?? '',
+      tags: s.tags ?? {},
+      rows: s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) as Row),
+    }));
   }
 
   /** Writes lines of line protocol with millisecond timestamps. */

@@ -24,12 +24,15 @@ export interface GatewayView {
   clockOffsetMs?: number;
   up: number;
   degraded: number;
-  /** The degraded devices by name (a failed poll, or flags other than N). */
+  /** The polled devices by name: up, and degraded (a failed poll, or flags other than N). */
+  upDevs: string[];
   degradedDevs: string[];
   down: { dev: string; error: string }[];
   /** Devices that push (HJ 212 loggers, http): how many, and how many have sent nothing for 10 minutes. */
   pushing: number;
   silent: string[];
+  /** Each pushing device's newest sample time and last refusal, as the gateway counts them. */
+  pushed: Record<string, { lastTs?: number; lastError?: string }>;
 }
 
 const SILENT_MS = 10 * 60_000;
@@ -138,7 +141,17 @@ export class NetworkView {
       // The last will: what the gateway last said still stands, marked offline.
       const last = this.gateways.get(gw);
       this.gateways.set(gw, {
-        ...(last ?? { gw, up: 0, degraded: 0, degradedDevs: [], down: [], pushing: 0, silent: [] }),
+        ...(last ?? {
+          gw,
+          up: 0,
+          degraded: 0,
+          upDevs: [],
+          degradedDevs: [],
+          down: [],
+          pushing: 0,
+          silent: [],
+          pushed: {},
+        }),
         state: 'offline',
       });
       return;
@@ -154,10 +167,17 @@ export class NetworkView {
       clockOffsetMs: s.clock_offset_ms ?? undefined,
       up: s.devices.up.length,
       degraded: s.devices.degraded.length,
+      upDevs: s.devices.up,
       degradedDevs: s.devices.degraded,
       down: s.devices.down,
       pushing: pushed.length,
       silent: pushed.filter(([, p]) => !p.lastTs || p.lastTs < s.ts - SILENT_MS).map(([dev]) => dev),
+      pushed: Object.fromEntries(
+        pushed.map(([dev, p]) => [
+          dev,
+          { ...(p.lastTs ? { lastTs: p.lastTs } : {}), ...(p.lastError ? { lastError: p.lastError } : {}) },
+        ]),
+      ),
     });
   }
 

@@ -11,6 +11,7 @@ import { log } from '../protocol/log.ts';
 import { AlarmApi } from './alarms-api.ts';
 import { OperatorAuth } from './auth.ts';
 import { Influx } from './influx.ts';
+import { loadSites } from './sites.ts';
 
 const WEB = new URL('./web/', import.meta.url).pathname;
 /** Noto Sans SC from npm, served with the page: a kiosk without CJK fonts still shows Chinese. */
@@ -30,6 +31,8 @@ export interface ConsoleOptions {
   db?: string;
   influxUser?: string;
   influxPassword?: string;
+  /** Ingest's devices file: district, site and coordinates of each device (console/sites.ts). */
+  devices?: string;
 }
 
 type File = [type: string, body: string | Uint8Array];
@@ -49,7 +52,8 @@ export class ConsoleServer {
           ...(this.o.influxUser ? { username: this.o.influxUser, password: this.o.influxPassword ?? '' } : {}),
         })
       : undefined;
-    const api = new AlarmApi(influx, new OperatorAuth(this.o.mqtt ?? this.o.ws, this.o.prefix));
+    const sites = this.o.devices ? loadSites(this.o.devices) : {};
+    const api = new AlarmApi(influx, new OperatorAuth(this.o.mqtt ?? this.o.ws, this.o.prefix), Date.now, sites);
     this.server = http.createServer((req, res) => {
       api.handle(req, res).then(
         (done) => done || serveFile(files, req, res),
@@ -65,6 +69,7 @@ export class ConsoleServer {
       url: `http://${this.o.host ?? '127.0.0.1'}:${this.port}/`,
       broker: this.o.ws,
       influx: this.o.influxUrl ?? 'none',
+      devices: this.o.devices ? `${Object.keys(sites).length} from ${this.o.devices}` : 'none',
     });
     return this;
   }

@@ -56,7 +56,7 @@ export class AlarmHistory {
     private password: string,
   ) {}
 
-  private headers(): Record<string, string> {
+  headers(): Record<string, string> {
     const bytes = new TextEncoder().encode(`${this.user}:${this.password}`);
     return { authorization: `Basic ${btoa(String.fromCharCode(...bytes))}` };
   }

@@ -12,7 +12,30 @@ import { Topics } from '../../protocol/topics.ts';
 import { AlarmHistory, mergeEvents, REFRESH_MS } from './alarms.ts';
 import { currentLang, initialLang, said, setLang, t, type Key, type Lang } from './i18n.ts';
 import { alarmKey, airTable, alarmsTable, aqiNote, esc, eventsTable, gatewaysTable, readingsTables } from './render.ts';
-import { when } from '../screen.ts';
+import { eventWhat, when } from '../screen.ts';
+import {
+  deviceRows,
+  FILTER_KEYS,
+  filterChoices,
+  filterRows,
+  formatHash,
+  parseHash,
+  type DeviceRow,
+  type Filters,
+  type Route,
+} from '../devices-view.ts';
+import type { Site } from '../sites.ts';
+import {
+  deviceBody,
+  deviceHeader,
+  devicesTable,
+  filterOptions,
+  loadDevicePage,
+  stateText as deviceStateText,
+  type DevicePageData,
+} from './devices.ts';
+import { mapSvg } from './map.ts';
+import { Notifier } from './notify.ts';
 
 interface Config {
   ws: string;
@@ -29,9 +52,19 @@ interface Session {
   conn: Connection;
   user: string;
   history: AlarmHistory;
+  /** Ingest's devices file as the console server read it: district, site, coordinates. */
+  sites: Record<string, Site>;
 }
 let session: Session | undefined;
 let cfg: Config;
+let route: Route = { page: 'overview', filters: {} };
+/** Where the device page's back link goes: the list as it was filtered. */
+let overviewHash = '#';
+let notifier: Notifier;
+/** The device page's data, what it was loaded for, and what its body was last drawn from. */
+let devicePage: DevicePageData | undefined;
+let devicePageFor = '';
+let deviceDrawn = '';
 
 function draw(): void {
   const now = Date.now();
@@ -42,6 +75,12 @@ function draw(): void {
   // Nothing is current while the page is not connected, whatever its age.
   const stale = (r: Pick<ReadingView, 'ts' | 'cadenceMs'>) => !live || isStale(r, now);
   drawState(conn, now);
+  const rows = deviceRows(view, session.sites);
+  const showDevice = route.page === 'device';
+  $('device-page').hidden = !showDevice;
+  document.querySelector('main')!.hidden = showDevice;
+  if (route.page === 'device') return drawDevicePage(route, rows, now, live);
+  drawDevices(rows, route.filters, now, live);
   const open = view.openAlarms();
   // An open alarm older than the history loaded brings its own history (and acknowledgement).
   if (live && !session.history.covers(open)) void session.history.load(open, now).then(drawAlarms);
@@ -54,6 +93,68 @@ function draw(): void {
   );
   $('aqi-note').textContent = aqiNote();
   $('readings').innerHTML = readingsTables(view, now, stale);
+}
+
+/** The device list as filtered, the filters' choices and the map of the devices shown. */
+function drawDevices(all: DeviceRow[], filters: Filters, now: number, live: boolean): void {
+  const choices = filterChoices(all);
+  for (const k of FILTER_KEYS) {
+    const sel = $(`f-${k}`) as HTMLSelectElement;
+    // Rebuilt only when its choices change, so an open select is not redrawn under the operator.
+    const key = `${currentLang()}|${choices[k].join('\u0000')}|${filters[k] ?? ''}`;
+    if (sel.dataset.key !== key) {
+      sel.innerHTML = filterOptions(choices[k], filters[k]);
+      sel.dataset.key = key;
+    }
+  }
+  const rows = filterRows(all, filters);
+  $('devices-count').textContent = t('shown', { n: rows.length, total: all.length });
+  const stale = (r: DeviceRow) => {
+    const reading = session!.view.readings.byDev.get(r.dev);
+    return !live || (reading ? isStale(reading, now) : false);
+  };
+  $('devices').innerHTML = devicesTable(rows, now, stale);
+  const map = mapSvg(rows, deviceStateText);
+  $('map').innerHTML = map || `<p class="muted">${esc(t('mapNone'))}</p>`;
+  $('map-note').textContent = map ? t('mapNote') : '';
+}
+
+/** One device: its header every second; its charts, flags and alarms once loaded for the span asked. */
+function drawDevicePage(r: Extract<Route, { page: 'device' }>, rows: DeviceRow[], now: number, live: boolean): void {
+  const s = session!;
+  const row = rows.find((x) => x.dev === r.dev);
+  ($('device-back') as HTMLAnchorElement).href = overviewHash;
+  $('device-head').innerHTML = deviceHeader(row, r.dev, s.view.readings.byDev.get(r.dev), now);
+  const latest = r.until === undefined;
+  // The latest day moves on: it is read again each minute (and shown as it was until then).
+  const want = `${r.dev}|${latest ? `latest@${Math.ceil(now / 60_000)}` : r.until}`;
+  if (live && devicePageFor !== want) {
+    devicePageFor = want;
+    // The latest 24 h end at the next whole minute, so buckets fall on round times.
+    const until = r.until ?? Math.ceil(now / 60_000) * 60_000;
+    if (!latest || devicePage?.dev !== r.dev) {
+      devicePage = undefined;
+      $('device-body').innerHTML = `<p class="muted">${esc(t('loading'))}</p>`;
+    }
+    void loadDevicePage(r.dev, until, s.history.headers()).then((p) => {
+      if (devicePageFor !== want) return;
+      devicePage = p;
+      draw();
+    });
+  }
+  const drawn = `${want}|${currentLang()}|${devicePage?.until}`;
+  if (devicePage?.dev === r.dev && deviceDrawn !== drawn) {
+    $('device-body').innerHTML = deviceBody(devicePage, row, s.sites[r.dev], latest, now);
+    deviceDrawn = drawn;
+  }
+}
+
+/** Follows the address: the overview with its filters, or a device's page. */
+function onRoute(): void {
+  route = parseHash(location.hash);
+  if (route.page === 'overview') overviewHash = formatHash(route);
+  else window.scrollTo(0, 0);
+  draw();
 }
 
 /** Open alarms with their acknowledgements, and what is wrong with the history when it cannot be read. */
@@ -145,7 +246,9 @@ function login(topics: Topics, user: string, password: string): void {
     conn: new Connection(),
     user,
     history: new AlarmHistory(user, password),
+    sites: {},
   };
+  devicePageFor = '';
   session = s;
   client.on('connect', () => {
     s.conn.connected();
@@ -157,6 +260,7 @@ function login(topics: Topics, user: string, password: string): void {
       },
       () => void s.history.load(s.view.openAlarms(), Date.now(), true).then(draw),
     );
+    void loadSites(s).then(draw);
     draw();
   });
   client.on('error', (e) => {
@@ -171,9 +275,28 @@ function login(topics: Topics, user: string, password: string): void {
   client.on('reconnect', () => s.conn.reconnecting());
   client.on('message', (topic, payload, packet) => {
     s.conn.message();
-    s.view.onMessage(topic, payload.toString(), packet.retain);
+    const ev = s.view.onMessage(topic, payload.toString(), packet.retain);
+    // onMessage returns only new events: a retained message restating what is open returns none.
+    if (ev) {
+      notifier.tell(
+        ev,
+        t('notifyTitle', { dev: ev.dev }),
+        `${ev.rule} · ${ev.field} · ${eventWhat(ev, currentLang())}`,
+      );
+      $('notify-toggle').dataset.told = String(notifier.told.length);
+    }
   });
   draw();
+}
+
+/** The sites of the devices file, from the console server (none when it has no --devices). */
+async function loadSites(s: Session): Promise<void> {
+  try {
+    const res = await fetch('api/sites', { headers: s.history.headers() });
+    if (res.ok) s.sites = ((await res.json()) as { devices: Record<string, Site> }).devices;
+  } catch {
+    // The list and the map do without: devices still show from what MQTT tells.
+  }
 }
 
 /** The page's fixed words, from the i18n table (elements marked data-t). */
@@ -216,6 +339,21 @@ async function start(): Promise<void> {
     void sendAck();
   });
   $('ack-cancel').addEventListener('click', () => ($('ack-dialog') as HTMLDialogElement).close());
+  for (const k of FILTER_KEYS)
+    $(`f-${k}`).addEventListener('change', (ev) => {
+      const filters: Filters = route.page === 'overview' ? { ...route.filters } : {};
+      const v = (ev.target as HTMLSelectElement).value;
+      if (v) filters[k] = v;
+      else delete filters[k];
+      location.hash = formatHash({ page: 'overview', filters });
+    });
+  window.addEventListener('hashchange', onRoute);
+  notifier = new Notifier(localStorage);
+  const toggle = $('notify') as HTMLInputElement;
+  toggle.checked = notifier.on;
+  toggle.addEventListener('change', () => void notifier.set(toggle.checked));
+  route = parseHash(location.hash);
+  if (route.page === 'overview') overviewHash = formatHash(route);
   setInterval(draw, 1000);
   // Other operators' acknowledgements, and events stored while this page was away.
   setInterval(() => {

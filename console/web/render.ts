@@ -47,7 +47,8 @@ const fieldHead = (field: string, kind: string) => {
 const names = (xs: string[], cls = 'bad') =>
   xs.length ? `<span class="${cls}" title="${esc(xs.join(', '))}">${esc(someOf(xs))}</span>` : '0';
 
-const word = (k: string) => (k in { online: 1, offline: 1, open: 1, update: 1, close: 1, event: 1 } ? t(k as Key) : k);
+export const word = (k: string) =>
+  k in { online: 1, offline: 1, open: 1, update: 1, close: 1, event: 1 } ? t(k as Key) : k;
 
 /** Gateways; `stale` says whether a status of that time is no longer current. */
 export function gatewaysTable(v: NetworkView, now: number, stale: (ts: number) => boolean = () => false): string {
@@ -142,7 +143,7 @@ export function eventsTable(events: EventView[], now: number): string {
 }
 
 const ORDER = new Map(POLLUTANTS.map((p, i) => [p.key, i]));
-const fieldOrder = (f: string) =>
+export const fieldOrder = (f: string) =>
   (ORDER.get(f.replace(/_(zs|min|max|avg|cou|zsmin|zsavg|zsmax)$/, '')) ?? 999) * 10 + f.length;
 
 /** One table per device kind, a column per field any device of the kind reports. */

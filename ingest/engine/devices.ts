@@ -71,6 +71,9 @@ export function parseRsd(n: Node): RsdSettings {
   };
 }
 
+/** Where a device stands: tags of its points (district, site) and its place on the console's map (lat, lon). */
+const SITE_KEYS = ['district', 'site', 'lat', 'lon'];
+
 export function parseDevices(root: Node): Map<string, DeviceSettings> {
   const out = new Map<string, DeviceSettings>();
   const devs = root.get('devices');
@@ -78,7 +81,10 @@ export function parseDevices(root: Node): Map<string, DeviceSettings> {
   for (const id of Object.keys(devs.value as object)) {
     const d = devs
       .get(id)
-      .only('district', 'site', 'profile', 'limits', 'o2_ref', 'grade', 'target_class', 'waterbody', 'noise_zone');
+      .only(...SITE_KEYS, 'profile', 'limits', 'o2_ref', 'grade', 'target_class', 'waterbody', 'noise_zone');
+    // lat/lon place the device on the operator console's map; ingest only checks them.
+    d.get('lat').optNum({ min: -90, max: 90 });
+    d.get('lon').optNum({ min: -180, max: 180 });
     const s: DeviceSettings = {};
     const str = (k: string) => d.get(k).optStr();
     if (str('district')) s.district = str('district')!;

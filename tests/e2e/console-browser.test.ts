@@ -3,7 +3,7 @@
 // an alarm with its history and is acknowledged for good, a wrong password says why, and a broker that
 // goes away shows as a banner and dimmed rows, and the page speaks Chinese in the font it serves. Live readings carry the browser's own clock, read from the
 // page, since staleness is judged against it; alarm times are pinned.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -15,6 +15,7 @@ import { encodeAlert, encodeLive, type OpenAlarm } from '../../protocol/messages
 import { Topics } from '../../protocol/topics.ts';
 import { realClockEnv } from '../helpers/clock.ts';
 import { Influxd } from '../helpers/influxd.ts';
+import { rsdRepeat } from '../helpers/messages.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -40,8 +41,19 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
 
   beforeAll(async () => {
     await influx.start();
-    broker = await new Broker({ port: 0, wsPort: 0, users: await makeUsers([]) }).start();
+    broker = await new Broker({ port: 0, wsPort: 0, users: await makeUsers(['gw-e2e-a', 'gw-e2e-b']) }).start();
+    // Ingest's devices file: where the devices stand (two of them on the map).
+    const devices = join(dir, 'devices.yaml');
+    writeFileSync(
+      devices,
+      `devices:
+  aq-e2e: { district: 新城区, site: 内蒙古大学 南校区, lat: 40.816, lon: 111.683 }
+  aq-e2f: { district: 赛罕区, site: 二十九中, lat: 40.790, lon: 111.735 }
+  cems-e2e: { district: 托克托县, site: 托电 1号机组 }
+`,
+    );
     web = await new ConsoleServer({
+      devices,
       port: 0,
       ws: `ws://127.0.0.1:${broker.wsPort}/mqtt`,
       prefix: 'env/v1',
@@ -219,6 +231,181 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
     await page.fill('#password', PASSWORDS.operator);
     await page.click('#login button');
     await page.waitForSelector('#state:has-text("connected to")', { timeout: UI_MS });
+  });
+
+  /** A gateway's retained status, as the gateway publishes it. */
+  async function gatewayStatus(gw: string, devices: object, ts: number): Promise<void> {
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+      clientId: gw,
+      username: gw,
+      password: PASSWORDS.gateway,
+      protocolVersion: 4,
+    });
+    const status = {
+      state: 'online',
+      ts,
+      ep: 'e1',
+      next_seq: 1,
+      acked: 0,
+      clock_offset_ms: 0,
+      outbox: { depth: 0, evicted: 0 },
+      uplink: {},
+      sampling: {},
+      devices,
+    };
+    await c.publishAsync(t.status(gw), JSON.stringify(status), { qos: 1, retain: true });
+    await c.endAsync();
+  }
+
+  const deviceIds = (p: Page) =>
+    p.locator('#devices tr[data-device]').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-device')));
+
+  it('lists devices with district, site, kind, gateway and state with its reason, filtered by district, kind and gateway in the address', async () => {
+    const now = await browserNow(page);
+    await gatewayStatus('gw-e2e-a', { up: ['aq-e2e'], degraded: ['aq-e2f'], down: [] }, now);
+    await gatewayStatus(
+      'gw-e2e-b',
+      { up: [], degraded: [], down: [{ dev: 'cems-e2e', error: 'cannot open 10.0.0.9:502 (ECONNREFUSED)' }] },
+      now,
+    );
+    await ingest.publishAsync(
+      t.live('air.station', 'aq-e2f'),
+      encodeLive({ dev: 'aq-e2f', kind: 'air.station', ts: now, m: { pm25: 40, pm10: 70 }, f: { pm10: 'D' } }),
+      { qos: 1, retain: true },
+    );
+    const row = (dev: string) => page.locator(`#devices tr[data-device="${dev}"]`);
+    await expect.poll(() => row('aq-e2f').textContent(), { timeout: UI_MS }).toContain('flags: pm10 D');
+    expect(await row('aq-e2f').locator('td').allTextContents()).toEqual([
+      'aq-e2f',
+      '赛罕区',
+      '二十九中',
+      'air.station',
+      'gw-e2e-a',
+      expect.stringMatching(/^\d\d:\d\d:\d\d/),
+      'degraded',
+      'flags: pm10 D',
+    ]);
+    await expect
+      .poll(() => row('cems-e2e').textContent(), { timeout: UI_MS })
+      .toContain('cannot open 10.0.0.9:502 (ECONNREFUSED)');
+    expect(await row('cems-e2e').locator('[data-state]').getAttribute('data-state')).toBe('down');
+    expect(await row('aq-e2e').locator('[data-state]').getAttribute('data-state')).toBe('up');
+    await page.selectOption('#f-district', '赛罕区');
+    await expect.poll(() => deviceIds(page), { timeout: UI_MS }).toEqual(['aq-e2f']);
+    expect(decodeURIComponent(new URL(page.url()).hash)).toBe('#district=赛罕区');
+    await page.selectOption('#f-district', '');
+    await page.selectOption('#f-kind', 'air.micro');
+    await expect.poll(() => deviceIds(page), { timeout: UI_MS }).toEqual(['aq-e2e']);
+    await page.selectOption('#f-kind', '');
+    await page.selectOption('#f-gw', 'gw-e2e-b');
+    await expect.poll(() => deviceIds(page), { timeout: UI_MS }).toEqual(['cems-e2e']);
+    await shot(page, 'devices');
+    // The address reproduces the view: another page opened on it shows the same filters.
+    const p = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    await p.goto(`${base}#kind=air.micro&gw=gw-e2e-a`);
+    await p.fill('#password', PASSWORDS.operator);
+    await p.click('#login button');
+    await expect.poll(() => deviceIds(p), { timeout: UI_MS }).toEqual(['aq-e2e']);
+    expect(await p.locator('#f-kind').inputValue()).toBe('air.micro');
+    expect(await p.locator('#f-gw').inputValue()).toBe('gw-e2e-a');
+    await p.close();
+    await page.selectOption('#f-gw', '');
+  });
+
+  it('draws the stations that have coordinates on the map, each linking to its page', async () => {
+    const stations = page.locator('svg.map a[data-station]');
+    await expect
+      .poll(() => stations.evaluateAll((as) => as.map((a) => a.getAttribute('data-station'))), { timeout: UI_MS })
+      .toEqual(['aq-e2e', 'aq-e2f']);
+    // North up: aq-e2e (40.816 N) is above aq-e2f (40.790 N), and west of it.
+    const at = (dev: string) =>
+      page
+        .locator(`svg.map a[data-station="${dev}"] circle.station`)
+        .evaluate((c): [number, number] => [Number(c.getAttribute('cx')), Number(c.getAttribute('cy'))]);
+    const [e, f] = [await at('aq-e2e'), await at('aq-e2f')];
+    expect(e[0]).toBeLessThan(f[0]);
+    expect(e[1]).toBeLessThan(f[1]);
+    await page.locator('#map').scrollIntoViewIfNeeded();
+    await shot(page, 'map');
+    await page.locator('svg.map a[data-station="aq-e2f"]').click();
+    await page.locator('#device-title:has-text("aq-e2f")').waitFor({ timeout: UI_MS });
+    expect(new URL(page.url()).hash).toBe('#dev=aq-e2f');
+    await page.click('#device-back');
+    await page.locator('#devices tr[data-device]').first().waitFor({ timeout: UI_MS });
+  });
+
+  it("opens a device's page: 24-hour charts with units and limits, its flags and its alarms", async () => {
+    const T0 = Date.UTC(2026, 10, 28, 2); // 10:00 Beijing
+    // A day of minute readings before T0: pm25 rising 20 → 80 µg/m³, pm10 flagged D for the last half hour.
+    const lines: string[] = [];
+    for (let i = 0; i < 1440; i++) {
+      const ts = T0 - 86_400_000 + i * 60_000;
+      const flag = i >= 1410 ? ',pm10_flag="D"' : '';
+      lines.push(
+        `air,dev=aq-e2e,gw=gw-e2e-a,kind=air.micro pm25=${20 + (60 * i) / 1440},pm10=90,so2=12,seq=${i}${flag} ${ts}000000`,
+      );
+    }
+    lines.push(
+      `alert,dev=aq-e2e,field=so2,rule=gb3095-1h state="open",value=520,limit=500,peak=520,since=${T0 - 3 * 3_600_000},kind="air.micro" ${T0 - 3 * 3_600_000}000000`,
+    );
+    await fetch(`${influx.url}/write?db=${influx.db}&precision=ns`, { method: 'POST', body: lines.join('\n') });
+    await page.locator('#devices tr[data-device="aq-e2e"] a').click();
+    await page.locator('#device-title:has-text("aq-e2e")').waitFor({ timeout: UI_MS });
+    // The day before T0, pinned in the address.
+    await page.evaluate((until) => (location.hash = `#dev=aq-e2e&until=${until}`), T0);
+    const pm25 = page.locator('svg[data-chart="pm25"]');
+    await pm25.waitFor({ timeout: UI_MS });
+    expect(await page.locator('#span-text').textContent()).toBe('The 24 hours to 2026-11-28 10:00');
+    expect(await pm25.getAttribute('aria-label')).toBe('PM2.5 (µg/m³)');
+    // GB 3095-2026 transition 24-h limit for PM2.5, grade II: 60 µg/m³, dashed.
+    const limit = pm25.locator('line.limit');
+    expect(await limit.getAttribute('data-limit')).toBe('60');
+    expect(await limit.evaluate((l) => getComputedStyle(l).strokeDasharray)).not.toBe('none');
+    expect(await pm25.locator('text.limit-text').textContent()).toBe('limit 60 µg/m³ (GB 3095 24-h)');
+    // 288 five-minute means in one line.
+    expect((await pm25.locator('polyline.series').getAttribute('points'))!.split(' ')).toHaveLength(288);
+    // The so2 limit is the one its alarm was judged by.
+    expect(await page.locator('svg[data-chart="so2"] line.limit').getAttribute('data-limit')).toBe('500');
+    expect(await page.locator('svg[data-chart="pm10"] rect.flagged').count()).toBe(6);
+    expect(await page.locator('#device-flags li').allTextContents()).toEqual([
+      'PM10 D (instrument fault): 6 × 5 min, 11-28 09:30 – 11-28 10:00',
+    ]);
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('#device-alarms tr[data-event]')
+            .evaluateAll((rs) => rs.map((r) => r.getAttribute('data-event'))),
+        { timeout: UI_MS },
+      )
+      .toEqual([`aq-e2e|gb3095-1h|so2|${T0 - 3 * 3_600_000}|open|${T0 - 3 * 3_600_000}`]);
+    await shot(page, 'device');
+    await page.selectOption('#lang', 'zh');
+    await expect
+      .poll(() => page.locator('svg[data-chart="pm25"] text.limit-text').textContent(), { timeout: UI_MS })
+      .toBe('限值 60 µg/m³（GB 3095 24-h）');
+    await shot(page, 'device-zh');
+    await page.selectOption('#lang', 'en');
+    await page.click('#device-back');
+    await page.locator('#devices tr[data-device]').first().waitFor({ timeout: UI_MS });
+  });
+
+  it('notifies new alarms when asked to, and not what a retained message restates', async () => {
+    await page.context().grantPermissions(['notifications'], { origin: base.replace(/\/$/, '') });
+    await page.check('#notify');
+    // Kept in the browser: a reload (and a new login, which brings the retained alarm of cems-e2e) keeps it on.
+    await page.reload();
+    await page.fill('#password', PASSWORDS.operator);
+    await page.click('#login button');
+    await page.waitForSelector('#state:has-text("connected to")', { timeout: UI_MS });
+    expect(await page.isChecked('#notify')).toBe(true);
+    await page.locator('tr[data-alarm^="cems-e2e|"]').waitFor({ timeout: UI_MS });
+    expect(await page.locator('#notify-toggle').getAttribute('data-told')).toBeNull();
+    const now = await browserNow(page);
+    await ingest.publishAsync(t.alert('rsd-e2e'), rsdRepeat('rsd-e2e', now), { qos: 1 });
+    await expect.poll(() => page.locator('#notify-toggle').getAttribute('data-told'), { timeout: UI_MS }).toBe('1');
+    await page.uncheck('#notify');
   });
 
   it('shows a banner and dims every row when the broker goes away', async () => {

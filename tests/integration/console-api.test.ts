@@ -1,12 +1,13 @@
 // The console server's alarm API against a real broker (which decides who is an operator) and a real
 // influxd: history read from the alert measurement within the bounds asked for, acknowledgements
 // stored in alert_ack and read back. Sample times are pinned; every query names its bounds.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../broker/server.ts';
 import { ConsoleServer } from '../../console/server.ts';
+import { decodeDeviceHistory } from '../../console/device-history.ts';
 import { decodeAlarmHistory, encodeAckRequest } from '../../protocol/messages.ts';
 import { Influxd } from '../helpers/influxd.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
@@ -24,6 +25,16 @@ const basic = (user: string, password: string) => ({
 });
 const OPERATOR = basic('operator', PASSWORDS.operator);
 
+/** Ingest's devices file, as the console reads it for the device list and the map. */
+const DEVICES = join(dir, 'devices.yaml');
+writeFileSync(
+  DEVICES,
+  `devices:
+  aq-h: { district: 新城区, site: 内蒙古大学 南校区, lat: 40.81, lon: 111.68, grade: 2 }
+  cems-1: { district: 托克托县, site: 托电 1号机组, profile: ultra-low, limits: { so2: 30 } }
+`,
+);
+
 beforeAll(async () => {
   await influx.start();
   broker = await new Broker({ port: 0, wsPort: 0, users: await makeUsers(['gw-a']) }).start();
@@ -33,6 +44,7 @@ beforeAll(async () => {
     prefix: 'env/v1',
     influxUrl: influx.url,
     db: influx.db,
+    devices: DEVICES,
   }).start();
   base = `http://127.0.0.1:${web.port}`;
   // What ingest writes for alarm events (docs/protocol.md §7.4), one of them two days before the others.
@@ -174,5 +186,103 @@ describe('acknowledgements', () => {
     expect(await bad({ ...alarm, dev: 'a b', comment: 'x' })).toContain('ack.dev: expected a name');
     expect(await bad({ ...alarm, since: 'today', comment: 'x' })).toContain('ack.since: expected a number');
     expect(await bad('not json')).toBe('ack: not JSON');
+  });
+});
+
+describe('one device', () => {
+  /** Two hours of one-second readings before T0: pm25 cycles 40…99 each minute (mean 69.5), pm10 flagged D for the first 10 s of each hour. */
+  beforeAll(async () => {
+    const lines: string[] = [];
+    for (let s = 0; s < 7200; s++) {
+      const ts = T0 - 2 * HOUR + s * 1000;
+      const flag = s % 3600 < 10 ? ',pm10_flag="D"' : '';
+      lines.push(`air,dev=aq-h,gw=gw-a,kind=air.micro pm25=${40 + (s % 60)},pm10=90,seq=${s}${flag} ${ts}000000`);
+    }
+    // A stack logger that sends minute means only (HJ 212): its interval fields are what it has.
+    lines.push(`stack,agg=min,dev=cems-h,gw=gw-a,kind=stack.cems so2_avg=28,so2_zsavg=32,seq=1 ${T0 - HOUR}000000`);
+    const res = await fetch(`${influx.url}/write?db=${influx.db}&precision=ns`, {
+      method: 'POST',
+      body: lines.join('\n'),
+    });
+    expect(res.status).toBe(204);
+  });
+
+  const deviceHistory = (dev: string, query: string, headers: Record<string, string> = OPERATOR) =>
+    fetch(`${base}/api/device/${encodeURIComponent(dev)}/history?${query}`, { headers });
+
+  it('returns a day of one-second readings as 5-minute means within the bounds asked for, and the flags', async () => {
+    const res = await deviceHistory('aq-h', `since=${T0 - 24 * HOUR}&until=${T0}`);
+    expect(res.status).toBe(200);
+    const h = decodeDeviceHistory(await res.text());
+    expect(h).toMatchObject({ dev: 'aq-h', since: T0 - 24 * HOUR, until: T0, step_ms: 300_000, measurement: 'air' });
+    expect(Object.keys(h.fields).sort()).toEqual(['pm10', 'pm25']); // seq is bookkeeping
+    expect(h.fields.pm25).toHaveLength(24);
+    expect(h.fields.pm25![0]).toEqual([T0 - 2 * HOUR, 69.5]);
+    expect(h.fields.pm25!.every(([, v]) => v === 69.5)).toBe(true);
+    expect(h.flags).toEqual({
+      pm10: [
+        [T0 - 2 * HOUR, 'D'],
+        [T0 - HOUR, 'D'],
+      ],
+    });
+    // Half an hour: 10-second buckets, none outside the bounds.
+    const half = decodeDeviceHistory(
+      await (await deviceHistory('aq-h', `since=${T0 - HOUR - 1_800_000}&until=${T0 - HOUR}`)).text(),
+    );
+    expect(half.step_ms).toBe(10_000);
+    expect(half.fields.pm25).toHaveLength(180);
+    expect(half.fields.pm25!.every(([t]) => t >= T0 - HOUR - 1_800_000 && t < T0 - HOUR)).toBe(true);
+    const coarse = decodeDeviceHistory(
+      await (await deviceHistory('aq-h', `since=${T0 - 2 * HOUR}&until=${T0}&step=3600000`)).text(),
+    );
+    expect(coarse.fields.pm25).toEqual([
+      [T0 - 2 * HOUR, 69.5],
+      [T0 - HOUR, 69.5],
+    ]);
+    const stack = decodeDeviceHistory(
+      await (await deviceHistory('cems-h', `since=${T0 - 2 * HOUR}&until=${T0}`)).text(),
+    );
+    expect(stack).toMatchObject({
+      measurement: 'stack',
+      fields: { so2_avg: [[T0 - HOUR, 28]], so2_zsavg: [[T0 - HOUR, 32]] },
+    });
+    const none = decodeDeviceHistory(
+      await (await deviceHistory('nobody', `since=${T0 - 2 * HOUR}&until=${T0}`)).text(),
+    );
+    expect(none).toMatchObject({ measurement: '', fields: {}, flags: {} });
+  });
+
+  it('says what is wrong with a request, and asks for a login', async () => {
+    const bad = async (dev: string, q: string) => {
+      const res = await deviceHistory(dev, q);
+      expect(res.status).toBe(400);
+      return ((await res.json()) as { error: string }).error;
+    };
+    expect(await bad('aq-h', `until=${T0}`)).toBe('since: required, epoch milliseconds');
+    expect(await bad('aq-h', `since=${T0}`)).toBe('until: required, epoch milliseconds');
+    expect(await bad('aq-h', `since=${T0}&until=${T0}`)).toContain('must be after since');
+    expect(await bad('aq-h', `since=${T0 - 40 * 24 * HOUR}&until=${T0}`)).toBe('at most 31 days at a time');
+    expect(await bad('aq-h', `since=${T0 - 24 * HOUR}&until=${T0}&step=60000`)).toBe(
+      'step: expected 87000–2678400000, got 60000',
+    );
+    expect(await bad("aq'h", `since=${T0 - HOUR}&until=${T0}`)).toContain('dev: expected a device id');
+    expect((await deviceHistory('aq-h', `since=${T0 - HOUR}&until=${T0}`, {})).status).toBe(401);
+    expect(
+      (await deviceHistory('aq-h', `since=${T0 - HOUR}&until=${T0}`, basic('ingest', PASSWORDS.ingest))).status,
+    ).toBe(403);
+  });
+
+  it("filters the alarm history to one device, and serves the devices file's sites", async () => {
+    const h = decodeAlarmHistory(await (await history(`since=${T0 - HOUR}&until=${T0 + HOUR}&dev=rsd-2`)).text());
+    expect(h.events.map((e) => e.dev)).toEqual(['rsd-2']);
+    expect((await history(`since=${T0 - HOUR}&dev=a%20b`)).status).toBe(400);
+    const res = await fetch(`${base}/api/sites`, { headers: OPERATOR });
+    expect(await res.json()).toEqual({
+      devices: {
+        'aq-h': { district: '新城区', site: '内蒙古大学 南校区', lat: 40.81, lon: 111.68, grade: 2 },
+        'cems-1': { district: '托克托县', site: '托电 1号机组', profile: 'ultra-low', limits: { so2: 30 } },
+      },
+    });
+    expect((await fetch(`${base}/api/sites`)).status).toBe(401);
   });
 });

@@ -1,0 +1,46 @@
+// Where each device stands, from ingest's devices file (`--devices`, config/devices.example.yaml): district,
+// site and coordinates for the device list and the map, and what sets its limits (profile, limit
+// overrides, GB 3095 grade) for the device page's charts. Only these keys are read, and no others are
+// refused: ingest owns the file and checks the rest of it.
+import { configRoot } from '../protocol/config.ts';
+
+export interface Site {
+  district?: string;
+  site?: string;
+  /** WGS 84 degrees. */
+  lat?: number;
+  lon?: number;
+  profile?: string;
+  limits?: Record<string, number>;
+  grade?: 1 | 2;
+}
+
+/** The devices file's entries by device id; a file that does not load throws a ConfigError naming the key. */
+export function loadSites(file: string): Record<string, Site> {
+  const root = configRoot(file);
+  const devs = root.get('devices');
+  const out: Record<string, Site> = {};
+  if (!devs.present) return out;
+  for (const id of Object.keys(devs.value as object)) {
+    const d = devs.get(id);
+    const s: Site = {};
+    const district = d.get('district').optStr();
+    const site = d.get('site').optStr();
+    const lat = d.get('lat').optNum({ min: -90, max: 90 });
+    const lon = d.get('lon').optNum({ min: -180, max: 180 });
+    if (district) s.district = district;
+    if (site) s.site = site;
+    // A station on the map needs both coordinates.
+    if ((lat === undefined) !== (lon === undefined)) d.fail('lat and lon: give both or neither');
+    if (lat !== undefined && lon !== undefined) Object.assign(s, { lat, lon });
+    const profile = d.get('profile').optStr();
+    if (profile) s.profile = profile;
+    const limits = d.get('limits');
+    if (limits.present)
+      s.limits = Object.fromEntries(Object.keys(limits.value as object).map((k) => [k, limits.get(k).num({ min: 0 })]));
+    const grade = d.get('grade').optNum({ min: 1, max: 2, integer: true });
+    if (grade !== undefined) s.grade = grade as 1 | 2;
+    out[id] = s;
+  }
+  return out;
+}
