@@ -97,3 +97,16 @@ export function postJson(
     req.end(JSON.stringify(body));
   });
 }
+
+/** GETs JSON over HTTPS trusting `ca`. */
+export function getJson(url: string, ca: Buffer): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca, timeout: 10_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      })
+      .on('error', reject);
+  });
+}

@@ -2,8 +2,10 @@
 // and wss with client certificates as logins; a `qingcheng gateway` pushed to over HTTPS with a bearer
 // token, publishing over mqtts with its certificate, its records acknowledged by a real ingest and
 // influxd; certificates that must not get in; every listener on 127.0.0.1 unless told otherwise.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -14,8 +16,8 @@ import { Topics } from '../../protocol/topics.ts';
 import { passes } from '../../simulators/models/rsd.ts';
 import { TestPki } from '../helpers/certs.ts';
 import { Influxd } from '../helpers/influxd.ts';
-import { ingestProc, makeUsers, PASSWORDS, Proc } from '../helpers/pipeline.ts';
-import { connectMqtt, logLine, portOf, postJson, written } from '../helpers/tls-procs.ts';
+import { ingestProc, makeUsers, PASSWORDS, Proc, ROOT } from '../helpers/pipeline.ts';
+import { connectMqtt, getJson, logLine, portOf, postJson, written } from '../helpers/tls-procs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-tls-'));
 const pki = new TestPki(join(dir, 'pki'));
@@ -27,6 +29,10 @@ const clients: MqttClient[] = [];
 const influx = new Influxd(join(dir, 'influxdb'));
 
 let broker: Proc;
+/** The broker of --require-client-cert, its certificate in files a test renews. */
+let strict: Proc;
+let strictAt = '';
+const renewed = { cert: join(dir, 'renewed', 'broker.pem'), key: join(dir, 'renewed', 'broker.key') };
 let listening: Record<string, unknown>;
 let mqtts = '';
 let wss = '';
@@ -38,11 +44,11 @@ const withCert = (cn: string) => {
   return { ca, cert: readFileSync(c.cert), key: readFileSync(c.key) };
 };
 
-function startBroker(extra: string[] = []): Proc {
+function startBroker(extra: string[] = [], server = pki.server): Proc {
   const p = new Proc('broker', [
     'broker',
     ...['--users', join(dir, 'users.yaml'), '--port', '0', '--health-port', '0', '--tls-port', '0', '--wss-port', '0'],
-    ...['--tls-cert', pki.server.cert, '--tls-key', pki.server.key, '--tls-ca', pki.ca, ...extra],
+    ...['--tls-cert', server.cert, '--tls-key', server.key, '--tls-ca', pki.ca, ...extra],
   ]);
   procs.push(p);
   return p;
@@ -194,10 +200,13 @@ describe('TLS and client certificates', () => {
   });
 
   it('with --require-client-cert refuses a password alone, on every listener, and lets a certificate in', async () => {
-    const strict = startBroker(['--require-client-cert']);
+    mkdirSync(join(dir, 'renewed'));
+    copyFileSync(pki.server.cert, renewed.cert);
+    copyFileSync(pki.server.key, renewed.key);
+    strict = startBroker(['--require-client-cert'], renewed);
     const line = await logLine(strict, 'broker listening');
     expect(line.client_certs).toBe('required');
-    const at = `mqtts://127.0.0.1:${portOf(line.mqtts)}`;
+    const at = (strictAt = `mqtts://127.0.0.1:${portOf(line.mqtts)}`);
     const login = { username: 'operator', password: PASSWORDS.operator };
     await expect(connectMqtt(at, { ca, ...login }, clients)).rejects.toThrow(/Not authorized/i);
     await expect(connectMqtt(`mqtt://127.0.0.1:${portOf(line.mqtt)}`, login, clients)).rejects.toThrow(
@@ -208,10 +217,69 @@ describe('TLS and client certificates', () => {
     expect(op.connected).toBe(true);
   });
 
-  it('refuses TLS options that cannot work, naming the one to add', async () => {
-    const p = new Proc('broker', ['broker', '--users', join(dir, 'users.yaml'), '--tls-port', '0']);
-    procs.push(p);
-    expect(await p.exited).toBe(2);
-    expect(p.output).toContain('--tls-port and --wss-port need --tls-cert and --tls-key');
+  it('reads its certificate again on SIGHUP: a client trusting only the new CA then gets in', async () => {
+    const next = new TestPki(join(dir, 'next-pki'), 'Next CA');
+    const login = { ...withCert('operator'), ca: readFileSync(next.ca) };
+    await expect(connectMqtt(strictAt, login, clients)).rejects.toThrow(/self-signed|unable to verify|certificate/i);
+    copyFileSync(next.server.cert, renewed.cert);
+    copyFileSync(next.server.key, renewed.key);
+    strict.child.kill('SIGHUP');
+    await logLine(strict, 'TLS certificate reloaded');
+    expect((await connectMqtt(strictAt, login, clients)).connected).toBe(true);
+  });
+
+  it('serves the console over HTTPS, on 127.0.0.1 unless told otherwise', async () => {
+    const c = new Proc('console', [
+      'console',
+      ...['--port', '0', '--ws', 'wss://127.0.0.1:1/mqtt', '--tls-cert', pki.server.cert, '--tls-key', pki.server.key],
+    ]);
+    procs.push(c);
+    const url = String((await logLine(c, 'operator console', 30_000)).url);
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    const page = await getJson(`${url}config.json`, ca);
+    expect(page).toMatchObject({ ws: 'wss://127.0.0.1:1/mqtt' });
+  }, 40_000);
+
+  it("README's openssl commands run as printed and make certificates a TLS server and client accept", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Security'));
+    const script = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    expect(script).toContain('openssl req -x509');
+    const at = join(dir, 'readme');
+    mkdirSync(at);
+    execFileSync('sh', ['-e', '-c', script], { cwd: at, stdio: 'pipe' });
+    const certs = (f: string) => readFileSync(join(at, 'certs', f));
+    const server = tls.createServer({
+      cert: certs('broker.pem'),
+      key: certs('broker.key'),
+      ca: certs('ca.pem'),
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    const peer = new Promise<string>((resolve) =>
+      server.once('secureConnection', (s) => {
+        resolve(String(s.getPeerCertificate().subject.CN));
+        s.end();
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as net.AddressInfo;
+    const client = tls.connect({
+      port,
+      host: '127.0.0.1',
+      servername: 'broker.example',
+      ca: certs('ca.pem'),
+      cert: certs('gw-saihan-01.pem'),
+      key: certs('gw-saihan-01.key'),
+    });
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      client.once('secureConnect', () => resolve());
+      client.once('error', reject);
+    });
+    expect(client.authorized).toBe(true);
+    expect(await peer).toBe('gw-saihan-01');
+    client.destroy();
+    server.close();
   });
 });
