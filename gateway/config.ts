@@ -1,5 +1,6 @@
 // The gateway's YAML config, validated with messages that name the file and key. See config/gateway.example.yaml.
-import { accessSync, constants } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { configRoot, type Node } from '../protocol/config.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/kinds.ts';
@@ -187,7 +188,7 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
     maxUnacked: m.get('max_unacked').num({ def: 20_000, min: 1, integer: true }),
     statusMs: m.get('status_s').num({ def: 10, min: 1 }) * 1000,
   };
-  const mqttTls = parseMqttTls(m, root.file, mqtt.url);
+  const mqttTls = parseMqttTls(m, root.file, mqtt.url, mqtt.username ?? id);
   if (mqttTls) mqtt.tls = mqttTls;
   const o = root.get('outbox').only('path', 'max_records', 'sync');
   const outbox: OutboxConfig = {
@@ -239,7 +240,7 @@ function pemFile(n: Node, configFile: string): string | undefined {
 }
 
 /** The uplink's TLS files: only for a TLS URL, a client certificate with its key. */
-function parseMqttTls(m: Node, configFile: string, url: string): MqttConfig['tls'] {
+function parseMqttTls(m: Node, configFile: string, url: string, username: string): MqttConfig['tls'] {
   const ca = pemFile(m.get('ca'), configFile);
   const cert = pemFile(m.get('cert'), configFile);
   const key = pemFile(m.get('key'), configFile);
@@ -248,7 +249,20 @@ function parseMqttTls(m: Node, configFile: string, url: string): MqttConfig['tls
   if (!ca && !cert) return undefined;
   if (!/^(mqtts|wss):\/\//.test(url))
     m.get('url').fail(`ca, cert and key are for TLS: expected an mqtts:// or wss:// URL, got ${url}`);
+  if (cert) checkCn(m.get('cert'), cert, username);
   return { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
+}
+
+/** The broker logs a certificate in as its CN: one that names someone else would be refused there, later. */
+function checkCn(n: Node, file: string, username: string): void {
+  let cn: string | undefined;
+  try {
+    cn = /^CN=(.*)$/m.exec(new X509Certificate(readFileSync(file)).subject)?.[1];
+  } catch (e) {
+    n.fail(`${file} is not a PEM certificate (${(e as Error).message})`);
+  }
+  if (cn !== username)
+    n.fail(`the certificate's CN is ${cn ?? '(none)'}, not ${username}: the broker logs a certificate in as its CN`);
 }
 
 function listenOn(n: Node, example: string): { host: string; port: number } {

@@ -1,10 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadGatewayConfig, parseGatewayConfig, type PolledDeviceConfig } from '../../gateway/config.ts';
 import { planBlocks } from '../../gateway/device-reader.ts';
 import { flagsFromStatus } from '../../gateway/flags.ts';
 import { TEMPLATES } from '../../gateway/templates.ts';
 import { Node } from '../../protocol/config.ts';
+import { TestPki } from '../helpers/certs.ts';
 
 const base = {
   gateway: { id: 'gw-1' },
@@ -12,6 +16,9 @@ const base = {
   devices: [{ id: 'aq-1', link: 'bus-a', unit: 1, template: 'SIM-AQ6' }],
 };
 /** A config read from /nowhere/gateway.yaml: relative file names resolve under /nowhere. */
+/** Certificates made for the TLS keys' tests. */
+const tlsDir = mkdtempSync(join(tmpdir(), 'qingcheng-gw-tls-'));
+afterAll(() => rmSync(tlsDir, { recursive: true, force: true }));
 const load = (doc: unknown) => parseGatewayConfig(new Node('/nowhere/gateway.yaml', '', doc));
 const withDevice = (d: object) => ({ ...base, devices: [{ id: 'aq-1', link: 'bus-a', ...d }] });
 
@@ -73,6 +80,10 @@ describe('gateway config', () => {
     [
       { ...base, mqtt: { url: 'mqtts://broker:8883', cert: '/dev/null' } },
       'gateway.yaml: mqtt.key: required with mqtt.cert',
+    ],
+    [
+      { ...base, mqtt: { url: 'mqtts://broker:8883', cert: '/dev/null', key: '/dev/null' } },
+      'gateway.yaml: mqtt.cert: /dev/null is not a PEM certificate',
     ],
     [{ ...base, mqtt: { window: 0 } }, 'gateway.yaml: mqtt.window: expected at least 1, got 0'],
     [
@@ -214,6 +225,20 @@ describe('gateway config', () => {
         ],
       }),
     ).toThrow('gateway.yaml: devices[1].mn: MN M1 is used by another device of link loggers');
+  });
+
+  it("reads the uplink's TLS files, and refuses a client certificate whose CN is not the gateway's user", () => {
+    const dir = tlsDir;
+    const pki = new TestPki(dir);
+    const [mine, other] = [pki.client('gw-1'), pki.client('gw-2')];
+    const mqtt = { url: 'mqtts://broker.example:8883', ca: 'ca.pem' };
+    const c = parseGatewayConfig(
+      new Node(join(dir, 'gateway.yaml'), '', { ...base, mqtt: { ...mqtt, cert: mine.cert, key: 'client-gw-1.key' } }),
+    );
+    expect(c.mqtt.tls).toEqual({ ca: pki.ca, cert: mine.cert, key: mine.key });
+    expect(() =>
+      parseGatewayConfig(new Node(join(dir, 'gateway.yaml'), '', { ...base, mqtt: { ...mqtt, ...other } })),
+    ).toThrow(/gateway\.yaml: mqtt\.cert: the certificate's CN is gw-2, not gw-1/);
   });
 
   it('reads an http link and the devices that push to it', () => {
