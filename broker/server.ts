@@ -125,6 +125,7 @@ export class Broker {
   private pruner?: NodeJS.Timeout;
   private unwatchUsers?: () => void;
   private rateLoggedAt = 0;
+  private tlsLoggedAt = 0;
   port = 0;
   healthPort = 0;
   wsPort = 0;
@@ -206,11 +207,12 @@ export class Broker {
     this.wsPort = await listen(this.ws, port, this.o.host);
   }
 
-  private webSocketServer(server: http.Server | https.Server): WebSocketServer {
+  /** `admitted`: the connection already took its turn from the address's bucket (TLS, before the handshake). */
+  private webSocketServer(server: http.Server | https.Server, admitted = false): WebSocketServer {
     // ws holds a whole frame before the gate sees it: frames are held to the largest gateway packet.
     const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: this.limits.packet.gateway });
     wss.on('connection', (socket: WebSocket, req) => {
-      if (!this.admitConnection(req.socket.remoteAddress ?? '')) return socket.terminate();
+      if (!admitted && !this.admitConnection(req.socket.remoteAddress ?? '')) return socket.terminate();
       this.handle(createWebSocketStream(socket), req.socket.remoteAddress ?? '', req, req.socket);
     });
     return wss;
@@ -226,20 +228,39 @@ export class Broker {
       ...readTls(files, '--tls-cert'),
       requestCert: !!files.ca,
       rejectUnauthorized: false,
+      // A socket that never finishes its handshake is held no longer than one that never sends CONNECT.
+      handshakeTimeout: this.limits.connectTimeoutMs,
+    };
+    // A handshake costs the broker CPU: the address's bucket is taken before it, not after.
+    const gate = (socket: net.Socket) => {
+      if (this.admitConnection(socket.remoteAddress ?? '')) return;
+      socket.on('error', () => undefined);
+      socket.destroy();
     };
     const failed = (e: Error, socket: tls.TLSSocket) => {
       this.stats.tlsHandshakeFailures++;
-      log('warn', 'TLS handshake failed', { address: socket.remoteAddress, error: e.message });
+      // One line a second at most, as for refused connections.
+      if (Date.now() - this.tlsLoggedAt < 1000) return;
+      this.tlsLoggedAt = Date.now();
+      log('warn', 'TLS handshake failed', {
+        address: socket.remoteAddress,
+        error: e.message,
+        failed_so_far: this.stats.tlsHandshakeFailures,
+      });
     };
     if (this.o.tlsPort !== undefined) {
-      this.tlsServer = tls.createServer(opts, (socket) => this.accept(socket, socket.remoteAddress ?? ''));
+      this.tlsServer = tls.createServer(opts, (socket) =>
+        this.handle(socket, socket.remoteAddress ?? '', undefined, socket),
+      );
+      this.tlsServer.on('connection', gate);
       this.tlsServer.on('tlsClientError', failed);
       this.tlsPort = await listen(this.tlsServer, this.o.tlsPort, this.o.host);
     }
     if (this.o.wssPort !== undefined) {
       this.wssHttp = https.createServer(opts, upgradeOnly);
+      this.wssHttp.on('connection', gate);
       this.wssHttp.on('tlsClientError', failed);
-      this.wssSockets = this.webSocketServer(this.wssHttp);
+      this.wssSockets = this.webSocketServer(this.wssHttp, true);
       this.wssPort = await listen(this.wssHttp, this.o.wssPort, this.o.host);
     }
   }
