@@ -173,6 +173,12 @@ describe('TLS and client certificates', () => {
     await written(broker, 'client certificate not accepted');
     const op = await connectMqtt(mqtts, { ca, username: 'operator', password: PASSWORDS.operator }, clients);
     expect(op.connected).toBe(true);
+    // Plain MQTT on the TLS port never gets to a login; the broker counts the failed handshake.
+    const login = { username: 'operator', password: PASSWORDS.operator };
+    await expect(connectMqtt(mqtts.replace('mqtts:', 'mqtt:'), login, clients)).rejects.toThrow();
+    const health = (await (await fetch(String(listening.health))).json()) as Record<string, number>;
+    expect(health.refusedCert).toBe(2);
+    expect(health.tlsHandshakeFailures).toBeGreaterThanOrEqual(1);
   });
 
   it("holds a gateway logged in by certificate to its own topics: gw-a's certificate cannot publish as gw-b", async () => {
