@@ -1,7 +1,8 @@
 // TLS end to end (README "Security"): a throw-away CA made with openssl; `qingcheng broker` serving mqtts
 // and wss with client certificates as logins; a `qingcheng gateway` pushed to over HTTPS with a bearer
-// token, publishing over mqtts with its certificate, its records acknowledged by a real ingest and
-// influxd; certificates that must not get in; every listener on 127.0.0.1 unless told otherwise.
+// token, publishing over mqtts with its certificate, its records acknowledged by a real ingest (over
+// mqtts too) and influxd; certificates that must not get in; every listener on 127.0.0.1 unless told
+// otherwise.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -16,7 +17,7 @@ import { Topics } from '../../protocol/topics.ts';
 import { passes } from '../../simulators/models/rsd.ts';
 import { TestPki } from '../helpers/certs.ts';
 import { Influxd } from '../helpers/influxd.ts';
-import { ingestProc, makeUsers, PASSWORDS, Proc, ROOT } from '../helpers/pipeline.ts';
+import { makeUsers, PASSWORDS, Proc, ROOT } from '../helpers/pipeline.ts';
 import { connectMqtt, getJson, logLine, portOf, postJson, written } from '../helpers/tls-procs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-tls-'));
@@ -129,7 +130,12 @@ describe('TLS and client certificates', () => {
     );
     await op.subscribeAsync(t.status('gw-a'), { qos: 1 });
 
-    procs.push(ingestProc(portOf(listening.mqtt), ['--flush-ms', '100', '--influx-url', influx.url]));
+    // Ingest over mqtts with a password, trusting the test CA the way README "Security" says.
+    const login = ['--mqtt', mqtts, '--username', 'ingest', '--password', PASSWORDS.ingest];
+    const ingest = new Proc('ingest', ['ingest', ...login, '--flush-ms', '100', '--influx-url', influx.url], {
+      NODE_EXTRA_CA_CERTS: pki.ca,
+    });
+    procs.push(ingest);
     const gw = new Proc('gateway', ['gateway', '--config', config, '--metrics-port', '0']);
     procs.push(gw);
     const url = String((await logLine(gw, 'http link listening')).url);
@@ -159,6 +165,7 @@ describe('TLS and client certificates', () => {
     const s = await Promise.race([acked, timeout]);
     expect(s.next_seq).toBeGreaterThanOrEqual(records.length);
     expect(gw.output).toContain('"uplink connected"');
+    expect(ingest.output).not.toContain('connection refused');
     const text = await (await fetch(metrics)).text();
     expect(text).toContain('qingcheng_gateway_http_unauthorized_total{gateway="gw-a",link="push"} 2');
   }, 30_000);
