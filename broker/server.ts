@@ -2,12 +2,15 @@
 // ids held to their users, the ACL, limits on what one client may cost (limits.ts), a health endpoint that
 // counts every refusal, and optionally Redis for its state (sessions, queued QoS 1 messages, retained
 // messages) and for fan-out between brokers, so a broker restart loses nothing and several brokers serve
-// one network.
+// one network. With TLS it also serves mqtts and wss; with a CA, a client certificate is a login
+// (broker/cert-login.ts).
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { createHash } from 'node:crypto';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
@@ -19,6 +22,8 @@ import { PacketGate, type GateRefusal } from './packet-gate.ts';
 import { loadUsers, verifyPassword, type User } from './users.ts';
 import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
+import { peerIdentity, readTls, type PeerIdentity, type TlsFiles } from '../protocol/tls.ts';
+import { certLogin } from './cert-login.ts';
 
 export interface BrokerOptions {
   port: number;
@@ -39,6 +44,14 @@ export interface BrokerOptions {
   usersPollMs?: number;
   /** Limits on what one client may cost (broker/limits.ts has the defaults). */
   limits?: Partial<BrokerLimits>;
+  /** Certificate and key of the mqtts and wss listeners; with `ca`, client certificates it signed are logins. */
+  tls?: TlsFiles;
+  /** MQTT over TLS (mqtts); undefined = none, 0 = a free port. Needs `tls`. */
+  tlsPort?: number;
+  /** MQTT over WebSocket over TLS (wss, path /mqtt); undefined = none, 0 = a free port. Needs `tls`. */
+  wssPort?: number;
+  /** Refuse every login without a client certificate signed by `tls.ca`, passwords included. */
+  requireClientCert?: boolean;
 }
 
 /**
@@ -88,6 +101,11 @@ export class Broker {
   private redisConn?: { disconnect(): void };
   private ws?: http.Server;
   private wss?: WebSocketServer;
+  private tlsServer?: tls.Server;
+  private wssHttp?: https.Server;
+  private wssSockets?: WebSocketServer;
+  /** The certificate each TLS connection presented, by the stream Aedes reads (its gate). */
+  private certs = new WeakMap<Duplex, PeerIdentity>();
   private principals = new WeakMap<Client, Principal>();
   /** The filters each client holds, against limits.maxSubscriptions. */
   private subscriptions = new WeakMap<Client, Set<string>>();
@@ -107,9 +125,12 @@ export class Broker {
   private pruner?: NodeJS.Timeout;
   private unwatchUsers?: () => void;
   private rateLoggedAt = 0;
+  private tlsLoggedAt = 0;
   port = 0;
   healthPort = 0;
   wsPort = 0;
+  tlsPort = 0;
+  wssPort = 0;
   readonly startedAt = Date.now();
   /** Every refusal, by kind; served on /health. */
   stats = {
@@ -127,9 +148,19 @@ export class Broker {
     loginDelays: 0,
     usersReloaded: 0,
     usersReloadFailed: 0,
+    /** TLS handshakes that failed (a client not trusting our certificate, plain MQTT on the TLS port). */
+    tlsHandshakeFailures: 0,
+    /** Logins refused for a certificate: not verified, CN no user, or none where one is required. */
+    refusedCert: 0,
+    tlsReloaded: 0,
+    tlsReloadFailed: 0,
   };
 
   constructor(private o: BrokerOptions) {
+    if ((o.tlsPort !== undefined || o.wssPort !== undefined) && !o.tls)
+      throw new Error('a TLS listener needs a certificate and key (--tls-cert, --tls-key)');
+    if (o.requireClientCert && !o.tls?.ca)
+      throw new Error('requiring client certificates needs the CA that signs them (--tls-ca)');
     this.users = new Map(o.users.map((u) => [u.username, u]));
     this.prefix = o.prefix ?? DEFAULT_PREFIX;
     this.shards = o.shards ?? DEFAULT_SHARDS;
@@ -160,6 +191,7 @@ export class Broker {
       this.healthPort = await listen(this.health, this.o.healthPort, this.o.host);
     }
     if (this.o.wsPort !== undefined) await this.startWebSocket(this.o.wsPort);
+    if (this.o.tls) await this.startTls(this.o.tls);
     this.pruner = setInterval(() => {
       this.buckets.prune();
       this.backoff.prune();
@@ -170,16 +202,87 @@ export class Broker {
 
   /** The same broker, users and ACL over WebSocket: each socket becomes a stream Aedes reads MQTT from. */
   private async startWebSocket(port: number): Promise<void> {
-    this.ws = http.createServer((_req, res) =>
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'),
-    );
-    // ws holds a whole frame before the gate sees it: frames are held to the largest gateway packet.
-    this.wss = new WebSocketServer({ server: this.ws, path: '/mqtt', maxPayload: this.limits.packet.gateway });
-    this.wss.on('connection', (socket: WebSocket, req) => {
-      if (!this.admitConnection(req.socket.remoteAddress ?? '')) return socket.terminate();
-      this.handle(createWebSocketStream(socket), req.socket.remoteAddress ?? '', req);
-    });
+    this.ws = http.createServer(upgradeOnly);
+    this.wss = this.webSocketServer(this.ws);
     this.wsPort = await listen(this.ws, port, this.o.host);
+  }
+
+  /** `admitted`: the connection already took its turn from the address's bucket (TLS, before the handshake). */
+  private webSocketServer(server: http.Server | https.Server, admitted = false): WebSocketServer {
+    // ws holds a whole frame before the gate sees it: frames are held to the largest gateway packet.
+    const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: this.limits.packet.gateway });
+    wss.on('connection', (socket: WebSocket, req) => {
+      if (!admitted && !this.admitConnection(req.socket.remoteAddress ?? '')) return socket.terminate();
+      this.handle(createWebSocketStream(socket), req.socket.remoteAddress ?? '', req, req.socket);
+    });
+    return wss;
+  }
+
+  /**
+   * The mqtts and wss listeners. A certificate is asked for when there is a CA, but a handshake without
+   * one goes on: the login then decides (a password, unless certificates are required), and a refusal
+   * is a CONNACK with a reason in the log rather than a bare TLS alert.
+   */
+  private async startTls(files: TlsFiles): Promise<void> {
+    const opts: tls.TlsOptions = {
+      ...readTls(files, '--tls-cert'),
+      requestCert: !!files.ca,
+      rejectUnauthorized: false,
+      // A socket that never finishes its handshake is held no longer than one that never sends CONNECT.
+      handshakeTimeout: this.limits.connectTimeoutMs,
+    };
+    // A handshake costs the broker CPU: the address's bucket is taken before it, not after.
+    const gate = (socket: net.Socket) => {
+      if (this.admitConnection(socket.remoteAddress ?? '')) return;
+      socket.on('error', () => undefined);
+      socket.destroy();
+    };
+    const failed = (e: Error, socket: tls.TLSSocket) => {
+      this.stats.tlsHandshakeFailures++;
+      // One line a second at most, as for refused connections.
+      if (Date.now() - this.tlsLoggedAt < 1000) return;
+      this.tlsLoggedAt = Date.now();
+      log('warn', 'TLS handshake failed', {
+        address: socket.remoteAddress,
+        error: e.message,
+        failed_so_far: this.stats.tlsHandshakeFailures,
+      });
+    };
+    if (this.o.tlsPort !== undefined) {
+      this.tlsServer = tls.createServer(opts, (socket) =>
+        this.handle(socket, socket.remoteAddress ?? '', undefined, socket),
+      );
+      this.tlsServer.on('connection', gate);
+      this.tlsServer.on('tlsClientError', failed);
+      this.tlsPort = await listen(this.tlsServer, this.o.tlsPort, this.o.host);
+    }
+    if (this.o.wssPort !== undefined) {
+      this.wssHttp = https.createServer(opts, upgradeOnly);
+      this.wssHttp.on('connection', gate);
+      this.wssHttp.on('tlsClientError', failed);
+      this.wssSockets = this.webSocketServer(this.wssHttp, true);
+      this.wssPort = await listen(this.wssHttp, this.o.wssPort, this.o.host);
+    }
+  }
+
+  /**
+   * Reads the certificate, key and CA again (on SIGHUP): new connections get them, open ones keep theirs.
+   * Files that do not load leave the ones loaded before.
+   */
+  reloadTls(): boolean {
+    if (!this.o.tls) return false;
+    try {
+      const opts = readTls(this.o.tls, '--tls-cert');
+      this.tlsServer?.setSecureContext(opts);
+      this.wssHttp?.setSecureContext(opts);
+    } catch (e) {
+      this.stats.tlsReloadFailed++;
+      log('error', 'TLS files not reloaded; the ones loaded before stay', { error: (e as Error).message });
+      return false;
+    }
+    this.stats.tlsReloaded++;
+    log('info', 'TLS certificate reloaded', { cert: this.o.tls.cert, ca: this.o.tls.ca ?? 'none' });
+    return true;
   }
 
   /** Keeps the sets of connected clients and of each client's filters up to date. */
@@ -193,7 +296,7 @@ export class Broker {
 
   /** A new TCP connection: the per-address bucket first, then the packet gate in front of Aedes. */
   private accept(socket: net.Socket, address: string): void {
-    if (this.admitConnection(address)) return this.handle(socket, address);
+    if (this.admitConnection(address)) return this.handle(socket, address, undefined, socket);
     socket.on('error', () => undefined);
     socket.destroy();
   }
@@ -212,10 +315,12 @@ export class Broker {
     return false;
   }
 
-  private handle(stream: Duplex, address: string, req?: http.IncomingMessage): void {
+  private handle(stream: Duplex, address: string, req?: http.IncomingMessage, socket?: net.Socket): void {
     const gate: PacketGate = new PacketGate(stream, address, this.limits.connectPacket, (r) =>
       this.onGateRefusal(gate, r),
     );
+    const cert = socket instanceof tls.TLSSocket ? peerIdentity(socket) : undefined;
+    if (cert) this.certs.set(gate, cert);
     const client = this.aedes.handle(gate, req);
     gate.once('close', () => this.live.delete(client));
   }
@@ -308,14 +413,25 @@ export class Broker {
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<void> {
-    const who = await this.login(username, password);
+    const gate = gateOf(client);
+    const who = await this.login(username, password, gate && this.certs.get(gate));
     this.claimClientId(client, who);
     this.principals.set(client, who);
     this.subscriptions.set(client, new Set());
     gateOf(client)?.admit(this.limits.packet[who.role], who.username || ANONYMOUS);
   }
 
-  private async login(username: string | undefined, password: Buffer | undefined): Promise<Principal> {
+  private async login(
+    username: string | undefined,
+    password: Buffer | undefined,
+    cert: PeerIdentity | undefined,
+  ): Promise<Principal> {
+    const byCert = certLogin(cert, username, (name) => this.users.get(name), !!this.o.requireClientCert);
+    if (byCert && 'refused' in byCert) {
+      this.stats.refusedCert++;
+      throw authError(byCert.refused, NOT_AUTHORIZED);
+    }
+    if (byCert) return byCert;
     if (username === undefined) {
       if (!this.o.allowAnonymous)
         throw authError(
@@ -480,13 +596,22 @@ export class Broker {
     clearInterval(this.pruner);
     this.unwatchUsers?.();
     this.health?.close();
-    for (const c of this.wss?.clients ?? []) c.terminate();
-    this.wss?.close();
+    for (const wss of [this.wss, this.wssSockets]) {
+      for (const c of wss?.clients ?? []) c.terminate();
+      wss?.close();
+    }
     this.ws?.close();
+    this.wssHttp?.close();
+    this.tlsServer?.close();
     this.tcp.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     this.redisConn?.disconnect();
   }
+}
+
+/** A plain request to a WebSocket listener: say where MQTT is. */
+function upgradeOnly(_req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n');
 }
 
 function gateOf(client: Client): PacketGate | undefined {

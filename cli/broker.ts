@@ -1,4 +1,4 @@
-import { Broker } from '../broker/server.ts';
+import { Broker, type BrokerOptions } from '../broker/server.ts';
 import { addUser, listUsers, loadUsers, removeUser, ROLES, setPassword, type Role } from '../broker/users.ts';
 import { log } from '../protocol/log.ts';
 import { Metrics, serveMetrics } from '../protocol/metrics.ts';
@@ -8,7 +8,11 @@ import { onShutdown } from './signals.ts';
 
 const OPTS = {
   port: { type: 'string', default: '1883', help: 'MQTT TCP port' },
-  host: { type: 'string', default: '0.0.0.0', help: 'address to listen on' },
+  host: {
+    type: 'string',
+    default: '127.0.0.1',
+    help: 'address every listener binds (MQTT, TLS, WebSocket, health, metrics); 0.0.0.0 for every interface',
+  },
   users: { type: 'string', default: 'config/users.yaml', help: 'users file (username, role, scrypt password hash)' },
   'health-port': { type: 'string', default: '8081', help: 'HTTP port of GET /health (0 = any free port)' },
   'metrics-port': {
@@ -18,6 +22,24 @@ const OPTS = {
   'ws-port': {
     type: 'string',
     help: 'also serve MQTT over WebSocket on this port, at /mqtt (for the operator console; 0 = any free port)',
+  },
+  'tls-port': {
+    type: 'string',
+    help: 'also serve MQTT over TLS (mqtts) on this port (0 = any free port; 8883 is usual)',
+  },
+  'wss-port': {
+    type: 'string',
+    help: 'also serve MQTT over WebSocket over TLS (wss) on this port, at /mqtt (0 = any free port)',
+  },
+  'tls-cert': { type: 'string', help: 'PEM certificate (chain) of the TLS listeners; re-read on SIGHUP' },
+  'tls-key': { type: 'string', help: 'PEM private key of --tls-cert' },
+  'tls-ca': {
+    type: 'string',
+    help: "PEM CA: a client certificate it signed logs in as the user its CN names (a gateway's id)",
+  },
+  'require-client-cert': {
+    type: 'boolean',
+    help: 'refuse every login without a client certificate signed by --tls-ca (passwords alone no longer do)',
   },
   'allow-anonymous': { type: 'boolean', help: 'let clients without credentials in, read-only (operator role)' },
   prefix: { type: 'string', default: DEFAULT_PREFIX, help: 'topic prefix' },
@@ -58,6 +80,7 @@ export async function run(argv: string[]): Promise<void> {
   if (argv[0] === 'user') return userCommand(argv.slice(1));
   const a = parse(argv, `Usage: qingcheng broker [options]\n       ${USER_USAGE.slice('Usage: '.length)}`, OPTS);
   const metricsPort = a['metrics-port'] !== undefined ? int(a['metrics-port'], 'metrics-port') : undefined;
+  const tls = tlsOptions(a);
   const broker = await new Broker({
     port: int(a.port, 'port'),
     host: a.host!,
@@ -73,23 +96,59 @@ export async function run(argv: string[]): Promise<void> {
     },
     ...(a.redis ? { redis: a.redis } : {}),
     ...(a['ws-port'] !== undefined ? { wsPort: int(a['ws-port'], 'ws-port') } : {}),
+    ...tls,
   }).start();
   const served =
     metricsPort === undefined ? undefined : await serveMetrics(new Metrics().addBroker(broker), metricsPort, a.host);
   log('info', 'broker listening', {
-    mqtt: `${a.host}:${broker.port}`,
+    mqtt: `mqtt://${a.host}:${broker.port}`,
+    ...(tls.tlsPort !== undefined ? { mqtts: `mqtts://${a.host}:${broker.tlsPort}` } : {}),
     health: `http://${a.host}:${broker.healthPort}/health`,
     ...(a['ws-port'] !== undefined ? { ws: `ws://${a.host}:${broker.wsPort}/mqtt` } : {}),
+    ...(tls.wssPort !== undefined ? { wss: `wss://${a.host}:${broker.wssPort}/mqtt` } : {}),
     ...(served ? { metrics: `http://${a.host}:${served.port}/metrics` } : {}),
+    client_certs: a['require-client-cert'] ? 'required' : a['tls-ca'] ? 'accepted' : 'off',
     anonymous: a['allow-anonymous'],
     state: a.redis ? 'redis' : 'memory',
   });
-  // The file is also watched; SIGHUP reloads at once, for scripts that must know it has happened.
-  process.on('SIGHUP', () => broker.reloadUsers());
+  // The users file is also watched; SIGHUP reloads it at once, and the TLS files (renewed certificates).
+  process.on('SIGHUP', () => {
+    broker.reloadUsers();
+    broker.reloadTls();
+  });
   onShutdown(async () => {
     await served?.close();
     await broker.stop();
   });
+}
+
+/** The TLS listeners and files of the options, each missing piece a usage error naming what to add. */
+function tlsOptions(a: {
+  'tls-port'?: string | undefined;
+  'wss-port'?: string | undefined;
+  'tls-cert'?: string | undefined;
+  'tls-key'?: string | undefined;
+  'tls-ca'?: string | undefined;
+  'require-client-cert': boolean;
+}): Pick<BrokerOptions, 'tls' | 'tlsPort' | 'wssPort' | 'requireClientCert'> {
+  const ports = {
+    ...(a['tls-port'] !== undefined ? { tlsPort: int(a['tls-port'], 'tls-port') } : {}),
+    ...(a['wss-port'] !== undefined ? { wssPort: int(a['wss-port'], 'wss-port') } : {}),
+  };
+  const [cert, key, ca] = [a['tls-cert'], a['tls-key'], a['tls-ca']];
+  const listeners = Object.keys(ports).length > 0;
+  if (listeners && (!cert || !key))
+    throw new UsageError('--tls-port and --wss-port need --tls-cert and --tls-key (PEM files)');
+  if (!listeners && (cert || key || ca))
+    throw new UsageError('--tls-cert, --tls-key and --tls-ca serve --tls-port or --wss-port: give one of them');
+  if (a['require-client-cert'] && !ca)
+    throw new UsageError('--require-client-cert needs --tls-ca, the CA that signs the client certificates');
+  if (!listeners) return {};
+  return {
+    ...ports,
+    tls: { cert: cert!, key: key!, ...(ca ? { ca } : {}) },
+    ...(a['require-client-cert'] ? { requireClientCert: true } : {}),
+  };
 }
 
 async function userCommand(argv: string[]): Promise<void> {

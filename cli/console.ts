@@ -7,7 +7,9 @@ import { onShutdown } from './signals.ts';
 
 const OPTS = {
   port: { type: 'string', default: '8090', help: 'HTTP port of the console (0 = any free port)' },
-  host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+  host: { type: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
+  'tls-cert': { type: 'string', help: 'serve HTTPS with this PEM certificate (chain); re-read on SIGHUP' },
+  'tls-key': { type: 'string', help: 'PEM private key of --tls-cert' },
   ws: {
     type: 'string',
     default: 'ws://127.0.0.1:8083/mqtt',
@@ -35,6 +37,7 @@ const OPTS = {
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng console [options]', OPTS);
   if (!/^wss?:\/\//.test(a.ws!)) throw new UsageError(`--ws: expected a ws:// or wss:// URL, got ${a.ws}`);
+  if (!a['tls-cert'] !== !a['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   const c = await new ConsoleServer({
     port: int(a.port, 'port'),
     host: a.host!,
@@ -44,9 +47,11 @@ export async function run(argv: string[]): Promise<void> {
     ...(a.devices ? { devices: a.devices } : {}),
     ...(a['influx-url'] ? { influxUrl: a['influx-url'], db: a.db! } : {}),
     ...(a['influx-username'] ? { influxUser: a['influx-username'], influxPassword: a['influx-password'] ?? '' } : {}),
+    ...(a['tls-cert'] && a['tls-key'] ? { tls: { cert: a['tls-cert'], key: a['tls-key'] } } : {}),
   }).start();
   process.stdout.write(
-    `operator console at http://${a.host}:${c.port}/ (broker ${a.ws}; alarm history ${a['influx-url'] ? `${a['influx-url']} db ${a.db}` : 'off: no --influx-url'}); log in with an operator user\n`,
+    `operator console at ${a['tls-cert'] ? 'https' : 'http'}://${a.host}:${c.port}/ (broker ${a.ws}; alarm history ${a['influx-url'] ? `${a['influx-url']} db ${a.db}` : 'off: no --influx-url'}); log in with an operator user\n`,
   );
+  process.on('SIGHUP', () => c.reloadTls());
   onShutdown(() => c.stop());
 }

@@ -38,6 +38,7 @@ export async function run(argv: string[]): Promise<void> {
       ? undefined
       : await serveMetrics(new Metrics().addGateway(gw), metricsPort, a['metrics-host']);
   if (served) log('info', 'metrics served', { url: `http://${a['metrics-host']}:${served.port}/metrics` });
+  process.on('SIGHUP', () => gw.reloadTls());
   onShutdown(async () => {
     await served?.close();
     await gw.stop();

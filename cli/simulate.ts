@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -55,6 +56,11 @@ const OPTS = {
     type: 'string',
     default: '127.0.0.1:8089',
     help: "where the gateway's http link listens (the sites push to http://<this>/records)",
+  },
+  'rsd-token': {
+    type: 'string',
+    env: 'QC_PUSH_TOKEN',
+    help: "bearer token the sites send to the gateway's http link (written into --write-gateway-config; default: a new random one)",
   },
   'hj212-stations': {
     type: 'string',
@@ -148,6 +154,7 @@ export async function run(argv: string[]): Promise<void> {
     );
   const sites = rsdSites(int(a.rsd, 'rsd'));
   const push = `http://${a['rsd-listen']}/records`;
+  const token = a['rsd-token'] ?? randomBytes(18).toString('base64url');
   for (const s of sites) process.stdout.write(`SIM-RSD ${s.dev} pushing vehicle passes to ${push}\n`);
   const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), int(a['hj212-cems'], 'hj212-cems'));
   const target = a['hj212-target']!;
@@ -157,7 +164,7 @@ export async function run(argv: string[]): Promise<void> {
     writeFileSync(
       a['write-gateway-config'],
       gatewayConfigFor(a.gateway!, fleet.endpoints, {
-        ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}),
+        ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev), token } } : {}),
         ...(loggers.length ? { hj212: { listen: target, devices: loggers } } : {}),
         ...(a['gateway-serial'] ? { serialPeer: a['gateway-serial'] } : {}),
         ...(a['templates-dir'] ? { templatesDir: resolve(a['templates-dir']) } : {}),
@@ -165,7 +172,7 @@ export async function run(argv: string[]): Promise<void> {
     );
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
   }
-  const pusher = sites.length ? new RsdPusher({ url: push }, sites).start() : undefined;
+  const pusher = sites.length ? new RsdPusher({ url: push, token }, sites).start() : undefined;
   const running = startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000);
   onShutdown(async () => {
     pusher?.stop();
@@ -189,6 +196,8 @@ export function templateNamed(name: string, option: string, dir?: string): Templ
 export interface PushedSites {
   listen: string;
   devices: string[];
+  /** The bearer token the http link requires. */
+  token: string;
 }
 
 /** HJ 212 loggers of a gateway config: an hj212 link listening on `listen`, and the loggers. */
@@ -237,7 +246,7 @@ export function gatewayConfigFor(
               timeout_ms: 1000,
             },
       ),
-      ...(extra.rsd ? [{ name: 'rsd-platform', type: 'http', listen: extra.rsd.listen }] : []),
+      ...(extra.rsd ? [{ name: 'rsd-platform', type: 'http', listen: extra.rsd.listen, token: extra.rsd.token }] : []),
       ...(extra.hj212 ? [{ name: 'hj212-loggers', type: 'hj212', listen: extra.hj212.listen }] : []),
     ],
     devices: [

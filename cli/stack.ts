@@ -1,4 +1,5 @@
 // `qingcheng stack` (npm start): the whole network on one machine, with a live one-line summary.
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -230,11 +231,16 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
   const gateways: Gateway[] = [];
   // Remote-sensing sites push their passes to the first gateway, on a port the system picks.
   const sites = rsdSites(int(a.rsd, 'rsd'));
+  // The simulated sites and the gateway's http link share a token made for this run.
+  const pushToken = randomBytes(18).toString('base64url');
   // National stations' HJ 212 loggers connect to the last gateway.
   const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), 0);
   for (const [g, id] of gwIds.entries()) {
     const mine = fleet.endpoints.filter((_, i) => i % nGw === g);
-    const rsd = g === 0 && sites.length ? { listen: '127.0.0.1:0', devices: sites.map((s) => s.dev) } : undefined;
+    const rsd =
+      g === 0 && sites.length
+        ? { listen: '127.0.0.1:0', devices: sites.map((s) => s.dev), token: pushToken }
+        : undefined;
     const hj212 = g === nGw - 1 && loggers.length ? { listen: '127.0.0.1:0', devices: loggers } : undefined;
     if (!mine.length && !rsd && !hj212) continue;
     const yaml = gatewayConfigFor(id, mine, {
@@ -250,7 +256,7 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
   say(`  gateways     ${gateways.map((g) => `${g.cfg.id} (${g.cfg.devices.length} devices)`).join(', ')}`);
   if (sites.length) {
     const pushUrl = `http://127.0.0.1:${gateways[0]!.ports[0]}/records`;
-    const pusher = new RsdPusher({ url: pushUrl }, sites).start();
+    const pusher = new RsdPusher({ url: pushUrl, token: pushToken }, sites).start();
     stops.push(async () => pusher.stop());
     say(`  remote sensing ${sites.length} SIM-RSD site(s) pushing vehicle passes to ${pushUrl}`);
   }

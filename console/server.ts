@@ -2,12 +2,14 @@
 // starts, so the browser runs the same NetworkView as the `watch` CLI), config.json telling it where the
 // broker's MQTT-over-WebSocket listener is, and the alarm API (alarms-api.ts) over InfluxDB.
 import http from 'node:http';
+import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
+import { readTls, scheme, type TlsFiles } from '../protocol/tls.ts';
 import { AlarmApi } from './alarms-api.ts';
 import { OperatorAuth } from './auth.ts';
 import { Influx } from './influx.ts';
@@ -33,12 +35,14 @@ export interface ConsoleOptions {
   influxPassword?: string;
   /** Ingest's devices file: district, site and coordinates of each device (console/sites.ts). */
   devices?: string;
+  /** Serve HTTPS with this certificate and key (the operators' passwords cross the network). */
+  tls?: TlsFiles;
 }
 
 type File = [type: string, body: string | Uint8Array];
 
 export class ConsoleServer {
-  private server?: http.Server;
+  private server?: http.Server | https.Server;
   port = 0;
 
   constructor(readonly o: ConsoleOptions) {}
@@ -54,7 +58,7 @@ export class ConsoleServer {
       : undefined;
     const sites = this.o.devices ? loadSites(this.o.devices) : {};
     const api = new AlarmApi(influx, new OperatorAuth(this.o.mqtt ?? this.o.ws, this.o.prefix), Date.now, sites);
-    this.server = http.createServer((req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       api.handle(req, res).then(
         (done) => done || serveFile(files, req, res),
         (e: Error) => {
@@ -63,15 +67,30 @@ export class ConsoleServer {
           res.end('internal error');
         },
       );
-    });
+    };
+    this.server = this.o.tls
+      ? https.createServer(readTls(this.o.tls, '--tls-cert'), handler)
+      : http.createServer(handler);
     this.port = await listen(this.server, this.o.port, this.o.host, 'choose another --port');
     log('info', 'operator console', {
-      url: `http://${this.o.host ?? '127.0.0.1'}:${this.port}/`,
+      url: `${scheme(!!this.o.tls, 'http')}://${this.o.host ?? '127.0.0.1'}:${this.port}/`,
       broker: this.o.ws,
       influx: this.o.influxUrl ?? 'none',
       devices: this.o.devices ? `${Object.keys(sites).length} from ${this.o.devices}` : 'none',
     });
     return this;
+  }
+
+  /** Reads the certificate and key again (SIGHUP); the ones loaded before stay when they do not load. */
+  reloadTls(): boolean {
+    if (!this.o.tls || !(this.server instanceof https.Server)) return false;
+    try {
+      this.server.setSecureContext(readTls(this.o.tls, '--tls-cert'));
+      return true;
+    } catch (e) {
+      log('error', 'console certificate not reloaded; the one loaded before stays', { error: (e as Error).message });
+      return false;
+    }
   }
 
   /** The page's files, the script bundled now. */

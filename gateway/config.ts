@@ -1,4 +1,6 @@
 // The gateway's YAML config, validated with messages that name the file and key. See config/gateway.example.yaml.
+import { X509Certificate } from 'node:crypto';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { configRoot, type Node } from '../protocol/config.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/kinds.ts';
@@ -22,6 +24,8 @@ export interface MqttConfig {
   /** Records sent but not yet acknowledged, at most, before backlog replay pauses (live data still flows). */
   maxUnacked: number;
   statusMs: number;
+  /** PEM files (absolute paths) for mqtts:// and wss://: the CA the broker's certificate is checked against, a client certificate. */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 export interface OutboxConfig {
@@ -59,7 +63,12 @@ export interface HttpLinkConfig {
   type: 'http';
   host: string;
   port: number;
+  /** What pushers send as `Authorization: Bearer <token>`; required unless `auth` is 'none'. */
   token?: string;
+  /** 'none': take pushes from anyone who reaches the port (logged as a warning at start). */
+  auth?: 'none';
+  /** Serve HTTPS with this certificate and key (PEM files, absolute paths). */
+  tls?: { cert: string; key: string };
 }
 /**
  * A TCP listener for HJ 212 data loggers: a station's logger connects to it as to a platform, and the
@@ -157,6 +166,9 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
       'republish_s',
       'max_unacked',
       'status_s',
+      'ca',
+      'cert',
+      'key',
     );
   const passwordEnv = m.get('password_env').optStr();
   const envPassword = secretFromEnv(m.get('password_env'), "the gateway's MQTT password", opts);
@@ -176,6 +188,8 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
     maxUnacked: m.get('max_unacked').num({ def: 20_000, min: 1, integer: true }),
     statusMs: m.get('status_s').num({ def: 10, min: 1 }) * 1000,
   };
+  const mqttTls = parseMqttTls(m, root.file, mqtt.url, mqtt.username ?? id);
+  if (mqttTls) mqtt.tls = mqttTls;
   const o = root.get('outbox').only('path', 'max_records', 'sync');
   const outbox: OutboxConfig = {
     path: resolve(dirname(root.file), o.get('path').str({ def: `${id}.outbox.sqlite` })),
@@ -185,7 +199,7 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
   const links = root
     .get('links')
     .list()
-    .map((l) => parseLink(l, opts));
+    .map((l) => parseLink(l, opts, root.file));
   const names = new Set<string>();
   for (const [i, l] of links.entries()) {
     if (names.has(l.name)) root.get('links').list()[i]!.get('name').fail(`"${l.name}" is used by another link`);
@@ -212,6 +226,45 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
   return { file: root.file, id, mqtt, outbox, links, devices };
 }
 
+/** A PEM file a key names, relative to the config file, readable now. */
+function pemFile(n: Node, configFile: string): string | undefined {
+  const name = n.optStr();
+  if (name === undefined) return undefined;
+  const path = resolve(dirname(configFile), name);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (e) {
+    n.fail(`cannot read ${path} (${(e as NodeJS.ErrnoException).code}): a PEM file`);
+  }
+  return path;
+}
+
+/** The uplink's TLS files: only for a TLS URL, a client certificate with its key. */
+function parseMqttTls(m: Node, configFile: string, url: string, username: string): MqttConfig['tls'] {
+  const ca = pemFile(m.get('ca'), configFile);
+  const cert = pemFile(m.get('cert'), configFile);
+  const key = pemFile(m.get('key'), configFile);
+  if (cert && !key) m.get('key').fail('required with mqtt.cert: the private key of the client certificate');
+  if (key && !cert) m.get('cert').fail('required with mqtt.key: the client certificate');
+  if (!ca && !cert) return undefined;
+  if (!/^(mqtts|wss):\/\//.test(url))
+    m.get('url').fail(`ca, cert and key are for TLS: expected an mqtts:// or wss:// URL, got ${url}`);
+  if (cert) checkCn(m.get('cert'), cert, username);
+  return { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
+}
+
+/** The broker logs a certificate in as its CN: one that names someone else would be refused there, later. */
+function checkCn(n: Node, file: string, username: string): void {
+  let cn: string | undefined;
+  try {
+    cn = /^CN=(.*)$/m.exec(new X509Certificate(readFileSync(file)).subject)?.[1];
+  } catch (e) {
+    n.fail(`${file} is not a PEM certificate (${(e as Error).message})`);
+  }
+  if (cn !== username)
+    n.fail(`the certificate's CN is ${cn ?? '(none)'}, not ${username}: the broker logs a certificate in as its CN`);
+}
+
 function listenOn(n: Node, example: string): { host: string; port: number } {
   const listen = n.str({ pattern: /^[^\s:]+:\d{1,5}$/, hint: `host:port to listen on, such as ${example}` });
   const [host, port] = [listen.slice(0, listen.lastIndexOf(':')), Number(listen.slice(listen.lastIndexOf(':') + 1))];
@@ -219,7 +272,7 @@ function listenOn(n: Node, example: string): { host: string; port: number } {
   return { host, port };
 }
 
-function parseLink(l: Node, opts: ParseOptions): LinkConfig {
+function parseLink(l: Node, opts: ParseOptions, configFile: string): LinkConfig {
   const type = l.get('type').oneOf(['modbus-tcp', 'modbus-rtu', 'modbus-rtu-tcp', 'http', 'hj212'] as const);
   const timeoutMs = () => l.get('timeout_ms').num({ def: 1000, min: 10, max: 60_000, integer: true });
   if (type === 'modbus-rtu') {
@@ -240,17 +293,37 @@ function parseLink(l: Node, opts: ParseOptions): LinkConfig {
     return {
       name: l.get('name').str(ID),
       type,
-      ...listenOn(l.get('listen'), '0.0.0.0:9212'),
+      ...listenOn(l.get('listen'), '127.0.0.1:9212'),
       offsetHours: l.get('utc_offset_hours').num({ def: 8, min: -12, max: 14 }),
     };
   }
   if (type === 'http') {
-    l.only('name', 'type', 'listen', 'token', 'token_env');
-    const { host, port } = listenOn(l.get('listen'), '0.0.0.0:8089');
+    l.only('name', 'type', 'listen', 'token', 'token_env', 'auth', 'tls');
+    const { host, port } = listenOn(l.get('listen'), '127.0.0.1:8089');
+    const auth = l.get('auth').oneOf(['token', 'none'] as const, 'token');
+    const hasToken = l.get('token_env').present || l.get('token').present;
+    if (auth === 'token' && !hasToken)
+      l.get('token').fail(
+        'required: the secret pushers send as "Authorization: Bearer <token>" (token, or token_env naming a variable); auth: none takes pushes from anyone',
+      );
+    if (auth === 'none' && hasToken) l.get('auth').fail('"none" contradicts the token given: drop one of them');
     const token = l.get('token_env').present
       ? secretFromEnv(l.get('token_env'), 'the token pushers must send', opts)
       : l.get('token').optStr();
-    return { name: l.get('name').str(ID), type, host, port, ...(token ? { token } : {}) };
+    const t = l.get('tls').only('cert', 'key');
+    const pem = (k: string, what: string) => pemFile(t.get(k), configFile) ?? t.get(k).fail(`required: ${what}`);
+    const tls = t.present
+      ? { cert: pem('cert', 'the PEM certificate (chain) to serve'), key: pem('key', 'its PEM private key') }
+      : undefined;
+    return {
+      name: l.get('name').str(ID),
+      type,
+      host,
+      port,
+      ...(token ? { token } : {}),
+      ...(auth === 'none' ? { auth } : {}),
+      ...(tls ? { tls } : {}),
+    };
   }
   l.only('name', 'type', 'host', 'port', 'timeout_ms');
   return {

@@ -188,6 +188,12 @@ export class Gateway {
     return Object.fromEntries(this.ports.map((port, i) => [this.inputs[i]!.cfg.name, port]));
   }
 
+  /** Reads every TLS file again (SIGHUP): the uplink's for its next connection, the https links' at once. */
+  reloadTls(): void {
+    this.uplink.reloadTls();
+    for (const i of this.inputs) if (i instanceof HttpInput) i.reloadTls();
+  }
+
   health(): DeviceHealth {
     const h = { up: [] as string[], degraded: [] as string[], down: [] as { dev: string; error: string }[] };
     for (const d of this.devices) {

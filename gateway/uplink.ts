@@ -1,7 +1,8 @@
 // MQTT uplink (docs/protocol.md §6): publishes outbox records as envelopes at QoS 1 with a bounded window,
 // newest data first so live readings never wait behind a backlog; applies ingest's watermark from the
 // retained ack/{gw}; re-publishes what stays unacknowledged; keeps status/{gw} with a last will.
-import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { decodeAckMessage, DEFAULT_LIMITS, encodeEnvelopeOf, type Refusal } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { encodeStatus, OFFLINE_STATUS, type OnlineStatus } from '../protocol/messages.ts';
@@ -49,7 +50,9 @@ export class Uplink {
 
   start(): void {
     const m = this.cfg.mqtt;
+    warnIfPlain(this.cfg.id, m.url);
     this.client = mqtt.connect(m.url, {
+      ...this.tlsOptions(),
       clientId: this.cfg.id,
       ...(m.username !== undefined ? { username: m.username } : {}),
       ...(m.password !== undefined ? { password: m.password } : {}),
@@ -78,6 +81,32 @@ export class Uplink {
       log('warn', 'uplink error', { gw: this.cfg.id, error: e.message });
     });
     this.timer = setInterval(() => this.tick(), 1000);
+  }
+
+  /**
+   * The CA the broker's certificate must chain to (its name is checked against the URL's host), and the
+   * client certificate when the gateway logs in with one. Read at each start and reloadTls().
+   */
+  private tlsOptions(): Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
+    const t = this.cfg.mqtt.tls;
+    if (!t) return {};
+    return {
+      rejectUnauthorized: true,
+      ...(t.ca ? { ca: readFileSync(t.ca) } : {}),
+      ...(t.cert && t.key ? { cert: readFileSync(t.cert), key: readFileSync(t.key) } : {}),
+    };
+  }
+
+  /** Reads the TLS files again (SIGHUP): the next connection uses them; the open one keeps its own. */
+  reloadTls(): boolean {
+    if (!this.cfg.mqtt.tls || !this.client) return false;
+    try {
+      Object.assign(this.client.options, this.tlsOptions());
+      return true;
+    } catch (e) {
+      log('error', 'uplink TLS files not reloaded; the ones loaded before stay', { error: (e as Error).message });
+      return false;
+    }
   }
 
   private onAck(topic: string, payload: Buffer): void {
@@ -240,6 +269,17 @@ export class Uplink {
 
 function refusalOf(r: Refusal): NonNullable<OnlineStatus['last_refusal']> {
   return { reason: r.reason, ...(r.from !== undefined ? { from: r.from, to: r.to! } : {}), ts: r.t };
+}
+
+/** A password crossing a network in the clear is worth one line at start. */
+function warnIfPlain(gw: string, url: string): void {
+  const u = new URL(url);
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+  if (!loopback && (u.protocol === 'mqtt:' || u.protocol === 'ws:' || u.protocol === 'tcp:'))
+    log('warn', 'uplink without TLS: the login and the data cross the network in the clear (use mqtts://)', {
+      gw,
+      url,
+    });
 }
 
 /** Room for records in one envelope: the 1 MiB envelope limit less room for the header and gaps. */

@@ -23,6 +23,8 @@ export interface BrokerSource {
     refusedClientId: number;
     tooManySubscriptions: number;
     longTopics: number;
+    refusedCert?: number;
+    tlsHandshakeFailures?: number;
   };
   /** Clients logged in now. */
   readonly clients: number;
@@ -82,6 +84,8 @@ const BROKER_REFUSALS: [string, keyof BrokerSource['stats']][] = [
   ['denied_subscribe', 'deniedSubscribe'],
   ['denied_retain', 'deniedRetain'],
   ['too_many_subscriptions', 'tooManySubscriptions'],
+  ['client_cert', 'refusedCert'],
+  ['tls_handshake', 'tlsHandshakeFailures'],
   ['long_topic', 'longTopics'],
 ];
 
@@ -156,7 +160,7 @@ export class Metrics {
       'qingcheng_broker_refusals_total',
       'Connections, packets, publishes and subscriptions the broker refused, by kind',
       ['kind'],
-      () => BROKER_REFUSALS.map(([kind, key]) => [{ kind }, sum((b) => b.stats[key])]),
+      () => BROKER_REFUSALS.map(([kind, key]) => [{ kind }, sum((b) => b.stats[key] ?? 0)]),
     );
   }
 
@@ -205,6 +209,12 @@ export class Metrics {
       'Records pushed over http, by outcome',
       [...labels, 'outcome'],
       pushed('http', outcomes('accepted', 'rejected')),
+    );
+    this.counter(
+      'qingcheng_gateway_http_unauthorized_total',
+      'Pushes over http refused with 401: no bearer token, or a wrong one',
+      labels,
+      pushed('http', (l) => [[{}, l.stats.unauthorized ?? 0]]),
     );
     const modbus = (read: (s: GatewaySource['modbusLinks'][number]['stats']) => number) => () =>
       this.gateways.flatMap((g) =>

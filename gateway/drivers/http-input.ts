@@ -5,21 +5,28 @@
 //
 //   POST /records   {"records": [{"dev": "rsd-0001", "ts": 1795897926000, "m": {...}, "a": {...}}]}
 //   → 200 {"accepted": 1, "rejected": []}        (400 when nothing was accepted)
+//
+// Every request carries `Authorization: Bearer <token>` (401 otherwise, counted) unless the config says
+// `auth: none`; with `tls` the link is HTTPS, its certificate re-read by reloadTls().
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { timingSafeEqual } from 'node:crypto';
 import { decodeRecordParts, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
+import { readTls, scheme } from '../../protocol/tls.ts';
 import type { HttpLinkConfig, PushedDeviceConfig } from '../config.ts';
 import type { PushStats } from '../../protocol/messages.ts';
 
 const MAX_BODY = 1 << 20;
 
 export class HttpInput {
-  private server?: Server;
+  private server?: Server | HttpsServer;
   private devices: Map<string, PushedDeviceConfig>;
   readonly perDevice = new Map<string, PushStats>();
-  stats = { requests: 0, accepted: 0, rejected: 0 };
+  /** `unauthorized`: requests refused for a missing or wrong token (not counted in `requests`). */
+  stats = { requests: 0, accepted: 0, rejected: 0, unauthorized: 0 };
+  private unauthorizedLoggedAt = 0;
 
   /** `store` must make the records durable before it returns (the outbox append). */
   constructor(
@@ -33,9 +40,11 @@ export class HttpInput {
 
   /** Listens; resolves with the port (the configured one, or the one the system chose for port 0). */
   async start(): Promise<number> {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((e: Error) => reply(res, 500, { error: e.message }));
-    });
+    };
+    const tls = this.cfg.tls;
+    this.server = tls ? createHttpsServer(readTls(tls, `link ${this.cfg.name} tls`), handler) : createServer(handler);
     const port = await listen(
       this.server,
       this.cfg.port,
@@ -44,17 +53,45 @@ export class HttpInput {
     );
     log('info', 'http link listening', {
       link: this.cfg.name,
-      url: `http://${this.cfg.host}:${port}/records`,
+      url: `${scheme(!!tls, 'http')}://${this.cfg.host}:${port}/records`,
       devices: this.devices.size,
+      auth: this.cfg.auth === 'none' ? 'none' : 'bearer token',
     });
+    if (this.cfg.auth === 'none')
+      log('warn', 'http link takes pushes from anyone who reaches it (auth: none): give it a token', {
+        link: this.cfg.name,
+        listen: `${this.cfg.host}:${port}`,
+      });
     return port;
+  }
+
+  /** Reads the link's certificate and key again (SIGHUP); false when they do not load (the old ones stay). */
+  reloadTls(): boolean {
+    if (!this.cfg.tls || !this.server || !('setSecureContext' in this.server)) return false;
+    try {
+      this.server.setSecureContext(readTls(this.cfg.tls, `link ${this.cfg.name} tls`));
+      return true;
+    } catch (e) {
+      log('error', 'http link certificate not reloaded; the one loaded before stays', { error: (e as Error).message });
+      return false;
+    }
+  }
+
+  /** Why the request may not push, or null: a bearer token unless the link takes anyone. */
+  private refusal(req: IncomingMessage): string | null {
+    if (this.cfg.auth === 'none') return null;
+    const header = req.headers.authorization;
+    if (!header) return 'missing "Authorization: Bearer <token>" header: this link requires its token';
+    if (this.cfg.token === undefined || !sameSecret(header, `Bearer ${this.cfg.token}`))
+      return 'wrong bearer token for this link';
+    return null;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url !== '/records') return reply(res, 404, { error: 'POST records to /records' });
     if (req.method !== 'POST') return reply(res, 405, { error: 'use POST' });
-    if (this.cfg.token && !sameSecret(req.headers.authorization ?? '', `Bearer ${this.cfg.token}`))
-      return reply(res, 401, { error: 'missing or wrong bearer token' });
+    const refused = this.refusal(req);
+    if (refused) return this.unauthorized(req, res, refused);
     this.stats.requests++;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -121,6 +158,22 @@ export class HttpInput {
         first: `${rejected[0]!.at}: ${rejected[0]!.reason}`,
       });
     reply(res, accepted.length || !list.length ? 200 : 400, { accepted: accepted.length, rejected });
+  }
+
+  /** 401, counted; one log line a minute at most, so a scanner cannot fill the log. */
+  private unauthorized(req: IncomingMessage, res: ServerResponse, why: string): void {
+    this.stats.unauthorized++;
+    if (Date.now() - this.unauthorizedLoggedAt >= 60_000) {
+      this.unauthorizedLoggedAt = Date.now();
+      log('warn', 'http link refused a push without its token', {
+        link: this.cfg.name,
+        address: req.socket.remoteAddress,
+        reason: why,
+        refused_so_far: this.stats.unauthorized,
+      });
+    }
+    res.setHeader('www-authenticate', 'Bearer');
+    reply(res, 401, { error: why });
   }
 
   async close(): Promise<void> {

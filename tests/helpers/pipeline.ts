@@ -35,6 +35,9 @@ export const PASSWORDS = {
   admin: 'admin-secret',
 };
 
+/** The bearer token of the test gateway's http link. */
+export const PUSH_TOKEN = 'test-push-token';
+
 export async function makeUsers(gateways: string[]): Promise<User[]> {
   const users: User[] = [];
   for (const gw of gateways)
@@ -118,6 +121,8 @@ export class Pipeline {
   gwConfig = join(this.dir, 'gateway.yaml');
   /** Where the gateway's http link takes pushed records (with the rsd option). */
   pushUrl = '';
+  /** The bearer token its http link requires. */
+  readonly pushToken = PUSH_TOKEN;
   /** The port of the gateway's hj212 link (with the hj212 option). */
   hj212Port = 0;
   /** The pty pair of the serial option. */
@@ -152,7 +157,7 @@ export class Pipeline {
     for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
     // Push links listen on port 0; the ports come back in the gateway's status (see listenPorts).
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
-      ...(this.o.rsd ? { rsd: { listen: '127.0.0.1:0', devices: this.o.rsd } } : {}),
+      ...(this.o.rsd ? { rsd: { listen: '127.0.0.1:0', devices: this.o.rsd, token: PUSH_TOKEN } } : {}),
       ...(this.o.hj212 ? { hj212: { listen: '127.0.0.1:0', devices: this.o.hj212 } } : {}),
       ...(this.pty ? { serialPeer: this.pty.b } : {}),
       mqtt: {

@@ -117,4 +117,22 @@ describe('qingcheng broker', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`qingcheng broker: port ${port} on 127.0.0.1 is already in use`);
   });
+
+  it('names the TLS option a TLS listener is missing, before anything listens', () => {
+    const r = run('broker', '--users', join(dir, 'none.yaml'), '--tls-port', '0', '--tls-cert', 'broker.pem');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--tls-port and --wss-port need --tls-cert and --tls-key');
+    const strict = run(
+      'broker',
+      '--tls-port',
+      '0',
+      '--tls-cert',
+      'c.pem',
+      '--tls-key',
+      'k.pem',
+      '--require-client-cert',
+    );
+    expect(strict.status).toBe(2);
+    expect(strict.stderr).toContain('--require-client-cert needs --tls-ca');
+  });
 });

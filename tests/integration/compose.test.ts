@@ -135,6 +135,21 @@ describe('docker-compose.yml', () => {
     expect(services.console!.ports).toContain(`${port}:${port}`);
   });
 
+  it('binds 0.0.0.0 explicitly in every container others connect to (the default is 127.0.0.1)', () => {
+    // A service is reached when it publishes ports or another service names it as a host.
+    const text =
+      readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8') +
+      readFileSync(join(ROOT, 'config/gateway.compose.yaml'), 'utf8');
+    const reached = Object.entries(services).filter(
+      ([name, s]) => s.image === 'qingcheng' && (s.ports?.length || new RegExp(`(//|host: )${name}\\b`).test(text)),
+    );
+    expect(reached.map(([name]) => name).sort()).toEqual(['broker', 'console', 'simulators']);
+    for (const [name, s] of reached) {
+      const run = invocations(name, s).at(-1)!;
+      expect(optionValue(run.args, '--host'), `${name}: --host`).toBe('0.0.0.0');
+    }
+  });
+
   it("provisions Grafana's datasource at the influxdb service and its dashboards where they are mounted", () => {
     const g = services.grafana!;
     expect(g.image).toMatch(/^grafana\/grafana-oss:/);

@@ -53,7 +53,7 @@ it("stores every pass, flags each one over its fuel's limits and every plate ove
     diesel('rsd-0002', now - 3 * HOUR + 7, '蒙A·TWIN02', 45),
   ];
   const first = [...sim, ...twins, diesel('rsd-0001', now - 2 * HOUR, '蒙A·RESTART', 55)];
-  expect(await postRecords({ url: p.pushUrl }, first)).toBe(first.length);
+  expect(await postRecords({ url: p.pushUrl, token: p.pushToken }, first)).toBe(first.length);
 
   // What the standards say, pass by pass.
   const over = first.flatMap((r) => {
@@ -100,7 +100,7 @@ it("stores every pass, flags each one over its fuel's limits and every plate ove
   await waitFor('ingest to start again', () => p.ingestStarts.length > starts, 20_000);
   expect(p.ingestStarts.at(-1)!.restored.rsd_passes).toBe(over.length);
   const again = diesel('rsd-0002', now - HOUR, '蒙A·RESTART', 47);
-  await postRecords({ url: p.pushUrl }, [again]);
+  await postRecords({ url: p.pushUrl, token: p.pushToken }, [again]);
   await waitFor(
     'the high-emitter event',
     () => p.alerts.some((e) => e.rule === 'rsd-repeat' && e.attrs?.plate === '蒙A·RESTART'),

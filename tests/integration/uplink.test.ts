@@ -36,7 +36,7 @@ function start(mqttKeys: Record<string, unknown>, backlog: number): { uplink: Up
       gateway: { id: GW },
       mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, password: PASSWORDS.gateway, status_s: 60, ...mqttKeys },
       outbox: { path: `${GW}-${seen.length}-${Date.now()}.sqlite` },
-      links: [{ name: 'push', type: 'http', listen: '127.0.0.1:0' }],
+      links: [{ name: 'push', type: 'http', listen: '127.0.0.1:0', token: 'push-token' }],
       devices: [{ id: 'aq-1', kind: 'air.micro', link: 'push' }],
     }),
   );

@@ -1,22 +1,31 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadGatewayConfig, parseGatewayConfig, type PolledDeviceConfig } from '../../gateway/config.ts';
 import { planBlocks } from '../../gateway/device-reader.ts';
 import { flagsFromStatus } from '../../gateway/flags.ts';
 import { TEMPLATES } from '../../gateway/templates.ts';
 import { Node } from '../../protocol/config.ts';
+import { TestPki } from '../helpers/certs.ts';
 
 const base = {
   gateway: { id: 'gw-1' },
   links: [{ name: 'bus-a', type: 'modbus-tcp', host: '127.0.0.1', port: 5020 }],
   devices: [{ id: 'aq-1', link: 'bus-a', unit: 1, template: 'SIM-AQ6' }],
 };
-const load = (doc: unknown) => parseGatewayConfig(new Node('gateway.yaml', '', doc));
+/** A config read from /nowhere/gateway.yaml: relative file names resolve under /nowhere. */
+/** Certificates made for the TLS keys' tests. */
+const tlsDir = mkdtempSync(join(tmpdir(), 'qingcheng-gw-tls-'));
+afterAll(() => rmSync(tlsDir, { recursive: true, force: true }));
+const load = (doc: unknown) => parseGatewayConfig(new Node('/nowhere/gateway.yaml', '', doc));
 const withDevice = (d: object) => ({ ...base, devices: [{ id: 'aq-1', link: 'bus-a', ...d }] });
 
 describe('gateway config', () => {
   it.each(['gateway.example.yaml', 'gateway.compose.yaml'])('loads config/%s', (name) => {
     process.env.QC_GW_PASSWORD ??= 'example';
+    process.env.QC_PUSH_TOKEN ??= 'example';
     const cfg = loadGatewayConfig(new URL(`../../config/${name}`, import.meta.url).pathname);
     expect(cfg.devices.length).toBeGreaterThan(0);
   });
@@ -38,6 +47,44 @@ describe('gateway config', () => {
   it.each([
     [{ ...base, gateway: { id: 'gw/1' } }, 'gateway.yaml: gateway.id: expected an id of letters'],
     [{ ...base, extra: 1 }, 'gateway.yaml: extra: unknown key'],
+    [
+      { ...base, links: [...base.links, { name: 'push', type: 'http', listen: '127.0.0.1:8089' }] },
+      'gateway.yaml: links[1].token: required: the secret pushers send as "Authorization: Bearer <token>"',
+    ],
+    [
+      {
+        ...base,
+        links: [...base.links, { name: 'push', type: 'http', listen: '127.0.0.1:8089', auth: 'none', token: 't' }],
+      },
+      'gateway.yaml: links[1].auth: "none" contradicts the token given',
+    ],
+    [
+      { ...base, links: [...base.links, { name: 'push', type: 'http', listen: '127.0.0.1:8089', auth: 'open' }] },
+      'gateway.yaml: links[1].auth: expected one of token, none',
+    ],
+    [
+      {
+        ...base,
+        links: [
+          ...base.links,
+          { name: 'p', type: 'http', listen: '127.0.0.1:1', token: 't', tls: { cert: 'none.pem' } },
+        ],
+      },
+      'gateway.yaml: links[1].tls.cert: cannot read /nowhere/none.pem (ENOENT)',
+    ],
+    [{ ...base, mqtt: { ca: 'ca.pem' } }, 'gateway.yaml: mqtt.ca: cannot read /nowhere/ca.pem (ENOENT): a PEM file'],
+    [
+      { ...base, mqtt: { ca: '/dev/null' } },
+      'gateway.yaml: mqtt.url: ca, cert and key are for TLS: expected an mqtts:// or wss:// URL, got mqtt://127.0.0.1:1883',
+    ],
+    [
+      { ...base, mqtt: { url: 'mqtts://broker:8883', cert: '/dev/null' } },
+      'gateway.yaml: mqtt.key: required with mqtt.cert',
+    ],
+    [
+      { ...base, mqtt: { url: 'mqtts://broker:8883', cert: '/dev/null', key: '/dev/null' } },
+      'gateway.yaml: mqtt.cert: /dev/null is not a PEM certificate',
+    ],
     [{ ...base, mqtt: { window: 0 } }, 'gateway.yaml: mqtt.window: expected at least 1, got 0'],
     [
       { ...base, links: [{ name: 'bus-a', type: 'serial', host: 'x' }] },
@@ -58,7 +105,7 @@ describe('gateway config', () => {
     [
       {
         ...base,
-        links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089' }],
+        links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089', token: 't' }],
         devices: [{ id: 'r', link: 'push', kind: 'rsd', template: 'SIM-AQ6' }],
       },
       'gateway.yaml: devices[0].template: unknown key; expected one of id, kind, link',
@@ -66,7 +113,7 @@ describe('gateway config', () => {
     [
       {
         ...base,
-        links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089' }],
+        links: [...base.links, { name: 'push', type: 'http', listen: '0.0.0.0:8089', token: 't' }],
         devices: [{ id: 'r', link: 'push' }],
       },
       'gateway.yaml: devices[0].kind: expected one of air.station, air.micro, stack.cems',
@@ -178,6 +225,20 @@ describe('gateway config', () => {
         ],
       }),
     ).toThrow('gateway.yaml: devices[1].mn: MN M1 is used by another device of link loggers');
+  });
+
+  it("reads the uplink's TLS files, and refuses a client certificate whose CN is not the gateway's user", () => {
+    const dir = tlsDir;
+    const pki = new TestPki(dir);
+    const [mine, other] = [pki.client('gw-1'), pki.client('gw-2')];
+    const mqtt = { url: 'mqtts://broker.example:8883', ca: 'ca.pem' };
+    const c = parseGatewayConfig(
+      new Node(join(dir, 'gateway.yaml'), '', { ...base, mqtt: { ...mqtt, cert: mine.cert, key: 'client-gw-1.key' } }),
+    );
+    expect(c.mqtt.tls).toEqual({ ca: pki.ca, cert: mine.cert, key: mine.key });
+    expect(() =>
+      parseGatewayConfig(new Node(join(dir, 'gateway.yaml'), '', { ...base, mqtt: { ...mqtt, ...other } })),
+    ).toThrow(/gateway\.yaml: mqtt\.cert: the certificate's CN is gw-2, not gw-1/);
   });
 
   it('reads an http link and the devices that push to it', () => {

@@ -97,4 +97,37 @@ describe('gateway http link', () => {
       outbox.close();
     }
   });
+
+  it('answers 401 with the reason to a push without its token, counts it, and takes anyone with auth: none', async () => {
+    const stored: unknown[] = [];
+    const dev = [{ id: 'rsd-1', kind: 'rsd' as const, link: 'push' }];
+    const guarded = new HttpInput({ name: 'push', type: 'http', host: '127.0.0.1', port: 0, token: 't0k' }, dev, (r) =>
+      stored.push(...r),
+    );
+    const open = new HttpInput({ name: 'push', type: 'http', host: '127.0.0.1', port: 0, auth: 'none' }, dev, (r) =>
+      stored.push(...r),
+    );
+    const body = JSON.stringify({ records: passes({ dev: 'rsd-1', seed: 2 }, T0, T0 + 600_000).slice(0, 1) });
+    try {
+      const [g, o] = [await guarded.start(), await open.start()];
+      const post = (port: number, headers: Record<string, string> = {}) =>
+        fetch(`http://127.0.0.1:${port}/records`, { method: 'POST', headers, body });
+      const missing = await post(g);
+      expect(missing.status).toBe(401);
+      expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await missing.json()).toEqual({
+        error: 'missing "Authorization: Bearer <token>" header: this link requires its token',
+      });
+      expect(await (await post(g, { authorization: 't0k' })).json()).toEqual({
+        error: 'wrong bearer token for this link',
+      });
+      expect(guarded.stats).toMatchObject({ unauthorized: 2, requests: 0, accepted: 0 });
+      expect(stored).toHaveLength(0);
+      expect((await post(o)).status).toBe(200);
+      expect(stored).toHaveLength(1);
+    } finally {
+      await guarded.close();
+      await open.close();
+    }
+  });
 });
