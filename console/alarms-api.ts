@@ -18,6 +18,7 @@ import { devName, epochParam, HttpError, intParam, send } from './api-params.ts'
 import type { OperatorAuth } from './auth.ts';
 import { deviceHistory } from './device-api.ts';
 import type { Site } from './sites.ts';
+import { captureSummary } from './capture.ts';
 import { InfluxError, type Influx, type Row } from './influx.ts';
 
 /** Events one request returns at most, and by default. */
@@ -56,12 +57,14 @@ export class AlarmApi {
       if (url.pathname === '/api/alarms' && req.method === 'GET') return send(res, 200, await this.history(url));
       if (url.pathname === '/api/alarms/ack' && req.method === 'POST')
         return send(res, 200, { ack: await this.acknowledge(await body(req), who.user) });
+      if (url.pathname === '/api/capture' && req.method === 'GET')
+        return send(res, 200, await captureSummary(this.influx, url));
       const history = /^\/api\/device\/([^/]+)\/history$/.exec(url.pathname);
       if (history && req.method === 'GET')
         return send(res, 200, await deviceHistory(this.influx, decodeURIComponent(history[1]!), url));
       throw new HttpError(
         404,
-        `no ${req.method} ${url.pathname}: GET /api/alarms?since=…&until=…, POST /api/alarms/ack, GET /api/sites, GET /api/device/{dev}/history?since=…&until=…`,
+        `no ${req.method} ${url.pathname}: GET /api/alarms?since=…&until=…, POST /api/alarms/ack, GET /api/sites, GET /api/capture?since=…&until=…, GET /api/device/{dev}/history?since=…&until=…`,
       );
     } catch (e) {
       if (e instanceof HttpError) return send(res, e.status, { error: e.message });

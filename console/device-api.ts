@@ -3,6 +3,7 @@
 // per bucket. Real-time rows are preferred; a device that sends only interval data (HJ 212 minute or
 // hour means) gets those.
 import { DEVICE_KINDS } from '../protocol/kinds.ts';
+import { captureHours } from './capture.ts';
 import { devName, epochParam, HttpError, intParam } from './api-params.ts';
 import { MAX_HISTORY_SPAN_MS, MAX_POINTS, stepFor, type DeviceHistory } from './device-history.ts';
 import type { Influx, Series } from './influx.ts';
@@ -27,11 +28,12 @@ export async function deviceHistory(influx: Influx, rawDev: string, url: URL): P
     : stepFor(span);
   const where = `"dev" = '${dev}' AND time >= ${since}ms AND time < ${until}ms`;
   const group = `GROUP BY time(${step}ms),"agg" fill(none)`;
-  const [means, flags] = await Promise.all([
+  const [means, flags, capture] = await Promise.all([
     influx.series(`SELECT mean(*) FROM ${MEASUREMENTS} WHERE ${where} ${group}`),
     influx.series(`SELECT mode(/_flag$/) FROM ${MEASUREMENTS} WHERE ${where} ${group}`),
+    captureHours(influx, dev, since, until),
   ]);
-  const out: DeviceHistory = { dev, since, until, step_ms: step, measurement: '', fields: {}, flags: {} };
+  const out: DeviceHistory = { dev, since, until, step_ms: step, measurement: '', fields: {}, flags: {}, capture };
   for (const s of finestFirst(means)) {
     out.measurement ||= s.name;
     for (const [field, points] of columns(s, 'mean_'))

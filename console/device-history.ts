@@ -3,6 +3,7 @@
 // is a few hundred points; and the HJ 212 flag seen most in each bucket that had one. Shared by the
 // console server, which builds it, and the page, which draws it.
 import { DAY, HOUR, MINUTE } from '../protocol/time.ts';
+import type { CaptureRate } from './capture.ts';
 
 const SECOND = 1000;
 
@@ -17,6 +18,8 @@ export interface DeviceHistory {
   fields: Record<string, [number, number][]>;
   /** By field: [bucket start, the flag other than N seen most in that bucket]. */
   flags: Record<string, [number, string][]>;
+  /** The device's hourly data-capture rates in the span (docs/protocol.md §7.9), oldest first. */
+  capture: CaptureRate[];
 }
 
 /** Buckets one answer holds at most; by default a step is chosen for about `TARGET_POINTS`. */
@@ -44,5 +47,6 @@ export function decodeDeviceHistory(text: string): DeviceHistory {
   for (const k of ['since', 'until', 'step_ms'] as const)
     if (typeof doc[k] !== 'number') throw new Error(`history.${k}: expected a number`);
   if (typeof doc.fields !== 'object' || typeof doc.flags !== 'object') throw new Error('history: no fields');
+  doc.capture = Array.isArray(doc.capture) ? doc.capture : [];
   return doc as DeviceHistory;
 }

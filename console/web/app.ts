@@ -7,7 +7,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Connection, type ConnectionState } from '../connection.ts';
 import { beijing, NetworkView, type OpenAlarmView } from '../network-view.ts';
 import { isStale, type ReadingView } from '../readings.ts';
-import { HOUR } from '../../protocol/time.ts';
+import { DAY, HOUR, MINUTE } from '../../protocol/time.ts';
+import { decodeCaptureSummary, type CaptureSummary } from '../capture.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { AlarmHistory, mergeEvents, REFRESH_MS } from './alarms.ts';
 import { currentLang, initialLang, said, setLang, t, type Key, type Lang } from './i18n.ts';
@@ -54,8 +55,12 @@ interface Session {
   history: AlarmHistory;
   /** Ingest's devices file as the console server read it: district, site, coordinates. */
   sites: Record<string, Site>;
+  /** Each device's latest closed hour and day of data capture, read every minute. */
+  capture: CaptureSummary['devices'];
 }
 let session: Session | undefined;
+/** Capture rates change once an hour; a minute is soon enough. */
+const CAPTURE_REFRESH_MS = MINUTE;
 let cfg: Config;
 let route: Route = { page: 'overview', filters: {} };
 /** Where the device page's back link goes: the list as it was filtered. */
@@ -113,7 +118,7 @@ function drawDevices(all: DeviceRow[], filters: Filters, now: number, live: bool
     const reading = session!.view.readings.byDev.get(r.dev);
     return !live || (reading ? isStale(reading, now) : false);
   };
-  $('devices').innerHTML = devicesTable(rows, now, stale);
+  $('devices').innerHTML = devicesTable(rows, now, stale, session!.capture);
   const map = mapSvg(rows, deviceStateText);
   $('map').innerHTML = map || `<p class="muted">${esc(t('mapNone'))}</p>`;
   $('map-note').textContent = map ? t('mapNote') : '';
@@ -247,6 +252,7 @@ function login(topics: Topics, user: string, password: string): void {
     user,
     history: new AlarmHistory(user, password),
     sites: {},
+    capture: {},
   };
   devicePageFor = '';
   session = s;
@@ -261,6 +267,7 @@ function login(topics: Topics, user: string, password: string): void {
       () => void s.history.load(s.view.openAlarms(), Date.now(), true).then(draw),
     );
     void loadSites(s).then(draw);
+    void loadCapture(s).then(draw);
     draw();
   });
   client.on('error', (e) => {
@@ -287,6 +294,17 @@ function login(topics: Topics, user: string, password: string): void {
     }
   });
   draw();
+}
+
+/** The latest capture rates, from the console server (the last two days: a silent device's last hour shows). */
+async function loadCapture(s: Session): Promise<void> {
+  try {
+    const now = Date.now();
+    const res = await fetch(`api/capture?since=${now - 2 * DAY}&until=${now + HOUR}`, { headers: s.history.headers() });
+    if (res.ok) s.capture = decodeCaptureSummary(await res.text()).devices;
+  } catch {
+    // The column stays empty; everything else shows.
+  }
 }
 
 /** The sites of the devices file, from the console server (none when it has no --devices). */
@@ -355,6 +373,9 @@ async function start(): Promise<void> {
   route = parseHash(location.hash);
   if (route.page === 'overview') overviewHash = formatHash(route);
   setInterval(draw, 1000);
+  setInterval(() => {
+    if (session?.conn.state.phase === 'connected') void loadCapture(session);
+  }, CAPTURE_REFRESH_MS);
   // Other operators' acknowledgements, and events stored while this page was away.
   setInterval(() => {
     if (session?.conn.state.phase === 'connected')

@@ -4,6 +4,7 @@
 import type { DeviceReason, DeviceRow, DeviceState } from '../devices-view.ts';
 import { decodeDeviceHistory, type DeviceHistory } from '../device-history.ts';
 import { chartLimits } from '../limits.ts';
+import type { CaptureRate, CaptureSummary } from '../capture.ts';
 import type { Site } from '../sites.ts';
 import { FLAG_MEANINGS, type ReadingView } from '../readings.ts';
 import { when } from '../screen.ts';
@@ -39,10 +40,37 @@ const stateCell = (r: DeviceRow) => {
   return `<span class="${cls}" data-state="${r.state}">${esc(stateText(r.state))}</span>`;
 };
 
+/** A capture rate as a percentage, marked when under the standards' threshold, its gaps on hover. */
+export function captureCell(c: CaptureRate | undefined, period: 'hour' | 'day'): string {
+  if (!c) return '–';
+  const pct = `${Math.round(c.rate * 100)} %`;
+  const title = t(period === 'hour' ? 'captureHourTitle' : 'captureDayTitle', {
+    t: beijingText(c.start, true).slice(period === 'hour' ? 5 : 0, period === 'hour' ? 16 : 10),
+    n: c.got,
+    gaps: c.gaps || t('captureNoGaps'),
+  });
+  return `<span class="${c.valid ? 'online' : 'bad'}" data-capture="${period}" data-valid="${c.valid}" title="${esc(title)}">${pct}</span>`;
+}
+
 /** The device list; `stale` says whether a last-seen time is no longer current. */
-export function devicesTable(rows: DeviceRow[], now: number, stale: (r: DeviceRow) => boolean): string {
+export function devicesTable(
+  rows: DeviceRow[],
+  now: number,
+  stale: (r: DeviceRow) => boolean,
+  capture: CaptureSummary['devices'] = {},
+): string {
   return table(
-    [t('device'), t('district'), t('site'), t('kind'), t('gateway'), t('lastSeen'), t('state'), t('reason')],
+    [
+      t('device'),
+      t('district'),
+      t('site'),
+      t('kind'),
+      t('gateway'),
+      t('lastSeen'),
+      t('state'),
+      t('reason'),
+      t('captureColumn'),
+    ],
     rows.map((r) => ({
       attrs: `data-device="${esc(r.dev)}"${stale(r) ? ' class="stale"' : ''}`,
       cells: [
@@ -57,9 +85,29 @@ export function devicesTable(rows: DeviceRow[], now: number, stale: (r: DeviceRo
         stateCell(r) +
           (r.openAlarms ? ` · <span class="bad">${esc(t('openAlarmsN', { n: r.openAlarms }))}</span>` : ''),
         `<span class="reason">${esc(reasonText(r.reason))}</span>`,
+        `${captureCell(capture[r.dev]?.hour, 'hour')} · ${captureCell(capture[r.dev]?.day, 'day')}`,
       ],
     })),
   );
+}
+
+/** One hour of the strip: its Beijing hour on a box coloured by its rate, the details on hover. */
+function captureBox(c: CaptureRate): string {
+  const title = t('captureHourTitle', {
+    t: beijingText(c.start, true).slice(5, 16),
+    n: c.got,
+    gaps: c.gaps || t('captureNoGaps'),
+  });
+  const level = c.valid ? 'ok' : c.got > 0 ? 'low' : 'none';
+  return `<span class="cap cap-${level}" data-capture="hour" data-valid="${c.valid}" title="${esc(title)}">${beijingText(c.start).slice(0, 2)}<small>${Math.round(c.rate * 100)}</small></span>`;
+}
+
+/** The span's hours as a strip of cells, one per hour, green when valid (≥ 45 minutes). */
+export function captureStrip(hours: CaptureRate[]): string {
+  if (!hours.length) return `<p class="muted" id="device-capture">${esc(t('captureNone'))}</p>`;
+  const valid = hours.filter((h) => h.valid).length;
+  const cells = hours.map((h) => captureBox(h)).join('');
+  return `<p id="device-capture">${esc(t('captureSummary', { n: valid, of: hours.length }))}</p><p class="capture-strip">${cells}</p>`;
 }
 
 /** The options of one filter's select: "all" and each value, the current one selected. */
@@ -184,6 +232,7 @@ export function deviceBody(
     nav +
     `<h3>${esc(t('charts', { step: stepText(h.step_ms) }))}</h3>` +
     (charts.length ? `<div class="charts">${charts.join('')}</div>` : `<p class="muted">${esc(t('noHistory'))}</p>`) +
+    `<h3>${esc(t('captureHeading'))}</h3>${captureStrip(h.capture)}` +
     `<h3>${esc(t('flags'))}</h3>${flagsTable(h)}` +
     `<h3>${esc(t('deviceAlarms'))}</h3><table id="device-alarms">${eventsTable(p.alarms ?? [], now)}</table>`
   );

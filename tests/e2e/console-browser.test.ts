@@ -15,6 +15,7 @@ import { encodeAlert, encodeLive, type OpenAlarm } from '../../protocol/messages
 import { Topics } from '../../protocol/topics.ts';
 import { realClockEnv } from '../helpers/clock.ts';
 import { Influxd } from '../helpers/influxd.ts';
+import { Capture } from '../../ingest/capture.ts';
 import { rsdRepeat } from '../helpers/messages.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
 
@@ -284,6 +285,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
       expect.stringMatching(/^\d\d:\d\d:\d\d/),
       'degraded',
       'flags: pm10 D',
+      '– · –', // no capture rate stored for it yet
     ]);
     await expect
       .poll(() => row('cems-e2e').textContent(), { timeout: UI_MS })
@@ -339,8 +341,10 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
     const T0 = Date.UTC(2026, 10, 28, 2); // 10:00 Beijing
     // A day of minute readings before T0: pm25 rising 20 → 80 µg/m³, pm10 flagged D for the last half hour.
     const lines: string[] = [];
+    const capture = new Capture(); // and the capture rates ingest writes beside them
     for (let i = 0; i < 1440; i++) {
       const ts = T0 - 86_400_000 + i * 60_000;
+      capture.record('gw-e2e-a', { dev: 'aq-e2e', kind: 'air.micro', ts, m: { pm25: 1 } });
       const flag = i >= 1410 ? ',pm10_flag="D"' : '';
       lines.push(
         `air,dev=aq-e2e,gw=gw-e2e-a,kind=air.micro pm25=${20 + (60 * i) / 1440},pm10=90,so2=12,seq=${i}${flag} ${ts}000000`,
@@ -349,6 +353,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
     lines.push(
       `alert,dev=aq-e2e,field=so2,rule=gb3095-1h state="open",value=520,limit=500,peak=520,since=${T0 - 3 * 3_600_000},kind="air.micro" ${T0 - 3 * 3_600_000}000000`,
     );
+    lines.push(...capture.flush());
     await fetch(`${influx.url}/write?db=${influx.db}&precision=ns`, { method: 'POST', body: lines.join('\n') });
     await page.locator('#devices tr[data-device="aq-e2e"] a').click();
     await page.locator('#device-title:has-text("aq-e2e")').waitFor({ timeout: UI_MS });
@@ -380,6 +385,10 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
         { timeout: UI_MS },
       )
       .toEqual([`aq-e2e|gb3095-1h|so2|${T0 - 3 * 3_600_000}|open|${T0 - 3 * 3_600_000}`]);
+    expect(await page.locator('#device-capture').textContent()).toBe(
+      '24 of 24 hours valid (at least 45 minutes of valid data in the hour)',
+    );
+    expect(await page.locator('.capture-strip [data-capture="hour"][data-valid="true"]').count()).toBe(24);
     await shot(page, 'device');
     await page.selectOption('#lang', 'zh');
     await expect

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../broker/server.ts';
 import { ConsoleServer } from '../../console/server.ts';
 import { decodeDeviceHistory } from '../../console/device-history.ts';
+import { decodeCaptureSummary } from '../../console/capture.ts';
+import { Capture } from '../../ingest/capture.ts';
 import { decodeAlarmHistory, encodeAckRequest } from '../../protocol/messages.ts';
 import { Influxd } from '../helpers/influxd.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
@@ -284,5 +286,38 @@ describe('one device', () => {
       },
     });
     expect((await fetch(`${base}/api/sites`)).status).toBe(401);
+  });
+});
+
+describe('data capture', () => {
+  it("serves each device's latest closed hour, and a device's hours with its history", async () => {
+    // What ingest writes (docs/protocol.md §7.9): 40 minutes in the first hour, 50 in the second, the third open.
+    const c = new Capture();
+    const at = (ts: number) => c.record('gw-a', { dev: 'aq-c', kind: 'air.micro', ts, m: { pm25: 20 } });
+    for (let m = 0; m < 60; m++) if (m < 20 || m >= 40) at(T0 + m * 60_000);
+    for (let m = 0; m < 50; m++) at(T0 + HOUR + m * 60_000);
+    at(T0 + 2 * HOUR);
+    const write = await fetch(`${influx.url}/write?db=${influx.db}&precision=ns`, {
+      method: 'POST',
+      body: c.flush().join('\n'),
+    });
+    expect(write.status).toBe(204);
+
+    const res = await fetch(`${base}/api/capture?since=${T0 - HOUR}&until=${T0 + 3 * HOUR}`, { headers: OPERATOR });
+    expect(decodeCaptureSummary(await res.text()).devices['aq-c']).toEqual({
+      hour: { start: T0 + HOUR, got: 50, rate: 0.833, valid: true, gaps: '11:50-11:59' },
+    });
+    const h = decodeDeviceHistory(
+      await (
+        await fetch(`${base}/api/device/aq-c/history?since=${T0}&until=${T0 + 3 * HOUR}`, { headers: OPERATOR })
+      ).text(),
+    );
+    expect(h.capture.map((x) => [x.start, x.got, x.valid])).toEqual([
+      [T0, 40, false],
+      [T0 + HOUR, 50, true],
+      [T0 + 2 * HOUR, 1, false],
+    ]);
+    expect((await fetch(`${base}/api/capture?since=${T0}`, { headers: OPERATOR })).status).toBe(400);
+    expect((await fetch(`${base}/api/capture?since=${T0}&until=${T0 + HOUR}`)).status).toBe(401);
   });
 });
