@@ -2,9 +2,10 @@
 // engine has reported one (what it actually judged by), else the standard its kind is judged by with
 // the devices file's settings (emission profile and overrides, GB 3095 grade), else GB 3838 class III
 // for surface water. Noise limits change between day and night and are left to the alarms.
-import { EMISSION_PROFILES } from '../standards/emission.ts';
 import { gb3095Limit, limitSetAt } from '../standards/gb3095.ts';
-import { waterLimit } from '../standards/water.ts';
+import { isNight, NIGHT_LMAX_MARGIN, NOISE_LIMITS } from '../standards/noise.ts';
+import { CLASS_NAMES, waterLimit } from '../standards/water.ts';
+import { EMISSION_PROFILES, toReferenceO2 } from '../standards/emission.ts';
 import type { Site } from './sites.ts';
 
 export interface ChartLimit {
@@ -51,11 +52,23 @@ export function chartLimits(
       const value = gb3095Limit(f, '24h', grade, set);
       if (value !== undefined) out[f] = { value, source: 'GB 3095 24-h' };
     }
-  } else if (kind === 'water.surface') {
+  } else if (kind === 'water.surface' || kind === 'water.source') {
+    const cls = (kind === 'water.source' ? Math.min(site?.targetClass ?? 3, 3) : (site?.targetClass ?? 3)) as
+      1 | 2 | 3 | 4 | 5;
     for (const f of WATER) {
-      const l = waterLimit(f, 3);
-      if (l) out[f] = { value: l.limit, source: 'gb3838-III', ...(l.bound === 'min' ? { min: true } : {}) };
+      const l = waterLimit(f, cls);
+      if (l)
+        out[f] = {
+          value: l.limit,
+          source: `gb3838-${CLASS_NAMES[cls - 1]}`,
+          ...(l.bound === 'min' ? { min: true } : {}),
+        };
     }
+  } else if (kind === 'noise' && site?.noiseZone) {
+    const z = NOISE_LIMITS[site.noiseZone];
+    const night = isNight(ts);
+    out.leq = { value: night ? z.night : z.day, source: `GB 3096 ${site.noiseZone} ${night ? 'night' : 'day'}` };
+    if (night) out.lmax = { value: z.night + NIGHT_LMAX_MARGIN, source: `GB 3096 ${site.noiseZone} night Lmax` };
   }
   // Newest first: the first alarm of a field is the limit the engine judges it by now.
   const seen = new Set<string>();
@@ -64,6 +77,44 @@ export function chartLimits(
     seen.add(a.field);
     const min = a.rule.startsWith('gb3838-') && a.field === 'do';
     out[a.field] = { value: a.limit, source: a.rule, ...(min ? { min: true } : {}) };
+  }
+  return out;
+}
+
+/** How a live reading stands against its limit: the value judged (O2-converted where the profile says) and its share. */
+export interface Standing {
+  field: string;
+  /** The value held against the limit: the reading, or the reading converted to the profile's O2. */
+  judged: number;
+  limit: ChartLimit;
+  /** judged ÷ limit for a maximum; limit ÷ judged for a minimum (over 1 is past the limit either way). */
+  share: number;
+  converted: boolean;
+}
+
+/**
+ * Each limited field of a live reading against its limit. A smokestack's measured value is converted to
+ * the profile's reference O2 with the reading's own O2, as the engine judges it; a value the instrument
+ * already converted (`_zs`) is taken as it is.
+ */
+export function standings(
+  kind: string,
+  site: Site | undefined,
+  ts: number,
+  m: Record<string, number>,
+  alarms: { field: string; limit: number; rule: string }[] = [],
+): Record<string, Standing> {
+  const limits = chartLimits(kind, site, ts, alarms);
+  const profileName = site?.profile ?? DEFAULT_PROFILE[kind];
+  const o2Ref = profileName ? EMISSION_PROFILES[profileName]?.o2Ref : undefined;
+  const out: Record<string, Standing> = {};
+  for (const [field, v] of Object.entries(m)) {
+    const limit = limits[field];
+    if (!limit || !Number.isFinite(v)) continue;
+    const convertible = o2Ref !== undefined && !field.includes('_zs') && m.o2 !== undefined && m.o2 >= 0 && m.o2 < 21;
+    const judged = convertible ? toReferenceO2(v, m.o2!, o2Ref) : v;
+    const share = limit.min ? (judged > 0 ? limit.value / judged : Infinity) : judged / limit.value;
+    out[field] = { field, judged, limit, share, converted: convertible };
   }
   return out;
 }

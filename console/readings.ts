@@ -15,6 +15,8 @@ export interface ReadingView {
   f: Record<string, string>;
   a?: Record<string, string>;
   verdict?: LiveReading['verdict'];
+  /** A water section's or source's GB 3838 class now, and its target (from the engine). */
+  water?: LiveReading['water'];
   /** Typical time between readings as received (the median of the last few), once two have come. */
   cadenceMs?: number;
 }
@@ -137,6 +139,7 @@ export class Readings {
       f: l.f ?? {},
       ...(l.a ? { a: l.a } : {}),
       ...(l.verdict ? { verdict: l.verdict } : {}),
+      ...(l.water ? { water: l.water } : {}),
     };
     if (prev && l.ts > prev.ts) {
       const iv = this.intervals.get(l.dev) ?? [];

@@ -1,8 +1,9 @@
 // Where each device stands, from ingest's devices file (`--devices`, config/devices.example.yaml): district,
 // site and coordinates for the device list and the map, and what sets its limits (profile, limit
-// overrides, GB 3095 grade) for the device page's charts. Only these keys are read, and no others are
+// overrides, GB 3095 grade, GB 3096 zone, GB 3838 target class) for its charts and live readings. Only these keys are read, and no others are
 // refused: ingest owns the file and checks the rest of it.
 import { configRoot } from '../protocol/config.ts';
+import { NOISE_LIMITS, type NoiseZone } from '../standards/noise.ts';
 
 export interface Site {
   district?: string;
@@ -13,6 +14,10 @@ export interface Site {
   profile?: string;
   limits?: Record<string, number>;
   grade?: 1 | 2;
+  /** GB 3096 functional zone of a noise point. */
+  noiseZone?: NoiseZone;
+  /** GB 3838 target class of a water section (1–5). */
+  targetClass?: number;
 }
 
 /** The devices file's entries by device id; a file that does not load throws a ConfigError naming the key. */
@@ -40,6 +45,10 @@ export function loadSites(file: string): Record<string, Site> {
       s.limits = Object.fromEntries(Object.keys(limits.value as object).map((k) => [k, limits.get(k).num({ min: 0 })]));
     const grade = d.get('grade').optNum({ min: 1, max: 2, integer: true });
     if (grade !== undefined) s.grade = grade as 1 | 2;
+    const zone = d.get('noise_zone').optStr();
+    if (zone && Object.hasOwn(NOISE_LIMITS, zone)) s.noiseZone = zone as NoiseZone;
+    const target = d.get('target_class').optNum({ min: 1, max: 5, integer: true });
+    if (target !== undefined) s.targetClass = target;
     out[id] = s;
   }
   return out;

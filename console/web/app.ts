@@ -36,6 +36,7 @@ import {
   type DevicePageData,
 } from './devices.ts';
 import { mapSvg } from './map.ts';
+import { standings } from '../limits.ts';
 import { Notifier } from './notify.ts';
 
 interface Config {
@@ -97,7 +98,11 @@ function draw(): void {
     stale(view.readings.byDev.get(dev) ?? { ts: (view.aqi.get(dev)?.hour ?? 0) + HOUR, cadenceMs: HOUR }),
   );
   $('aqi-note').textContent = aqiNote();
-  $('readings').innerHTML = readingsTables(view, now, stale);
+  const alarmsOf = new Map<string, OpenAlarmView[]>();
+  for (const a of view.openAlarms()) alarmsOf.set(a.dev, [...(alarmsOf.get(a.dev) ?? []), a]);
+  $('readings').innerHTML = readingsTables(view, now, stale, (r) =>
+    standings(r.kind, session!.sites[r.dev], r.ts, r.m, alarmsOf.get(r.dev)),
+  );
 }
 
 /** The device list as filtered, the filters' choices and the map of the devices shown. */

@@ -9,6 +9,8 @@ import { exceedance, exceedanceText, fieldName, LEVEL_RGB, num, unitOf } from '.
 import { POLLUTANTS } from '../../protocol/pollutants.ts';
 import { HOUR } from '../../protocol/time.ts';
 import { LEVELS } from '../../standards/aqi-tables.ts';
+import { CLASS_NAMES } from '../../standards/water.ts';
+import type { Standing } from '../limits.ts';
 import { currentLang, FIELD_ZH, FLAG_ZH, said, SUFFIX_ZH, t, type Key } from './i18n.ts';
 import { parseFieldName } from '../../protocol/pollutants.ts';
 
@@ -147,7 +149,15 @@ export const fieldOrder = (f: string) =>
   (ORDER.get(f.replace(/_(zs|min|max|avg|cou|zsmin|zsavg|zsmax)$/, '')) ?? 999) * 10 + f.length;
 
 /** One table per device kind, a column per field any device of the kind reports. */
-export function readingsTables(v: NetworkView, now: number, stale: (r: ReadingView) => boolean): string {
+/** How a reading's limited fields stand against their limits (none: nothing to show). */
+export type StandingsOf = (r: ReadingView) => Record<string, Standing>;
+
+export function readingsTables(
+  v: NetworkView,
+  now: number,
+  stale: (r: ReadingView) => boolean,
+  standingsOf: StandingsOf = () => ({}),
+): string {
   const byKind = new Map<string, ReadingView[]>();
   for (const r of v.readings.byDev.values()) byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), r]);
   if (!byKind.size) return `<p class="muted">${t('none')}</p>`;
@@ -155,18 +165,26 @@ export function readingsTables(v: NetworkView, now: number, stale: (r: ReadingVi
     .sort(([a], [b]) => a.localeCompare(b))
     .map(
       ([kind, rs]) =>
-        `<h3>${esc(kind)} (${rs.length})</h3><table data-kind="${esc(kind)}">${kindTable(kind, rs, now, stale)}</table>`,
+        `<h3>${esc(kind)} (${rs.length})</h3><table data-kind="${esc(kind)}">${kindTable(kind, rs, now, stale, standingsOf)}</table>`,
     )
     .join('');
 }
 
-function kindTable(kind: string, rs: ReadingView[], now: number, stale: (r: ReadingView) => boolean): string {
+function kindTable(
+  kind: string,
+  rs: ReadingView[],
+  now: number,
+  stale: (r: ReadingView) => boolean,
+  standingsOf: StandingsOf,
+): string {
   const fields = [...new Set(rs.flatMap((r) => Object.keys(r.m)))].sort((a, b) => fieldOrder(a) - fieldOrder(b));
   const rsd = rs.some((r) => r.a?.plate || r.verdict);
+  const water = rs.some((r) => r.water);
   const head = [
     t('device'),
     t('sampleTime'),
     t('every'),
+    ...(water ? [t('waterClass')] : []),
     ...fields.map((f) => fieldHead(f, kind)),
     ...(rsd ? [t('plate'), t('fuel'), t('verdict')] : []),
   ];
@@ -174,17 +192,30 @@ function kindTable(kind: string, rs: ReadingView[], now: number, stale: (r: Read
     head,
     rs
       .sort((a, b) => a.dev.localeCompare(b.dev))
-      .map((r) => ({
-        attrs: `data-dev="${esc(r.dev)}"${stale(r) ? ' class="stale"' : ''}`,
-        cells: [
-          esc(r.dev),
-          `${when(r.ts, now)}${stale(r) ? ` <span class="muted">(${esc(t('ago', { n: ageText(now - r.ts) }))})</span>` : ''}`,
-          r.cadenceMs === undefined ? '–' : cadenceText(r.cadenceMs),
-          ...fields.map((f) => valueCell(r, f)),
-          ...(rsd ? [esc(r.a?.plate ?? ''), esc(r.a?.fuel ?? ''), verdictText(r)] : []),
-        ],
-      })),
+      .map((r) => {
+        const standing = standingsOf(r);
+        return {
+          attrs: `data-dev="${esc(r.dev)}"${stale(r) ? ' class="stale"' : ''}`,
+          cells: [
+            esc(r.dev),
+            `${when(r.ts, now)}${stale(r) ? ` <span class="muted">(${esc(t('ago', { n: ageText(now - r.ts) }))})</span>` : ''}`,
+            r.cadenceMs === undefined ? '–' : cadenceText(r.cadenceMs),
+            ...(water ? [waterCell(r)] : []),
+            ...fields.map((f) => valueCell(r, f, standing[f])),
+            ...(rsd ? [esc(r.a?.plate ?? ''), esc(r.a?.fuel ?? ''), verdictText(r)] : []),
+          ],
+        };
+      }),
   );
+}
+
+/** A section's class now against its target: red when worse. */
+function waterCell(r: ReadingView): string {
+  const w = r.water;
+  if (!w) return '–';
+  const worse = w.n > CLASS_NAMES.indexOf(w.target as (typeof CLASS_NAMES)[number]) + 1;
+  const title = t('waterClassTitle', { worst: w.worst.map(fieldLabel).join(', ') || '–' });
+  return `<span class="${worse ? 'bad' : 'online'}" data-water-class="${esc(w.class)}" title="${esc(title)}">${esc(t('classVsTarget', { c: w.class, target: w.target }))}</span>`;
 }
 
 /** How old a reading is, in the unit that reads best. */
@@ -198,11 +229,26 @@ export const ageText = (ms: number): string =>
 const cadenceText = (ms: number) =>
   ms < 60_000 ? `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s` : `${Number((ms / 60_000).toFixed(1))} min`;
 
-function valueCell(r: ReadingView, f: string): string {
+/** A reading's share of its limit: amber from 80 %, red past it; what it was held against on hover. */
+function shareText(st: Standing, kind: string): string {
+  const pct = Math.round(st.share * 100);
+  const cls = st.share > 1 ? 'bad' : st.share >= 0.8 ? 'warn' : 'muted';
+  const unit = unitOf(st.field, kind);
+  const title = t(st.limit.min ? 'standingMinTitle' : 'standingTitle', {
+    v: num(st.judged),
+    u: unit,
+    l: num(st.limit.value),
+    src: st.limit.source,
+    o2: st.converted ? t('standingConverted') : '',
+  });
+  return ` <span class="share ${cls}" data-share="${esc(st.field)}" title="${esc(title)}">${pct} %</span>`;
+}
+
+function valueCell(r: ReadingView, f: string, st?: Standing): string {
   const v = r.m[f];
   if (v === undefined) return '–';
   const flag = r.f[f];
-  const shown = `<span data-field="${esc(f)}">${esc(num(v))}</span>`;
+  const shown = `<span data-field="${esc(f)}">${esc(num(v))}</span>${st ? shareText(st, r.kind) : ''}`;
   if (!flag || flag === 'N') return shown;
   const meaning = (currentLang() === 'zh' ? FLAG_ZH[flag] : FLAG_MEANINGS[flag]) ?? '';
   return `${shown} <abbr class="flag flag-${esc(flag)}" title="${esc(t('flagTitle', { f: flag, m: meaning }))}">${esc(flag)}</abbr>`;

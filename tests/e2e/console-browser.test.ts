@@ -125,6 +125,10 @@ describe.skipIf(!HAVE_CHROMIUM)('operator console in Chromium', () => {
     await expect
       .poll(() => page.locator('tr[data-dev="aq-e2e"] abbr.flag').textContent(), { timeout: UI_MS })
       .toBe('D');
+    // A limited reading says how close it is: SO2 12 of GB 3095's 1-hour 500 µg/m³.
+    const so2 = page.locator('tr[data-dev="aq-e2e"] [data-share="so2"]');
+    expect(await so2.textContent()).toBe('2 %');
+    expect(await so2.getAttribute('title')).toBe('12 µg/m³ against the limit 500 µg/m³ (GB 3095 1-h)');
     expect(await page.locator('tr[data-dev="aq-e2e"]').getAttribute('class')).toBeNull(); // fresh, not dimmed
     expect(await page.locator('#last').textContent()).toMatch(/^last message \d\d:\d\d:\d\d/);
     expect(await page.locator('#banner').isHidden()).toBe(true);
