@@ -10,7 +10,10 @@ import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.t
 import { parseRegister, parseStatus, templatesWithDir, type Template } from './templates.ts';
 
 export interface MqttConfig {
+  /** The first broker URL (what logs and TLS checks name). */
   url: string;
+  /** Every broker URL, tried in turn on each reconnect (`url` first): brokers sharing one Redis. */
+  urls: string[];
   username?: string;
   password?: string;
   prefix: string;
@@ -172,12 +175,10 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
     );
   const passwordEnv = m.get('password_env').optStr();
   const envPassword = secretFromEnv(m.get('password_env'), "the gateway's MQTT password", opts);
+  const urls = brokerUrls(m.get('url'));
   const mqtt: MqttConfig = {
-    url: m.get('url').str({
-      def: 'mqtt://127.0.0.1:1883',
-      pattern: /^(mqtts?|wss?|tcp):\/\//,
-      hint: 'a URL such as mqtt://host:1883',
-    }),
+    url: urls[0]!,
+    urls,
     username: m.get('username').optStr() ?? id,
     password: passwordEnv !== undefined ? envPassword : m.get('password').optStr(),
     prefix: m.get('prefix').str({ def: DEFAULT_PREFIX }),
@@ -240,6 +241,23 @@ function pemFile(n: Node, configFile: string): string | undefined {
 }
 
 /** The uplink's TLS files: only for a TLS URL, a client certificate with its key. */
+const BROKER_URL = { pattern: /^(mqtts?|wss?|tcp):\/\//, hint: 'a URL such as mqtt://host:1883' };
+
+/**
+ * `url: mqtt://host:1883`, or a list of brokers that share one Redis (`url: [mqtt://a:1883,
+ * mqtt://b:1883]`): the gateway moves to the next when one goes away. One scheme for all, so the TLS
+ * settings fit each.
+ */
+function brokerUrls(n: Node): string[] {
+  if (!Array.isArray(n.value)) return [n.str({ def: 'mqtt://127.0.0.1:1883', ...BROKER_URL })];
+  const urls = n.list().map((u) => u.str(BROKER_URL));
+  if (!urls.length) n.fail('expected at least one broker URL');
+  const scheme = (u: string) => u.slice(0, u.indexOf(':'));
+  const other = urls.find((u) => scheme(u) !== scheme(urls[0]!));
+  if (other) n.fail(`every broker URL needs the same scheme: ${urls[0]} and ${other}`);
+  return urls;
+}
+
 function parseMqttTls(m: Node, configFile: string, url: string, username: string): MqttConfig['tls'] {
   const ca = pemFile(m.get('ca'), configFile);
   const cert = pemFile(m.get('cert'), configFile);

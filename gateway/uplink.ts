@@ -50,20 +50,25 @@ export class Uplink {
 
   start(): void {
     const m = this.cfg.mqtt;
-    warnIfPlain(this.cfg.id, m.url);
+    for (const url of m.urls) warnIfPlain(this.cfg.id, url);
     this.client = mqtt.connect(m.url, {
       ...this.tlsOptions(),
+      ...(m.urls.length > 1 ? { servers: m.urls.map(serverOf) } : {}),
       clientId: this.cfg.id,
       ...(m.username !== undefined ? { username: m.username } : {}),
       ...(m.password !== undefined ? { password: m.password } : {}),
       clean: true,
-      reconnectPeriod: 1000,
+      reconnectPeriod: reconnectDelay(0),
       connectTimeout: 10_000,
       protocolVersion: 4,
       will: { topic: this.topics.status(this.cfg.id), payload: Buffer.from(OFFLINE_STATUS), qos: 1, retain: true },
     });
     this.client.on('connect', () => {
-      log('info', 'uplink connected', { gw: this.cfg.id, url: m.url, outbox: this.outbox.depth });
+      this.failedConnects = 0;
+      this.client.options.reconnectPeriod = reconnectDelay(0);
+      const o = this.client.options;
+      const url = m.urls.length > 1 ? `${o.protocol}://${o.host}:${o.port}` : m.url;
+      log('info', 'uplink connected', { gw: this.cfg.id, url, outbox: this.outbox.depth });
       this.client.subscribe(this.topics.ack(this.cfg.id), { qos: 1 }, (err, granted) => {
         if (err || granted?.[0]?.qos === 128)
           log('error', 'cannot subscribe to acknowledgements: check the gateway user in the broker users file', {
@@ -144,8 +149,14 @@ export class Uplink {
     this.publishStatus();
   }
 
+  /** Connection attempts that failed since the last success: they set the next wait. */
+  private failedConnects = 0;
+
   /** Envelopes in flight when the connection dropped go back to the outbox; late callbacks are ignored. */
   private onClose(): void {
+    // MQTT.js reads reconnectPeriod each time it schedules a reconnect: backing off with jitter keeps
+    // a thousand gateways from knocking on a restarted broker in the same second.
+    if (this.client) this.client.options.reconnectPeriod = reconnectDelay(++this.failedConnects);
     for (const f of this.inflight) this.outbox.markUnsent(f.from, f.to);
     this.inflight.clear();
     this.gen++;
@@ -269,6 +280,22 @@ export class Uplink {
 
 function refusalOf(r: Refusal): NonNullable<OnlineStatus['last_refusal']> {
   return { reason: r.reason, ...(r.from !== undefined ? { from: r.from, to: r.to! } : {}), ts: r.t };
+}
+
+/**
+ * The wait before reconnect attempt n + 1: 1 s doubling to 30 s, each drawn from its upper half, so
+ * gateways that lost a broker together come back spread out.
+ */
+export function reconnectDelay(failed: number, random = Math.random): number {
+  const cap = Math.min(30_000, 1000 * 2 ** Math.min(failed, 5));
+  return Math.round(cap / 2 + (cap / 2) * random());
+}
+
+function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'tcp' } {
+  const u = new URL(url);
+  const protocol = u.protocol.slice(0, -1) as 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'tcp';
+  const port = Number(u.port) || ({ mqtt: 1883, tcp: 1883, mqtts: 8883, ws: 80, wss: 443 } as const)[protocol];
+  return { host: u.hostname, port, protocol };
 }
 
 /** A password crossing a network in the clear is worth one line at start. */

@@ -101,6 +101,8 @@ export interface PipelineOptions {
   rsd?: string[];
   /** Keep the broker's state in this Redis (redis://…). */
   redis?: string;
+  /** With `redis`: a second broker on the same Redis, listed second in the gateway's URLs; ingest and the watcher use it. */
+  failover?: boolean;
   /** Serve the stations as RTU slaves on one end of a socat pty pair, polled by the gateway on the other. */
   serial?: boolean;
   /** HJ 212 loggers uploading to the gateway's hj212 link (at port `hj212Port`). */
@@ -145,6 +147,10 @@ export class Pipeline {
     if (!this.o.sinkArgs) await this.influx.start();
     this.users = await makeUsers([this.gwId]);
     await this.startBroker();
+    if (this.o.failover) {
+      this.broker2 = await new Broker({ port: 0, users: this.users, redis: this.o.redis! }).start();
+      this.mqttPort2 = this.broker2.port;
+    }
     if (this.o.serial) this.pty = await ptyPair(this.dir);
     await this.fleet.start({
       stations: this.o.stations ?? 4,
@@ -161,7 +167,9 @@ export class Pipeline {
       ...(this.o.hj212 ? { hj212: { listen: '127.0.0.1:0', devices: this.o.hj212 } } : {}),
       ...(this.pty ? { serialPeer: this.pty.b } : {}),
       mqtt: {
-        url: `mqtt://127.0.0.1:${this.mqttPort}`,
+        url: this.o.failover
+          ? [`mqtt://127.0.0.1:${this.mqttPort}`, `mqtt://127.0.0.1:${this.mqttPort2}`]
+          : `mqtt://127.0.0.1:${this.mqttPort}`,
         password: PASSWORDS.gateway,
         republish_s: this.o.republishS ?? 2,
         status_s: 1,
@@ -195,6 +203,14 @@ export class Pipeline {
     writeFileSync(this.gwConfig, stringifyYaml(cfg));
   }
 
+  /** The second broker of the failover option. */
+  broker2?: Broker;
+  mqttPort2 = 0;
+  /** Where ingest and the watcher connect: the second broker when there is one. */
+  get consumerPort(): number {
+    return this.broker2 ? this.mqttPort2 : this.mqttPort;
+  }
+
   /** The broker listens on port 0 at first; a restart takes the same port again. */
   async startBroker(): Promise<void> {
     this.broker = await new Broker({
@@ -207,7 +223,7 @@ export class Pipeline {
 
   /** An operator client that follows the gateway's retained status. */
   private async watch(): Promise<void> {
-    this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.mqttPort}`, {
+    this.watcher = mqtt.connect(`mqtt://127.0.0.1:${this.consumerPort}`, {
       username: 'operator',
       password: PASSWORDS.operator,
       reconnectPeriod: 200,
@@ -234,7 +250,7 @@ export class Pipeline {
   }
 
   startIngest(): Proc {
-    this.ingest = ingestProc(this.mqttPort, [
+    this.ingest = ingestProc(this.consumerPort, [
       '--flush-ms',
       '100',
       ...(this.o.sinkArgs ?? ['--influx-url', this.influx.url]),
@@ -297,6 +313,7 @@ export class Pipeline {
     await this.ingest?.kill();
     this.watcher?.end(true);
     await this.broker?.stop().catch(() => undefined);
+    await this.broker2?.stop().catch(() => undefined);
     await this.fleet.stop().catch(() => undefined);
     await this.pty?.stop();
     await this.influx.stop();

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadGatewayConfig, parseGatewayConfig, type PolledDeviceConfig } from '../../gateway/config.ts';
 import { planBlocks } from '../../gateway/device-reader.ts';
+import { reconnectDelay } from '../../gateway/uplink.ts';
 import { flagsFromStatus } from '../../gateway/flags.ts';
 import { TEMPLATES } from '../../gateway/templates.ts';
 import { Node } from '../../protocol/config.ts';
@@ -23,6 +24,27 @@ const load = (doc: unknown) => parseGatewayConfig(new Node('/nowhere/gateway.yam
 const withDevice = (d: object) => ({ ...base, devices: [{ id: 'aq-1', link: 'bus-a', ...d }] });
 
 describe('gateway config', () => {
+  it('takes one broker URL or a list of brokers sharing one Redis, all of one scheme', () => {
+    expect(load({ ...base, mqtt: { url: 'mqtt://a:1883' } }).mqtt).toMatchObject({
+      url: 'mqtt://a:1883',
+      urls: ['mqtt://a:1883'],
+    });
+    expect(load({ ...base, mqtt: { url: ['mqtt://a:1883', 'mqtt://b:1883'] } }).mqtt).toMatchObject({
+      url: 'mqtt://a:1883',
+      urls: ['mqtt://a:1883', 'mqtt://b:1883'],
+    });
+    expect(() => load({ ...base, mqtt: { url: ['mqtt://a:1883', 'mqtts://b:8883'] } })).toThrow(
+      /mqtt\.url: every broker URL needs the same scheme/,
+    );
+    expect(() => load({ ...base, mqtt: { url: [] } })).toThrow(/mqtt\.url: expected at least one broker URL/);
+    expect(() => load({ ...base, mqtt: { url: ['http://a'] } })).toThrow(/mqtt\.url\[0\]/);
+  });
+
+  it('waits longer after each failed connection, up to 30 s, spread over the upper half', () => {
+    expect([0, 1, 2, 5, 9].map((n) => reconnectDelay(n, () => 0))).toEqual([500, 1000, 2000, 15_000, 15_000]);
+    expect([0, 1, 5, 9].map((n) => reconnectDelay(n, () => 1))).toEqual([1000, 2000, 30_000, 30_000]);
+  });
+
   it.each(['gateway.example.yaml', 'gateway.compose.yaml'])('loads config/%s', (name) => {
     process.env.QC_GW_PASSWORD ??= 'example';
     process.env.QC_PUSH_TOKEN ??= 'example';
