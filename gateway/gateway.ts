@@ -6,7 +6,7 @@ import { isHj212, isModbusLink, isPolled, type GatewayConfig, type PolledDeviceC
 import { Hj212Listener } from './drivers/hj212-listener.ts';
 import { DeviceReader } from './device-reader.ts';
 import { HttpInput } from './drivers/http-input.ts';
-import { ModbusLink } from './drivers/modbus.ts';
+import { LinkError, ModbusLink } from './drivers/modbus.ts';
 import { Outbox } from './outbox.ts';
 import { Uplink } from './uplink.ts';
 import type { DeviceHealth, PushStats } from '../protocol/messages.ts';
@@ -26,6 +26,25 @@ interface DeviceState {
   samples: number;
   errors: number;
   skipped: number;
+  /** While down, the device is polled again only from this time on (its back-off). */
+  retryAt: number;
+  /** Polls left out while backing off. */
+  backedOff: number;
+  /** The unit stopped answering: it is asked only late in a cycle, where a timeout holds up no one. */
+  probing: boolean;
+}
+
+/** Longest wait between polls of a device that does not answer. */
+const BACKOFF_MAX_MS = 60_000;
+
+/**
+ * When a device that has failed `failures` times in a row is polled next. Past DOWN_AFTER the wait
+ * doubles from one poll period to a minute: a dead unit on a shared bus then costs its timeout once per
+ * back-off instead of every cycle, and its neighbours keep their cadence.
+ */
+export function retryAfter(failures: number, pollMs: number, now: number): number {
+  if (failures < DOWN_AFTER) return now;
+  return now + Math.min(BACKOFF_MAX_MS, pollMs * 2 ** (failures - DOWN_AFTER + 1));
 }
 
 export class Gateway {
@@ -38,7 +57,7 @@ export class Gateway {
   private pending: SampleRecord[] = [];
   private flushQueued = false;
   private stopped = false;
-  stats = { sampled: 0, pollErrors: 0, skipped: 0 };
+  stats = { sampled: 0, pollErrors: 0, skipped: 0, backedOff: 0 };
 
   constructor(readonly cfg: GatewayConfig) {
     this.outbox = new Outbox(cfg.outbox.path, cfg.outbox.maxRecords, cfg.outbox.sync);
@@ -79,6 +98,9 @@ export class Gateway {
         samples: 0,
         errors: 0,
         skipped: 0,
+        retryAt: 0,
+        backedOff: 0,
+        probing: false,
       });
     }
   }
@@ -133,6 +155,22 @@ export class Gateway {
   }
 
   private poll(d: DeviceState): void {
+    if (Date.now() < d.retryAt) {
+      d.backedOff++;
+      this.stats.backedOff++;
+      return;
+    }
+    // A probe of a unit that has not been answering can cost the whole timeout: it goes late in the
+    // cycle, once the live units on the bus have been read, and ends before the next cycle begins.
+    const probeAt = d.probing ? this.probeSlot(d) : 0;
+    if (probeAt > Date.now()) {
+      d.retryAt = Infinity; // not again until this probe has answered or failed
+      setTimeout(() => {
+        d.retryAt = 0;
+        this.poll(d);
+      }, probeAt - Date.now());
+      return;
+    }
     if (d.busy) {
       d.skipped++;
       this.stats.skipped++;
@@ -145,6 +183,8 @@ export class Gateway {
       .then(
         (rec) => {
           d.failures = 0;
+          d.retryAt = 0;
+          d.probing = false;
           d.samples++;
           d.lastFlags = rec.f !== undefined;
           this.stats.sampled++;
@@ -155,12 +195,24 @@ export class Gateway {
           this.stats.pollErrors++;
           if (++d.failures === DOWN_AFTER || d.lastError !== e.message)
             log('warn', 'poll failed', { dev: d.cfg.id, error: e.message, failures: d.failures });
+          // A link that cannot be opened has its own back-off; a unit that does not answer gets one here,
+          // and is asked again only in the probe slot of a cycle (from its first failure on).
+          d.probing = !(e instanceof LinkError);
+          if (d.probing) d.retryAt = retryAfter(d.failures, d.cfg.pollMs, Date.now());
           d.lastError = e.message;
         },
       )
       .finally(() => {
         d.busy = false;
       });
+  }
+
+  /** When in this poll cycle a probe fits between the cycle's polls (phases under 250 ms) and the next. */
+  private probeSlot(d: DeviceState): number {
+    const period = d.cfg.pollMs;
+    const start = Math.floor(Date.now() / period) * period;
+    const at = period - d.link.cfg.timeoutMs - 50;
+    return at >= 250 ? start + at : 0;
   }
 
   /** Samples of one instant are stored in one transaction (one fsync), then the uplink is nudged. */

@@ -25,7 +25,16 @@ export interface SimUnit {
   /** Fault injection: a silent unit never answers; a slow one answers late. */
   silent?: boolean;
   delayMs?: number;
+  /**
+   * More faults a unit can have: `exception` answers every read with exception 04 (server device
+   * failure), `garbage` with a response whose byte count does not match, `swapped` with the words of
+   * each register pair in the wrong order (a CDAB device read as ABCD).
+   */
+  fault?: 'exception' | 'garbage' | 'swapped';
 }
+
+/** Exception 04: the device failed while answering. */
+const EXC_SERVER_DEVICE_FAILURE = 0x04;
 
 export interface Served {
   port: number;
@@ -44,6 +53,8 @@ export class SimBus {
   /** Called for every answered read, so tests know exactly what each device said and when. */
   onServe?: (s: Served) => void;
   requests = 0;
+  /** Requests by unit id, answered or not (a silent unit's are counted too). */
+  readonly requestsByUnit = new Map<number, number>();
   /** Requests received and not yet answered, and the most there ever were (a master should keep it at 1). */
   pending = 0;
   maxPending = 0;
@@ -59,6 +70,7 @@ export class SimBus {
     o: { port: number; absentAnswers: boolean },
   ): void {
     this.requests++;
+    this.requestsByUnit.set(unitId, (this.requestsByUnit.get(unitId) ?? 0) + 1);
     const unit = this.units.get(unitId);
     const fc = pdu[0] ?? 0;
     if (!unit) {
@@ -66,6 +78,7 @@ export class SimBus {
       return;
     }
     if (unit.silent) return;
+    if (unit.fault === 'exception') return reply(exceptionPdu(fc, EXC_SERVER_DEVICE_FAILURE));
     if (fc !== FC_READ_HOLDING && fc !== FC_READ_INPUT) return reply(exceptionPdu(fc, EXC_ILLEGAL_FUNCTION));
     if (pdu.length !== 5) return reply(exceptionPdu(fc, EXC_ILLEGAL_VALUE));
     const addr = pdu.readUInt16BE(1);
@@ -79,10 +92,14 @@ export class SimBus {
       if (v === undefined) return reply(exceptionPdu(fc, EXC_ILLEGAL_ADDRESS));
       regs.push(v);
     }
+    if (unit.fault === 'swapped')
+      for (let i = 0; i + 1 < regs.length; i += 2) [regs[i], regs[i + 1]] = [regs[i + 1]!, regs[i]!];
     const send = () => {
       this.pending--;
       this.onServe?.({ port: o.port, unit: unitId, fc, addr, at: now.getTime(), regs });
-      reply(readResponsePdu(fc, regs));
+      const res = readResponsePdu(fc, regs);
+      if (unit.fault === 'garbage') res[1] = (res[1]! + 2) & 0xff; // a byte count that does not match
+      reply(res);
     };
     this.maxPending = Math.max(this.maxPending, ++this.pending);
     if (unit.delayMs) setTimeout(send, unit.delayMs);
