@@ -185,16 +185,16 @@ export function templateNamed(name: string, option: string, dir?: string): Templ
   return t;
 }
 
-/** Pushing devices of a gateway config: an http link listening on `listen`, and the devices' ids. */
+/** Pushing devices of a gateway config: an http link listening on `listen`, and the devices (an id alone is a remote-sensing site). */
 export interface PushedSites {
   listen: string;
-  devices: string[];
+  devices: (string | { id: string; kind: string })[];
 }
 
 /** HJ 212 loggers of a gateway config: an hj212 link listening on `listen`, and the loggers. */
 export interface LoggerLink {
   listen: string;
-  devices: Pick<LoggerSite, 'id' | 'kind' | 'mn'>[];
+  devices: (Pick<LoggerSite, 'id' | 'mn'> & { kind: string; codes?: Record<string, string> })[];
 }
 
 /** A gateway config polling the given simulated instruments once a second (and taking pushed passes and HJ 212 uploads). */
@@ -249,8 +249,17 @@ export function gatewayConfigFor(
         template: e.model,
         poll_ms: 1000,
       })),
-      ...(extra.rsd?.devices ?? []).map((id) => ({ id, kind: 'rsd', link: 'rsd-platform' })),
-      ...(extra.hj212?.devices ?? []).map((d) => ({ id: d.id, kind: d.kind, link: 'hj212-loggers', mn: d.mn })),
+      ...(extra.rsd?.devices ?? []).map((d) =>
+        typeof d === 'string' ? { id: d, kind: 'rsd', link: 'rsd-platform' } : { ...d, link: 'rsd-platform' },
+      ),
+      // A logger's codes (key → its platform code) become the device's codes (code → key) for the gateway.
+      ...(extra.hj212?.devices ?? []).map((d) => ({
+        id: d.id,
+        kind: d.kind,
+        link: 'hj212-loggers',
+        mn: d.mn,
+        ...(d.codes ? { codes: Object.fromEntries(Object.entries(d.codes).map(([k, c]) => [c, k])) } : {}),
+      })),
     ],
   });
 }
