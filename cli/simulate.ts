@@ -9,6 +9,8 @@ import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
 import { Hj212Logger, loggerSites, type LoggerSite } from '../simulators/hj212-logger.ts';
+import type { FieldSite } from '../simulators/field-sites.ts';
+import { hash01 } from '../simulators/random.ts';
 import { int, parse, UsageError } from './args.ts';
 import { onShutdown } from './signals.ts';
 
@@ -270,16 +272,29 @@ export function rsdSites(n: number, seed = 1): RsdSiteOptions[] {
 }
 
 /** Starts an HJ 212 logger per site, uploading to `target` (host:port). */
-export function startLoggers(sites: LoggerSite[], target: string, intervalMs: number): Hj212Logger[] {
+/**
+ * Starts an HJ 212 logger per site, uploading to `target` (host:port) every `intervalMs` (0: each site's
+ * own interval) with the interval data the site has. With `spread`, each logger keeps a phase of its
+ * own after its first upload, so a network's uploads do not all land in the same second.
+ */
+export function startLoggers(
+  sites: (LoggerSite | FieldSite)[],
+  target: string,
+  intervalMs: number,
+  spread = false,
+): Hj212Logger[] {
   const i = target.lastIndexOf(':');
-  return sites.map((s) =>
-    new Hj212Logger({
+  return sites.map((s) => {
+    const every = intervalMs || ('intervalMs' in s ? s.intervalMs : 30_000);
+    return new Hj212Logger({
       host: target.slice(0, i),
       port: Number(target.slice(i + 1)),
       mn: s.mn,
       st: s.st,
-      intervalMs,
+      intervalMs: every,
       factors: s.factors,
-    }).start(),
-  );
+      ...('aggregates' in s ? { aggregates: s.aggregates } : {}),
+      ...(spread ? { phaseMs: Math.floor(hash01(parseInt(s.mn.slice(-8), 16), 5) * every) } : {}),
+    }).start();
+  });
 }

@@ -69,7 +69,7 @@ export interface LoggerOptions {
   maxQueued?: number;
   /** Interval data the logger uploads at each boundary (minute, hourly, daily data). */
   aggregates?: Aggregate[];
-  /** Wait this long before the first real-time upload (loggers of a network are not in step). */
+  /** After the first upload, wait this long before the next and keep that phase (loggers of a network are not in step). */
   phaseMs?: number;
 }
 
@@ -110,12 +110,13 @@ export class Hj212Logger {
 
   start(): this {
     this.open();
-    const first = () => {
+    this.sample(Date.now());
+    const every = () => {
       this.sample(Date.now());
       this.timer = setInterval(() => this.sample(Date.now()), this.o.intervalMs);
     };
-    if (this.o.phaseMs) this.phase = setTimeout(first, this.o.phaseMs);
-    else first();
+    if (this.o.phaseMs) this.phase = setTimeout(every, this.o.phaseMs);
+    else this.timer = setInterval(() => this.sample(Date.now()), this.o.intervalMs);
     return this;
   }
 
