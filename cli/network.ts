@@ -95,7 +95,7 @@ export function scaled(n: NetworkCounts, scale: number): NetworkCounts {
 }
 
 /** Seeds per class, far apart, so no two devices of a network share one. */
-const SEED_BASE: Record<LoggerClass, number> = {
+export const SEED_BASE: Record<LoggerClass, number> = {
   'air.station': 3000,
   'stack.cems': 20_000,
   'stack.nh3slip': 30_000,
@@ -112,7 +112,7 @@ export function loggersOf(n: NetworkCounts): FieldSite[] {
   return (Object.keys(LOGGER_CLASSES) as LoggerClass[]).flatMap((c) => fieldSites(c, n.loggers[c], SEED_BASE[c]));
 }
 
-export function vaporSitesOf(n: NetworkCounts): VaporSite[] {
+export function vaporSitesOf(n: Pick<NetworkCounts, 'vapor' | 'nozzles'>): VaporSite[] {
   return Array.from({ length: n.vapor }, (_, i) => ({
     dev: `vr-${String(i + 1).padStart(4, '0')}`,
     seed: 100_000 + i,

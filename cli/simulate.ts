@@ -9,7 +9,10 @@ import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
 import { Hj212Logger, loggerSites, type LoggerSite } from '../simulators/hj212-logger.ts';
-import type { FieldSite } from '../simulators/field-sites.ts';
+import { fieldSites, LOGGER_CLASSES, type FieldSite, type LoggerClass } from '../simulators/field-sites.ts';
+import { nozzleIds, vaporRecords } from '../simulators/models/vapor.ts';
+import { RecordPusher } from '../simulators/record-push.ts';
+import { SEED_BASE, vaporSitesOf } from './network.ts';
 import { hash01 } from '../simulators/random.ts';
 import { int, parse, UsageError } from './args.ts';
 import { onShutdown } from './signals.ts';
@@ -67,6 +70,16 @@ const OPTS = {
     type: 'string',
     default: '0',
     help: 'smokestacks (ST 31) whose HJ 212 loggers upload to a gateway hj212 link',
+  },
+  loggers: {
+    type: 'string',
+    default: '',
+    help: "HJ 212 loggers of the field classes, CLASS:N,… (stack.cems, stack.nh3slip, fumes, voc, water.surface, water.source, water.outfall, noise, air.station), each at its class's ST and cadence with minute/hourly/daily data",
+  },
+  vapor: {
+    type: 'string',
+    default: '0',
+    help: 'SIM-VAPOR vapour-recovery stations (4 nozzles each) pushing to the http link at --rsd-listen',
   },
   'hj212-target': {
     type: 'string',
@@ -151,16 +164,24 @@ export async function run(argv: string[]): Promise<void> {
   const sites = rsdSites(int(a.rsd, 'rsd'));
   const push = `http://${a['rsd-listen']}/records`;
   for (const s of sites) process.stdout.write(`SIM-RSD ${s.dev} pushing vehicle passes to ${push}\n`);
+  const vapor = vaporSitesOf({ vapor: int(a.vapor, 'vapor'), nozzles: 4 });
+  for (const v of vapor)
+    process.stdout.write(`SIM-VAPOR ${v.dev} (nozzles ${nozzleIds(v).join(', ')}) pushing to ${push}\n`);
   const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), int(a['hj212-cems'], 'hj212-cems'));
+  const field = fieldLoggers(a.loggers!);
   const target = a['hj212-target']!;
-  for (const l of loggers)
+  for (const l of [...loggers, ...field])
     process.stdout.write(`HJ 212 logger ${l.id} (MN ${l.mn}, ST ${l.st}) uploading to ${target}\n`);
+  const pushed = [
+    ...sites.map((s) => s.dev),
+    ...vapor.flatMap((v) => [v.dev, ...nozzleIds(v)].map((id) => ({ id, kind: 'vapor' }))),
+  ];
   if (a['write-gateway-config']) {
     writeFileSync(
       a['write-gateway-config'],
       gatewayConfigFor(a.gateway!, fleet.endpoints, {
-        ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev) } } : {}),
-        ...(loggers.length ? { hj212: { listen: target, devices: loggers } } : {}),
+        ...(pushed.length ? { rsd: { listen: a['rsd-listen']!, devices: pushed } } : {}),
+        ...(loggers.length + field.length ? { hj212: { listen: target, devices: [...loggers, ...field] } } : {}),
         ...(a['gateway-serial'] ? { serialPeer: a['gateway-serial'] } : {}),
         ...(a['templates-dir'] ? { templatesDir: resolve(a['templates-dir']) } : {}),
       }),
@@ -168,12 +189,38 @@ export async function run(argv: string[]): Promise<void> {
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
   }
   const pusher = sites.length ? new RsdPusher({ url: push }, sites).start() : undefined;
-  const running = startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000);
+  const vaporPusher = vapor.length
+    ? new RecordPusher({ url: push }, (from, to) => vapor.flatMap((v) => vaporRecords(v, from, to)), {
+        everyMs: 10_000,
+        what: 'vapour-recovery simulator',
+      }).start()
+    : undefined;
+  const running = [
+    ...startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000),
+    ...startLoggers(field, target, 0, true),
+  ];
   onShutdown(async () => {
     pusher?.stop();
+    vaporPusher?.stop();
     for (const l of running) l.stop();
     await fleet.stop();
   });
+}
+
+/** `--loggers CLASS:N,…`: HJ 212 loggers of the field classes, seeds as in a stack's network. */
+function fieldLoggers(list: string): FieldSite[] {
+  return list
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .flatMap((item) => {
+      const [cls, n] = item.split(':');
+      if (!Object.hasOwn(LOGGER_CLASSES, cls!))
+        throw new UsageError(
+          `--loggers: unknown class "${cls}"; classes are: ${Object.keys(LOGGER_CLASSES).join(', ')}`,
+        );
+      return fieldSites(cls as LoggerClass, int(n ?? '1', 'loggers', 1), SEED_BASE[cls as LoggerClass]);
+    });
 }
 
 /** The template an option (`--template`, `--instruments`) names, among the built-in ones and those of `--templates-dir`. */
