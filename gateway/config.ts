@@ -292,10 +292,13 @@ function parseDevice(
     if (d.get('codes').present) {
       dev.codes = {};
       for (const code of Object.keys(d.get('codes').value as object)) {
-        const key = d.get('codes').get(code).str({
-          pattern: /^[a-z0-9_]+$/,
-          hint: 'a registry key (fumes, nmhc, …)',
-        });
+        const key = d
+          .get('codes')
+          .get(code)
+          .str({
+            pattern: /^[a-z0-9_]+$/,
+            hint: 'a registry key (fumes, nmhc, …)',
+          });
         if (!pollutant(key)) d.get('codes').get(code).fail(`"${key}" is not a key of the field registry`);
         dev.codes[code] = key;
       }
