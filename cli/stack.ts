@@ -1,5 +1,5 @@
 // `qingcheng stack` (npm start): the whole network on one machine, with a live one-line summary.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Broker } from '../broker/server.ts';
@@ -251,6 +251,7 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     `  simulators   ${counts.micro} SIM-AQ6 stations, ${counts.cemsModbus} SIM-CEMS analyzers${more ? `, ${more}` : ''} on ${fleet.servers.length} Modbus TCP port(s), polled every ${pollMs / 1000} s`,
   );
 
+  const devicesFile = writeDeviceSettings(dir, counts);
   const workers: IngestWorker[] = [];
   for (let i = 0; i < nWorkers; i++) {
     const w = createIngest({
@@ -266,6 +267,7 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
       db: a.db!,
       org: 'qingcheng',
       bucket: a.db!,
+      devicesFile,
       ...(i === 0 ? { city: 'hohhot' } : {}),
     });
     stops.push(() => w.stop());
@@ -385,6 +387,18 @@ function byClassText(sites: FieldSite[]): string {
   const n = new Map<LoggerClass, number>();
   for (const s of sites) n.set(s.cls, (n.get(s.cls) ?? 0) + 1);
   return [...n].map(([c, k]) => `${k} ${c} (ST ${LOGGER_CLASSES[c].st}, every ${LOGGER_CLASSES[c].rtS} s)`).join(', ');
+}
+
+/**
+ * Ingest's device settings for the simulated network, written at each start: drinking-water sources are
+ * held to GB 3838 class II (a source's first-level protection zone), river sections to the default III.
+ */
+function writeDeviceSettings(dir: string, counts: NetworkCounts): string {
+  const file = join(dir, 'stack-devices.yaml');
+  const sources = loggersOf(counts).filter((s) => s.kind === 'water.source');
+  const lines = sources.map((s) => `  ${s.id}: { target_class: 2 }`);
+  writeFileSync(file, `# Written by qingcheng stack at each start.\ndevices:\n${lines.join('\n') || '  {}'}\n`);
+  return file;
 }
 
 const DEFAULT_INSTRUMENTS = 'SONBEST-SM7901B,YSI-ODO,INSITU-AQUATROLL400';
