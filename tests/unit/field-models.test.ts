@@ -11,6 +11,7 @@ import type { Reading } from '../../simulators/models/reading.ts';
 import { alDrift, fuelling, nozzleIds, vaporRecords, vaporSensors } from '../../simulators/models/vapor.ts';
 import { vocReading } from '../../simulators/models/voc.ts';
 import { waterReading } from '../../simulators/models/water.ts';
+import { TemplateUnit } from '../../simulators/models/template-unit.ts';
 import { EMISSION_PROFILES } from '../../standards/emission.ts';
 import { NOISE_LIMITS } from '../../standards/noise.ts';
 import { waterLimit } from '../../standards/water.ts';
@@ -237,5 +238,24 @@ describe('vapour recovery', () => {
     const f = fuelling(x, 1, bj(2025, 6, 9, 3).getTime());
     expect(f?.m.al).toBe(0.5);
     expect(vaporSensors(x, bj(2025, 6, 9, 3).getTime()).m.vapor_conc).toBeGreaterThanOrEqual(8000);
+  });
+});
+
+describe('device-library instruments of these classes', () => {
+  const sonde = {
+    name: 'S',
+    kind: 'water.surface',
+    registers: [{ field: 'do', addr: 0, fc: 3, type: 'float32' as const }],
+  };
+  const meter = { name: 'M', kind: 'noise', registers: [{ field: 'la', addr: 0, fc: 3, type: 'float32' as const }] };
+  it("serve their class model's readings: a sonde's DO with its fouling, a sound meter's traffic", () => {
+    const t = bj(2025, 6, 9, 15);
+    expect(new TemplateUnit(sonde, 5).values(t).do).toBeCloseTo(waterReading(5, t).m.do!, 4);
+    expect(new TemplateUnit(meter, 5).values(t).la).toBeCloseTo(noiseReading(5, t).m.leq!, 4);
+  });
+  it('serve no flagged reading: the calibrator tone stays off the wire, where status words say nothing is wrong', () => {
+    const t = bj(2025, 6, 9, 9, 1);
+    expect(noiseReading(5, t).m.leq).toBe(94);
+    expect(new TemplateUnit(meter, 5).values(t).la).toBeLessThan(90);
   });
 });
