@@ -10,6 +10,11 @@ import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
 import { Hj212Logger, loggerSites, type LoggerSite } from '../simulators/hj212-logger.ts';
+import { fieldSites, LOGGER_CLASSES, type FieldSite, type LoggerClass } from '../simulators/field-sites.ts';
+import { nozzleIds, vaporRecords } from '../simulators/models/vapor.ts';
+import { RecordPusher } from '../simulators/record-push.ts';
+import { SEED_BASE, vaporSitesOf } from './network.ts';
+import { hash01 } from '../simulators/random.ts';
 import { int, parse, UsageError } from './args.ts';
 import { onShutdown } from './signals.ts';
 
@@ -71,6 +76,16 @@ const OPTS = {
     type: 'string',
     default: '0',
     help: 'smokestacks (ST 31) whose HJ 212 loggers upload to a gateway hj212 link',
+  },
+  loggers: {
+    type: 'string',
+    default: '',
+    help: "HJ 212 loggers of the field classes, CLASS:N,… (stack.cems, stack.nh3slip, fumes, voc, water.surface, water.source, water.outfall, noise, air.station), each at its class's ST and cadence with minute/hourly/daily data",
+  },
+  vapor: {
+    type: 'string',
+    default: '0',
+    help: 'SIM-VAPOR vapour-recovery stations (4 nozzles each) pushing to the http link at --rsd-listen',
   },
   'hj212-target': {
     type: 'string',
@@ -156,16 +171,24 @@ export async function run(argv: string[]): Promise<void> {
   const push = `http://${a['rsd-listen']}/records`;
   const token = a['rsd-token'] ?? randomBytes(18).toString('base64url');
   for (const s of sites) process.stdout.write(`SIM-RSD ${s.dev} pushing vehicle passes to ${push}\n`);
+  const vapor = vaporSitesOf({ vapor: int(a.vapor, 'vapor'), nozzles: 4 });
+  for (const v of vapor)
+    process.stdout.write(`SIM-VAPOR ${v.dev} (nozzles ${nozzleIds(v).join(', ')}) pushing to ${push}\n`);
   const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), int(a['hj212-cems'], 'hj212-cems'));
+  const field = fieldLoggers(a.loggers!);
   const target = a['hj212-target']!;
-  for (const l of loggers)
+  for (const l of [...loggers, ...field])
     process.stdout.write(`HJ 212 logger ${l.id} (MN ${l.mn}, ST ${l.st}) uploading to ${target}\n`);
+  const pushed = [
+    ...sites.map((s) => s.dev),
+    ...vapor.flatMap((v) => [v.dev, ...nozzleIds(v)].map((id) => ({ id, kind: 'vapor' }))),
+  ];
   if (a['write-gateway-config']) {
     writeFileSync(
       a['write-gateway-config'],
       gatewayConfigFor(a.gateway!, fleet.endpoints, {
-        ...(sites.length ? { rsd: { listen: a['rsd-listen']!, devices: sites.map((s) => s.dev), token } } : {}),
-        ...(loggers.length ? { hj212: { listen: target, devices: loggers } } : {}),
+        ...(pushed.length ? { rsd: { listen: a['rsd-listen']!, devices: pushed, token } } : {}),
+        ...(loggers.length + field.length ? { hj212: { listen: target, devices: [...loggers, ...field] } } : {}),
         ...(a['gateway-serial'] ? { serialPeer: a['gateway-serial'] } : {}),
         ...(a['templates-dir'] ? { templatesDir: resolve(a['templates-dir']) } : {}),
       }),
@@ -173,12 +196,38 @@ export async function run(argv: string[]): Promise<void> {
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
   }
   const pusher = sites.length ? new RsdPusher({ url: push, token }, sites).start() : undefined;
-  const running = startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000);
+  const vaporPusher = vapor.length
+    ? new RecordPusher({ url: push, token }, (from, to) => vapor.flatMap((v) => vaporRecords(v, from, to)), {
+        everyMs: 10_000,
+        what: 'vapour-recovery simulator',
+      }).start()
+    : undefined;
+  const running = [
+    ...startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000),
+    ...startLoggers(field, target, 0, true),
+  ];
   onShutdown(async () => {
     pusher?.stop();
+    vaporPusher?.stop();
     for (const l of running) l.stop();
     await fleet.stop();
   });
+}
+
+/** `--loggers CLASS:N,…`: HJ 212 loggers of the field classes, seeds as in a stack's network. */
+function fieldLoggers(list: string): FieldSite[] {
+  return list
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .flatMap((item) => {
+      const [cls, n] = item.split(':');
+      if (!Object.hasOwn(LOGGER_CLASSES, cls!))
+        throw new UsageError(
+          `--loggers: unknown class "${cls}"; classes are: ${Object.keys(LOGGER_CLASSES).join(', ')}`,
+        );
+      return fieldSites(cls as LoggerClass, int(n ?? '1', 'loggers', 1), SEED_BASE[cls as LoggerClass]);
+    });
 }
 
 /** The template an option (`--template`, `--instruments`) names, among the built-in ones and those of `--templates-dir`. */
@@ -192,10 +241,10 @@ export function templateNamed(name: string, option: string, dir?: string): Templ
   return t;
 }
 
-/** Pushing devices of a gateway config: an http link listening on `listen`, and the devices' ids. */
+/** Pushing devices of a gateway config: an http link listening on `listen`, and the devices (an id alone is a remote-sensing site). */
 export interface PushedSites {
   listen: string;
-  devices: string[];
+  devices: (string | { id: string; kind: string })[];
   /** The bearer token the http link requires. */
   token: string;
 }
@@ -203,7 +252,7 @@ export interface PushedSites {
 /** HJ 212 loggers of a gateway config: an hj212 link listening on `listen`, and the loggers. */
 export interface LoggerLink {
   listen: string;
-  devices: Pick<LoggerSite, 'id' | 'kind' | 'mn'>[];
+  devices: (Pick<LoggerSite, 'id' | 'mn'> & { kind: string; codes?: Record<string, string> })[];
 }
 
 /** A gateway config polling the given simulated instruments once a second (and taking pushed passes and HJ 212 uploads). */
@@ -258,8 +307,17 @@ export function gatewayConfigFor(
         template: e.model,
         poll_ms: 1000,
       })),
-      ...(extra.rsd?.devices ?? []).map((id) => ({ id, kind: 'rsd', link: 'rsd-platform' })),
-      ...(extra.hj212?.devices ?? []).map((d) => ({ id: d.id, kind: d.kind, link: 'hj212-loggers', mn: d.mn })),
+      ...(extra.rsd?.devices ?? []).map((d) =>
+        typeof d === 'string' ? { id: d, kind: 'rsd', link: 'rsd-platform' } : { ...d, link: 'rsd-platform' },
+      ),
+      // A logger's codes (key → its platform code) become the device's codes (code → key) for the gateway.
+      ...(extra.hj212?.devices ?? []).map((d) => ({
+        id: d.id,
+        kind: d.kind,
+        link: 'hj212-loggers',
+        mn: d.mn,
+        ...(d.codes ? { codes: Object.fromEntries(Object.entries(d.codes).map(([k, c]) => [c, k])) } : {}),
+      })),
     ],
   });
 }
@@ -270,16 +328,29 @@ export function rsdSites(n: number, seed = 1): RsdSiteOptions[] {
 }
 
 /** Starts an HJ 212 logger per site, uploading to `target` (host:port). */
-export function startLoggers(sites: LoggerSite[], target: string, intervalMs: number): Hj212Logger[] {
+/**
+ * Starts an HJ 212 logger per site, uploading to `target` (host:port) every `intervalMs` (0: each site's
+ * own interval) with the interval data the site has. With `spread`, each logger keeps a phase of its
+ * own after its first upload, so a network's uploads do not all land in the same second.
+ */
+export function startLoggers(
+  sites: (LoggerSite | FieldSite)[],
+  target: string,
+  intervalMs: number,
+  spread = false,
+): Hj212Logger[] {
   const i = target.lastIndexOf(':');
-  return sites.map((s) =>
-    new Hj212Logger({
+  return sites.map((s) => {
+    const every = intervalMs || ('intervalMs' in s ? s.intervalMs : 30_000);
+    return new Hj212Logger({
       host: target.slice(0, i),
       port: Number(target.slice(i + 1)),
       mn: s.mn,
       st: s.st,
-      intervalMs,
+      intervalMs: every,
       factors: s.factors,
-    }).start(),
-  );
+      ...('aggregates' in s ? { aggregates: s.aggregates } : {}),
+      ...(spread ? { phaseMs: Math.floor(hash01(parseInt(s.mn.slice(-8), 16), 5) * every) } : {}),
+    }).start();
+  });
 }

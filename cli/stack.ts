@@ -1,6 +1,6 @@
 // `qingcheng stack` (npm start): the whole network on one machine, with a live one-line summary.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Broker } from '../broker/server.ts';
@@ -24,9 +24,24 @@ import { portIsFree } from './services/ports.ts';
 import { WorkDir } from './services/workdir.ts';
 import { onShutdown } from './signals.ts';
 import { parse as parseYaml } from 'yaml';
-import { gatewayConfigFor, rsdSites, startLoggers, templateNamed } from './simulate.ts';
-import { loggerSites } from '../simulators/hj212-logger.ts';
+import { gatewayConfigFor, startLoggers, templateNamed } from './simulate.ts';
+import type { Hj212Logger } from '../simulators/hj212-logger.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
+import { RecordPusher } from '../simulators/record-push.ts';
+import { LOGGER_CLASSES, type FieldSite, type LoggerClass } from '../simulators/field-sites.ts';
+import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
+import { nozzleIds, vaporRecords, type VaporSite } from '../simulators/models/vapor.ts';
+import {
+  describeCounts,
+  gatewayOfLogger,
+  loggersOf,
+  miniNetwork,
+  networkNamed,
+  rsdSitesOf,
+  scaled,
+  vaporSitesOf,
+  type NetworkCounts,
+} from './network.ts';
 import { ConsoleServer } from '../console/server.ts';
 
 const USAGE = `Usage: qingcheng stack [options]   (npm start)
@@ -58,12 +73,29 @@ const OPTS = {
     type: 'string',
     help: "a devices file (config/devices.example.yaml) for ingest's sites and limits and the console's device list and map",
   },
+  field: {
+    type: 'string',
+    default: '1',
+    help: 'of every other device class (fumes ×2, ammonia slip, VOC, vapour recovery, river section, drinking-water source, outfall, noise), this many, over HJ 212 loggers and the http link (0 for none)',
+  },
   instruments: {
     type: 'string',
-    default: 'SONBEST-SM7901B,YSI-ODO,INSITU-AQUATROLL400',
-    help: 'more simulated instruments from the device library, NAME[:N],… (`qingcheng gateway templates` lists them; "" for none)',
+    help: 'more simulated instruments from the device library, NAME[:N],… (`qingcheng gateway templates` lists them; "" for none; default SONBEST-SM7901B,YSI-ODO,INSITU-AQUATROLL400 in the miniature network)',
   },
-  gateways: { type: 'string', default: '2', help: 'gateways the stations are split across' },
+  network: {
+    type: 'string',
+    help: 'run a planned network instead of the miniature one: hohhot (15 national stations, 57 micro-stations, 345 CEMS, 583 fume monitors, … 224 noise points); the counts options above are then ignored',
+  },
+  scale: {
+    type: 'string',
+    default: '1',
+    help: 'with --network: a fraction of every count (at least one of each class)',
+  },
+  'poll-s': {
+    type: 'string',
+    help: 'seconds between Modbus polls of each instrument (default 1; 60 with --network, as micro-stations report each minute)',
+  },
+  gateways: { type: 'string', help: 'gateways the devices are split across (default 2; 8 with --network)' },
   workers: { type: 'string', default: '1', help: 'ingest workers' },
   'mqtt-port': { type: 'string', default: '1883', help: 'broker port (0 = a free port)' },
   'ws-port': {
@@ -107,8 +139,12 @@ export async function run(argv: string[]): Promise<void> {
     'influx-port': int(a['influx-port'], 'influx-port'),
   };
   if (a['metrics-port'] !== undefined) int(a['metrics-port'], 'metrics-port');
-  for (const k of ['stations', 'cems', 'rsd', 'hj212-stations'] as const) int(a[k], k);
-  for (const k of ['gateways', 'workers'] as const) int(a[k], k, 1);
+  for (const k of ['stations', 'cems', 'rsd', 'hj212-stations', 'field'] as const) int(a[k], k);
+  int(a.workers, 'workers', 1);
+  if (a.gateways !== undefined) int(a.gateways, 'gateways', 1);
+  if (a['poll-s'] !== undefined) int(a['poll-s'], 'poll-s', 1);
+  if (a.network !== undefined) networkNamed(a.network);
+  scaleOf(a.scale!);
   const work = new WorkDir(resolve(a.dir!));
   const logFile = join(work.path, 'stack.log');
   const logStream = createWriteStream(logFile, { flags: 'a' });
@@ -153,9 +189,20 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
   const metricsPort = a['metrics-port'] !== undefined ? int(a['metrics-port'], 'metrics-port') : undefined;
   if (metricsPort)
     await portIsFree(metricsPort, 'stop what holds it, or choose another --metrics-port (0 picks a free one)');
-  const nGw = int(a.gateways, 'gateways', 1);
+  const planned = a.network !== undefined;
+  const counts = planned
+    ? scaled(networkNamed(a.network!), scaleOf(a.scale!))
+    : miniNetwork({
+        stations: int(a.stations, 'stations'),
+        cems: int(a.cems, 'cems'),
+        rsd: int(a.rsd, 'rsd'),
+        hj212Stations: int(a['hj212-stations'], 'hj212-stations'),
+        field: int(a.field, 'field'),
+      });
+  const nGw = a.gateways !== undefined ? int(a.gateways, 'gateways', 1) : planned ? 8 : 2;
   const nWorkers = int(a.workers, 'workers', 1);
-  const instruments = instrumentsOf(a.instruments ?? '');
+  const pollMs = (a['poll-s'] !== undefined ? int(a['poll-s'], 'poll-s', 1) : planned ? 60 : 1) * 1000;
+  const instruments = instrumentsOf(a.instruments ?? (planned ? '' : DEFAULT_INSTRUMENTS));
   const gwIds = Array.from({ length: nGw }, (_, g) => `gw-sim-${String(g + 1).padStart(2, '0')}`);
   const creds = loadCredentials(
     join(dir, 'credentials.json'),
@@ -174,6 +221,8 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     healthPort: ports['health-port'],
     wsPort: ports['ws-port'],
     users,
+    // Every gateway and worker connects from 127.0.0.1: the per-address bucket must hold them all at once.
+    limits: { connectBurst: Math.max(100, nGw + nWorkers + 50), connectPerSecond: Math.max(20, nGw + nWorkers) },
     ...(a.redis ? { redis: a.redis } : {}),
   }).start();
   stops.push(() => broker.stop());
@@ -192,9 +241,12 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
     `  broker       ${mqttUrl}  ws://127.0.0.1:${broker.wsPort}/mqtt  health http://127.0.0.1:${broker.healthPort}/health${a.redis ? `  state in ${a.redis}` : ''}`,
   );
 
+  say(
+    `  network      ${planned ? `${a.network}${a.scale === '1' ? '' : ` ×${a.scale}`}` : 'miniature'}: ${describeCounts(counts)}`,
+  );
   const fleet = await new AirFleet().start({
-    stations: int(a.stations, 'stations'),
-    cems: int(a.cems, 'cems'),
+    stations: counts.micro,
+    cems: counts.cemsModbus,
     templates: instruments,
     unitsPerServer: 4,
     basePort: 0,
@@ -202,9 +254,10 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
   stops.push(() => fleet.stop());
   const more = instruments.map((t) => `${t.units} ${t.def.name} (${t.def.kind})`).join(', ');
   say(
-    `  simulators   ${a.stations} SIM-AQ6 stations, ${a.cems} SIM-CEMS analyzers${more ? `, ${more}` : ''} on ${fleet.servers.length} Modbus TCP port(s)`,
+    `  simulators   ${counts.micro} SIM-AQ6 stations, ${counts.cemsModbus} SIM-CEMS analyzers${more ? `, ${more}` : ''} on ${fleet.servers.length} Modbus TCP port(s), polled every ${pollMs / 1000} s`,
   );
 
+  const devicesFile = writeDeviceSettings(dir, counts);
   const workers: IngestWorker[] = [];
   for (let i = 0; i < nWorkers; i++) {
     const w = createIngest({
@@ -220,6 +273,7 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
       db: a.db!,
       org: 'qingcheng',
       bucket: a.db!,
+      devicesFile,
       ...(i === 0 ? { city: 'hohhot' } : {}),
       ...(a.devices ? { devicesFile: a.devices } : {}),
     });
@@ -228,53 +282,140 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
   }
   say(`  ingest       ${nWorkers} worker(s) → ${influxUrl}/write?db=${a.db}`);
 
-  const gateways: Gateway[] = [];
-  // Remote-sensing sites push their passes to the first gateway, on a port the system picks.
-  const sites = rsdSites(int(a.rsd, 'rsd'));
-  // The simulated sites and the gateway's http link share a token made for this run.
-  const pushToken = randomBytes(18).toString('base64url');
-  // National stations' HJ 212 loggers connect to the last gateway.
-  const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), 0);
-  for (const [g, id] of gwIds.entries()) {
-    const mine = fleet.endpoints.filter((_, i) => i % nGw === g);
-    const rsd =
-      g === 0 && sites.length
-        ? { listen: '127.0.0.1:0', devices: sites.map((s) => s.dev), token: pushToken }
-        : undefined;
-    const hj212 = g === nGw - 1 && loggers.length ? { listen: '127.0.0.1:0', devices: loggers } : undefined;
-    if (!mine.length && !rsd && !hj212) continue;
-    const yaml = gatewayConfigFor(id, mine, {
-      mqtt: { url: mqttUrl, password: password(id) },
-      outbox: { path: join(dir, `${id}.outbox.sqlite`) },
-      ...(rsd ? { rsd } : {}),
-      ...(hj212 ? { hj212 } : {}),
-    });
-    const gw = new Gateway(parseGatewayConfig(new Node(join(dir, `${id}.yaml`), '', parseYaml(yaml))));
-    stops.push(() => gw.stop());
-    gateways.push(await gw.start());
-  }
-  say(`  gateways     ${gateways.map((g) => `${g.cfg.id} (${g.cfg.devices.length} devices)`).join(', ')}`);
-  if (sites.length) {
-    const pushUrl = `http://127.0.0.1:${gateways[0]!.ports[0]}/records`;
-    const pusher = new RsdPusher({ url: pushUrl, token: pushToken }, sites).start();
-    stops.push(async () => pusher.stop());
-    say(`  remote sensing ${sites.length} SIM-RSD site(s) pushing vehicle passes to ${pushUrl}`);
-  }
-  if (loggers.length) {
-    const last = gateways[gateways.length - 1]!;
-    const hj212Target = `127.0.0.1:${last.ports[last.inputs.findIndex((i) => i.cfg.type === 'hj212')]}`;
-    const running = startLoggers(loggers, hj212Target, 10_000);
-    stops.push(async () => {
-      for (const l of running) l.stop();
-    });
-    say(`  HJ 212       ${loggers.length} national station logger(s) uploading to ${last.cfg.id} at ${hj212Target}`);
-  }
+  const gateways = await startGateways(counts, fleet, gwIds, planned, pollMs, mqttUrl, password, dir, stops);
   if (metricsPort !== undefined) await serveStackMetrics(metricsPort, broker, workers, gateways, stops);
   printHowTo(mqttUrl, password('operator'), web.port, influxUrl, a.db!);
 
   const summary = new Summary(gateways, workers);
   const timer = setInterval(() => summary.print(), 1000);
   stops.push(async () => clearInterval(timer));
+}
+
+type GatewayPlan = { id: string; rsd: RsdSiteOptions[]; vapor: VaporSite[]; loggers: FieldSite[] };
+
+/**
+ * Starts the gateways and what reports to them. The miniature network keeps one layout (pushers on the
+ * first gateway, HJ 212 loggers on the last); a planned one spreads every class over all of them, an
+ * enterprise's smokestacks on one gateway.
+ */
+async function startGateways(
+  counts: NetworkCounts,
+  fleet: AirFleet,
+  gwIds: string[],
+  planned: boolean,
+  pollMs: number,
+  mqttUrl: string,
+  password: (user: string) => string,
+  dir: string,
+  stops: Stop[],
+): Promise<Gateway[]> {
+  const nGw = gwIds.length;
+  const plans: GatewayPlan[] = gwIds.map((id) => ({ id, rsd: [], vapor: [], loggers: [] }));
+  rsdSitesOf(counts).forEach((r, i) => plans[planned ? i % nGw : 0]!.rsd.push(r));
+  vaporSitesOf(counts).forEach((v, i) => plans[planned ? i % nGw : 0]!.vapor.push(v));
+  const byClass = new Map<string, number>();
+  for (const site of loggersOf(counts)) {
+    const i = byClass.get(site.cls) ?? 0;
+    byClass.set(site.cls, i + 1);
+    plans[planned ? gatewayOfLogger(site, i, counts, nGw) : nGw - 1]!.loggers.push(site);
+  }
+  const gateways: Gateway[] = [];
+  const pushers: { stop(): void }[] = [];
+  const loggers: Hj212Logger[] = [];
+  stops.push(async () => {
+    for (const x of [...pushers, ...loggers]) x.stop();
+  });
+  const lines: string[] = [];
+  // The simulated pushers and the gateways' http links share a token made for this run.
+  const token = randomBytes(18).toString('base64url');
+  for (const [g, plan] of plans.entries()) {
+    const mine = fleet.endpoints.filter((_, i) => i % nGw === g);
+    const pushed = [
+      ...plan.rsd.map((r) => r.dev),
+      ...plan.vapor.flatMap((v) => [v.dev, ...nozzleIds(v)].map((id) => ({ id, kind: 'vapor' }))),
+    ];
+    if (!mine.length && !pushed.length && !plan.loggers.length) continue;
+    const yaml = gatewayConfigFor(plan.id, mine, {
+      mqtt: { url: mqttUrl, password: password(plan.id) },
+      outbox: { path: join(dir, `${plan.id}.outbox.sqlite`) },
+      ...(pushed.length ? { rsd: { listen: '127.0.0.1:0', devices: pushed, token } } : {}),
+      ...(plan.loggers.length ? { hj212: { listen: '127.0.0.1:0', devices: plan.loggers } } : {}),
+    }).replace(/poll_ms: 1000/g, `poll_ms: ${pollMs}`);
+    const gw = new Gateway(parseGatewayConfig(new Node(join(dir, `${plan.id}.yaml`), '', parseYaml(yaml))));
+    stops.push(() => gw.stop());
+    gateways.push(await gw.start());
+    const port = (type: string) => gw.ports[gw.inputs.findIndex((i) => i.cfg.type === type)];
+    if (pushed.length) {
+      const target = { url: `http://127.0.0.1:${port('http')}/records`, token };
+      if (plan.rsd.length) pushers.push(new RsdPusher(target, plan.rsd).start());
+      if (plan.vapor.length)
+        pushers.push(
+          new RecordPusher(target, (from, to) => plan.vapor.flatMap((v) => vaporRecords(v, from, to)), {
+            everyMs: 10_000,
+            what: 'vapour-recovery simulator',
+          }).start(),
+        );
+      if (!planned) {
+        if (plan.rsd.length)
+          lines.push(`  remote sensing ${plan.rsd.length} SIM-RSD site(s) pushing vehicle passes to ${target.url}`);
+        if (plan.vapor.length)
+          lines.push(
+            `  vapour       ${plan.vapor.length} SIM-VAPOR station(s) (${plan.vapor.length * counts.nozzles} nozzles) pushing fuellings, tank pressure and vapour concentration to ${target.url}`,
+          );
+      }
+    }
+    if (plan.loggers.length) {
+      const target = `127.0.0.1:${port('hj212')}`;
+      // A network's loggers are not in step: after its first upload each keeps its own phase.
+      loggers.push(...startLoggers(plan.loggers, target, 0, planned));
+      if (!planned)
+        lines.push(
+          `  HJ 212       ${plan.loggers.length} logger(s) uploading to ${plan.id} at ${target}: ${byClassText(plan.loggers)}`,
+        );
+    }
+  }
+  say(`  gateways     ${gateways.map((g) => `${g.cfg.id} (${g.cfg.devices.length} devices)`).join(', ')}`);
+  if (planned) {
+    const all = plans.flatMap((p) => p.loggers);
+    const rsd = plans.reduce((n, p) => n + p.rsd.length, 0);
+    const vapor = plans.reduce((n, p) => n + p.vapor.length, 0);
+    if (rsd) lines.push(`  remote sensing ${rsd} SIM-RSD site(s) pushing vehicle passes to the gateways' http links`);
+    if (vapor)
+      lines.push(
+        `  vapour       ${vapor} SIM-VAPOR station(s) (${vapor * counts.nozzles} nozzles) pushing to the gateways' http links every 10 s`,
+      );
+    if (all.length)
+      lines.push(`  HJ 212       ${all.length} logger(s) uploading to the gateways' hj212 links: ${byClassText(all)}`);
+  }
+  for (const l of lines) say(l);
+  return gateways;
+}
+
+/** "2 air.station (ST 22, every 60 s), …": the loggers by class. */
+function byClassText(sites: FieldSite[]): string {
+  const n = new Map<LoggerClass, number>();
+  for (const s of sites) n.set(s.cls, (n.get(s.cls) ?? 0) + 1);
+  return [...n].map(([c, k]) => `${k} ${c} (ST ${LOGGER_CLASSES[c].st}, every ${LOGGER_CLASSES[c].rtS} s)`).join(', ');
+}
+
+/**
+ * Ingest's device settings for the simulated network, written at each start: drinking-water sources are
+ * held to GB 3838 class II (a source's first-level protection zone), river sections to the default III.
+ */
+function writeDeviceSettings(dir: string, counts: NetworkCounts): string {
+  const file = join(dir, 'stack-devices.yaml');
+  const sources = loggersOf(counts).filter((s) => s.kind === 'water.source');
+  const lines = sources.map((s) => `  ${s.id}: { target_class: 2 }`);
+  writeFileSync(file, `# Written by qingcheng stack at each start.\ndevices:\n${lines.join('\n') || '  {}'}\n`);
+  return file;
+}
+
+const DEFAULT_INSTRUMENTS = 'SONBEST-SM7901B,YSI-ODO,INSITU-AQUATROLL400';
+
+function scaleOf(v: string): number {
+  const x = Number(v);
+  if (!(x > 0 && x <= 1)) throw new UsageError(`--scale: expected a fraction in (0, 1], got ${v}`);
+  return x;
 }
 
 /** One /metrics for every part the stack hosts, labelled by gateway and worker. */

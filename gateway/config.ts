@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { configRoot, type Node } from '../protocol/config.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/kinds.ts';
 import { CRC_VARIANTS, type CrcVariant } from '../protocol/hj212.ts';
-import { pollutantByCode } from '../protocol/pollutants.ts';
+import { pollutant, pollutantByCode } from '../protocol/pollutants.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
 import { parseRegister, parseStatus, templatesWithDir, type Template } from './templates.ts';
 
@@ -111,6 +111,8 @@ export interface Hj212DeviceConfig {
   pw?: string;
   crc: CrcVariant;
   scale?: Record<string, number>;
+  /** Factor code → registry key, for what HJ 212-2017 gives no code (catering fumes: the platform's own). */
+  codes?: Record<string, string>;
 }
 export type DeviceConfig = PolledDeviceConfig | PushedDeviceConfig | Hj212DeviceConfig;
 export const isPolled = (d: DeviceConfig): d is PolledDeviceConfig => 'template' in d;
@@ -365,7 +367,7 @@ function parseDevice(
   const kindOr = (def?: DeviceKind) => d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[], def);
   if (links.get(link) === 'hj212') {
     // HJ 212 packets name their factors by code: the MN says which device, the codes which readings.
-    d.only('id', 'kind', 'link', 'mn', 'pw', 'crc', 'scale');
+    d.only('id', 'kind', 'link', 'mn', 'pw', 'crc', 'scale', 'codes');
     const dev: Hj212DeviceConfig = {
       id,
       link,
@@ -378,10 +380,24 @@ function parseDevice(
     };
     const pw = d.get('pw').optStr();
     if (pw !== undefined) dev.pw = pw;
+    if (d.get('codes').present) {
+      dev.codes = {};
+      for (const code of Object.keys(d.get('codes').value as object)) {
+        const key = d
+          .get('codes')
+          .get(code)
+          .str({
+            pattern: /^[a-z0-9_]+$/,
+            hint: 'a registry key (fumes, nmhc, …)',
+          });
+        if (!pollutant(key)) d.get('codes').get(code).fail(`"${key}" is not a key of the field registry`);
+        dev.codes[code] = key;
+      }
+    }
     if (d.get('scale').present) {
       dev.scale = {};
       for (const code of Object.keys(d.get('scale').value as object)) {
-        if (!pollutantByCode(code))
+        if (!pollutantByCode(code) && !dev.codes?.[code])
           d.get('scale')
             .get(code)
             .fail(`"${code}" is not an HJ 212 factor code of the registry (a34004, a21026, 02, …)`);

@@ -365,13 +365,14 @@ export interface Conversion {
 /**
  * A data packet (CN 2011/2051/2061/2031) as an envelope record: registry keys from the 2017 or 2005
  * codes, suffixes as statistics, each factor's flag on all of its fields, units scaled by `scale`
- * (per code: HJ 212's default units are not always the registry's).
+ * (per code: HJ 212's default units are not always the registry's); `codes` maps a device's own
+ * factor codes to registry keys.
  */
 export function toRecord(
   p: Packet,
   dev: string,
   kind: DeviceKind,
-  o: { scale?: Record<string, number>; offsetHours?: number } = {},
+  o: { scale?: Record<string, number>; codes?: Record<string, string>; offsetHours?: number } = {},
 ): Conversion {
   const agg = DATA_CNS[p.cn];
   if (!agg) throw new Hj212Error('E_SYNTAX', `CN ${p.cn} is not a data upload (2011, 2051, 2061, 2031)`);
@@ -381,7 +382,8 @@ export function toRecord(
   if (agg !== 'rt') record.agg = agg;
   const unknown: string[] = [];
   for (const [code, fields] of p.cp.factors) {
-    const key = pollutantByCode(code)?.key;
+    // A device's own codes come first: platforms name what HJ 212-2017 has no code for (catering fumes).
+    const key = o.codes?.[code] ?? pollutantByCode(code)?.key;
     if (!key) {
       unknown.push(code);
       continue;

@@ -16,6 +16,7 @@ import { log } from '../protocol/log.ts';
 import { toReferenceO2 } from '../standards/emission.ts';
 import { aq6Reading, STATUS } from './models/aq6.ts';
 import { cemsReading } from './models/cems.ts';
+import { BEIJING_OFFSET_MS } from '../protocol/time.ts';
 
 export type Factors = Record<string, Record<string, string | number>>;
 
@@ -66,7 +67,23 @@ export interface LoggerOptions {
   factors: (t: Date) => Factors;
   ackTimeoutMs?: number;
   maxQueued?: number;
+  /** Interval data the logger uploads at each boundary (minute, hourly, daily data). */
+  aggregates?: Aggregate[];
+  /** After the first upload, wait this long before the next and keep that phase (loggers of a network are not in step). */
+  phaseMs?: number;
 }
+
+/** Interval data: CN 2051 (minute), 2061 (hourly) or 2031 (daily), every `everyMs` on the Beijing clock. */
+export interface Aggregate {
+  cn: '2051' | '2061' | '2031';
+  everyMs: number;
+  /** The interval's factors, given its start and length. */
+  factors: (from: number, lengthMs: number) => Factors;
+}
+
+/** The latest interval boundary at or before `ts`, on the Beijing clock (days start at 00:00 UTC+8). */
+export const boundaryOf = (ts: number, everyMs: number): number =>
+  Math.floor((ts + BEIJING_OFFSET_MS) / everyMs) * everyMs - BEIJING_OFFSET_MS;
 
 interface Pending {
   qn: string;
@@ -83,32 +100,64 @@ export class Hj212Logger {
   private retryTimer?: NodeJS.Timeout;
   private stopped = false;
   private backoffMs = 500;
+  private phase?: NodeJS.Timeout;
+  /** The boundary each interval was last uploaded at. */
+  private boundaries = new Map<string, number>();
+  private lastQn = 0;
   stats = { sent: 0, answered: 0, resent: 0, dropped: 0, connects: 0 };
 
   constructor(readonly o: LoggerOptions) {}
 
   start(): this {
-    this.connect();
+    this.open();
     this.sample(Date.now());
-    this.timer = setInterval(() => this.sample(Date.now()), this.o.intervalMs);
+    const every = () => {
+      this.sample(Date.now());
+      this.timer = setInterval(() => this.sample(Date.now()), this.o.intervalMs);
+    };
+    if (this.o.phaseMs) this.phase = setTimeout(every, this.o.phaseMs);
+    else this.timer = setInterval(() => this.sample(Date.now()), this.o.intervalMs);
+    return this;
+  }
+
+  /** Connects and re-sends what is unanswered, without uploading on a clock (tests upload at pinned times). */
+  open(): this {
+    this.connect();
     this.retryTimer = setInterval(() => this.retry(), 1000);
     return this;
   }
 
-  /** Queues the upload for the sample at `ts` (the interval's clock tick) and sends it when connected. */
+  /**
+   * Queues the real-time upload for the sample at `ts` (the interval's clock tick), and the interval data
+   * of every boundary passed since the last sample, and sends them when connected.
+   */
   sample(ts: number): void {
     const t = Math.floor(ts / 1000) * 1000;
-    const qn = qnAt(t);
+    this.upload('2011', t, this.o.factors(new Date(t)));
+    for (const a of this.o.aggregates ?? []) {
+      const b = boundaryOf(t, a.everyMs);
+      const last = this.boundaries.get(a.cn);
+      this.boundaries.set(a.cn, b);
+      // The first sample only sets the clock: a logger started mid-hour has no whole hour to send.
+      if (last !== undefined && b > last) this.upload(a.cn, b - a.everyMs, a.factors(b - a.everyMs, a.everyMs));
+    }
+  }
+
+  /** Queues one data upload (CN 2011, 2051, 2061 or 2031) with DataTime `t`, the sample or interval start. */
+  upload(cn: string, t: number, factors: Factors): void {
+    // QN is the time the packet is made; two uploads made in one millisecond still need two QNs.
+    this.lastQn = Math.max(Date.now(), this.lastQn + 1);
+    const qn = qnAt(this.lastQn);
     const frame = encodeFrame(
       uploadSegment({
         qn,
         st: this.o.st,
-        cn: '2011',
+        cn,
         pw: this.o.pw ?? '123456',
         mn: this.o.mn,
         flag: 5,
         dataTime: formatDataTime(t),
-        factors: this.o.factors(new Date(t)),
+        factors,
       }),
     );
     this.queue.push({ qn, frame, sentAt: 0, tries: 0 });
@@ -180,6 +229,7 @@ export class Hj212Logger {
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.phase);
     clearInterval(this.timer);
     clearInterval(this.retryTimer);
     this.socket?.destroy();

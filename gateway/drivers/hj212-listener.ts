@@ -199,6 +199,7 @@ export class Hj212Listener {
     try {
       const c = toRecord(p, dev.id, dev.kind, {
         ...(dev.scale ? { scale: dev.scale } : {}),
+        ...(dev.codes ? { codes: dev.codes } : {}),
         offsetHours: this.cfg.offsetHours,
       });
       for (const code of c.unknown.map((u) => clip(u, 64)))

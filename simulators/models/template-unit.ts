@@ -9,6 +9,9 @@ import * as T from '../../protocol/time.ts';
 import type { SimUnit } from '../modbus-server.ts';
 import { smoothNoise } from '../random.ts';
 import { typicalOf } from './typical.ts';
+import { noiseReading } from './noise.ts';
+import type { Reading } from './reading.ts';
+import { waterReading } from './water.ts';
 
 /** What the simulator needs of a template (gateway/templates.ts' Template has this shape). */
 export interface SimRegister extends ValueSpec {
@@ -24,6 +27,20 @@ export interface SimTemplate {
   moreStatus?: readonly { addr: number; fc: number }[];
   stateCodes?: { addr: number; fc: number; codes: Record<number, string> };
 }
+
+/**
+ * The field-class models behind a template of their kind: a sonde's DO follows photosynthesis and drifts
+ * low as its membrane fouls, a sound meter's level follows the traffic. A reading the model flags (the
+ * calibrator's 94 dB tone, a cleaning) is not served: a template's status words say nothing is wrong.
+ */
+const CLASS_MODELS: Record<string, (seed: number, t: Date) => Reading> = {
+  noise: (seed, t) => {
+    const r = noiseReading(seed, t);
+    return { m: { ...r.m, la: r.m.leq! }, f: r.f.leq ? { ...r.f, la: r.f.leq } : r.f };
+  },
+  'water.surface': (seed, t) => waterReading(seed, t),
+  'water.source': (seed, t) => waterReading(seed, t, { source: true }),
+};
 
 const DAY_S = T.DAY / 1000;
 const BEIJING_S = T.BEIJING_OFFSET_MS / 1000;
@@ -53,8 +70,9 @@ export class TemplateUnit implements SimUnit {
     );
   }
 
-  /** Each field around its typical value, before encoding. */
+  /** Each field from its class's model where it has one (unflagged), else around its typical value, before encoding. */
   private model(now: Date): Record<string, number> {
+    const cls = CLASS_MODELS[this.template.kind]?.(this.seed, now);
     const tSec = Math.floor(now.getTime() / 1000);
     const hour = ((((tSec + BEIJING_S) % DAY_S) + DAY_S) % DAY_S) / 3600;
     const out: Record<string, number> = {};
@@ -64,6 +82,8 @@ export class TemplateUnit implements SimUnit {
       const daily = t.daily * Math.cos(((hour - t.peak) / 12) * Math.PI);
       const noise = t.noise * (0.8 * smoothNoise(k, tSec, 900) + 0.2 * smoothNoise(k + 1, tSec, 60));
       out[r.field] = Math.min(t.max, Math.max(t.min, t.base + daily + noise));
+      const own = cls?.m[r.field];
+      if (own !== undefined && cls!.f[r.field] === undefined) out[r.field] = own;
     });
     return out;
   }

@@ -38,6 +38,8 @@ const SMALL = [
   '0',
   '--instruments',
   '',
+  '--field',
+  '0',
   '--gateways',
   '1',
 ];
@@ -78,6 +80,29 @@ async function stop(s: Stack): Promise<void> {
   expect(await s.exited).toBe(0);
 }
 
+const ALL_KINDS = [
+  'air.micro',
+  'air.station',
+  'fumes',
+  'noise',
+  'rsd',
+  'stack.cems',
+  'stack.nh3slip',
+  'vapor',
+  'voc',
+  'water.outfall',
+  'water.source',
+  'water.surface',
+];
+
+/** The device kinds InfluxDB holds records of. */
+async function kinds(influx: string): Promise<string[]> {
+  const q = 'SELECT count(seq) FROM air, stack, nh3slip, fumes, vapor, voc, rsd, water, noise GROUP BY kind';
+  const res = await fetch(`${influx}/query?db=qingcheng&q=${encodeURIComponent(q)}`);
+  const body = (await res.json()) as { results: { series?: { tags: { kind: string } }[] }[] };
+  return [...new Set((body.results[0]?.series ?? []).map((x) => x.tags.kind))].sort();
+}
+
 /** A printed command line run the way a user runs it: by a shell, from the checkout. */
 const sh = (line: string) => promisify(execFile)('/bin/sh', ['-c', line], { cwd: ROOT, timeout: 60_000 });
 
@@ -98,8 +123,15 @@ it('runs the network on the ports asked for, stores data, prints commands that w
   ]);
   try {
     await ready(s);
-    expect(s.out).toMatch(/gateways +gw-sim-01 \(8 devices\), gw-sim-02 \(7 devices\)/);
-    expect(s.out).toMatch(/HJ 212 +2 national station logger\(s\) uploading to gw-sim-02 at 127\.0\.0\.1:\d+/);
+    // The first gateway polls half the instruments and takes the pushers (2 remote-sensing sites, a
+    // vapour-recovery station and its 2 nozzles); the last one half the instruments and the HJ 212 loggers.
+    expect(s.out).toMatch(/gateways +gw-sim-01 \(11 devices\), gw-sim-02 \(15 devices\)/);
+    expect(s.out).toMatch(
+      /HJ 212 +10 logger\(s\) uploading to gw-sim-02 at 127\.0\.0\.1:\d+: 2 air\.station \(ST 22, every 60 s\), 1 stack\.nh3slip \(ST 31, every 30 s\), 2 fumes \(ST 31, every 60 s\), 1 voc \(ST 27, every 60 s\), 1 water\.surface \(ST 21, every 60 s\), 1 water\.source \(ST 21, every 60 s\), 1 water\.outfall \(ST 32, every 60 s\), 1 noise \(ST 23, every 60 s\)/,
+    );
+    expect(s.out).toMatch(
+      /vapour +1 SIM-VAPOR station\(s\) \(2 nozzles\) pushing .* to http:\/\/127\.0\.0\.1:\d+\/records/,
+    );
     expect(s.out).toMatch(
       /remote sensing 2 SIM-RSD site\(s\) pushing vehicle passes to http:\/\/127\.0\.0\.1:\d+\/records/,
     );
@@ -143,6 +175,13 @@ it('runs the network on the ports asked for, stores data, prints commands that w
     expect(s.out).toContain(
       '1 SONBEST-SM7901B (noise), 1 YSI-ODO (water.surface), 1 INSITU-AQUATROLL400 (water.surface)',
     );
+    // One of every other device class, through its field path (each logger uploads at once on start).
+    await waitFor(
+      'a record of every device class in InfluxDB',
+      async () => (await kinds(influx)).length === ALL_KINDS.length,
+      30_000,
+      250,
+    );
     expect(s.out).toMatch(/sampled [\d.]+\/s \(total \d+\) +written [\d.]+\/s \(total \d+\) +outbox \d+ +errors \d+/);
 
     // Each command line printed, run as printed (the watch screen once, rather than until Ctrl-C).
@@ -173,6 +212,33 @@ it('runs the network on the ports asked for, stores data, prints commands that w
   }
   expect(await s.exited).toBe(0);
   expect(readFileSync(join(dir, 'stack.log'), 'utf8')).toContain('"msg":"stack stopped"');
+});
+
+it('--network hohhot runs the plan (here a fiftieth of it), says what it started, and every class reaches InfluxDB', async () => {
+  const net = join(base, 'hohhot');
+  const s = stack(['--dir', net, ...FREE_PORTS, '--network', 'hohhot', '--scale', '0.02', '--poll-s', '1']);
+  try {
+    await ready(s);
+    expect(s.out).toContain(
+      'network      hohhot ×0.02: 1 national air station, 1 micro-station, 7 CEMS sets at 3 enterprises, 12 catering-fume monitors, 1 ammonia-slip analyser, 3 vapour-recovery systems (12 nozzles), 2 auto-repair VOC monitors, 1 remote-sensing set, 1 river section, 1 drinking-water source, 4 noise points',
+    );
+    expect(s.out).toMatch(/gateways +gw-sim-01 \(\d+ devices\), .*gw-sim-08 \(\d+ devices\)/);
+    expect(s.out).toMatch(
+      /HJ 212 +29 logger\(s\) uploading to the gateways' hj212 links: 1 air\.station \(ST 22, every 60 s\), 7 stack\.cems \(ST 31, every 30 s\), 1 stack\.nh3slip \(ST 31, every 30 s\), 12 fumes/,
+    );
+    const influx = /influxd +(http:\/\/127\.0\.0\.1:\d+)/.exec(s.out)![1]!;
+    // The plan has no outfalls and no Modbus CEMS (its smokestacks report over HJ 212).
+    const planned = ALL_KINDS.filter((k) => k !== 'water.outfall');
+    await waitFor(
+      'a record of every class of the plan in InfluxDB',
+      async () => (await kinds(influx)).join() === planned.join(),
+      30_000,
+      250,
+    );
+  } finally {
+    s.child.kill('SIGINT');
+  }
+  expect(await s.exited).toBe(0);
 });
 
 it('keeps its passwords across restarts, and gives a new gateway a new one', async () => {

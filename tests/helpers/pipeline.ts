@@ -98,7 +98,7 @@ export interface PipelineOptions {
   /** Ingest's database options instead of the private influxd's (which is then not started). */
   sinkArgs?: string[];
   /** Remote-sensing devices pushing to the gateway's http link (at `pushUrl`). */
-  rsd?: string[];
+  rsd?: (string | { id: string; kind: string })[];
   /** Keep the broker's state in this Redis (redis://…). */
   redis?: string;
   /** With `redis`: a second broker on the same Redis, listed second in the gateway's URLs; ingest and the watcher use it. */
@@ -106,7 +106,7 @@ export interface PipelineOptions {
   /** Serve the stations as RTU slaves on one end of a socat pty pair, polled by the gateway on the other. */
   serial?: boolean;
   /** HJ 212 loggers uploading to the gateway's hj212 link (at port `hj212Port`). */
-  hj212?: { id: string; kind: 'air.station' | 'stack.cems'; mn: string }[];
+  hj212?: { id: string; kind: string; mn: string; codes?: Record<string, string> }[];
 }
 
 export class Pipeline {
