@@ -47,7 +47,7 @@ export class Capture {
   flush(): string[] {
     const out: string[] = [];
     for (const [dev, d] of this.devices) {
-      for (const hour of d.dirtyHours) out.push(this.hourLine(dev, d, hour));
+      for (const hour of d.dirtyHours) if (d.hours.has(hour)) out.push(this.hourLine(dev, d, hour));
       d.dirtyHours.clear();
       // A day is written once it is over (and again if late data changes it).
       for (const day of d.dirtyDays) {
@@ -102,7 +102,11 @@ export class Capture {
       }
     }
     d.newest = hour;
-    for (const h of d.hours.keys()) if (h <= hour - KEEP_HOURS * HOUR) d.hours.delete(h);
+    for (const h of d.hours.keys())
+      if (h <= hour - KEEP_HOURS * HOUR) {
+        d.hours.delete(h);
+        d.dirtyHours.delete(h); // too old to write again
+      }
   }
 
   private hourLine(dev: string, d: DeviceHours, hour: number): string {

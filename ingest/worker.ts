@@ -17,6 +17,7 @@ import { CityWatch } from './engine/city.ts';
 import { Engine } from './engine/engine.ts';
 import type { Timing } from './engine/judges/judge.ts';
 import type { RsdSettings } from '../standards/rsd.ts';
+import type { SampleRecord } from '../protocol/envelope.ts';
 import { Capture } from './capture.ts';
 import { restoreFromDatabase } from './restore.ts';
 import { recordLine } from './schema.ts';
@@ -129,6 +130,9 @@ export class IngestWorker {
         () => done(),
         (e: Error) => {
           log('error', 'message handling failed', { topic: packet.topic, error: e.message });
+          // Nothing of it was settled: its gateway hears why instead of waiting in silence.
+          const gw = this.topics.upGateway(packet.topic);
+          if (gw) this.refuse(gw, `ingest failed on it: ${e.message}`, packet.payload as Buffer);
           done();
         },
       );
@@ -224,7 +228,7 @@ export class IngestWorker {
       // The record is stored without its refused fields; each is named in the dead letter.
       for (const e of dropped.get(k) ?? []) rejects.push(`seq ${seq}: ${e.message} (field left out, the rest stored)`);
       lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
-      this.capture.record(gw, r);
+      this.countCapture(gw, r);
       if (this.applied.has(gw, header.ep, seq)) return; // a replay: the engine has seen it
       // A fault in judging a record must never cost the record itself.
       try {
@@ -242,7 +246,7 @@ export class IngestWorker {
       }
     });
     if (records.length) this.applied.settle(gw, header.ep, header.seq, header.seq + records.length - 1);
-    lines.push(...this.engine.flushLate(), ...this.capture.flush());
+    lines.push(...this.engine.flushLate(), ...this.captureLines());
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;
       this.deadLetter(gw, rejects.join('; '), payload);
@@ -261,6 +265,29 @@ export class IngestWorker {
     };
     this.stats.records += lines.length;
     await this.o.sink.write(lines, settle, (reason) => this.deadLetter(gw, reason, payload));
+  }
+
+  /** Capture counting, like judging, must never cost a record: a fault in it is logged and counted. */
+  private countCapture(gw: string, r: SampleRecord): void {
+    try {
+      this.capture.record(gw, r);
+    } catch (e) {
+      this.captureFault(e as Error);
+    }
+  }
+
+  private captureLines(): string[] {
+    try {
+      return this.capture.flush();
+    } catch (e) {
+      this.captureFault(e as Error);
+      return [];
+    }
+  }
+
+  private captureFault(e: Error): void {
+    this.stats.engineErrors++;
+    log('error', 'data-capture counting failed; the records are stored all the same', { error: e.message });
   }
 
   /** Feeds the city watch; its rows are written like any others, its messages published. */

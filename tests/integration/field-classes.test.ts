@@ -126,7 +126,7 @@ describe('every field-device class through the pipeline', () => {
       }
     for (let t = from; t < from + 10 * MIN; t += 30_000) recs.push(vaporSensors(vapor, t));
     expect(recs.filter((r) => r.m.al !== undefined).length).toBeGreaterThan(3);
-    expect(await postRecords({ url: p.pushUrl }, recs)).toBe(recs.length);
+    expect(await postRecords({ url: p.pushUrl, token: p.pushToken }, recs)).toBe(recs.length);
     await waitFor(
       'every vapour record in InfluxDB',
       async () =>
@@ -146,8 +146,12 @@ describe('every field-device class through the pipeline', () => {
       const t0 = startOf(s.cls) + NORMAL * MIN;
       // The pinned times miss the analysers' calibrations and maintenance: what is forced is judged.
       expect(s.reading(new Date(t0)).f, s.id).toEqual({});
-      for (let k = 0; k < FORCED; k++) loggers[i]!.upload('2011', t0 + k * MIN, s.factors(new Date(t0 + k * MIN)));
+      // Noise and NMHC are judged on hourly means of at least 45 minutes: those get an hour of it,
+      // closed by a sample of the next hour.
+      const n = s.cls === 'noise' || s.cls === 'voc' ? 50 : FORCED;
+      for (let k = 0; k < n; k++) loggers[i]!.upload('2011', t0 + k * MIN, s.factors(new Date(t0 + k * MIN)));
       s.excursion = false;
+      if (n > FORCED) loggers[i]!.upload('2011', startOf(s.cls) + HOUR, s.factors(new Date(startOf(s.cls) + HOUR)));
     }
     // Vapour: two days of fuellings all at A/L 0.5 on nozzle 1 (each judged when the next day begins; the
     // first still holds the fuellings carried over from the day before), and the unloading point's
@@ -157,14 +161,15 @@ describe('every field-device class through the pipeline', () => {
     const next = bj(0) + 86_400_000;
     for (let slot = next; slot <= next + 2 * 86_400_000; slot += 4 * MIN) day.push(fuelling(blocked, 1, slot)!);
     day.push(vaporSensors(blocked, bj(9)));
-    expect(await postRecords({ url: p.pushUrl }, day)).toBe(day.length);
+    expect(await postRecords({ url: p.pushUrl, token: p.pushToken }, day)).toBe(day.length);
 
+    // An alarm that opens, or a one-off event (night Lmax: each loud sample is an event of its own).
     const open = (dev: string, field: string) =>
-      p.alerts.find((e) => e.dev === dev && e.field === field && e.state === 'open');
+      p.alerts.find((e) => e.dev === dev && e.field === field && (e.state === 'open' || e.state === 'event'));
     const expected: [string, string, number, 'max' | 'min'][] = [
       [site('fumes').id, 'fumes', EMISSION_PROFILES['gb18483-fumes']!.limits.fumes!, 'max'],
       [site('stack.nh3slip').id, 'nh3', EMISSION_PROFILES['scr-slip']!.limits.nh3!, 'max'],
-      [site('voc').id, 'nmhc', EMISSION_PROFILES['gb37822-voc-1h']!.limits.nmhc!, 'max'],
+      [site('voc').id, 'nmhc', EMISSION_PROFILES['gb37822-voc-1h']!.hourly!.nmhc!, 'max'],
       [site('water.surface').id, 'nh3n', waterLimit('nh3n', 3)!.limit, 'max'],
       [site('water.surface').id, 'do', waterLimit('do', 3)!.limit, 'min'],
       [site('water.source').id, 'nh3n', waterLimit('nh3n', 3)!.limit, 'max'],
@@ -193,10 +198,12 @@ describe('every field-device class through the pipeline', () => {
     await waitFor('the A/L alarm level', () => latest('vr-0001-n1', 'al')?.value === 2, 20_000);
     expect(latest('vr-0001', 'vapor_conc')!.value).toBe(2);
     // The outfall's upset is stored; outfalls are judged by GB 3838 until they have discharge limits of their own.
-    const upset = await rows(
-      `SELECT cod, nh3n FROM water WHERE dev = '${site('water.outfall').id}' AND time >= ${bj(12) + NORMAL * MIN}ms`,
-    );
-    expect(upset).toHaveLength(FORCED);
+    const upsetRows = () =>
+      rows(
+        `SELECT cod, nh3n FROM water WHERE dev = '${site('water.outfall').id}' AND time >= ${bj(12) + NORMAL * MIN}ms`,
+      );
+    await waitFor('the outfall upset stored', async () => (await upsetRows()).length === FORCED, 20_000);
+    const upset = await upsetRows();
     for (const r of upset) expect(r.cod).toBeGreaterThan(100);
   });
 });

@@ -81,6 +81,15 @@ describe('data-capture rate', () => {
     expect(fields(lines[0]!)).toMatchObject({ got: '31', closed: 'false' });
   });
 
+  it('forgets hours more than two days behind a device, written or not', () => {
+    const c = new Capture();
+    c.record('gw-1', rec(H));
+    c.record('gw-1', rec(H + 49 * HOUR)); // a device back after two days: H is dropped before it was written
+    const lines = c.flush();
+    expect(lines.some((l) => l.endsWith(` ${H}000000`))).toBe(false);
+    expect(hourPoints(lines).length).toBeGreaterThan(0);
+  });
+
   it('names runs of missing minutes on a Beijing clock', () => {
     const marks = Array<string>(60).fill('1');
     marks[0] = '0';

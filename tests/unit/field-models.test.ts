@@ -120,7 +120,8 @@ describe('ammonia slip', () => {
 });
 
 describe('auto-repair VOC', () => {
-  const limit = EMISSION_PROFILES['gb37822-voc-1h']!.limits.nmhc!;
+  // The 1-hour mean's limit (GB 37822 Table A.1: 10 mg/m³; single readings are held to 30).
+  const limit = EMISSION_PROFILES['gb37822-voc-1h']!.hourly!.nmhc!;
   it('follows the paint shop’s shifts: spray cycles by day, idle at night and on Sunday', () => {
     const day = minutes(bj(2025, 5, 21, 9), 9 * 60).map((t) => vocReading(2, t)); // a Wednesday
     const night = minutes(bj(2025, 5, 21, 22), 6 * 60).map((t) => vocReading(2, t));
