@@ -7,6 +7,7 @@ import { Node } from '../protocol/config.ts';
 import { log } from '../protocol/log.ts';
 import { backfill } from '../simulators/backfill.ts';
 import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
+import { ModbusTcpSimServer } from '../simulators/modbus-server.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
 import { RsdPusher } from '../simulators/rsd-push.ts';
 import { Hj212Logger, loggerSites, type LoggerSite } from '../simulators/hj212-logger.ts';
@@ -97,6 +98,10 @@ const OPTS = {
     default: '30',
     help: "seconds between a logger's real-time uploads (HJ 212 RtdInterval, 30–3600)",
   },
+  fault: {
+    type: 'string',
+    help: 'faults of Modbus devices, DEVICE=KIND,… (KIND: silent, slow (answers after 800 ms), exception (04), garbage (a byte count that does not match), swapped (word order reversed), flaky (silent 30 s of every 90 s)), e.g. aq-1002=silent',
+  },
   'write-gateway-config': {
     type: 'string',
     help: 'also write a gateway config that polls these stations to this file',
@@ -157,6 +162,7 @@ export async function run(argv: string[]): Promise<void> {
     framing: a.framing,
     ...(a.serial ? { serial: { device: a.serial, baudRate: int(a['baud-rate'], 'baud-rate', 1) } } : {}),
   });
+  const faultTimers = applyFaults(fleet, a.fault ?? '');
   for (const e of fleet.endpoints) {
     const at = e.serial
       ? `modbus-rtu ${e.serial.device} @${e.serial.baudRate}`
@@ -207,6 +213,7 @@ export async function run(argv: string[]): Promise<void> {
     ...startLoggers(field, target, 0, true),
   ];
   onShutdown(async () => {
+    for (const t of faultTimers) clearInterval(t);
     pusher?.stop();
     vaporPusher?.stop();
     for (const l of running) l.stop();
@@ -253,6 +260,41 @@ export interface PushedSites {
 export interface LoggerLink {
   listen: string;
   devices: (Pick<LoggerSite, 'id' | 'mn'> & { kind: string; codes?: Record<string, string> })[];
+}
+
+const FAULTS = ['silent', 'slow', 'exception', 'garbage', 'swapped', 'flaky'] as const;
+
+/**
+ * `--fault aq-1002=silent,aq-1003=flaky`: sets each named unit's fault on the bus that serves it, so a
+ * deployer can watch the gateway back a dead unit off and keep its neighbours' cadence. Returns the
+ * timers of flaky units (to stop).
+ */
+export function applyFaults(fleet: AirFleet, spec: string): NodeJS.Timeout[] {
+  const timers: NodeJS.Timeout[] = [];
+  for (const item of spec.split(',').filter(Boolean)) {
+    const [dev, kind] = item.split('=').map((x) => x.trim());
+    if (!FAULTS.includes(kind as (typeof FAULTS)[number]))
+      throw new UsageError(`--fault ${item}: expected DEVICE=${FAULTS.join('|')}`);
+    const e = fleet.endpoints.find((x) => x.id === dev);
+    const bus =
+      e &&
+      fleet.servers.find(
+        (b) => b.units.has(e.unit) && (e.serial || (b instanceof ModbusTcpSimServer && b.port === e.port)),
+      );
+    const unit = e && bus?.units.get(e.unit);
+    if (!unit)
+      throw new UsageError(
+        `--fault ${item}: no simulated device ${dev} (the devices: ${fleet.endpoints.map((x) => x.id).join(', ')})`,
+      );
+    if (kind === 'silent') unit.silent = true;
+    else if (kind === 'slow') unit.delayMs = 800;
+    else if (kind === 'flaky') {
+      let t = 0;
+      timers.push(setInterval(() => (unit.silent = ++t % 9 >= 6), 10_000)); // 60 s answering, 30 s silent
+    } else unit.fault = kind as 'exception' | 'garbage' | 'swapped';
+    log('info', 'fault injected', { dev, fault: kind });
+  }
+  return timers;
 }
 
 /** A gateway config polling the given simulated instruments once a second (and taking pushed passes and HJ 212 uploads). */
