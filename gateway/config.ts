@@ -83,6 +83,8 @@ export interface Hj212LinkConfig {
   host: string;
   port: number;
   offsetHours: number;
+  /** Ask each logger its clock (CN 1011) when it connects and set it (CN 1012) past this drift; 0 (the default): never. */
+  maxClockDriftS: number;
 }
 export type LinkConfig = ModbusLinkConfig | HttpLinkConfig | Hj212LinkConfig;
 export const isModbusLink = (l: LinkConfig): l is ModbusLinkConfig => l.type.startsWith('modbus-');
@@ -309,12 +311,13 @@ function parseLink(l: Node, opts: ParseOptions, configFile: string): LinkConfig 
     };
   }
   if (type === 'hj212') {
-    l.only('name', 'type', 'listen', 'utc_offset_hours');
+    l.only('name', 'type', 'listen', 'utc_offset_hours', 'max_clock_drift_s');
     return {
       name: l.get('name').str(ID),
       type,
       ...listenOn(l.get('listen'), '127.0.0.1:9212'),
       offsetHours: l.get('utc_offset_hours').num({ def: 8, min: -12, max: 14 }),
+      maxClockDriftS: l.get('max_clock_drift_s').num({ def: 0, min: 0, max: 86_400 }),
     };
   }
   if (type === 'http') {

@@ -420,6 +420,27 @@ export function replyTo(p: Packet, crc: CrcVariant = 'hj212'): Buffer {
   return encodeFrame(`${qn}ST=91;CN=${cn};${pw}MN=${p.mn};Flag=${flag};CP=&&&&`, crc);
 }
 
+/** A platform's request to a site (CN 1011 get its time, 1012 set it …), asking for an answer. */
+export function requestFrame(
+  r: { qn: string; st: string; cn: string; pw?: string; mn: string; cp?: Record<string, string> },
+  crc: CrcVariant = 'hj212',
+  /** 5: HJ 212-2017, an answer wanted; 4: none (a site's upload answering a request). */
+  flag = 5,
+): Buffer {
+  const cp = Object.entries(r.cp ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
+  const pw = r.pw !== undefined ? `PW=${r.pw};` : '';
+  return encodeFrame(`QN=${r.qn};ST=${r.st};CN=${r.cn};${pw}MN=${r.mn};Flag=${flag};CP=&&${cp}&&`, crc);
+}
+
+/** A site's answer to a request: 9011 with QnRtn, or 9012 with ExeRtn (same QN, ST 91). */
+export function answerFrame(p: Packet, cn: '9011' | '9012', value: number, crc: CrcVariant = 'hj212'): Buffer {
+  const field = cn === '9011' ? 'QnRtn' : 'ExeRtn';
+  const pw = p.pw !== undefined ? `PW=${p.pw};` : '';
+  return encodeFrame(`QN=${p.qn ?? ''};ST=91;CN=${cn};${pw}MN=${p.mn};Flag=4;CP=&&${field}=${value}&&`, crc);
+}
+
 /** Epoch ms → `YYYYMMDDhhmmss` at a fixed UTC offset (Beijing time by default). */
 export function formatDataTime(ts: number, offsetHours = 8): string {
   return new Date(ts + offsetHours * HOUR).toISOString().replace(/[-:T]/g, '').slice(0, 14);

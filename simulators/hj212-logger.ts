@@ -4,13 +4,17 @@
 // then again after every reconnect. Unanswered packets are queued, bounded, and re-sent oldest first.
 import { connect, type Socket } from 'node:net';
 import {
+  answerFrame,
   encodeFrame,
   FrameReader,
   Hj212Error,
+  parseDataTime,
   parseSegment,
   qnAt,
   formatDataTime,
+  requestFrame,
   uploadSegment,
+  type Packet,
 } from '../protocol/hj212.ts';
 import { log } from '../protocol/log.ts';
 import { toReferenceO2 } from '../standards/emission.ts';
@@ -104,19 +108,22 @@ export class Hj212Logger {
   /** The boundary each interval was last uploaded at. */
   private boundaries = new Map<string, number>();
   private lastQn = 0;
-  stats = { sent: 0, answered: 0, resent: 0, dropped: 0, connects: 0 };
+  stats = { sent: 0, answered: 0, resent: 0, dropped: 0, connects: 0, clockSet: 0 };
+  /** How far this logger's clock is off (its sample times and the time it reports); a 1012 request sets it. */
+  clockOffsetMs = 0;
 
   constructor(readonly o: LoggerOptions) {}
 
   start(): this {
     this.open();
-    this.sample(Date.now());
+    const now = () => Date.now() + this.clockOffsetMs;
+    this.sample(now());
     const every = () => {
-      this.sample(Date.now());
-      this.timer = setInterval(() => this.sample(Date.now()), this.o.intervalMs);
+      this.sample(now());
+      this.timer = setInterval(() => this.sample(now()), this.o.intervalMs);
     };
     if (this.o.phaseMs) this.phase = setTimeout(every, this.o.phaseMs);
-    else this.timer = setInterval(() => this.sample(Date.now()), this.o.intervalMs);
+    else this.timer = setInterval(() => this.sample(now()), this.o.intervalMs);
     return this;
   }
 
@@ -206,6 +213,10 @@ export class Hj212Logger {
         if (f instanceof Hj212Error) continue;
         try {
           const p = parseSegment(f.segment.toString('utf8'));
+          if (p.cn === '1011' || p.cn === '1012') {
+            this.onTimeRequest(p);
+            continue;
+          }
           if (p.cn !== '9014') continue;
           const i = this.queue.findIndex((q) => q.qn === p.qn);
           if (i >= 0) {
@@ -225,6 +236,30 @@ export class Hj212Logger {
         log('warn', 'hj212 logger lost its platform; reconnecting', { mn: this.o.mn });
       this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
     });
+  }
+
+  /**
+   * The platform asks for the logger's time (1011) or sets it (1012): answered with 9011 (ready), the
+   * time (a 1011 upload), and 9012 (done), as HJ 212-2017 §6.6 has a site answer a request.
+   */
+  private onTimeRequest(p: Packet): void {
+    const write = (b: Buffer) => this.socket?.write(b);
+    write(answerFrame(p, '9011', 1));
+    if (p.cn === '1011') {
+      const cp = { SystemTime: formatDataTime(Date.now() + this.clockOffsetMs) };
+      write(
+        requestFrame(
+          { qn: p.qn ?? '', st: this.o.st, cn: '1011', pw: this.o.pw ?? '123456', mn: this.o.mn, cp },
+          'hj212',
+          4,
+        ),
+      );
+    } else {
+      const t = p.cp.fields.SystemTime;
+      if (t) this.clockOffsetMs = parseDataTime(t) - Date.now();
+      this.stats.clockSet++;
+    }
+    write(answerFrame(p, '9012', 1));
   }
 
   stop(): void {

@@ -10,9 +10,13 @@ import {
   DATA_CNS,
   FrameReader,
   Hj212Error,
+  formatDataTime,
   needsAck,
+  parseDataTime,
   parseSegment,
+  qnAt,
   replyTo,
+  requestFrame,
   toRecord,
   type Packet,
 } from '../../protocol/hj212.ts';
@@ -83,6 +87,10 @@ class ConnectionWarnings {
 export interface Hj212Stats extends PushStats {
   unknownCodes: string[];
   resent: number;
+  /** The logger's clock minus the gateway's when last asked (CN 1011), in seconds. */
+  clockDriftS?: number;
+  /** Times the gateway set the logger's clock (CN 1012) because it had drifted past max_clock_drift_s. */
+  clockSet?: number;
 }
 
 export class Hj212Listener {
@@ -128,6 +136,11 @@ export class Hj212Listener {
     const peer = `${s.remoteAddress}:${s.remotePort}`;
     const warnings = new ConnectionWarnings(this.now, { link: this.cfg.name, peer });
     const reader = new FrameReader();
+    const send = (b: Buffer) => {
+      if (!s.destroyed) s.write(b);
+    };
+    // Loggers on this connection whose clock was asked for (once a connection).
+    const asked = new Set<string>();
     s.setTimeout(IDLE_MS, () => s.destroy());
     s.on('data', (chunk: Buffer) => {
       for (const f of reader.push(chunk)) {
@@ -136,8 +149,8 @@ export class Hj212Listener {
           continue;
         }
         this.stats.frames++;
-        const reply = this.onFrame(warnings, f.segment, f.crc);
-        if (reply && !s.destroyed) s.write(reply);
+        const reply = this.onFrame(warnings, f.segment, f.crc, send, asked);
+        if (reply) send(reply);
       }
     });
     s.on('error', () => undefined); // a reset by the logger ends the connection like a close
@@ -155,7 +168,13 @@ export class Hj212Listener {
   }
 
   /** Handles one frame; returns the reply to send, if any. */
-  private onFrame(warnings: ConnectionWarnings, segment: Buffer, crc: string): Buffer | null {
+  private onFrame(
+    warnings: ConnectionWarnings,
+    segment: Buffer,
+    crc: string,
+    send: (b: Buffer) => void,
+    asked: Set<string>,
+  ): Buffer | null {
     let p: Packet;
     try {
       p = parseSegment(segment.toString('utf8'));
@@ -190,6 +209,19 @@ export class Hj212Listener {
       return refuse((e as Error).message);
     }
     if (dev.pw !== undefined && p.pw !== dev.pw) return refuse('wrong PW');
+    // The logger's clock is asked for once a connection, after its first packet has been answered.
+    if (this.cfg.maxClockDriftS > 0 && !asked.has(p.mn) && p.st !== '91') {
+      asked.add(p.mn);
+      const now = Date.now();
+      setImmediate(() =>
+        send(requestFrame({ qn: qnAt(now), st: p.st, cn: '1011', ...(p.pw ? { pw: p.pw } : {}), mn: p.mn }, dev.crc)),
+      );
+    }
+    if (p.cn === '1011' && p.cp.fields.SystemTime) this.onClock(dev, p, st, send);
+    if (p.cn === '9011' || p.cn === '9012') {
+      this.stats.ignored++; // a logger's answers to our requests
+      return null;
+    }
     if (!DATA_CNS[p.cn]) {
       // Heartbeats (9015), notices and other commands: answered when asked, not stored.
       this.stats.ignored++;
@@ -233,6 +265,30 @@ export class Hj212Listener {
     st.lastTs = Math.max(st.lastTs ?? 0, record.ts);
     this.stats.accepted++;
     return needsAck(p) ? replyTo(p, dev.crc) : null;
+  }
+
+  /**
+   * A logger's time (CN 1011, answering our request): its drift is kept for the status, and a clock past
+   * max_clock_drift_s is set to the gateway's (CN 1012), since every sample time comes from it.
+   */
+  private onClock(dev: Hj212DeviceConfig, p: Packet, st: Hj212Stats, send: (b: Buffer) => void): void {
+    let drift: number;
+    try {
+      drift = parseDataTime(p.cp.fields.SystemTime!, this.cfg.offsetHours) - Date.now();
+    } catch {
+      return;
+    }
+    st.clockDriftS = Math.round(drift / 1000);
+    if (Math.abs(drift) <= this.cfg.maxClockDriftS * 1000) return;
+    const now = Date.now();
+    const cp = { SystemTime: formatDataTime(now + 500, this.cfg.offsetHours) }; // to the nearest second
+    send(requestFrame({ qn: qnAt(now), st: p.st, cn: '1012', ...(p.pw ? { pw: p.pw } : {}), mn: p.mn, cp }, dev.crc));
+    st.clockSet = (st.clockSet ?? 0) + 1;
+    log('warn', 'hj212 logger clock was off; set to the gateway clock', {
+      link: this.cfg.name,
+      dev: dev.id,
+      drift_s: st.clockDriftS,
+    });
   }
 
   private remembers(dev: string, key: string): boolean {

@@ -26,7 +26,7 @@ const waiting: (() => void)[] = [];
 let stored = 0;
 let onStore = () => {};
 const listener = new Hj212Listener(
-  { name: 'hj', type: 'hj212', host: '127.0.0.1', port: 0, offsetHours: 8 },
+  { name: 'hj', type: 'hj212', host: '127.0.0.1', port: 0, offsetHours: 8, maxClockDriftS: 0 },
   [{ id: 'st-a', kind: 'air.station', link: 'hj', mn: '150100A0000001000000A001', crc: 'hj212' }],
   (records) => {
     stored += records.length;

@@ -20,7 +20,7 @@ const upload = (mm: number, rf = '') =>
 
 const stored: SampleRecord[] = [];
 const listener = new Hj212Listener(
-  { name: 'hj', type: 'hj212', host: '127.0.0.1', port: 0, offsetHours: 8 },
+  { name: 'hj', type: 'hj212', host: '127.0.0.1', port: 0, offsetHours: 8, maxClockDriftS: 0 },
   [{ id: 'st-a', kind: 'air.station', link: 'hj', mn: MN, crc: 'hj212' }],
   (records) => void stored.push(...records),
 );
