@@ -37,7 +37,8 @@ export function chartLimits(
   const profileName = site?.profile ?? DEFAULT_PROFILE[kind ?? ''];
   const profile = profileName ? EMISSION_PROFILES[profileName] : undefined;
   if (profile) {
-    const o2 = profile.o2Ref === undefined ? '' : ` @ O2 ${profile.o2Ref} %`;
+    const ref = site?.o2Ref ?? profile.o2Ref;
+    const o2 = ref === undefined ? '' : ` @ O2 ${ref} %`;
     for (const [f, value] of Object.entries({ ...profile.limits, ...site?.limits }))
       // The limit holds the converted value; interval data carries it as _avg / _zsavg.
       for (const field of [f, `${f}_zs`, `${f}_avg`, `${f}_zsavg`]) out[field] = { value, source: profileName + o2 };
@@ -106,7 +107,8 @@ export function standings(
 ): Record<string, Standing> {
   const limits = chartLimits(kind, site, ts, alarms);
   const profileName = site?.profile ?? DEFAULT_PROFILE[kind];
-  const o2Ref = profileName ? EMISSION_PROFILES[profileName]?.o2Ref : undefined;
+  // As the engine judges it: the devices file's o2_ref over the profile's.
+  const o2Ref = site?.o2Ref ?? (profileName ? EMISSION_PROFILES[profileName]?.o2Ref : undefined);
   const out: Record<string, Standing> = {};
   for (const [field, v] of Object.entries(m)) {
     const limit = limits[field];

@@ -18,6 +18,8 @@ export interface Site {
   noiseZone?: NoiseZone;
   /** GB 3838 target class of a water section (1–5). */
   targetClass?: number;
+  /** Reference O2 (%) the device's emissions are converted to, overriding its profile's. */
+  o2Ref?: number;
 }
 
 /** The devices file's entries by device id; a file that does not load throws a ConfigError naming the key. */
@@ -49,6 +51,8 @@ export function loadSites(file: string): Record<string, Site> {
     if (zone && Object.hasOwn(NOISE_LIMITS, zone)) s.noiseZone = zone as NoiseZone;
     const target = d.get('target_class').optNum({ min: 1, max: 5, integer: true });
     if (target !== undefined) s.targetClass = target;
+    const o2Ref = d.get('o2_ref').optNum({ min: 0, max: 20.9 });
+    if (o2Ref !== undefined) s.o2Ref = o2Ref;
     out[id] = s;
   }
   return out;

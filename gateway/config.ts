@@ -400,7 +400,7 @@ function parseDevice(
     if (d.get('scale').present) {
       dev.scale = {};
       for (const code of Object.keys(d.get('scale').value as object)) {
-        if (!pollutantByCode(code) && !dev.codes?.[code])
+        if (!pollutantByCode(code) && !(dev.codes && Object.hasOwn(dev.codes, code)))
           d.get('scale')
             .get(code)
             .fail(`"${code}" is not an HJ 212 factor code of the registry (a34004, a21026, 02, …)`);

@@ -32,6 +32,7 @@ interface DeviceState {
   backedOff: number;
   /** The unit stopped answering: it is asked only late in a cycle, where a timeout holds up no one. */
   probing: boolean;
+  probeTimer?: NodeJS.Timeout;
 }
 
 /** Longest wait between polls of a device that does not answer. */
@@ -162,10 +163,12 @@ export class Gateway {
     }
     // A probe of a unit that has not been answering can cost the whole timeout: it goes late in the
     // cycle, once the live units on the bus have been read, and ends before the next cycle begins.
-    const probeAt = d.probing ? this.probeSlot(d) : 0;
+    const probeAt = d.probing && !d.busy ? this.probeSlot(d) : 0;
     if (probeAt > Date.now()) {
       d.retryAt = Infinity; // not again until this probe has answered or failed
-      setTimeout(() => {
+      d.probeTimer = setTimeout(() => {
+        d.probeTimer = undefined;
+        if (d.retryAt !== Infinity) return; // a failure since set its own back-off
         d.retryAt = 0;
         this.poll(d);
       }, probeAt - Date.now());
@@ -259,7 +262,10 @@ export class Gateway {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const d of this.devices) clearTimeout(d.timer);
+    for (const d of this.devices) {
+      clearTimeout(d.timer);
+      clearTimeout(d.probeTimer);
+    }
     if (this.pending.length) this.outbox.append(this.pending.splice(0));
     for (const l of this.links.values()) l.close();
     await Promise.all(this.inputs.map((i) => i.close()));

@@ -80,6 +80,9 @@ export class Uplink {
       this.pump();
     });
     this.client.on('message', (topic, payload) => this.onAck(topic, payload));
+    // MQTT.js keeps the TLS server name of the first broker it reached on its options: with a list of
+    // brokers, each must be checked against its own name.
+    if (m.urls.length > 1) this.client.on('reconnect', () => delete this.client.options.servername);
     this.client.on('close', () => this.onClose());
     this.client.on('error', (e) => {
       this.stats.errors++;

@@ -22,10 +22,17 @@ interface DeviceHours {
   hours: Map<number, string[]>;
   dirtyHours: Set<number>;
   dirtyDays: Set<number>;
+  /**
+   * Hours before this one are not held (forgotten, or not read back at a restart): a day that begins
+   * before it is not written again, since its missing hours would count as silent.
+   */
+  knownFrom: number;
 }
 
 export class Capture {
   private devices = new Map<string, DeviceHours>();
+  /** Lines of hours and days written just before they were forgotten, for the next flush. */
+  private pending: string[] = [];
 
   /** Marks the record's minute; interval data (hour, day) and events (vehicle passes) are not sampling. */
   record(gw: string, r: SampleRecord): void {
@@ -34,7 +41,7 @@ export class Capture {
     const hour = Math.floor(r.ts / HOUR) * HOUR;
     const d = this.device(r.dev, r.kind, gw);
     if (hour <= d.newest - KEEP_HOURS * HOUR) return;
-    if (hour > d.newest) this.advance(d, hour);
+    if (hour > d.newest) this.advance(d, hour, r.dev);
     const marks = this.marksOf(d, hour);
     const m = Math.floor((r.ts - hour) / MINUTE);
     if (marks[m] === '1') return;
@@ -45,25 +52,33 @@ export class Capture {
 
   /** Lines for every hour and day changed since the last call. */
   flush(): string[] {
-    const out: string[] = [];
+    const out = this.pending.splice(0);
     for (const [dev, d] of this.devices) {
       for (const hour of d.dirtyHours) if (d.hours.has(hour)) out.push(this.hourLine(dev, d, hour));
       d.dirtyHours.clear();
-      // A day is written once it is over (and again if late data changes it).
-      for (const day of d.dirtyDays) {
-        if (day + DAY > d.newest) continue;
-        out.push(this.dayLine(dev, d, day));
-        d.dirtyDays.delete(day);
-      }
+      this.flushDays(dev, d, out);
     }
     return out;
   }
 
-  /** Minute marks read back from the database after a restart, so the open hour goes on where it was. */
-  restore(dev: string, kind: string, gw: string, hour: number, minutes: string): void {
+  /** A day is written once it is over (and again if late data changes it), if all its hours are held. */
+  private flushDays(dev: string, d: DeviceHours, out: string[]): void {
+    for (const day of d.dirtyDays) {
+      if (day + DAY > d.newest) continue;
+      if (day >= d.knownFrom) out.push(this.dayLine(dev, d, day));
+      d.dirtyDays.delete(day);
+    }
+  }
+
+  /**
+   * Minute marks read back from the database after a restart, so the open hour goes on where it was.
+   * `complete`: the device has no older hours than these (it was read back whole).
+   */
+  restore(dev: string, kind: string, gw: string, hour: number, minutes: string, complete = true): void {
     if (!/^[01]{60}$/.test(minutes)) return;
     const d = this.device(dev, kind, gw);
     if (hour > d.newest) d.newest = hour;
+    if (!complete && (d.knownFrom === -Infinity || hour < d.knownFrom)) d.knownFrom = hour;
     const marks = this.marksOf(d, hour);
     for (let m = 0; m < 60; m++) if (minutes[m] === '1') marks[m] = '1';
   }
@@ -71,7 +86,15 @@ export class Capture {
   private device(dev: string, kind: string, gw: string): DeviceHours {
     let d = this.devices.get(dev);
     if (!d) {
-      d = { kind, gw, newest: -Infinity, hours: new Map(), dirtyHours: new Set(), dirtyDays: new Set() };
+      d = {
+        kind,
+        gw,
+        newest: -Infinity,
+        hours: new Map(),
+        dirtyHours: new Set(),
+        dirtyDays: new Set(),
+        knownFrom: -Infinity,
+      };
       this.devices.set(dev, d);
     }
     d.gw = gw;
@@ -91,22 +114,28 @@ export class Capture {
    * A newer hour closes the ones before it. Hours the device skipped entirely (it was silent) are
    * written too, with nothing captured: a silent hour must count against the day.
    */
-  private advance(d: DeviceHours, hour: number): void {
-    if (d.newest > -Infinity) {
-      d.dirtyHours.add(d.newest); // closed now
-      d.dirtyDays.add(beijingDayStart(d.newest));
-      for (let h = Math.max(d.newest + HOUR, hour - KEEP_HOURS * HOUR); h < hour; h += HOUR) {
+  private advance(d: DeviceHours, hour: number, dev: string): void {
+    const prev = d.newest;
+    d.newest = hour;
+    if (prev > -Infinity) {
+      d.dirtyHours.add(prev); // closed now
+      d.dirtyDays.add(beijingDayStart(prev));
+      for (let h = Math.max(prev + HOUR, hour - KEEP_HOURS * HOUR); h < hour; h += HOUR) {
         this.marksOf(d, h);
         d.dirtyHours.add(h);
         d.dirtyDays.add(beijingDayStart(h));
       }
     }
-    d.newest = hour;
-    for (const h of d.hours.keys())
-      if (h <= hour - KEEP_HOURS * HOUR) {
-        d.hours.delete(h);
-        d.dirtyHours.delete(h); // too old to write again
-      }
+    const old = [...d.hours.keys()].filter((h) => h <= hour - KEEP_HOURS * HOUR);
+    if (!old.length) return;
+    // What is about to be forgotten is written first: a closed hour, and the days that are over.
+    for (const h of old) if (d.dirtyHours.has(h)) this.pending.push(this.hourLine(dev, d, h));
+    this.flushDays(dev, d, this.pending);
+    for (const h of old) {
+      d.hours.delete(h);
+      d.dirtyHours.delete(h);
+    }
+    d.knownFrom = Math.max(d.knownFrom, Math.max(...old) + HOUR);
   }
 
   private hourLine(dev: string, d: DeviceHours, hour: number): string {

@@ -150,23 +150,30 @@ async function restorePlates(c: RestoreContext): Promise<number> {
 
 /** The time of the newest row of a measurement, or null when it has none. */
 /**
- * The minute marks of each device's newest 26 hours (the open hour goes on where it was; a day that late
+ * The minute marks of each device's newest 48 hours (the open hour goes on where it was; a day that late
  * data changes is counted again from all its hours). Returns the device-hours restored.
  */
+/** Hours of minute marks read back per device: the two days late data may still change. */
+const CAPTURE_HOURS = 48;
+
 async function restoreCapture(c: RestoreContext): Promise<number> {
   if (!c.capture) return 0;
   let hours = 0;
-  // Each device's own newest 26 (LIMIT applies per series): devices run on their own clocks.
+  // Each device's own newest hours (LIMIT applies per series): devices run on their own clocks.
   for (const s of await c.db.all(
-    `SELECT minutes, kind, gw FROM capture WHERE period = 'hour' GROUP BY dev ORDER BY time DESC LIMIT 26`,
+    `SELECT minutes, kind, gw FROM capture WHERE period = 'hour' GROUP BY dev ORDER BY time DESC LIMIT ${CAPTURE_HOURS}`,
   )) {
     const dev = s.tags?.dev;
-    const gw = lastString(s, 'gw');
+    // Newest first: the first row says which gateway the device reports through now.
+    const g = s.values[0]?.[s.columns.indexOf('gw')];
+    const gw = typeof g === 'string' ? g : undefined;
     if (!dev || !c.engineFor(dev, gw)) continue;
     const [minutes, kind] = [s.columns.indexOf('minutes'), s.columns.indexOf('kind')];
+    // A full page may have older hours before it: those are not held, and their days not rewritten.
+    const complete = s.values.length < CAPTURE_HOURS;
     for (const row of s.values) {
       if (typeof row[minutes] !== 'string' || typeof row[kind] !== 'string') continue;
-      c.capture.restore(dev, row[kind] as string, gw ?? '', row[0] as number, row[minutes] as string);
+      c.capture.restore(dev, row[kind] as string, gw ?? '', row[0] as number, row[minutes] as string, complete);
       hours++;
     }
   }

@@ -246,7 +246,7 @@ export class IngestWorker {
       }
     });
     if (records.length) this.applied.settle(gw, header.ep, header.seq, header.seq + records.length - 1);
-    lines.push(...this.engine.flushLate(), ...this.captureLines());
+    lines.push(...this.lateLines(), ...this.captureLines());
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;
       this.deadLetter(gw, rejects.join('; '), payload);
@@ -265,6 +265,19 @@ export class IngestWorker {
     };
     this.stats.records += lines.length;
     await this.o.sink.write(lines, settle, (reason) => this.deadLetter(gw, reason, payload));
+  }
+
+  /** Revised periods of late data; a fault in them, like one in judging, must never cost a record. */
+  private lateLines(): string[] {
+    try {
+      return this.engine.flushLate();
+    } catch (e) {
+      this.stats.engineErrors++;
+      log('error', 'exceedance engine failed on late data; the records are stored all the same', {
+        error: (e as Error).message,
+      });
+      return [];
+    }
   }
 
   /** Capture counting, like judging, must never cost a record: a fault in it is logged and counted. */

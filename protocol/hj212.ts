@@ -383,12 +383,12 @@ export function toRecord(
   const unknown: string[] = [];
   for (const [code, fields] of p.cp.factors) {
     // A device's own codes come first: platforms name what HJ 212-2017 has no code for (catering fumes).
-    const key = o.codes?.[code] ?? pollutantByCode(code)?.key;
+    const key = (o.codes && Object.hasOwn(o.codes, code) ? o.codes[code] : undefined) ?? pollutantByCode(code)?.key;
     if (!key) {
       unknown.push(code);
       continue;
     }
-    const scale = o.scale?.[code] ?? 1;
+    const scale = o.scale && Object.hasOwn(o.scale, code) ? o.scale[code]! : 1;
     const names: string[] = [];
     for (const [suffix, text] of Object.entries(fields)) {
       if (suffix === 'Flag' || suffix === 'EFlag' || suffix === 'SampleTime') continue;

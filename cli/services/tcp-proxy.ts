@@ -45,15 +45,17 @@ export class TcpProxy {
     const upstream = net.connect(this.target.port, this.target.host);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     this.pairs.add(pair);
-    const close = () => {
+    // An error ends both at once; a close ends the pair's other side once what it was sent has gone
+    // (a slow database still answers a request whose client has finished sending).
+    const fail = () => {
       this.pairs.delete(pair);
       client.destroy();
       upstream.destroy();
     };
     for (const s of pair) {
       s.setNoDelay(true);
-      s.on('error', close);
-      s.on('close', close);
+      s.on('error', fail);
+      s.on('close', () => this.pairs.delete(pair));
     }
     this.pipe(client, upstream);
     this.pipe(upstream, client);
@@ -75,8 +77,8 @@ export class TcpProxy {
         .then(() => new Promise((r) => setTimeout(r, delay)))
         .then(() => {
           waiting--;
-          if (!dst.destroyed) dst.write(chunk);
-          if (!waiting) src.resume();
+          const room = dst.destroyed || dst.write(chunk);
+          if (!waiting && room) src.resume(); // else 'drain' resumes it
         });
     });
     dst.on('drain', () => {

@@ -604,13 +604,17 @@ const request = fc
   )
   .map(([unit, fcode, addr, n]) => rtuFrame(unit, readRequestPdu(fcode, addr, n)));
 
-/** Flips a burst of 1–16 bits (first and last set) starting at bit `at` of the frame. */
+/**
+ * Flips a burst of 1–16 bits (first and last set) starting at bit `at` of the frame, bits counted in
+ * the order they go on the line: a serial port sends each byte least significant bit first, and the
+ * Modbus CRC (reflected) catches every burst of up to 16 bits in that order, not in another.
+ */
 function burst(f: Buffer, at: number, pattern: number, len: number): Buffer {
   const g = Buffer.from(f);
   const start = at % (g.length * 8 - len + 1);
   for (let k = 0; k < len; k++) {
     const bit = k === 0 || k === len - 1 ? 1 : (pattern >> k) & 1;
-    if (bit) g[(start + k) >> 3]! ^= 0x80 >> ((start + k) & 7);
+    if (bit) g[(start + k) >> 3]! ^= 1 << ((start + k) & 7);
   }
   return g;
 }

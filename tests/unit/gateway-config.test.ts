@@ -215,7 +215,14 @@ describe('gateway config', () => {
         },
       ],
     });
-    expect(c.links[1]).toEqual({ name: 'loggers', type: 'hj212', host: '0.0.0.0', port: 9212, offsetHours: 8, maxClockDriftS: 0 });
+    expect(c.links[1]).toEqual({
+      name: 'loggers',
+      type: 'hj212',
+      host: '0.0.0.0',
+      port: 9212,
+      offsetHours: 8,
+      maxClockDriftS: 0,
+    });
     expect(c.devices[1]).toEqual({
       id: 'st-1',
       kind: 'air.station',
