@@ -305,6 +305,57 @@ export function parseSegment(segment: string): Packet {
   return p;
 }
 
+/**
+ * The parts of split packets (PNUM parts numbered PNO 1…PNUM, one QN) put back together: the whole
+ * packet, its CP items of every part in PNO order, once the last part is in. Bounded: at most `maxSets`
+ * packets wait, each at most `maxAgeMs`; what expires is handed back to be counted.
+ */
+export class PacketAssembler {
+  private sets = new Map<string, { parts: Map<number, Packet>; firstAt: number; of: number }>();
+
+  constructor(
+    private readonly maxSets = 256,
+    private readonly maxAgeMs = 60_000,
+  ) {}
+
+  /** Takes a part; returns the whole packet once complete, else null. A part sent again replaces itself. */
+  add(p: Packet, now = Date.now()): Packet | null {
+    const of = p.pnum!;
+    if (!Number.isInteger(of) || of < 1 || of > 999) throw new Hj212Error('E_SYNTAX', `PNUM ${p.pnum} is not 1–999`);
+    if (!Number.isInteger(p.pno) || p.pno! < 1 || p.pno! > of)
+      throw new Hj212Error('E_SYNTAX', `PNO ${p.pno} is not 1–${of} (PNUM ${of})`);
+    const key = `${p.mn} ${p.qn ?? ''} ${p.cn}`;
+    let set = this.sets.get(key);
+    if (!set || set.of !== of) {
+      if (!set && this.sets.size >= this.maxSets) this.sets.delete(this.sets.keys().next().value!);
+      this.sets.set(key, (set = { parts: new Map(), firstAt: now, of }));
+    }
+    set.parts.set(p.pno!, p);
+    if (set.parts.size < of) return null;
+    this.sets.delete(key);
+    const parts = [...set.parts.values()].sort((a, b) => a.pno! - b.pno!);
+    const whole: Packet = { ...parts[0]!, cp: { fields: {}, factors: new Map() } };
+    delete whole.pnum;
+    delete whole.pno;
+    for (const part of parts) {
+      for (const [k, v] of Object.entries(part.cp.fields)) whole.cp.fields[k] ??= v;
+      for (const [code, f] of part.cp.factors) whole.cp.factors.set(code, { ...f, ...whole.cp.factors.get(code) });
+    }
+    return whole;
+  }
+
+  /** Drops packets whose parts did not all come within maxAgeMs; returns them (MN, parts had, parts of). */
+  expire(now = Date.now()): { mn: string; have: number; of: number }[] {
+    const out: { mn: string; have: number; of: number }[] = [];
+    for (const [key, set] of this.sets)
+      if (now - set.firstAt > this.maxAgeMs) {
+        this.sets.delete(key);
+        out.push({ mn: key.split(' ')[0]!, have: set.parts.size, of: set.of });
+      }
+    return out;
+  }
+}
+
 /** `k=v,k=v;k=v`: items by `;`, fields of one item by `,`; `a21026-Rtd` groups under factor a21026. */
 function parseCp(cp: string): Packet['cp'] {
   const out: Packet['cp'] = { fields: {}, factors: new Map() };
@@ -466,6 +517,23 @@ export interface DataUpload {
   /** Factor code → its fields (`Rtd`, `ZsRtd`, `Avg`, `Flag` …), written in this order. */
   factors: Record<string, Record<string, string | number>>;
   resent?: boolean;
+}
+
+/**
+ * An upload split into `parts` packets (HJ 212-2017 §6.3: PNUM and PNO, Flag bit D): one QN, each part
+ * with the DataTime and its share of the factors.
+ */
+export function splitUploadSegments(u: DataUpload, parts: number): string[] {
+  const codes = Object.keys(u.factors);
+  const n = Math.max(1, Math.min(parts, codes.length));
+  const per = Math.ceil(codes.length / n);
+  return Array.from({ length: n }, (_, i) => {
+    const mine = Object.fromEntries(codes.slice(i * per, (i + 1) * per).map((c) => [c, u.factors[c]!]));
+    return uploadSegment({ ...u, flag: u.flag | 2, factors: mine }).replace(
+      `;Flag=${u.flag | 2};`,
+      `;Flag=${u.flag | 2};PNUM=${n};PNO=${i + 1};`,
+    );
+  });
 }
 
 /** The data segment of an upload (the inverse of parseSegment for data packets). */

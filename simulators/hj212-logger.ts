@@ -13,6 +13,7 @@ import {
   qnAt,
   formatDataTime,
   requestFrame,
+  splitUploadSegments,
   uploadSegment,
   type Packet,
 } from '../protocol/hj212.ts';
@@ -75,6 +76,8 @@ export interface LoggerOptions {
   aggregates?: Aggregate[];
   /** After the first upload, wait this long before the next and keep that phase (loggers of a network are not in step). */
   phaseMs?: number;
+  /** Send each upload as this many packets (PNUM/PNO), as a logger does whose data outgrows one packet. */
+  splitParts?: number;
 }
 
 /** Interval data: CN 2051 (minute), 2061 (hourly) or 2031 (daily), every `everyMs` on the Beijing clock. */
@@ -155,18 +158,21 @@ export class Hj212Logger {
     // QN is the time the packet is made; two uploads made in one millisecond still need two QNs.
     this.lastQn = Math.max(Date.now(), this.lastQn + 1);
     const qn = qnAt(this.lastQn);
-    const frame = encodeFrame(
-      uploadSegment({
-        qn,
-        st: this.o.st,
-        cn,
-        pw: this.o.pw ?? '123456',
-        mn: this.o.mn,
-        flag: 5,
-        dataTime: formatDataTime(t),
-        factors,
-      }),
-    );
+    const u = {
+      qn,
+      st: this.o.st,
+      cn,
+      pw: this.o.pw ?? '123456',
+      mn: this.o.mn,
+      flag: 5,
+      dataTime: formatDataTime(t),
+      factors,
+    };
+    // The parts of a split upload go together and share its QN: one answer settles them all.
+    const frame =
+      (this.o.splitParts ?? 1) > 1
+        ? Buffer.concat(splitUploadSegments(u, this.o.splitParts!).map((seg) => encodeFrame(seg)))
+        : encodeFrame(uploadSegment(u));
     this.queue.push({ qn, frame, sentAt: 0, tries: 0 });
     if (this.queue.length > (this.o.maxQueued ?? 10_000)) {
       this.queue.shift();

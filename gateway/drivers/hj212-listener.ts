@@ -12,6 +12,7 @@ import {
   Hj212Error,
   formatDataTime,
   needsAck,
+  PacketAssembler,
   parseDataTime,
   parseSegment,
   qnAt,
@@ -98,6 +99,8 @@ export class Hj212Listener {
   private byMn: Map<string, Hj212DeviceConfig>;
   private sockets = new Set<Socket>();
   readonly perDevice = new Map<string, Hj212Stats>();
+  /** Split packets (PNUM/PNO) waiting for their other parts. */
+  private assembler = new PacketAssembler();
   /** Per device: the (CN, sample time) keys of recently stored packets, oldest first. */
   private seen = new Map<string, Set<string>>();
   stats = { connections: 0, frames: 0, accepted: 0, rejected: 0, garbage: 0, unknownMn: 0, ignored: 0 };
@@ -217,6 +220,18 @@ export class Hj212Listener {
         send(requestFrame({ qn: qnAt(now), st: p.st, cn: '1011', ...(p.pw ? { pw: p.pw } : {}), mn: p.mn }, dev.crc)),
       );
     }
+    this.expireParts();
+    if (p.pnum !== undefined && p.pnum > 1) {
+      // A split packet is stored, and answered, once its last part is in.
+      let whole: Packet | null;
+      try {
+        whole = this.assembler.add(p);
+      } catch (e) {
+        return refuse((e as Error).message);
+      }
+      if (!whole) return null;
+      p = whole;
+    }
     if (p.cn === '1011' && p.cp.fields.SystemTime) this.onClock(dev, p, st, send);
     if (p.cn === '9011' || p.cn === '9012') {
       this.stats.ignored++; // a logger's answers to our requests
@@ -265,6 +280,18 @@ export class Hj212Listener {
     st.lastTs = Math.max(st.lastTs ?? 0, record.ts);
     this.stats.accepted++;
     return needsAck(p) ? replyTo(p, dev.crc) : null;
+  }
+
+  /** Split packets whose parts did not all come in time: counted against their device, never stored. */
+  private expireParts(): void {
+    for (const x of this.assembler.expire()) {
+      const dev = this.byMn.get(x.mn);
+      const st = dev && this.perDevice.get(dev.id);
+      if (!st) continue;
+      st.rejected++;
+      st.lastError = `split packet incomplete: ${x.have} of ${x.of} parts within 60 s`;
+      this.stats.rejected++;
+    }
   }
 
   /**
