@@ -9,7 +9,7 @@ import { backfill } from '../simulators/backfill.ts';
 import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
 import { ModbusTcpSimServer } from '../simulators/modbus-server.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
-import { RsdPusher } from '../simulators/rsd-push.ts';
+import { rsdPusher } from '../simulators/rsd-push.ts';
 import { Hj212Logger, loggerSites, type LoggerSite } from '../simulators/hj212-logger.ts';
 import { fieldSites, LOGGER_CLASSES, type FieldSite, type LoggerClass } from '../simulators/field-sites.ts';
 import { nozzleIds, vaporRecords } from '../simulators/models/vapor.ts';
@@ -201,7 +201,7 @@ export async function run(argv: string[]): Promise<void> {
     );
     log('info', 'wrote gateway config', { file: a['write-gateway-config'] });
   }
-  const pusher = sites.length ? new RsdPusher({ url: push, token }, sites).start() : undefined;
+  const pusher = sites.length ? rsdPusher({ url: push, token }, sites).start() : undefined;
   const vaporPusher = vapor.length
     ? new RecordPusher({ url: push, token }, (from, to) => vapor.flatMap((v) => vaporRecords(v, from, to)), {
         everyMs: 10_000,

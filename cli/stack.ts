@@ -26,7 +26,7 @@ import { onShutdown } from './signals.ts';
 import { parse as parseYaml } from 'yaml';
 import { gatewayConfigFor, startLoggers, templateNamed } from './simulate.ts';
 import type { Hj212Logger } from '../simulators/hj212-logger.ts';
-import { RsdPusher } from '../simulators/rsd-push.ts';
+import { rsdPusher } from '../simulators/rsd-push.ts';
 import { RecordPusher } from '../simulators/record-push.ts';
 import { LOGGER_CLASSES, type FieldSite, type LoggerClass } from '../simulators/field-sites.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
@@ -347,7 +347,7 @@ async function startGateways(
     const port = (type: string) => gw.ports[gw.inputs.findIndex((i) => i.cfg.type === type)];
     if (pushed.length) {
       const target = { url: `http://127.0.0.1:${port('http')}/records`, token };
-      if (plan.rsd.length) pushers.push(new RsdPusher(target, plan.rsd).start());
+      if (plan.rsd.length) pushers.push(rsdPusher(target, plan.rsd).start());
       if (plan.vapor.length)
         pushers.push(
           new RecordPusher(target, (from, to) => plan.vapor.flatMap((v) => vaporRecords(v, from, to)), {

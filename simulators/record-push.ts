@@ -5,8 +5,14 @@ import type { SampleRecord } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { postRecords, type PushTarget } from './rsd-push.ts';
 
-const CHUNK = 2000;
-const MAX_QUEUED = 200_000;
+export interface PusherOptions {
+  everyMs?: number;
+  backlogMs?: number;
+  what?: string;
+  /** Records per POST (default 2000) and records queued at most while the gateway does not answer (200,000). */
+  chunk?: number;
+  maxQueued?: number;
+}
 
 export class RecordPusher {
   private timer?: NodeJS.Timeout;
@@ -19,7 +25,7 @@ export class RecordPusher {
   constructor(
     private target: PushTarget,
     private records: (from: number, to: number) => SampleRecord[],
-    private o: { everyMs?: number; backlogMs?: number; what?: string } = {},
+    private o: PusherOptions = {},
   ) {
     this.from = Date.now() - (o.backlogMs ?? 10 * 60_000);
   }
@@ -36,8 +42,9 @@ export class RecordPusher {
     this.from = to;
     this.stats.records += r.length;
     this.queue.push(...r);
-    if (this.queue.length > MAX_QUEUED) {
-      const n = this.queue.length - MAX_QUEUED;
+    const max = this.o.maxQueued ?? 200_000;
+    if (this.queue.length > max) {
+      const n = this.queue.length - max;
       this.queue.splice(0, n);
       this.stats.dropped += n;
       log('warn', `${this.o.what ?? 'pusher'} dropped its oldest queued records: the gateway has not answered`, {
@@ -48,7 +55,7 @@ export class RecordPusher {
     this.busy = true;
     try {
       while (this.queue.length) {
-        const batch = this.queue.slice(0, CHUNK);
+        const batch = this.queue.slice(0, this.o.chunk ?? 2000);
         await postRecords(this.target, batch);
         this.queue.splice(0, batch.length);
         this.stats.pushed += batch.length;

@@ -4,9 +4,9 @@
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { log } from '../protocol/log.ts';
 import { passes, type RsdSiteOptions } from './models/rsd.ts';
+import { RecordPusher } from './record-push.ts';
 
 const CHUNK = 500;
-const MAX_QUEUED = 100_000;
 
 export interface PushTarget {
   url: string;
@@ -37,65 +37,12 @@ export async function postRecords(t: PushTarget, records: SampleRecord[]): Promi
   return accepted;
 }
 
-export class RsdPusher {
-  private timer?: NodeJS.Timeout;
-  private from: number;
-  private queue: SampleRecord[] = [];
-  private busy = false;
-  stats = { passes: 0, pushed: 0, dropped: 0, failures: 0 };
-
-  /** `backlogMs`: passes of this much time before start go first, as a platform forwards what it holds when it connects. */
-  constructor(
-    private target: PushTarget,
-    private sites: RsdSiteOptions[],
-    backlogMs = 10 * 60_000,
-  ) {
-    this.from = Date.now() - backlogMs;
-  }
-
-  start(): this {
-    this.timer = setInterval(() => void this.tick(), 1000);
-    return this;
-  }
-
-  private async tick(): Promise<void> {
-    const to = Date.now();
-    for (const s of this.sites) {
-      const p = passes(s, this.from, to);
-      this.stats.passes += p.length;
-      this.queue.push(...p);
-    }
-    this.from = to;
-    if (this.queue.length > MAX_QUEUED) {
-      const n = this.queue.length - MAX_QUEUED;
-      this.queue.splice(0, n);
-      this.stats.dropped += n;
-      log(
-        'warn',
-        'remote-sensing simulator dropped its oldest queued passes: the gateway has not answered for a long time',
-        { dropped: n },
-      );
-    }
-    if (this.busy || this.queue.length === 0) return;
-    this.busy = true;
-    const batch = this.queue.slice(0, CHUNK);
-    try {
-      await postRecords(this.target, batch);
-      this.queue.splice(0, batch.length);
-      this.stats.pushed += batch.length;
-    } catch (e) {
-      if (this.stats.failures++ % 30 === 0)
-        log('warn', 'cannot push passes to the gateway; retrying', {
-          url: this.target.url,
-          error: (e as Error).message,
-          queued: this.queue.length,
-        });
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
+/** The sites' passes, pushed each second, 500 to a POST, at most 100,000 queued. */
+export function rsdPusher(target: PushTarget, sites: RsdSiteOptions[]): RecordPusher {
+  return new RecordPusher(target, (from, to) => sites.flatMap((s) => passes(s, from, to)), {
+    everyMs: 1000,
+    what: 'remote-sensing simulator',
+    chunk: 500,
+    maxQueued: 100_000,
+  });
 }
