@@ -17,7 +17,6 @@ import { CityWatch } from './engine/city.ts';
 import { Engine } from './engine/engine.ts';
 import type { Timing } from './engine/judges/judge.ts';
 import type { RsdSettings } from '../standards/rsd.ts';
-import type { SampleRecord } from '../protocol/envelope.ts';
 import { Capture } from './capture.ts';
 import { restoreFromDatabase } from './restore.ts';
 import { recordLine } from './schema.ts';
@@ -228,7 +227,7 @@ export class IngestWorker {
       // The record is stored without its refused fields; each is named in the dead letter.
       for (const e of dropped.get(k) ?? []) rejects.push(`seq ${seq}: ${e.message} (field left out, the rest stored)`);
       lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
-      this.countCapture(gw, r);
+      this.guarded('data-capture counting', () => this.capture.record(gw, r), undefined);
       if (this.applied.has(gw, header.ep, seq)) return; // a replay: the engine has seen it
       // A fault in judging a record must never cost the record itself.
       try {
@@ -246,7 +245,10 @@ export class IngestWorker {
       }
     });
     if (records.length) this.applied.settle(gw, header.ep, header.seq, header.seq + records.length - 1);
-    lines.push(...this.lateLines(), ...this.captureLines());
+    lines.push(
+      ...this.guarded('the exceedance engine on late data', () => this.engine.flushLate(), []),
+      ...this.guarded('data-capture counting', () => this.capture.flush(), []),
+    );
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;
       this.deadLetter(gw, rejects.join('; '), payload);
@@ -267,40 +269,18 @@ export class IngestWorker {
     await this.o.sink.write(lines, settle, (reason) => this.deadLetter(gw, reason, payload));
   }
 
-  /** Revised periods of late data; a fault in them, like one in judging, must never cost a record. */
-  private lateLines(): string[] {
+  /**
+   * Work beside storing a record (late revisions, capture counting) must never cost it, as judging
+   * must not: a fault in it is logged and counted, and `fallback` stands in for its result.
+   */
+  private guarded<T>(what: string, f: () => T, fallback: T): T {
     try {
-      return this.engine.flushLate();
+      return f();
     } catch (e) {
       this.stats.engineErrors++;
-      log('error', 'exceedance engine failed on late data; the records are stored all the same', {
-        error: (e as Error).message,
-      });
-      return [];
+      log('error', `${what} failed; the records are stored all the same`, { error: (e as Error).message });
+      return fallback;
     }
-  }
-
-  /** Capture counting, like judging, must never cost a record: a fault in it is logged and counted. */
-  private countCapture(gw: string, r: SampleRecord): void {
-    try {
-      this.capture.record(gw, r);
-    } catch (e) {
-      this.captureFault(e as Error);
-    }
-  }
-
-  private captureLines(): string[] {
-    try {
-      return this.capture.flush();
-    } catch (e) {
-      this.captureFault(e as Error);
-      return [];
-    }
-  }
-
-  private captureFault(e: Error): void {
-    this.stats.engineErrors++;
-    log('error', 'data-capture counting failed; the records are stored all the same', { error: e.message });
   }
 
   /** Feeds the city watch; its rows are written like any others, its messages published. */
