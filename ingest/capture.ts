@@ -140,22 +140,10 @@ export class Capture {
 
   private hourLine(dev: string, d: DeviceHours, hour: number): string {
     const marks = d.hours.get(hour)!;
-    const got = marks.reduce((n, x) => n + (x === '1' ? 1 : 0), 0);
-    return encodePoint({
-      measurement: 'capture',
-      tags: { dev, period: 'hour' },
-      fields: {
-        kind: d.kind,
-        gw: d.gw,
-        got,
-        expected: 60,
-        rate: Math.round((got / 60) * 1000) / 1000,
-        valid: got >= VALID_MINUTES,
-        closed: hour < d.newest,
-        minutes: marks.join(''),
-        gaps: gapsOf(marks, hour),
-      },
-      ts: hour,
+    return capturePoint(dev, 'hour', d, hour, minutesIn(marks), 60, VALID_MINUTES, {
+      closed: hour < d.newest,
+      minutes: marks.join(''),
+      gaps: gapsOf(marks, hour),
     });
   }
 
@@ -164,26 +152,34 @@ export class Capture {
     let got = 0;
     for (let h = day; h < day + DAY; h += HOUR) {
       const marks = d.hours.get(h);
-      const n = marks ? marks.reduce((k, x) => k + (x === '1' ? 1 : 0), 0) : 0;
-      if (n >= VALID_MINUTES) got++;
+      if (marks && minutesIn(marks) >= VALID_MINUTES) got++;
       else missing.push(beijingText(h).slice(0, 2));
     }
-    return encodePoint({
-      measurement: 'capture',
-      tags: { dev, period: 'day' },
-      fields: {
-        kind: d.kind,
-        gw: d.gw,
-        got,
-        expected: 24,
-        rate: Math.round((got / 24) * 1000) / 1000,
-        valid: got >= VALID_HOURS,
-        closed: true,
-        gaps: missing.join(','),
-      },
-      ts: day,
-    });
+    return capturePoint(dev, 'day', d, day, got, 24, VALID_HOURS, { closed: true, gaps: missing.join(',') });
   }
+}
+
+/** Minutes of an hour with a valid sample. */
+const minutesIn = (marks: string[]): number => marks.reduce((n, x) => n + (x === '1' ? 1 : 0), 0);
+
+/** One `capture` point (docs/protocol.md §7.9): what was got of what was expected, and whether it is enough. */
+function capturePoint(
+  dev: string,
+  period: 'hour' | 'day',
+  d: DeviceHours,
+  start: number,
+  got: number,
+  expected: number,
+  enough: number,
+  more: { closed: boolean; minutes?: string; gaps: string },
+): string {
+  const rate = Math.round((got / expected) * 1000) / 1000;
+  return encodePoint({
+    measurement: 'capture',
+    tags: { dev, period },
+    fields: { kind: d.kind, gw: d.gw, got, expected, rate, valid: got >= enough, ...more },
+    ts: start,
+  });
 }
 
 /** A record counts when one of its readings is valid data: no flag, or flag N (HJ 212 Table C.1). */
