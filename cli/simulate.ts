@@ -10,7 +10,8 @@ import { AirFleet, type SimEndpoint } from '../simulators/stations.ts';
 import { ModbusTcpSimServer } from '../simulators/modbus-server.ts';
 import type { RsdSiteOptions } from '../simulators/models/rsd.ts';
 import { rsdPusher } from '../simulators/rsd-push.ts';
-import { Hj212Logger, loggerSites, type LoggerSite } from '../simulators/hj212-logger.ts';
+import { Hj212Logger, loggerSites, type LoggerOptions, type LoggerSite } from '../simulators/hj212-logger.ts';
+import { parseSm4Key, SM4_FORMS, type Sm4Form } from '../protocol/hj212-sm4.ts';
 import { fieldSites, LOGGER_CLASSES, type FieldSite, type LoggerClass } from '../simulators/field-sites.ts';
 import { nozzleIds, vaporRecords } from '../simulators/models/vapor.ts';
 import { RecordPusher } from '../simulators/record-push.ts';
@@ -98,6 +99,16 @@ const OPTS = {
     default: '30',
     help: "seconds between a logger's real-time uploads (HJ 212 RtdInterval, 30–3600)",
   },
+  'hj212-sm4-key': {
+    type: 'string',
+    env: 'QC_HJ212_SM4_KEY',
+    help: 'HJ 212-2025: every HJ 212 logger encrypts the CP of its data uploads with this SM4 key (32 hex digits, or 16 characters), and --write-gateway-config gives each device the key',
+  },
+  'hj212-sm4-form': {
+    type: 'string',
+    default: 'raw',
+    help: 'how the SM4 ciphertext travels: raw (the bytes) or text ({0xE4,…}); which one HJ 212-2025 means is UNVERIFIED',
+  },
   fault: {
     type: 'string',
     help: 'faults of Modbus devices, DEVICE=KIND,… (KIND: silent, slow (answers after 800 ms), exception (04), garbage (a byte count that does not match), swapped (word order reversed), flaky (silent 30 s of every 90 s)), e.g. aq-1002=silent',
@@ -183,6 +194,7 @@ export async function run(argv: string[]): Promise<void> {
   const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), int(a['hj212-cems'], 'hj212-cems'));
   const field = fieldLoggers(a.loggers!);
   const target = a['hj212-target']!;
+  const sm4 = sm4Option(a['hj212-sm4-key'], a['hj212-sm4-form']!);
   for (const l of [...loggers, ...field])
     process.stdout.write(`HJ 212 logger ${l.id} (MN ${l.mn}, ST ${l.st}) uploading to ${target}\n`);
   const pushed = [
@@ -194,7 +206,14 @@ export async function run(argv: string[]): Promise<void> {
       a['write-gateway-config'],
       gatewayConfigFor(a.gateway!, fleet.endpoints, {
         ...(pushed.length ? { rsd: { listen: a['rsd-listen']!, devices: pushed, token } } : {}),
-        ...(loggers.length + field.length ? { hj212: { listen: target, devices: [...loggers, ...field] } } : {}),
+        ...(loggers.length + field.length
+          ? {
+              hj212: {
+                listen: target,
+                devices: [...loggers, ...field].map((l) => (sm4 ? { ...l, sm4Key: a['hj212-sm4-key']! } : l)),
+              },
+            }
+          : {}),
         ...(a['gateway-serial'] ? { serialPeer: a['gateway-serial'] } : {}),
         ...(a['templates-dir'] ? { templatesDir: resolve(a['templates-dir']) } : {}),
       }),
@@ -209,8 +228,8 @@ export async function run(argv: string[]): Promise<void> {
       }).start()
     : undefined;
   const running = [
-    ...startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000),
-    ...startLoggers(field, target, 0, true),
+    ...startLoggers(loggers, target, int(a['hj212-interval-s'], 'hj212-interval-s', 1) * 1000, false, sm4),
+    ...startLoggers(field, target, 0, true, sm4),
   ];
   onShutdown(async () => {
     for (const t of faultTimers) clearInterval(t);
@@ -219,6 +238,18 @@ export async function run(argv: string[]): Promise<void> {
     for (const l of running) l.stop();
     await fleet.stop();
   });
+}
+
+/** `--hj212-sm4-key` and `--hj212-sm4-form`: the loggers' encryption, if any; a bad key is named, never echoed. */
+function sm4Option(key: string | undefined, form: string): LoggerOptions['sm4'] {
+  if (!SM4_FORMS.includes(form as Sm4Form))
+    throw new UsageError(`--hj212-sm4-form: expected ${SM4_FORMS.join(' or ')}, got ${form}`);
+  if (key === undefined) return undefined;
+  try {
+    return { key: parseSm4Key(key), form: form as Sm4Form };
+  } catch (e) {
+    throw new UsageError(`--hj212-sm4-key: ${(e as Error).message}`);
+  }
 }
 
 /** `--loggers CLASS:N,…`: HJ 212 loggers of the field classes, seeds as in a stack's network. */
@@ -259,7 +290,8 @@ export interface PushedSites {
 /** HJ 212 loggers of a gateway config: an hj212 link listening on `listen`, and the loggers. */
 export interface LoggerLink {
   listen: string;
-  devices: (Pick<LoggerSite, 'id' | 'mn'> & { kind: string; codes?: Record<string, string> })[];
+  /** `sm4Key`: the logger encrypts its CP with this key (written as the device's sm4_key). */
+  devices: (Pick<LoggerSite, 'id' | 'mn'> & { kind: string; codes?: Record<string, string>; sm4Key?: string })[];
 }
 
 const FAULTS = ['silent', 'slow', 'exception', 'garbage', 'swapped', 'flaky'] as const;
@@ -359,6 +391,7 @@ export function gatewayConfigFor(
         link: 'hj212-loggers',
         mn: d.mn,
         ...(d.codes ? { codes: Object.fromEntries(Object.entries(d.codes).map(([k, c]) => [c, k])) } : {}),
+        ...(d.sm4Key ? { sm4_key: d.sm4Key } : {}),
       })),
     ],
   });
@@ -380,6 +413,7 @@ export function startLoggers(
   target: string,
   intervalMs: number,
   spread = false,
+  sm4?: LoggerOptions['sm4'],
 ): Hj212Logger[] {
   const i = target.lastIndexOf(':');
   return sites.map((s) => {
@@ -393,6 +427,7 @@ export function startLoggers(
       factors: s.factors,
       ...('aggregates' in s ? { aggregates: s.aggregates } : {}),
       ...(spread ? { phaseMs: Math.floor(hash01(parseInt(s.mn.slice(-8), 16), 5) * every) } : {}),
+      ...(sm4 ? { sm4 } : {}),
     }).start();
   });
 }

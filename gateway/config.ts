@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { configRoot, type Node } from '../protocol/config.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/kinds.ts';
 import { CRC_VARIANTS, type CrcVariant } from '../protocol/hj212.ts';
+import { parseSm4Key, type Sm4Key } from '../protocol/hj212-sm4.ts';
 import { pollutant, pollutantByCode } from '../protocol/pollutants.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
 import { parseRegister, parseStatus, templatesWithDir, type Template } from './templates.ts';
@@ -115,6 +116,8 @@ export interface Hj212DeviceConfig {
   scale?: Record<string, number>;
   /** Factor code → registry key, for what HJ 212-2017 gives no code (catering fumes: the platform's own). */
   codes?: Record<string, string>;
+  /** HJ 212-2025 SM4 key: the logger encrypts the CP of its data uploads (docs/standards/hj212.md §10). */
+  sm4Key?: Sm4Key;
 }
 export type DeviceConfig = PolledDeviceConfig | PushedDeviceConfig | Hj212DeviceConfig;
 export const isPolled = (d: DeviceConfig): d is PolledDeviceConfig => 'template' in d;
@@ -141,6 +144,26 @@ export interface ParseOptions {
 
 export function loadGatewayConfig(file: string, o: ParseOptions = {}): GatewayConfig {
   return parseGatewayConfig(configRoot(file), o);
+}
+
+/** `sm4_key` (32 hex digits, or 16 characters) or `sm4_key_env` naming the variable that holds it. */
+function sm4KeyOf(d: Node, o: ParseOptions): Sm4Key | undefined {
+  if (d.get('sm4_key').present && d.get('sm4_key_env').present)
+    d.get('sm4_key_env').fail('give either sm4_key or sm4_key_env, not both');
+  const env = d.get('sm4_key_env');
+  // Hex of digits only reads as a YAML number, whose digits are already lost.
+  if (typeof d.get('sm4_key').value !== 'string' && d.get('sm4_key').present)
+    d.get('sm4_key').fail('expected the key as a quoted string: sm4_key: "…" (32 hex digits)');
+  const text = env.present ? secretFromEnv(env, "the device's HJ 212 SM4 key", o) : d.get('sm4_key').optStr();
+  if (text === undefined) return undefined;
+  try {
+    return parseSm4Key(text);
+  } catch (e) {
+    // The message says what is wrong with the key without echoing it.
+    return (env.present ? env : d.get('sm4_key')).fail(
+      `${env.present ? `the SM4 key in ${env.optStr()}` : 'the SM4 key'}: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** The value of the environment variable a `*_env` key names; unset fails, unless the caller collects it. */
@@ -217,7 +240,7 @@ export function parseGatewayConfig(root: Node, opts: ParseOptions = {}): Gateway
     .get('devices')
     .list()
     .map((d) => {
-      const dev = parseDevice(d, linkTypes, templates);
+      const dev = parseDevice(d, linkTypes, templates, opts);
       if (ids.has(dev.id)) d.get('id').fail(`"${dev.id}" is used by another device`);
       ids.add(dev.id);
       if (isHj212(dev)) {
@@ -362,6 +385,7 @@ function parseDevice(
   d: Node,
   links: Map<string, LinkConfig['type']>,
   templates: Record<string, Template>,
+  opts: ParseOptions = {},
 ): DeviceConfig {
   const id = d.get('id').str(ID);
   const link = d.get('link').str();
@@ -370,7 +394,7 @@ function parseDevice(
   const kindOr = (def?: DeviceKind) => d.get('kind').oneOf(Object.keys(DEVICE_KINDS) as DeviceKind[], def);
   if (links.get(link) === 'hj212') {
     // HJ 212 packets name their factors by code: the MN says which device, the codes which readings.
-    d.only('id', 'kind', 'link', 'mn', 'pw', 'crc', 'scale', 'codes');
+    d.only('id', 'kind', 'link', 'mn', 'pw', 'crc', 'scale', 'codes', 'sm4_key', 'sm4_key_env');
     const dev: Hj212DeviceConfig = {
       id,
       link,
@@ -383,6 +407,8 @@ function parseDevice(
     };
     const pw = d.get('pw').optStr();
     if (pw !== undefined) dev.pw = pw;
+    const sm4Key = sm4KeyOf(d, opts);
+    if (sm4Key) dev.sm4Key = sm4Key;
     if (d.get('codes').present) {
       dev.codes = {};
       for (const code of Object.keys(d.get('codes').value as object)) {

@@ -159,6 +159,12 @@ function framingError(code: FrameErrorCode, b: Buffer, at: number, len: number, 
  * pushes it holds at most an incomplete frame, MAX_FRAME - 1 bytes; `end` drops it.
  */
 export class FrameReader {
+  /**
+   * `binary`: data segments may hold any byte (HJ 212-2025 SM4 ciphertext sent raw), so a `##` inside
+   * one does not cut the candidate short while its declared end may still bring the CRC and CR LF.
+   */
+  constructor(private readonly o: { binary?: boolean } = {}) {}
+
   private buf: Buffer = EMPTY;
   /** After a framing error, candidates that fail too are part of the same garbage: reported once. */
   private resyncing = false;
@@ -201,7 +207,9 @@ export class FrameReader {
     if (len > MAX_SEGMENT) return this.fail(out, 'E_LENGTH_RANGE', b, at, len, 0, at + 1);
     const end = at + 6 + len; // end of the data segment
     const inner = findHeader(b, at + Math.max(6, searched), Math.min(end, b.length));
-    if (inner >= 0) return this.fail(out, 'E_TRUNCATED', b, at, len, inner - at - 6, inner);
+    if (inner >= 0 && this.o.binary && b.length < end + 6) return WAIT;
+    if (inner >= 0 && !(this.o.binary && isHex4(b, end) && b[end + 4] === CR && b[end + 5] === LF))
+      return this.fail(out, 'E_TRUNCATED', b, at, len, inner - at - 6, inner);
     if (b.length < end + 6) {
       this.searched = Math.max(6, Math.min(end, b.length) - 1 - at); // the last byte may start a `##`
       return WAIT;

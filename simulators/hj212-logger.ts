@@ -17,6 +17,7 @@ import {
   uploadSegment,
   type Packet,
 } from '../protocol/hj212.ts';
+import { encodeEncryptedFrame, isEncryptedCn, type Sm4Form, type Sm4Key } from '../protocol/hj212-sm4.ts';
 import { log } from '../protocol/log.ts';
 import { toReferenceO2 } from '../standards/emission.ts';
 import { aq6Reading, STATUS } from './models/aq6.ts';
@@ -78,6 +79,11 @@ export interface LoggerOptions {
   phaseMs?: number;
   /** Send each upload as this many packets (PNUM/PNO), as a logger does whose data outgrows one packet. */
   splitParts?: number;
+  /**
+   * HJ 212-2025 SM4: encrypt the CP of every data upload with this key (in this wire form, raw by
+   * default); the uploads then say edition 2025 (Flag 9, split 11).
+   */
+  sm4?: { key: Sm4Key; form?: Sm4Form };
 }
 
 /** Interval data: CN 2051 (minute), 2061 (hourly) or 2031 (daily), every `everyMs` on the Beijing clock. */
@@ -164,15 +170,17 @@ export class Hj212Logger {
       cn,
       pw: this.o.pw ?? '123456',
       mn: this.o.mn,
-      flag: 5,
+      flag: this.o.sm4 ? 9 : 5,
       dataTime: formatDataTime(t),
       factors,
     };
+    const sm4 = this.o.sm4 && isEncryptedCn(cn) ? this.o.sm4 : undefined;
+    const encode = (seg: string) => (sm4 ? encodeEncryptedFrame(seg, sm4.key, { form: sm4.form }) : encodeFrame(seg));
     // The parts of a split upload go together and share its QN: one answer settles them all.
     const frame =
       (this.o.splitParts ?? 1) > 1
-        ? Buffer.concat(splitUploadSegments(u, this.o.splitParts!).map((seg) => encodeFrame(seg)))
-        : encodeFrame(uploadSegment(u));
+        ? Buffer.concat(splitUploadSegments(u, this.o.splitParts!).map(encode))
+        : encode(uploadSegment(u));
     this.queue.push({ qn, frame, sentAt: 0, tries: 0 });
     if (this.queue.length > (this.o.maxQueued ?? 10_000)) {
       this.queue.shift();

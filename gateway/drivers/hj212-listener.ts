@@ -21,6 +21,7 @@ import {
   toRecord,
   type Packet,
 } from '../../protocol/hj212.ts';
+import { decryptSegment, isEncryptedCn, peekHeader } from '../../protocol/hj212-sm4.ts';
 import { decodeRecordParts, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
@@ -92,6 +93,8 @@ export interface Hj212Stats extends PushStats {
   clockDriftS?: number;
   /** Times the gateway set the logger's clock (CN 1012) because it had drifted past max_clock_drift_s. */
   clockSet?: number;
+  /** Devices with an SM4 key: packets whose CP did not decrypt with it (wrong key, corrupted, or sent plain). */
+  decryptFailed?: number;
 }
 
 export class Hj212Listener {
@@ -113,8 +116,19 @@ export class Hj212Listener {
     private readonly now: () => number = Date.now,
   ) {
     this.byMn = new Map(devices.map((d) => [d.mn, d]));
-    for (const d of devices) this.perDevice.set(d.id, { accepted: 0, rejected: 0, unknownCodes: [], resent: 0 });
+    for (const d of devices)
+      this.perDevice.set(d.id, {
+        accepted: 0,
+        rejected: 0,
+        unknownCodes: [],
+        resent: 0,
+        ...(d.sm4Key ? { decryptFailed: 0 } : {}),
+      });
+    this.encrypted = devices.some((d) => d.sm4Key);
   }
+
+  /** Some logger of the link encrypts its CP (SM4): segments may hold any byte. */
+  private readonly encrypted: boolean;
 
   async start(): Promise<number> {
     this.server = createServer((s) => this.onConnection(s));
@@ -138,7 +152,7 @@ export class Hj212Listener {
     this.sockets.add(s);
     const peer = `${s.remoteAddress}:${s.remotePort}`;
     const warnings = new ConnectionWarnings(this.now, { link: this.cfg.name, peer });
-    const reader = new FrameReader();
+    const reader = new FrameReader({ binary: this.encrypted });
     const send = (b: Buffer) => {
       if (!s.destroyed) s.write(b);
     };
@@ -178,6 +192,11 @@ export class Hj212Listener {
     send: (b: Buffer) => void,
     asked: Set<string>,
   ): Buffer | null {
+    if (this.encrypted) {
+      const plain = this.decrypted(warnings, segment, crc);
+      if (!plain) return null;
+      segment = plain;
+    }
     let p: Packet;
     try {
       p = parseSegment(segment.toString('utf8'));
@@ -280,6 +299,44 @@ export class Hj212Listener {
     st.lastTs = Math.max(st.lastTs ?? 0, record.ts);
     this.stats.accepted++;
     return needsAck(p) ? replyTo(p, dev.crc) : null;
+  }
+
+  /**
+   * The plaintext segment of a packet whose device has an SM4 key and whose CN is encrypted
+   * (docs/standards/hj212.md §10); other packets as they came. A CP that does not decrypt to a segment
+   * with the right CRC that parses (a wrong key, bytes corrupted on the way, a logger sending plain) is
+   * refused and counted against the device: null.
+   */
+  private decrypted(warnings: ConnectionWarnings, segment: Buffer, crc: string): Buffer | null {
+    const head = peekHeader(segment);
+    const dev = head.mn !== undefined ? this.byMn.get(head.mn) : undefined;
+    if (!dev?.sm4Key || !isEncryptedCn(head.cn ?? '')) return segment;
+    let why: string;
+    try {
+      const plain = decryptSegment(segment, dev.sm4Key);
+      checkCrc({ segment: plain, crc }, dev.crc);
+      parseSegment(plain.toString('utf8'));
+      return plain;
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    const st = this.perDevice.get(dev.id)!;
+    st.decryptFailed = (st.decryptFailed ?? 0) + 1;
+    st.rejected++;
+    this.stats.rejected++;
+    const plainCrc = (() => {
+      try {
+        checkCrc({ segment, crc }, dev.crc);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    st.lastError = plainCrc
+      ? `SM4: CN ${head.cn} came unencrypted, but the device has an sm4_key`
+      : `SM4: the CP does not decrypt with the device's sm4_key (wrong key, or corrupted): ${clip(why, 120)}`;
+    warnings.warn('hj212 packet refused', { dev: dev.id, error: st.lastError });
+    return null;
   }
 
   /** Split packets whose parts did not all come in time: counted against their device, never stored. */

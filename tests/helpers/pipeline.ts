@@ -106,7 +106,7 @@ export interface PipelineOptions {
   /** Serve the stations as RTU slaves on one end of a socat pty pair, polled by the gateway on the other. */
   serial?: boolean;
   /** HJ 212 loggers uploading to the gateway's hj212 link (at port `hj212Port`). */
-  hj212?: { id: string; kind: string; mn: string; codes?: Record<string, string> }[];
+  hj212?: { id: string; kind: string; mn: string; codes?: Record<string, string>; sm4Key?: string }[];
 }
 
 export class Pipeline {

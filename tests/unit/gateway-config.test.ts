@@ -256,6 +256,48 @@ describe('gateway config', () => {
     ).toThrow('gateway.yaml: devices[1].mn: MN M1 is used by another device of link loggers');
   });
 
+  it("reads a logger's SM4 key from sm4_key or sm4_key_env, and names a bad one without echoing it", () => {
+    const link = { name: 'loggers', type: 'hj212', listen: '127.0.0.1:9212' };
+    const dev = (d: object, o = {}) =>
+      parseGatewayConfig(
+        new Node('/nowhere/gateway.yaml', '', {
+          ...base,
+          links: [...base.links, link],
+          devices: [{ id: 'st-1', kind: 'air.station', link: 'loggers', mn: 'M1', ...d }],
+        }),
+        o,
+      ).devices[0] as { sm4Key?: { bytes: Buffer } };
+    expect(dev({ sm4_key: '0123456789abcdeffedcba9876543210' }).sm4Key!.bytes.toString('hex')).toBe(
+      '0123456789abcdeffedcba9876543210',
+    );
+    expect(dev({ sm4_key: '0000000000000000' }).sm4Key!.bytes).toEqual(Buffer.alloc(16, 0x30));
+    expect(dev({}).sm4Key).toBeUndefined();
+    process.env.QC_TEST_SM4 = '00112233445566778899aabbccddeeff';
+    expect(dev({ sm4_key_env: 'QC_TEST_SM4' }).sm4Key!.bytes.toString('hex')).toBe('00112233445566778899aabbccddeeff');
+    expect(JSON.stringify(dev({ sm4_key_env: 'QC_TEST_SM4' }))).toContain('"sm4Key":"[sm4 key]"');
+    process.env.QC_TEST_SM4 = 'abc123';
+    expect(() => dev({ sm4_key_env: 'QC_TEST_SM4' })).toThrow(
+      'gateway.yaml: devices[0].sm4_key_env: the SM4 key in QC_TEST_SM4: expected 32 hex digits (16 bytes) or 16 printable ASCII characters, got 6 characters',
+    );
+    delete process.env.QC_TEST_SM4;
+    expect(() => dev({ sm4_key_env: 'QC_TEST_SM4' })).toThrow(
+      'gateway.yaml: devices[0].sm4_key_env: environment variable QC_TEST_SM4 is not set',
+    );
+    const unset: { key: string; env: string }[] = [];
+    expect(dev({ sm4_key_env: 'QC_TEST_SM4' }, { unsetSecrets: unset }).sm4Key).toBeUndefined();
+    expect(unset).toEqual([{ key: 'devices[0].sm4_key_env', env: 'QC_TEST_SM4' }]);
+    expect(() => dev({ sm4_key: '0123456789abcdef0123' })).toThrow(
+      'gateway.yaml: devices[0].sm4_key: the SM4 key: expected 32 hex digits (16 bytes) or 16 printable ASCII characters, got 20 characters',
+    );
+    expect(() => dev({ sm4_key: '0123456789abcdef0123' })).not.toThrow(/0123456789/);
+    expect(() => dev({ sm4_key: 30303030303030303030303030303030 })).toThrow(
+      'gateway.yaml: devices[0].sm4_key: expected the key as a quoted string',
+    );
+    expect(() => dev({ sm4_key: '0000000000000000', sm4_key_env: 'X' })).toThrow(
+      'gateway.yaml: devices[0].sm4_key_env: give either sm4_key or sm4_key_env, not both',
+    );
+  });
+
   it("reads the uplink's TLS files, and refuses a client certificate whose CN is not the gateway's user", () => {
     const dir = tlsDir;
     const pki = new TestPki(dir);
