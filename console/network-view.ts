@@ -9,10 +9,24 @@ import {
   type AlertMessage,
   type GatewayStatus,
   type LiveReading,
+  type OnlineStatus,
 } from '../protocol/messages.ts';
+import { VALID_MINUTES } from '../protocol/capture.ts';
 import type { Topics } from '../protocol/topics.ts';
 import { Readings } from './readings.ts';
 import { beijingText } from '../protocol/time.ts';
+
+/** The devices of a status whose capture falls short (GatewayView.shortCapture), worst first. */
+function shortCapture(capture: NonNullable<OnlineStatus['capture']>): string[] {
+  const short: { text: string; got: number }[] = [];
+  for (const [dev, c] of Object.entries(capture)) {
+    if (c.last_hour && !c.last_hour.valid)
+      short.push({ text: `${dev} ${c.last_hour.got}/60 last hour`, got: c.last_hour.got });
+    else if (c.hour.lost > 60 - VALID_MINUTES)
+      short.push({ text: `${dev} ${c.hour.lost} min lost`, got: 60 - c.hour.lost });
+  }
+  return short.sort((a, b) => a.got - b.got).map((x) => x.text);
+}
 
 export interface GatewayView {
   gw: string;
@@ -33,6 +47,11 @@ export interface GatewayView {
   silent: string[];
   /** Each pushing device's newest sample time and last refusal, as the gateway counts them. */
   pushed: Record<string, { lastTs?: number; lastError?: string }>;
+  /**
+   * Devices whose data capture falls short, as the gateway counts it: the last closed hour under 45/60
+   * ("aq-7 12/60 last hour"), or more than 15 minutes of this hour already lost ("aq-7 20 min lost").
+   */
+  shortCapture: string[];
 }
 
 const SILENT_MS = 10 * 60_000;
@@ -151,6 +170,7 @@ export class NetworkView {
           pushing: 0,
           silent: [],
           pushed: {},
+          shortCapture: [],
         }),
         state: 'offline',
       });
@@ -178,6 +198,7 @@ export class NetworkView {
           { ...(p.lastTs ? { lastTs: p.lastTs } : {}), ...(p.lastError ? { lastError: p.lastError } : {}) },
         ]),
       ),
+      shortCapture: shortCapture(s.capture ?? {}),
     });
   }
 

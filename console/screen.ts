@@ -139,9 +139,12 @@ function gatewaySection(v: NetworkView): Section {
   };
 }
 
-/** Offline gateways first, then those with devices down, degraded or silent. */
+/** Offline gateways first, then those with devices down, degraded, silent or short of capture. */
 const trouble = (g: GatewayView) =>
-  (g.state === 'offline' ? 8 : 0) + (g.down.length ? 4 : 0) + (g.degraded ? 2 : 0) + (g.silent.length ? 1 : 0);
+  (g.state === 'offline' ? 8 : 0) +
+  (g.down.length ? 4 : 0) +
+  (g.degraded ? 2 : 0) +
+  (g.silent.length || g.shortCapture.length ? 1 : 0);
 
 /** The devices behind the counts, a few by name each. */
 export function gatewayDetails(g: GatewayView): string[] {
@@ -149,6 +152,7 @@ export function gatewayDetails(g: GatewayView): string[] {
   if (g.down.length) out.push(`down: ${someOf(g.down.map((d) => d.dev))} — ${g.down[0]!.error}`);
   if (g.degradedDevs.length) out.push(`degraded: ${someOf(g.degradedDevs)}`);
   if (g.silent.length) out.push(`silent 10 min: ${someOf(g.silent)}`);
+  if (g.shortCapture.length) out.push(`capture under 45/60: ${someOf(g.shortCapture)}`);
   return out;
 }
 

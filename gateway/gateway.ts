@@ -9,6 +9,7 @@ import { HttpInput } from './drivers/http-input.ts';
 import { LinkError, ModbusLink } from './drivers/modbus.ts';
 import { Outbox } from './outbox.ts';
 import { Uplink } from './uplink.ts';
+import { CaptureCounter } from './capture.ts';
 import type { DeviceHealth, PushStats } from '../protocol/messages.ts';
 
 /** A device is down after this many failed polls in a row. */
@@ -59,14 +60,23 @@ export class Gateway {
   private flushQueued = false;
   private stopped = false;
   stats = { sampled: 0, pollErrors: 0, skipped: 0, backedOff: 0 };
+  /** Each sampling device's minutes with a valid sample, this hour and the last (status/{gw} `capture`). */
+  readonly capture: CaptureCounter;
 
   constructor(readonly cfg: GatewayConfig) {
     this.outbox = new Outbox(cfg.outbox.path, cfg.outbox.maxRecords, cfg.outbox.sync);
     this.uplink = new Uplink(cfg, this.outbox);
+    // Remote-sensing sets report vehicle passes, not a cadence: they have no capture rate.
+    this.capture = new CaptureCounter(
+      cfg.devices
+        .filter((d) => d.kind !== 'rsd')
+        .map((d) => ({ id: d.id, ...(isPolled(d) ? { cadenceMs: d.pollMs } : {}) })),
+    );
     this.uplink.statusExtra = () => ({
       devices: this.health(),
       sampling: this.stats,
       ...(this.inputs.length ? { pushed: this.pushed(), listening: this.listening() } : {}),
+      capture: this.capture.status(),
     });
     for (const l of cfg.links) {
       if (isModbusLink(l)) this.links.set(l.name, new ModbusLink(l));
@@ -139,6 +149,7 @@ export class Gateway {
   private storeNow(records: SampleRecord[]): void {
     if (this.stopped) throw new Error('gateway is stopping');
     this.outbox.append(records);
+    for (const r of records) this.capture.record(r);
     this.uplink.pump();
   }
 
@@ -229,6 +240,7 @@ export class Gateway {
       this.pending = [];
       if (this.stopped || batch.length === 0) return;
       this.outbox.append(batch);
+      for (const r of batch) this.capture.record(r);
       this.uplink.pump();
     });
   }

@@ -31,7 +31,7 @@ export class Uplink {
   /** Ingest's clock minus ours, from the latest acknowledgement (positive: our clock is behind). */
   clockOffsetMs: number | null = null;
   /** Extra fields for status/{gw} (device health, sampling counters), filled in by the gateway. */
-  statusExtra: () => Pick<OnlineStatus, 'devices' | 'sampling' | 'pushed' | 'listening'> = () => ({
+  statusExtra: () => Pick<OnlineStatus, 'devices' | 'sampling' | 'pushed' | 'listening' | 'capture'> = () => ({
     devices: { up: [], degraded: [], down: [] },
     sampling: {},
   });

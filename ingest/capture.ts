@@ -7,8 +7,9 @@
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { encodePoint } from '../protocol/line-protocol.ts';
 import { beijingDayStart, beijingText, DAY, HOUR, MINUTE } from '../protocol/time.ts';
+import { countsForCapture, gapsOf, minutesIn, VALID_MINUTES } from '../protocol/capture.ts';
 
-export const VALID_MINUTES = 45;
+export { gapsOf, VALID_MINUTES };
 export const VALID_HOURS = 20;
 /** Hours kept per device, back from its newest: late data older than this no longer changes a rate. */
 const KEEP_HOURS = 48;
@@ -36,8 +37,7 @@ export class Capture {
 
   /** Marks the record's minute; interval data (hour, day) and events (vehicle passes) are not sampling. */
   record(gw: string, r: SampleRecord): void {
-    if (r.kind === 'rsd' || (r.agg !== undefined && r.agg !== 'rt' && r.agg !== 'min')) return;
-    if (!hasValidReading(r)) return;
+    if (!countsForCapture(r)) return;
     const hour = Math.floor(r.ts / HOUR) * HOUR;
     const d = this.device(r.dev, r.kind, gw);
     if (hour <= d.newest - KEEP_HOURS * HOUR) return;
@@ -159,9 +159,6 @@ export class Capture {
   }
 }
 
-/** Minutes of an hour with a valid sample. */
-const minutesIn = (marks: string[]): number => marks.reduce((n, x) => n + (x === '1' ? 1 : 0), 0);
-
 /** One `capture` point (docs/protocol.md §7.9): what was got of what was expected, and whether it is enough. */
 function capturePoint(
   dev: string,
@@ -180,25 +177,4 @@ function capturePoint(
     fields: { kind: d.kind, gw: d.gw, got, expected, rate, valid: got >= enough, ...more },
     ts: start,
   });
-}
-
-/** A record counts when one of its readings is valid data: no flag, or flag N (HJ 212 Table C.1). */
-function hasValidReading(r: SampleRecord): boolean {
-  if (!r.f) return true;
-  for (const k in r.m) if (r.f[k] === undefined || r.f[k] === 'N') return true;
-  return false;
-}
-
-/** Runs of missing minutes on a Beijing clock, e.g. "10:05-10:12,10:40-10:59"; "" when none. */
-export function gapsOf(marks: string[], hour: number): string {
-  const runs: string[] = [];
-  const at = (m: number) => beijingText(hour + m * MINUTE).slice(0, 5);
-  for (let m = 0; m < 60; m++) {
-    if (marks[m] === '1') continue;
-    let end = m;
-    while (end + 1 < 60 && marks[end + 1] !== '1') end++;
-    runs.push(end === m ? at(m) : `${at(m)}-${at(end)}`);
-    m = end;
-  }
-  return runs.join(',');
 }

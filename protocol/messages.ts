@@ -28,6 +28,21 @@ export interface PushStats {
   [more: string]: unknown;
 }
 
+/**
+ * One device's data capture as the gateway sees it (docs/protocol.md §5.2): minutes of a Beijing hour
+ * holding a valid real-time or minute sample, of 60 (valid with ≥ 45), counted from what it stores.
+ */
+export interface DeviceCapture {
+  /** Seconds between samples the device is expected to keep: its poll period, or for a device that pushes the spacing seen (null until two samples). */
+  cadence_s: number | null;
+  /** `config` (poll_ms) or `observed` (a pushing device's samples). */
+  cadence_from: 'config' | 'observed';
+  /** The hour in progress: its start, the minutes got so far, and those already over with none (since the gateway started). */
+  hour: { start: number; got: number; lost: number; rate: number };
+  /** The last closed hour, when the gateway watched all of it: `gaps` the missing minutes (`10:05-10:12`). */
+  last_hour?: { start: number; got: number; rate: number; valid: boolean; gaps: string };
+}
+
 /** What a connected gateway publishes (every `status_s` and on changes). */
 export interface OnlineStatus {
   state: 'online';
@@ -49,6 +64,8 @@ export interface OnlineStatus {
   listening?: Record<string, number>;
   /** The last envelope ingest refused (its header failed §3.8), and why; `uplink.refused` counts them. */
   last_refusal?: { reason: string; from?: number; to?: number; ts: number };
+  /** Per device that samples (not event devices such as remote sensing): its data capture. */
+  capture?: Record<string, DeviceCapture>;
 }
 
 /** The last will, and what a gateway says when it stops. */
@@ -77,11 +94,28 @@ export function decodeStatus(payload: Buffer | string): GatewayStatus {
     devices: 'object',
     sampling: 'object',
   });
-  optional(doc, 'status', { pushed: 'object', listening: 'object' });
+  optional(doc, 'status', { pushed: 'object', listening: 'object', capture: 'object' });
   const d = doc.devices as Record<string, unknown>;
   for (const k of ['up', 'degraded', 'down'])
     if (!Array.isArray(d[k])) throw new PayloadError(`status.devices.${k}`, 'expected a list');
+  if (doc.capture) for (const [dev, c] of Object.entries(doc.capture)) checkCapture(c, `status.capture.${dev}`);
   return doc as unknown as OnlineStatus;
+}
+
+function checkCapture(x: unknown, where: string): void {
+  const c = asObject(x, where);
+  if (c.cadence_s !== null) required(c, where, { cadence_s: 'number' });
+  const hour = asObject(c.hour, `${where}.hour`);
+  required(hour, `${where}.hour`, { start: 'number', got: 'number', lost: 'number', rate: 'number' });
+  if (c.last_hour === undefined) return;
+  const last = asObject(c.last_hour, `${where}.last_hour`);
+  required(last, `${where}.last_hour`, {
+    start: 'number',
+    got: 'number',
+    rate: 'number',
+    valid: 'boolean',
+    gaps: 'string',
+  });
 }
 
 // ---- live/{kind}/{dev}: the latest reading of a device (and an air series' latest hour), retained ----

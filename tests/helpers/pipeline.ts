@@ -11,7 +11,7 @@ import { hashPassword, type User } from '../../broker/users.ts';
 import { Influxd } from '../../cli/services/influxd.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { waitFor } from '../../cli/services/ports.ts';
-import { gatewayConfigFor } from '../../cli/simulate.ts';
+import { applyFaults, gatewayConfigFor } from '../../cli/simulate.ts';
 import {
   decodeAlert,
   decodeIngestState,
@@ -105,6 +105,8 @@ export interface PipelineOptions {
   failover?: boolean;
   /** Serve the stations as RTU slaves on one end of a socat pty pair, polled by the gateway on the other. */
   serial?: boolean;
+  /** Faults of simulated units set before the gateway starts, as `simulate --fault` takes them (`aq-2001=silent`). */
+  faults?: string;
   /** HJ 212 loggers uploading to the gateway's hj212 link (at port `hj212Port`). */
   hj212?: { id: string; kind: string; mn: string; codes?: Record<string, string>; sm4Key?: string }[];
 }
@@ -138,6 +140,8 @@ export class Pipeline {
   /** Each start of an ingest worker, as announced on sys/ingest/+/state. */
   ingestStarts: IngestRunning[] = [];
   private watcher?: MqttClient;
+  /** Timers of flaky units (the faults option). */
+  private faultTimers: NodeJS.Timeout[] = [];
 
   constructor(readonly o: PipelineOptions = {}) {
     this.gwId = o.gateway ?? 'gw-test-01';
@@ -161,6 +165,7 @@ export class Pipeline {
       ...(this.pty ? { serial: { device: this.pty.a, baudRate: 19200 } } : {}),
     });
     for (const s of this.fleet.servers) s.onServe = (x) => this.served.push(x);
+    if (this.o.faults) this.faultTimers = applyFaults(this.fleet, this.o.faults);
     // Push links listen on port 0; the ports come back in the gateway's status (see listenPorts).
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
       ...(this.o.rsd ? { rsd: { listen: '127.0.0.1:0', devices: this.o.rsd, token: PUSH_TOKEN } } : {}),
@@ -309,6 +314,7 @@ export class Pipeline {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.faultTimers) clearInterval(t);
     await this.gateway?.kill();
     await this.ingest?.kill();
     this.watcher?.end(true);

@@ -100,6 +100,37 @@ describe('watch screen', () => {
     expect(small[1]).toBe('GATEWAYS (2)  state   up  degr  down  push  silent  outbox');
   });
 
+  it('names the devices whose capture the gateway counts short: under 45/60 last hour, or 15 minutes lost', () => {
+    const v = new NetworkView(t);
+    const hour = (got: number, lost: number) => ({ start: T, got, lost, rate: Math.round((got / 60) * 1000) / 1000 });
+    const last = (got: number) => ({ start: T - 3_600_000, got, rate: 0, valid: got >= 45, gaps: '' });
+    const capture = {
+      'aq-ok': { cadence_s: 1, cadence_from: 'config', hour: hour(20, 0), last_hour: last(60) },
+      'aq-dead': { cadence_s: 1, cadence_from: 'config', hour: hour(0, 20), last_hour: last(0) },
+      'aq-gappy': { cadence_s: 1, cadence_from: 'config', hour: hour(3, 17), last_hour: last(50) },
+      'st-new': { cadence_s: null, cadence_from: 'observed', hour: hour(0, 10) },
+    };
+    v.onMessage(
+      t.status('gw-1'),
+      JSON.stringify({
+        state: 'online',
+        ts: T + 20 * 60_000,
+        ep: 'e',
+        next_seq: 1,
+        acked: 0,
+        uplink: {},
+        sampling: {},
+        outbox: { depth: 0, evicted: 0 },
+        clock_offset_ms: 0,
+        devices: { up: ['aq-ok', 'aq-dead', 'aq-gappy'], degraded: [], down: [] },
+        capture,
+      }),
+      true,
+    );
+    const screen = renderView(v, T + 20 * 60_000, HEAD).join('\n');
+    expect(screen).toContain('      capture under 45/60: aq-dead 0/60 last hour, aq-gappy 17 min lost');
+  });
+
   it('counts CJK characters as two columns', () => {
     const lines = renderView(crowded(), T, HEAD, { columns: 80, rows: 40 });
     const aqi = lines.find((l) => l.includes('轻度污染'))!;
