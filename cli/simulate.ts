@@ -162,6 +162,7 @@ export async function run(argv: string[]): Promise<void> {
   if (a.framing !== 'tcp' && a.framing !== 'rtu')
     throw new UsageError(`--framing: expected tcp or rtu, got ${a.framing}`);
   const template = a.template ? templateNamed(a.template, '--template', a['templates-dir']) : undefined;
+  const sm4 = sm4Option(a['hj212-sm4-key'], a['hj212-sm4-form']!);
   const fleet = await new AirFleet().start({
     stations: template ? 0 : int(a.stations, 'stations'),
     cems: template ? 0 : int(a.cems, 'cems'),
@@ -194,7 +195,6 @@ export async function run(argv: string[]): Promise<void> {
   const loggers = loggerSites(int(a['hj212-stations'], 'hj212-stations'), int(a['hj212-cems'], 'hj212-cems'));
   const field = fieldLoggers(a.loggers!);
   const target = a['hj212-target']!;
-  const sm4 = sm4Option(a['hj212-sm4-key'], a['hj212-sm4-form']!);
   for (const l of [...loggers, ...field])
     process.stdout.write(`HJ 212 logger ${l.id} (MN ${l.mn}, ST ${l.st}) uploading to ${target}\n`);
   const pushed = [
