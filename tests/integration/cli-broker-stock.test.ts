@@ -1,6 +1,6 @@
-// `qingcheng broker user add` then `broker export --mosquitto`, as a user types them: the exported files
-// run in a real Mosquitto, which takes the password set by `user add`; a user without a Mosquitto hash
-// is named with the command that sets it.
+// The same users on a stock broker, as a user types it: `broker user add` then `broker export --mosquitto`,
+// whose files run in a real Mosquitto that takes the password set by `user add` (a user without a
+// Mosquitto hash is named with the command that sets it); and `broker auth-http` answering EMQX's checks.
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -116,5 +116,44 @@ describe('broker export --mosquitto', () => {
     const fixed = qingcheng('broker', 'export', '--mosquitto', join(dir, 'again'), '--users', users);
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(readFileSync(join(dir, 'again', 'acl'), 'utf8')).toContain('user gw-old\n');
+  });
+});
+
+describe('broker auth-http', () => {
+  it("answers EMQX's login check from the users file `broker user add` wrote", async () => {
+    const users = join(dir, 'users-http.yaml');
+    expect(
+      qingcheng(
+        'broker',
+        'user',
+        'add',
+        '--users',
+        users,
+        '--username',
+        'gw-a',
+        '--role',
+        'gateway',
+        '--password',
+        'pw-a',
+      ).code,
+    ).toBe(0);
+    const port = await freePort();
+    const p = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/qingcheng.js'), 'broker', 'auth-http', '--users', users, '--port', String(port)],
+      { stdio: 'ignore' },
+    );
+    stops.push(() => p.kill());
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor('auth-http to answer /health', async () => (await fetch(`${url}/health`)).ok, 15_000);
+    const login = async (password: string) => {
+      const res = await fetch(`${url}/emqx/authn`, {
+        method: 'POST',
+        body: JSON.stringify({ username: 'gw-a', password, clientid: 'gw-a', peerhost: '127.0.0.1' }),
+      });
+      return res.json();
+    };
+    expect(await login('pw-a')).toEqual({ result: 'allow', is_superuser: false });
+    expect(await login('pw-b')).toEqual({ result: 'deny', is_superuser: false });
   });
 });
