@@ -1,6 +1,7 @@
 // Logins and topic rights decided for another broker (EMQX, VerneMQ) by the same rules as ours: the users
 // file (users.ts), client ids owned by users (client-ids.ts) and the role ACL (acl.ts).
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { canPublish, canSubscribe, mayRetain, type Principal } from './acl.ts';
 import { sessionId } from './client-ids.ts';
 import { LoginBackoff } from './guards.ts';
@@ -29,6 +30,26 @@ export interface CheckerOptions {
   shards: number;
   /** A refused login is answered after 0, base, 2·base … up to max (below the caller's HTTP timeout). */
   backoff: { baseMs: number; maxMs: number; windowMs: number };
+  /** scrypt checks run at once, on libuv's threads; default: one core fewer than the machine has. */
+  scryptAtOnce?: number;
+}
+
+/** Runs at most `limit` tasks at once; the rest wait in order (their number is bounded by the caller). */
+class Gate {
+  private running = 0;
+  private waiting: (() => void)[] = [];
+  constructor(private limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
 }
 
 export class AuthChecker {
@@ -36,6 +57,8 @@ export class AuthChecker {
   /** SHA-256 of each user's hash and last verified password: scrypt once per password, not per login. */
   private verified = new Map<string, string>();
   readonly backoff: LoginBackoff;
+  /** Leaves a core to the event loop: scrypt is 16 MiB of memory-hard work per check. */
+  private scrypts: Gate;
 
   constructor(
     users: User[],
@@ -43,6 +66,7 @@ export class AuthChecker {
   ) {
     this.setUsers(users);
     this.backoff = new LoginBackoff(o.backoff);
+    this.scrypts = new Gate(o.scryptAtOnce ?? Math.max(1, availableParallelism() - 1));
   }
 
   setUsers(users: User[]): void {
