@@ -32,6 +32,9 @@ export async function exportCommand(argv: string[]): Promise<void> {
   if (!a.mosquitto) throw new UsageError(`--mosquitto DIR is required\n\n${USAGE}`);
   const dir = resolve(a.mosquitto);
   const persistenceDir = resolve(a.persistence ?? join(dir, 'data'));
+  // A prefix becomes part of every ACL line: no spaces, wildcards or empty levels.
+  if (!/^[^\s+#/]+(\/[^\s+#/]+)*$/.test(a.prefix!))
+    throw new UsageError(`--prefix: expected topic levels such as env/v1, got ${JSON.stringify(a.prefix)}`);
   const users = loadUsers(a.users!);
   const files = mosquittoExport(users, {
     prefix: a.prefix!,
