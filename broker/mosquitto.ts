@@ -23,6 +23,8 @@ export interface MosquittoOptions {
   dir: string;
   host: string;
   port: number;
+  /** Also MQTT over WebSocket (the operator console) on this port, on `host`. */
+  wsPort?: number;
   /** Where Mosquitto keeps sessions, queued and retained messages (acknowledgements are retained). */
   persistenceDir: string;
 }
@@ -79,6 +81,13 @@ export function mosquittoConf(o: MosquittoOptions): string {
     '# Use it whole (mosquitto -c this file) or copy these lines into your own configuration.',
     '',
     `listener ${o.port} ${o.host}`,
+    ...(o.wsPort !== undefined
+      ? [
+          '# The operator console: MQTT over WebSocket (any path, /mqtt included).',
+          `listener ${o.wsPort} ${o.host}`,
+          'protocol websockets',
+        ]
+      : []),
     'allow_anonymous false',
     `password_file ${o.dir}/passwd`,
     `acl_file ${o.dir}/acl`,

@@ -14,6 +14,7 @@ const OPTS = {
   shards: { type: 'string', default: String(DEFAULT_SHARDS), help: 'number of up/ shards (as every process uses)' },
   host: { type: 'string', default: '127.0.0.1', help: "address of mosquitto.conf's listener" },
   port: { type: 'string', default: '1883', help: "port of mosquitto.conf's listener" },
+  'ws-port': { type: 'string', help: 'also a WebSocket listener on this port (for the operator console)' },
   persistence: {
     type: 'string',
     help: 'where Mosquitto keeps retained messages and sessions (default: DIR/data, created)',
@@ -42,6 +43,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     dir,
     host: a.host!,
     port: int(a.port, 'port', 1),
+    ...(a['ws-port'] !== undefined ? { wsPort: int(a['ws-port'], 'ws-port', 1) } : {}),
     persistenceDir,
   });
   if (files.missing.length > 0 && !a['skip-missing']) throw new CliError(missingText(files.missing, a.users!, false));

@@ -23,9 +23,9 @@ function qingcheng(...args: string[]): { code: number | null; stdout: string; st
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function login(port: number, password: string): Promise<string> {
+function login(port: number, password: string, scheme = 'mqtt'): Promise<string> {
   return new Promise((resolve) => {
-    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    const c = mqtt.connect(`${scheme}://127.0.0.1:${port}/mqtt`, {
       clientId: 'gw-a',
       username: 'gw-a',
       password,
@@ -43,7 +43,7 @@ function login(port: number, password: string): Promise<string> {
 }
 
 describe('broker export --mosquitto', () => {
-  it('writes files Mosquitto runs with, taking the passwords `broker user add` set', async () => {
+  it('writes files Mosquitto runs with, over TCP and WebSocket, taking the passwords `broker user add` set', async () => {
     const users = join(dir, 'users.yaml');
     const out = join(dir, 'mosquitto');
     expect(
@@ -61,8 +61,19 @@ describe('broker export --mosquitto', () => {
         'pw-a',
       ).code,
     ).toBe(0);
-    const port = await freePort();
-    const r = qingcheng('broker', 'export', '--mosquitto', out, '--users', users, '--port', String(port));
+    const [port, wsPort] = [await freePort(), await freePort()];
+    const r = qingcheng(
+      'broker',
+      'export',
+      '--mosquitto',
+      out,
+      '--users',
+      users,
+      '--port',
+      String(port),
+      '--ws-port',
+      String(wsPort),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('for 1 user(s)');
     expect(statSync(join(out, 'passwd')).mode & 0o777).toBe(0o600);
@@ -72,6 +83,8 @@ describe('broker export --mosquitto', () => {
     stops.push(() => m.kill());
     await waitFor('mosquitto to take a login', async () => (await login(port, 'pw-a')) === 'accepted', 15_000);
     expect(await login(port, 'wrong')).toMatch(/Not authorized/);
+    // The console's way in: MQTT over WebSocket at /mqtt.
+    expect(await login(wsPort, 'pw-a', 'ws')).toBe('accepted');
   });
 
   it('names each user without a Mosquitto hash and fails, unless told to skip them', () => {
