@@ -1,11 +1,14 @@
 // The broker's users file: who may connect, with which role, and their scrypt-hashed passwords.
 //
 //   users:
-//     - { username: gw-saihan-01, role: gateway, password: "scrypt$16384$8$1$<salt>$<hash>" }
+//     - { username: gw-saihan-01, role: gateway, password: "scrypt$16384$8$1$<salt>$<hash>",
+//         mosquitto: "$7$10000$<salt>$<hash>" }
 //
-// `qingcheng broker user add|remove|passwd` write entries; plain-text passwords are never stored. The file is
-// replaced whole (written beside it, then renamed), so a broker reloading it never reads half a file.
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+// `qingcheng broker user add|remove|passwd` write entries; plain-text passwords are never stored. Beside the
+// scrypt hash they store the same password as Mosquitto 2.0 hashes it (PBKDF2-SHA512, `$7$`), which our
+// broker never reads: `qingcheng broker export --mosquitto` writes it to a Mosquitto password file. The file
+// is replaced whole (written beside it, then renamed), so a broker reloading it never reads half a file.
+import { pbkdf2 as pbkdf2Cb, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { parse as parseYaml, stringify } from 'yaml';
@@ -19,6 +22,8 @@ const scrypt = promisify(scryptCb) as (
   o: ScryptOptions,
 ) => Promise<Buffer>;
 
+const pbkdf2 = promisify(pbkdf2Cb);
+
 export const ROLES = ['gateway', 'ingest', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -26,6 +31,8 @@ export interface User {
   username: string;
   role: Role;
   password: string;
+  /** The password as Mosquitto 2.0 hashes it, for `broker export --mosquitto`; absent in older files. */
+  mosquitto?: string;
 }
 
 const HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/;
@@ -45,6 +52,30 @@ export async function verifyPassword(password: Buffer | string, stored: string):
   return timingSafeEqual(got, expected);
 }
 
+/**
+ * PBKDF2 rounds of the Mosquitto hash. Mosquitto checks a password on its single thread at every login:
+ * 10,000 rounds cost ~7 ms on one core here, where mosquitto_passwd's 101 would be trivial to brute-force
+ * from a stolen file.
+ */
+export const MOSQUITTO_ITERATIONS = 10_000;
+// Mosquitto 2.0 reads a salt of exactly 12 bytes and a SHA-512 sized hash.
+const MOSQUITTO_HASH = /^\$7\$(\d{1,9})\$([A-Za-z0-9+/]{16})\$([A-Za-z0-9+/]{86}==)$/;
+
+/** `password` as mosquitto_passwd 2.0 writes it: `$7$<iterations>$<base64 salt>$<base64 hash>`. */
+export async function mosquittoHash(password: string, iterations = MOSQUITTO_ITERATIONS): Promise<string> {
+  const salt = randomBytes(12);
+  const hash = await pbkdf2(password, salt, iterations, 64, 'sha512');
+  return `$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Whether `password` matches a `$7$` hash (ours or mosquitto_passwd's). */
+export async function verifyMosquittoHash(password: string, stored: string): Promise<boolean> {
+  const m = MOSQUITTO_HASH.exec(stored);
+  if (!m) return false;
+  const got = await pbkdf2(password, Buffer.from(m[2]!, 'base64'), Number(m[1]), 64, 'sha512');
+  return timingSafeEqual(got, Buffer.from(m[3]!, 'base64'));
+}
+
 export function parseUsers(root: Node): User[] {
   const seen = new Set<string>();
   return root
@@ -52,7 +83,7 @@ export function parseUsers(root: Node): User[] {
     .get('users')
     .list()
     .map((u) => {
-      u.only('username', 'role', 'password');
+      u.only('username', 'role', 'password', 'mosquitto');
       const username = u.get('username').str({ pattern: ID_PATTERN, hint: 'letters, digits, . _ - (1-64)' });
       if (seen.has(username)) u.get('username').fail(`"${username}" is listed twice`);
       seen.add(username);
@@ -60,7 +91,13 @@ export function parseUsers(root: Node): User[] {
       const password = u
         .get('password')
         .str({ pattern: HASH, hint: 'an scrypt hash; create one with `qingcheng broker user add`' });
-      return { username, role, password };
+      const mosquitto = u.get('mosquitto').present
+        ? u.get('mosquitto').str({
+            pattern: MOSQUITTO_HASH,
+            hint: 'a Mosquitto $7$ hash; set one with `qingcheng broker user passwd`',
+          })
+        : undefined;
+      return { username, role, password, ...(mosquitto !== undefined ? { mosquitto } : {}) };
     });
 }
 
@@ -68,7 +105,13 @@ export function loadUsers(file: string): User[] {
   return parseUsers(configRoot(file));
 }
 
-type Entry = { username?: unknown; role?: unknown; password?: unknown };
+type Entry = { username?: unknown; role?: unknown; password?: unknown; mosquitto?: unknown };
+
+/** Both hashes of a password: ours, and Mosquitto's for an export. */
+async function hashes(password: string): Promise<{ password: string; mosquitto: string }> {
+  const [scrypted, pbkdf2ed] = await Promise.all([hashPassword(password), mosquittoHash(password)]);
+  return { password: scrypted, mosquitto: pbkdf2ed };
+}
 
 /** The file's entries as written, or none when there is no file yet. */
 function readEntries(file: string): Entry[] {
@@ -93,7 +136,7 @@ function writeEntries(file: string, users: Entry[]): void {
 /** Adds a user, or replaces one of that name; creates the file if needed. */
 export async function addUser(file: string, username: string, role: Role, password: string): Promise<void> {
   const users = readEntries(file).filter((u) => u.username !== username);
-  users.push({ username, role, password: await hashPassword(password) });
+  users.push({ username, role, ...(await hashes(password)) });
   writeEntries(file, users);
 }
 
@@ -111,7 +154,7 @@ export async function setPassword(file: string, username: string, password: stri
   const users = readEntries(file);
   const user = users.find((u) => u.username === username);
   if (!user) return false;
-  user.password = await hashPassword(password);
+  Object.assign(user, await hashes(password));
   writeEntries(file, users);
   return true;
 }

@@ -68,17 +68,30 @@ const USER_OPTS = {
   password: { type: 'string', env: 'QC_PASSWORD', help: 'password (add, passwd)' },
 } as const;
 
-const USER_USAGE = [
+const USER_LINES = [
   'Usage: qingcheng broker user add --username NAME --role ROLE --password PW [--users FILE]',
   '       qingcheng broker user passwd --username NAME --password PW [--users FILE]',
   '       qingcheng broker user remove --username NAME [--users FILE]',
   '       qingcheng broker user list [--users FILE]',
-  'A running broker reads the file again within a second, and on SIGHUP.',
+].join('\n');
+const USER_NOTE = 'A running broker reads the file again within a second, and on SIGHUP.';
+const USER_USAGE = `${USER_LINES}\n${USER_NOTE}`;
+
+/** The same users on a stock broker (docs/protocol.md §2.6, §2.7). */
+const OTHER_USAGE = [
+  '       qingcheng broker export --mosquitto DIR [--users FILE]   (Mosquitto 2.0 password, ACL and config files)',
+  '       qingcheng broker auth-http --port N [--users FILE]       (HTTP login and ACL checks for EMQX, VerneMQ)',
 ].join('\n');
 
 export async function run(argv: string[]): Promise<void> {
   if (argv[0] === 'user') return userCommand(argv.slice(1));
-  const a = parse(argv, `Usage: qingcheng broker [options]\n       ${USER_USAGE.slice('Usage: '.length)}`, OPTS);
+  if (argv[0] === 'export') return (await import('./broker-export.ts')).exportCommand(argv.slice(1));
+  if (argv[0] === 'auth-http') return (await import('./broker-auth-http.ts')).authHttpCommand(argv.slice(1));
+  const a = parse(
+    argv,
+    `Usage: qingcheng broker [options]\n       ${USER_LINES.slice('Usage: '.length)}\n${OTHER_USAGE}\n${USER_NOTE}`,
+    OPTS,
+  );
   const metricsPort = a['metrics-port'] !== undefined ? int(a['metrics-port'], 'metrics-port') : undefined;
   const tls = tlsOptions(a);
   const broker = await new Broker({

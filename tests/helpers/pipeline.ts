@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Broker } from '../../broker/server.ts';
-import { hashPassword, type User } from '../../broker/users.ts';
+import { hashPassword, mosquittoHash, type Role, type User } from '../../broker/users.ts';
 import { Influxd } from '../../cli/services/influxd.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { waitFor } from '../../cli/services/ports.ts';
@@ -23,6 +23,7 @@ import {
 import type { Served } from '../../simulators/modbus-server.ts';
 import { AirFleet } from '../../simulators/stations.ts';
 import { realClockEnv } from './clock.ts';
+import { Mosquitto } from './mosquitto.ts';
 import { ptyPair, type PtyPair } from './socat.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
@@ -38,13 +39,17 @@ export const PASSWORDS = {
 /** The bearer token of the test gateway's http link. */
 export const PUSH_TOKEN = 'test-push-token';
 
+/** The test users, with cheap hashes: ours, and Mosquitto's for a Mosquitto export. */
 export async function makeUsers(gateways: string[]): Promise<User[]> {
+  const user = async (username: string, role: Role): Promise<User> => ({
+    username,
+    role,
+    password: await hashPassword(PASSWORDS[role], 1024),
+    mosquitto: await mosquittoHash(PASSWORDS[role], 101),
+  });
   const users: User[] = [];
-  for (const gw of gateways)
-    users.push({ username: gw, role: 'gateway', password: await hashPassword(PASSWORDS.gateway, 1024) });
-  users.push({ username: 'ingest', role: 'ingest', password: await hashPassword(PASSWORDS.ingest, 1024) });
-  users.push({ username: 'operator', role: 'operator', password: await hashPassword(PASSWORDS.operator, 1024) });
-  users.push({ username: 'admin', role: 'admin', password: await hashPassword(PASSWORDS.admin, 1024) });
+  for (const gw of gateways) users.push(await user(gw, 'gateway'));
+  for (const role of ['ingest', 'operator', 'admin'] as const) users.push(await user(role, role));
   return users;
 }
 
@@ -109,12 +114,16 @@ export interface PipelineOptions {
   faults?: string;
   /** HJ 212 loggers uploading to the gateway's hj212 link (at port `hj212Port`). */
   hj212?: { id: string; kind: string; mn: string; codes?: Record<string, string>; sm4Key?: string }[];
+  /** Run Mosquitto configured by `broker export --mosquitto` instead of our broker. */
+  mosquitto?: boolean;
 }
 
 export class Pipeline {
   dir = mkdtempSync(join(tmpdir(), 'qingcheng-'));
   influx = new Influxd(join(this.dir, 'influxdb'));
   broker!: Broker;
+  /** The Mosquitto of the mosquitto option (then there is no `broker`). */
+  mosquitto?: Mosquitto;
   mqttPort = 0;
   users!: User[];
   fleet = new AirFleet();
@@ -218,6 +227,11 @@ export class Pipeline {
 
   /** The broker listens on port 0 at first; a restart takes the same port again. */
   async startBroker(): Promise<void> {
+    if (this.o.mosquitto) {
+      this.mosquitto = await new Mosquitto(join(this.dir, 'mosquitto'), this.users).start();
+      this.mqttPort = this.mosquitto.port;
+      return;
+    }
     this.broker = await new Broker({
       port: this.mqttPort,
       users: this.users,
@@ -319,6 +333,7 @@ export class Pipeline {
     await this.ingest?.kill();
     this.watcher?.end(true);
     await this.broker?.stop().catch(() => undefined);
+    await this.mosquitto?.stop();
     await this.broker2?.stop().catch(() => undefined);
     await this.fleet.stop().catch(() => undefined);
     await this.pty?.stop();

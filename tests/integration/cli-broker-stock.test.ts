@@ -1,0 +1,172 @@
+// The same users on a stock broker, as a user types it: `broker user add` then `broker export --mosquitto`,
+// whose files run in a real Mosquitto that takes the password set by `user add` (a user without a
+// Mosquitto hash is named with the command that sets it); and `broker auth-http` answering EMQX's checks.
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { realClockEnv } from '../helpers/clock.ts';
+import { ROOT } from '../helpers/pipeline.ts';
+import { freePort, waitFor } from '../helpers/wait.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'qingcheng-export-'));
+const stops: (() => void)[] = [];
+afterAll(() => {
+  for (const s of stops) s();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function qingcheng(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/qingcheng.js'), ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function login(port: number, password: string, scheme = 'mqtt'): Promise<string> {
+  return new Promise((resolve) => {
+    const c = mqtt.connect(`${scheme}://127.0.0.1:${port}/mqtt`, {
+      clientId: 'gw-a',
+      username: 'gw-a',
+      password,
+      reconnectPeriod: 0,
+    });
+    c.once('connect', () => {
+      c.end(true);
+      resolve('accepted');
+    });
+    c.once('error', (e) => {
+      c.end(true);
+      resolve(e.message);
+    });
+  });
+}
+
+describe('broker export --mosquitto', () => {
+  it('writes files Mosquitto runs with, over TCP and WebSocket, taking the passwords `broker user add` set', async () => {
+    const users = join(dir, 'users.yaml');
+    const out = join(dir, 'mosquitto');
+    expect(
+      qingcheng(
+        'broker',
+        'user',
+        'add',
+        '--users',
+        users,
+        '--username',
+        'gw-a',
+        '--role',
+        'gateway',
+        '--password',
+        'pw-a',
+      ).code,
+    ).toBe(0);
+    const [port, wsPort] = [await freePort(), await freePort()];
+    const r = qingcheng(
+      'broker',
+      'export',
+      '--mosquitto',
+      out,
+      '--users',
+      users,
+      '--port',
+      String(port),
+      '--ws-port',
+      String(wsPort),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('for 1 user(s)');
+    expect(statSync(join(out, 'passwd')).mode & 0o777).toBe(0o600);
+    // Started as root, Mosquitto would run as the user `mosquitto`, who cannot read these files.
+    if (process.getuid?.() === 0) appendFileSync(join(out, 'mosquitto.conf'), `user ${userInfo().username}\n`);
+    const m = spawn('mosquitto', ['-c', join(out, 'mosquitto.conf')], { stdio: 'ignore', env: realClockEnv() });
+    stops.push(() => m.kill());
+    await waitFor('mosquitto to take a login', async () => (await login(port, 'pw-a')) === 'accepted', 15_000);
+    expect(await login(port, 'wrong')).toMatch(/Not authorized/);
+    // The console's way in: MQTT over WebSocket at /mqtt.
+    expect(await login(wsPort, 'pw-a', 'ws')).toBe('accepted');
+  });
+
+  it('names each user without a Mosquitto hash and fails, unless told to skip them', () => {
+    const users = join(dir, 'users-old.yaml');
+    expect(
+      qingcheng(
+        'broker',
+        'user',
+        'add',
+        '--users',
+        users,
+        '--username',
+        'gw-a',
+        '--role',
+        'gateway',
+        '--password',
+        'pw-a',
+      ).code,
+    ).toBe(0);
+    // An entry written before the Mosquitto hash was kept: only the scrypt hash.
+    const scrypt = /password: (\S+)/.exec(readFileSync(users, 'utf8'))![1]!;
+    appendFileSync(users, `  - username: gw-old\n    role: gateway\n    password: ${scrypt}\n`);
+    const failed = qingcheng('broker', 'export', '--mosquitto', join(dir, 'again'), '--users', users);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`qingcheng broker user passwd --users ${users} --username gw-old --password`);
+    expect(() => statSync(join(dir, 'again', 'passwd'))).toThrow();
+    const skipped = qingcheng(
+      'broker',
+      'export',
+      '--mosquitto',
+      join(dir, 'again'),
+      '--users',
+      users,
+      '--skip-missing',
+    );
+    expect(skipped.code).toBe(0);
+    expect(readFileSync(join(dir, 'again', 'passwd'), 'utf8')).toMatch(/^gw-a:\$7\$10000\$[^\n]+\n$/);
+    // Setting the password again gives the user its Mosquitto hash.
+    expect(
+      qingcheng('broker', 'user', 'passwd', '--users', users, '--username', 'gw-old', '--password', 'pw-old').code,
+    ).toBe(0);
+    const fixed = qingcheng('broker', 'export', '--mosquitto', join(dir, 'again'), '--users', users);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'again', 'acl'), 'utf8')).toContain('user gw-old\n');
+  });
+});
+
+describe('broker auth-http', () => {
+  it("answers EMQX's login check from the users file `broker user add` wrote", async () => {
+    const users = join(dir, 'users-http.yaml');
+    expect(
+      qingcheng(
+        'broker',
+        'user',
+        'add',
+        '--users',
+        users,
+        '--username',
+        'gw-a',
+        '--role',
+        'gateway',
+        '--password',
+        'pw-a',
+      ).code,
+    ).toBe(0);
+    const port = await freePort();
+    const p = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/qingcheng.js'), 'broker', 'auth-http', '--users', users, '--port', String(port)],
+      { stdio: 'ignore' },
+    );
+    stops.push(() => p.kill());
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor('auth-http to answer /health', async () => (await fetch(`${url}/health`)).ok, 15_000);
+    const login = async (password: string) => {
+      const res = await fetch(`${url}/emqx/authn`, {
+        method: 'POST',
+        body: JSON.stringify({ username: 'gw-a', password, clientid: 'gw-a', peerhost: '127.0.0.1' }),
+      });
+      return res.json();
+    };
+    expect(await login('pw-a')).toEqual({ result: 'allow', is_superuser: false });
+    expect(await login('pw-b')).toEqual({ result: 'deny', is_superuser: false });
+  });
+});
