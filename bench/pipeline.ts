@@ -1,6 +1,9 @@
 // Pipeline throughput: many simulated gateways → Aedes → ingest → influxd, in records/s until the last
 // record is acknowledged as durable, measured in the same run as influxd's own /write rate for the same
-// lines (5000-line batches, 2 in flight). Prints JSON. Run: npm run bench [-- --records 300000 --gateways 50]
+// lines (5000-line batches, 2 in flight), with the CPU each process spent per record and the records
+// lost or duplicated (sent against stored). Prints JSON.
+// Run: npm run bench [-- --records 300000 --gateways 50 --batch 200 --profile DIR]
+// (--profile writes ingest's V8 CPU profile to DIR, for chrome://inspect or speedscope.)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +12,7 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { hashPassword } from '../broker/users.ts';
 import { Influxd } from '../cli/services/influxd.ts';
+import { costOf, findPid, sampleProc, type ProcSample } from '../cli/load/proc-stats.ts';
 import { freePort, waitFor } from '../cli/services/ports.ts';
 import { recordLine } from '../ingest/schema.ts';
 import { LoadGateway, syntheticRecord } from '../simulators/mqtt-load.ts';
@@ -21,6 +25,7 @@ const { values: a } = parseArgs({
     devices: { type: 'string', default: '10' },
     batch: { type: 'string', default: '200' },
     window: { type: 'string', default: '8' },
+    profile: { type: 'string' },
   },
 });
 const R = Number(a.records),
@@ -90,7 +95,13 @@ await waitFor(
   20_000,
   200,
 );
-const ingest = new Proc('ingest', ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url]);
+const nodeArgs = a.profile ? ['--cpu-prof', `--cpu-prof-dir=${a.profile}`] : [];
+const ingest = new Proc(
+  'ingest',
+  ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url],
+  process.env.INGEST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.INGEST_NODE_OPTIONS } : {},
+  { nodeArgs },
+);
 const gws = Array.from(
   { length: G },
   (_, g) =>
@@ -106,8 +117,16 @@ const gws = Array.from(
     }),
 );
 await Promise.all(gws.map((g) => g.connect()));
-await waitFor('ingest to subscribe', () => ingest.output.includes('ingest running'), 20_000);
+await waitFor('ingest to subscribe', () => ingest.output.includes('ingest running'), 20_000).catch((e: Error) => {
+  throw new Error(`${e.message}\ningest: ${ingest.output.slice(-2000)}`);
+});
 progress(`pipeline: ${G} gateways × ${perGw} records`);
+const pids = {
+  ingest: ingest.child.pid!,
+  broker: broker.child.pid!,
+  influxd: findPid(join(dir, 'influxdb')),
+};
+const before = sampleAll();
 t0 = performance.now();
 let lastAcked = -1;
 let stalledSince = Date.now();
@@ -134,6 +153,7 @@ const stalled = new Promise<never>((_, reject) => {
 });
 await Promise.race([Promise.all(gws.map((g) => g.run())), stalled]);
 const secs = (performance.now() - t0) / 1000;
+const after = sampleAll();
 const stored = Number((await influx.rows('SELECT count(seq) FROM air'))[0]?.count ?? 0);
 const pipelineRate = (G * perGw) / secs;
 
@@ -150,12 +170,26 @@ console.log(
       influxd_raw_lines_per_s: Math.round(rawRate),
       ratio: Number((pipelineRate / rawRate).toFixed(3)),
       stored_in_influxdb: stored,
+      lost: Math.max(0, G * perGw - stored),
+      duplicated: Math.max(0, stored - G * perGw),
       seconds: Number(secs.toFixed(2)),
+      cpu_us_per_record: Object.fromEntries(
+        Object.entries(pids).map(([name, pid]) => {
+          const b = before[name],
+            e = after[name];
+          return [name, pid && b && e ? costOf(name, pid, b, e, G * perGw, secs).cpu_us_per_record : null];
+        }),
+      ),
     },
     null,
     2,
   ),
 );
+
+/** CPU and memory of each process now. */
+function sampleAll(): Record<string, ProcSample | null> {
+  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid ? sampleProc(pid) : null]));
+}
 
 await Promise.all(gws.map((g) => g.close()));
 await ingest.kill();

@@ -30,7 +30,7 @@ const OPTS = {
   'v2-client': {
     type: 'string',
     default: 'influxdb-client',
-    help: 'how v2 posts its writes: influxdb-client (@influxdata/influxdb-client, gzip) or fetch',
+    help: 'how v2 posts its writes: influxdb-client (@influxdata/influxdb-client, gzip) or http (the keep-alive pool of v1)',
   },
   'batch-lines': { type: 'string', default: '5000', help: 'lines per database write' },
   'flush-ms': { type: 'string', default: '200', help: 'longest wait before a partial batch is written' },
@@ -65,8 +65,8 @@ export async function run(argv: string[]): Promise<void> {
   const a = parse(argv, 'Usage: qingcheng ingest [options]', OPTS);
   if (a.api !== 'v1' && a.api !== 'v2') throw new UsageError(`--api: expected v1 or v2, got ${a.api}`);
   const v2Client = a['v2-client'];
-  if (v2Client !== 'influxdb-client' && v2Client !== 'fetch')
-    throw new UsageError(`--v2-client: expected influxdb-client or fetch, got ${v2Client}`);
+  if (v2Client !== 'influxdb-client' && v2Client !== 'http')
+    throw new UsageError(`--v2-client: expected influxdb-client or http, got ${v2Client}`);
   const metricsPort = a['metrics-port'] !== undefined ? int(a['metrics-port'], 'metrics-port') : undefined;
   const workers = int(a.workers, 'workers', 1);
   const index = int(a.index, 'index');

@@ -32,6 +32,11 @@ interface DeviceHours {
 
 export class Capture {
   private devices = new Map<string, DeviceHours>();
+  /**
+   * Devices with hours or days to write: flush visits only these, not every device a worker knows. A day
+   * held back because it is not over yet waits for the device's next record, the only thing that ends it.
+   */
+  private dirty = new Set<string>();
   /** Lines of hours and days written just before they were forgotten, for the next flush. */
   private pending: string[] = [];
 
@@ -46,6 +51,7 @@ export class Capture {
     const m = Math.floor((r.ts - hour) / MINUTE);
     if (marks[m] === '1') return;
     marks[m] = '1';
+    this.dirty.add(r.dev);
     d.dirtyHours.add(hour);
     d.dirtyDays.add(beijingDayStart(hour));
   }
@@ -53,11 +59,13 @@ export class Capture {
   /** Lines for every hour and day changed since the last call. */
   flush(): string[] {
     const out = this.pending.splice(0);
-    for (const [dev, d] of this.devices) {
+    for (const dev of this.dirty) {
+      const d = this.devices.get(dev)!;
       for (const hour of d.dirtyHours) if (d.hours.has(hour)) out.push(this.hourLine(dev, d, hour));
       d.dirtyHours.clear();
       this.flushDays(dev, d, out);
     }
+    this.dirty.clear();
     return out;
   }
 
@@ -117,6 +125,7 @@ export class Capture {
   private advance(d: DeviceHours, hour: number, dev: string): void {
     const prev = d.newest;
     d.newest = hour;
+    this.dirty.add(dev);
     if (prev > -Infinity) {
       d.dirtyHours.add(prev); // closed now
       d.dirtyDays.add(beijingDayStart(prev));

@@ -116,7 +116,8 @@ export class Engine {
     call.r = r;
     call.gw = gw;
     call.s = this.devices.get(r.dev) ?? NO_SETTINGS;
-    this.judges.byKind[r.kind].judge(call);
+    const judge = this.judges.byKind[r.kind];
+    judge.judge(call);
     for (const e of call.events) this.emit(r.kind, e, out);
     // live/ carries the latest reading, at most one a second per device: a backlog replayed at full
     // speed must not turn into a flood of retained messages. A reading that closed an hour always goes,
@@ -136,6 +137,7 @@ export class Engine {
         ...(r.f ? { f: r.f } : {}),
         ...(r.a ? { a: r.a } : {}),
         ...call.live,
+        ...judge.liveState?.(r.dev),
       }),
     });
     return out;

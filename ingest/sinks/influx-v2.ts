@@ -2,8 +2,8 @@
 import { clientPost } from './influxdb-client.ts';
 import type { Endpoint } from './line-sink.ts';
 
-/** How batches are posted: @influxdata/influxdb-client's transport (gzip), or Node's fetch. */
-export type V2Client = 'influxdb-client' | 'fetch';
+/** How batches are posted: @influxdata/influxdb-client's transport (gzip), or the sink's own keep-alive HTTP pool. */
+export type V2Client = 'influxdb-client' | 'http';
 
 export interface InfluxV2Options {
   url: string;
@@ -29,7 +29,7 @@ export function influxV2(o: InfluxV2Options): Endpoint {
   return {
     url: `${base}/api/v2/write?${q}`,
     headers,
-    describe: `${o.url} /api/v2/write bucket=${o.bucket}${client === 'fetch' ? ' (fetch)' : ''}`,
+    describe: `${o.url} /api/v2/write bucket=${o.bucket}${client === 'http' ? ' (http)' : ''}`,
     queryUrl: `${base}/query?${query}`,
     ...(client === 'influxdb-client'
       ? { post: clientPost({ url: base, path: `/api/v2/write?${q}`, ...(o.token ? { token: o.token } : {}) }) }

@@ -6,7 +6,8 @@
 // stored. Ingest may settle a record only once the server took it, so batching, the bounded buffer,
 // retries and acknowledgement stay LineSink's.
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
-import { parseRetryAfter, type Answer, type Post } from './line-sink.ts';
+import { parseRetryAfter } from './http-post.ts';
+import type { Answer, Post } from './line-sink.ts';
 
 export interface ClientPostOptions {
   /** Base URL of the server. */

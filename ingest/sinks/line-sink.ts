@@ -11,6 +11,7 @@
 //   batches in the order their batches complete (write order when `concurrency` is 1).
 // - A sink closed before a batch got through settles none of its writes.
 import { log } from '../../protocol/log.ts';
+import { httpPost } from './http-post.ts';
 
 export interface Endpoint {
   /** Full write URL including query parameters. */
@@ -21,7 +22,7 @@ export interface Endpoint {
   queryUrl?: string;
   /** What to do when the server answers 404, which means the database or bucket does not exist. */
   missing?: Missing;
-  /** How a batch is posted; `fetch` to `url` with `headers` when not set. */
+  /** How a batch is posted; over a keep-alive HTTP pool to `url` with `headers` when not set. */
   post?: Post;
 }
 
@@ -107,7 +108,7 @@ export class LineSink {
     o: Partial<SinkOptions> = {},
   ) {
     this.o = { ...DEFAULT_SINK, ...o };
-    this.post = endpoint.post ?? fetchPost(endpoint);
+    this.post = endpoint.post ?? httpPost(endpoint, this.o.concurrency);
   }
 
   get bufferedLines(): number {
@@ -337,29 +338,6 @@ export class LineSink {
     this.closed = true;
     clearTimeout(this.timer);
   }
-}
-
-/** Posts with Node's fetch. */
-export function fetchPost(endpoint: Pick<Endpoint, 'url' | 'headers'>): Post {
-  return async (body, signal) => {
-    const res = await fetch(endpoint.url, {
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'text/plain; charset=utf-8', ...endpoint.headers },
-      signal,
-    });
-    const text = res.status === 204 ? '' : (await res.text()).slice(0, 500);
-    const after = parseRetryAfter(res.headers.get('retry-after'));
-    return { status: res.status, text, ...(after !== undefined ? { retryAfterMs: after } : {}) };
-  };
-}
-
-/** A Retry-After header (delay in seconds, or an HTTP date) in ms from now; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** Retry-After counts where it means "come back then": too many requests, or unavailable for now. */

@@ -59,15 +59,18 @@ export class Proc {
   output = '';
   exited: Promise<number | null>;
 
-  /** With `realClock`, the process keeps the real clock under faketime (for sample times pinned in the past). */
+  /**
+   * With `realClock`, the process keeps the real clock under faketime (for sample times pinned in the past).
+   * `nodeArgs` go to node itself (e.g. --cpu-prof, which NODE_OPTIONS does not take).
+   */
   constructor(
     readonly name: string,
     args: string[],
     env: Record<string, string> = {},
-    o: { realClock?: boolean } = {},
+    o: { realClock?: boolean; nodeArgs?: string[] } = {},
   ) {
     const base = o.realClock ? realClockEnv() : process.env;
-    this.child = spawn(process.execPath, [BIN, ...args], {
+    this.child = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN, ...args], {
       env: { ...base, QINGCHENG_LOG: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

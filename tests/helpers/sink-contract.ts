@@ -1,6 +1,6 @@
 // The sink contract: one set of tests that every way of writing to a database must pass, each against a
 // real server on a free port (tests/integration/sink-contract.test.ts runs it for InfluxDB 1.x /write,
-// and /api/v2/write over fetch and over @influxdata/influxdb-client). What a server cannot do on demand
+// and /api/v2/write over the sink's own HTTP pool and over @influxdata/influxdb-client). What a server cannot do on demand
 // (401, 403, slow answers, Retry-After) is tested against a local stub in tests/unit/line-sink.test.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

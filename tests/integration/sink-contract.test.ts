@@ -20,7 +20,7 @@ afterAll(async () => {
 
 sinkContract('InfluxDB 1.x /write (influxd)', () => influxdTarget(influxd, (url, db) => influxV1({ url, db })));
 // influxd 1.x has no /api/v2/write: it gives the v2 sinks a real 404.
-for (const client of ['fetch', 'influxdb-client'] as const)
+for (const client of ['http', 'influxdb-client'] as const)
   sinkContract(`/api/v2/write over ${client} (VictoriaMetrics)`, () =>
     victoriaMetricsTarget(
       vm,

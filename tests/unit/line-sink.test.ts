@@ -7,7 +7,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { influxV1 } from '../../ingest/sinks/influx-v1.ts';
 import { influxV2 } from '../../ingest/sinks/influx-v2.ts';
-import { fetchPost, LineSink, parseRetryAfter, type Endpoint, type SinkOptions } from '../../ingest/sinks/line-sink.ts';
+import { httpPost, parseRetryAfter } from '../../ingest/sinks/http-post.ts';
+import { LineSink, type Endpoint, type SinkOptions } from '../../ingest/sinks/line-sink.ts';
 import { setLogStream } from '../../protocol/log.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -130,14 +131,14 @@ function track(sink: LineSink, ls: string[]) {
 
 const TRANSPORTS = [
   {
-    name: 'v1 /write over fetch',
+    name: 'v1 /write over the keep-alive HTTP pool',
     endpoint: (url: string) => influxV1({ url, db: 'db' }),
     auth: undefined,
     refusal: `{"error":"partial write: unable to parse 'x y': invalid field format dropped=0"}`,
   },
   {
-    name: 'v2 /api/v2/write over fetch',
-    endpoint: (url: string) => influxV2({ url, org: 'city', bucket: 'env', token: 't0k', client: 'fetch' }),
+    name: 'v2 /api/v2/write over the keep-alive HTTP pool',
+    endpoint: (url: string) => influxV2({ url, org: 'city', bucket: 'env', token: 't0k', client: 'http' }),
     auth: 'Token t0k',
     refusal: `{"code":"invalid","message":"partial write has occurred: unable to parse 'x y': invalid field format"}`,
   },
@@ -319,7 +320,7 @@ describe('the sink', () => {
     // Counted where the sink posts, so a request on its way counts before the server sees it.
     let open = 0;
     let most = 0;
-    const post = fetchPost(v1());
+    const post = httpPost(v1(), concurrency);
     const sink = sinkOf(
       {
         ...v1(),

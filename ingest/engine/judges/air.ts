@@ -4,7 +4,7 @@
 // The city watch (../city.ts) feeds whole hours of its own series through `seriesHour`.
 import type { SampleRecord } from '../../../protocol/envelope.ts';
 import { encodePoint } from '../../../protocol/line-protocol.ts';
-import type { LiveAqi } from '../../../protocol/messages.ts';
+import type { LiveAqi, LiveReading } from '../../../protocol/messages.ts';
 import type { AqiResult } from '../../../standards/aqi.ts';
 import { gb3095Limit, limitSetAt } from '../../../standards/gb3095.ts';
 import { WARNING_LIFT_HOURS, WARNING_RANK, warningLevel } from '../../../standards/warnings.ts';
@@ -43,8 +43,11 @@ export class AirJudge implements Judge {
       }
       if (st.lateSamples) this.late.set(r.dev, c.gw);
     }
-    const aqi = this.liveAqi(r.dev);
-    if (aqi) c.live.aqi = aqi;
+  }
+
+  liveState(dev: string): Pick<LiveReading, 'aqi'> {
+    const aqi = this.liveAqi(dev);
+    return aqi ? { aqi } : {};
   }
 
   replayFrom(newest: number): number {

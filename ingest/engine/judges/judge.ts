@@ -50,6 +50,11 @@ export interface Judge {
   openPeriod?(dev: string): { start: number; end: number } | undefined;
   /** Rows due once an envelope's records are all judged (hours revised by late samples). */
   flush?(): string[];
+  /**
+   * What a device's live/ message carries from the family's running state (an air device's AQI block).
+   * Asked only when a live/ message goes out, at most once a second per device, not for every record.
+   */
+  liveState?(dev: string): Pick<LiveReading, 'aqi'>;
 }
 
 /** Flags that make a value unusable for judging a limit (HJ 212: stopped, maintenance, fault, calibration, comms). */
