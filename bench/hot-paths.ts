@@ -12,14 +12,14 @@ import mqttPacket from 'mqtt-packet';
 import { Capture } from '../ingest/capture.ts';
 import { Engine } from '../ingest/engine/engine.ts';
 import { recordLine } from '../ingest/schema.ts';
-import { httpPost } from '../ingest/sinks/http-post.ts';
+import { DEFAULT_SINK, LineSink } from '../ingest/sinks/line-sink.ts';
 import { decodeBatch, encodeEnvelope, type SampleRecord } from '../protocol/envelope.ts';
 import { Topics } from '../protocol/topics.ts';
 import { syntheticRecord } from '../simulators/mqtt-load.ts';
 
 const N = 200;
-/** Lines per database write, as ingest's default batch. */
-const BATCH = 5000;
+/** Lines per database write: ingest's default. */
+const BATCH = DEFAULT_SINK.batchLines;
 const start = Date.now() - 30 * 86_400_000;
 const records = Array.from({ length: N }, (_, i) => syntheticRecord(`aq-${i % 10}`, start + i * 1000, i));
 const payload = Buffer.from(encodeEnvelope({ v: 1, gw: 'gw-bench', ep: 'e1', seq: 0, records }));
@@ -60,17 +60,17 @@ async function measure(name: string, fn: () => unknown, perCall: number): Promis
 // A server that takes writes and answers 204, in its own process.
 const server = fork(new URL('./discard-server.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
 const [port] = (await once(server, 'message')) as [number];
-const post = httpPost({ url: `http://127.0.0.1:${port}/write`, headers: {} }, 2);
+const sink = new LineSink({ url: `http://127.0.0.1:${port}/write`, headers: {}, describe: 'discard' });
 
-let sink = 0;
+let total = 0;
+const settled = () => total++;
 let tsShift = 0;
 const decoded = decodeBatch(payload).records as SampleRecord[];
 const lines = decoded.map((r, k) => recordLine('gw-bench', k, r));
-const body = Array.from({ length: BATCH / N }, () => lines).flat();
 const engine = new Engine(new Topics());
 const capture = new Capture();
 const parser = mqttPacket.parser({ protocolVersion: 4 });
-parser.on('packet', (p) => (sink += p.length ?? 0));
+parser.on('packet', (p) => (total += p.length ?? 0));
 
 /** Each record later by the same step every call, as a live stream brings new minutes and hours. */
 const later = (r: SampleRecord): SampleRecord => ({ ...r, ts: r.ts + tsShift });
@@ -78,14 +78,14 @@ const later = (r: SampleRecord): SampleRecord => ({ ...r, ts: r.ts + tsShift });
 const results: Result[] = [];
 results.push(await measure('MQTT PUBLISH parse (mqtt-packet)', () => parser.parse(packet), N));
 results.push(await measure('JSON.parse alone (the floor for decode)', () => JSON.parse(payload.toString()), N));
-results.push(await measure('envelope decode + validation', () => (sink += decodeBatch(payload).records.length), N));
+results.push(await measure('envelope decode + validation', () => (total += decodeBatch(payload).records.length), N));
 results.push(
   await measure(
     'data-capture counting',
     () => {
       tsShift += N * 1000;
       for (const r of decoded) capture.record('gw-bench', later(r));
-      sink += capture.flush().length;
+      total += capture.flush().length;
     },
     N,
   ),
@@ -95,7 +95,7 @@ results.push(
     'exceedance engine (air records: hourly means, AQI, live/)',
     () => {
       tsShift += N * 1000;
-      for (const r of decoded) sink += engine.process(later(r), 'gw-bench').points.length;
+      for (const r of decoded) total += engine.process(later(r), 'gw-bench').points.length;
     },
     N,
   ),
@@ -104,41 +104,39 @@ results.push(
   await measure(
     'line-protocol encode',
     () => {
-      for (let k = 0; k < N; k++) sink += recordLine('gw-bench', k, decoded[k]!).length;
+      for (let k = 0; k < N; k++) total += recordLine('gw-bench', k, decoded[k]!).length;
     },
     N,
   ),
 );
 results.push(
   await measure(
-    'database write: join a batch, POST over the keep-alive pool',
-    () => post(body.join('\n'), AbortSignal.timeout(10_000)),
-    BATCH,
+    'database write: the line sink, batches of 5000 over the keep-alive pool',
+    () => sink.write(lines, settled),
+    N,
   ),
 );
 const sum = results.slice(2).reduce((s, r) => s + r.cpu_ns_per_record, 0) + results[0]!.cpu_ns_per_record;
-let pending: string[] = [];
 const whole = await measure(
   'all of it in one loop (parse, decode, capture, engine, encode, write)',
   async () => {
     parser.parse(packet);
     const b = decodeBatch(payload);
     tsShift += N * 1000;
+    const out: string[] = [];
     for (let k = 0; k < N; k++) {
       const r = later(b.records[k] as SampleRecord);
-      pending.push(recordLine('gw-bench', k, r));
+      out.push(recordLine('gw-bench', k, r));
       capture.record('gw-bench', r);
-      pending.push(...engine.process(r, 'gw-bench').points);
+      out.push(...engine.process(r, 'gw-bench').points);
     }
-    pending.push(...capture.flush());
-    if (pending.length >= BATCH) {
-      const out = pending;
-      pending = [];
-      await post(out.join('\n'), AbortSignal.timeout(10_000));
-    }
+    out.push(...capture.flush());
+    await sink.write(out, settled);
   },
   N,
 );
+await sink.drain();
+sink.close();
 server.kill();
 
 console.log(
@@ -157,4 +155,4 @@ console.log(
     2,
   ),
 );
-if (sink < 0) console.log(sink);
+if (total < 0) console.log(total);

@@ -67,10 +67,6 @@ export function recordLine(gw: string, seq: number, r: SampleRecord, site?: Site
   // Attribute names are [a-z0-9_] and never a reading's name (the decoder checks): no escaping needed.
   if (r.a) for (const k in r.a) line += ',' + k + '=' + escapeString(r.a[k]!);
   line += ',seq=' + seq + ' ' + nsTimestamp(r.ts, isEventKind(r.kind) ? eventNs(identityOf(r)) : 0);
-  // A line built by `+=` is a tree of some forty string pieces. It waits in the sink's batch long enough
-  // to outlive a young-generation collection, and the whole tree would be copied to the old generation;
-  // reading a character makes V8 flatten it into one string now, while the pieces are still young.
-  line.charCodeAt(0);
   return line;
 }
 

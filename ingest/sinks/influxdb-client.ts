@@ -32,7 +32,7 @@ export function clientPost(o: ClientPostOptions): Post {
     try {
       await transport.request(
         o.path,
-        body,
+        body.toString(), // the transport takes text (anything else it sends as JSON)
         { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, gzipThreshold, signal },
         (_headers, code) => {
           status = code ?? status;
