@@ -2,10 +2,16 @@
 // real-time packet (CN 2011, Flag 5: answer wanted) every interval from an instrument model, and re-sends
 // each packet until its 9014 answer arrives — up to 3 times 10 s apart on one connection (HJ 212 Table 1),
 // then again after every reconnect. Unanswered packets are queued, bounded, and re-sent oldest first.
+// Like a real logger it keeps its interval data (minute, hourly, daily) in a bounded memory, whether or
+// not it was answered, and uploads what it still holds for a window when the platform asks for it.
 import { connect, type Socket } from 'node:net';
 import {
   answerFrame,
   encodeFrame,
+  EXE_RTN,
+  historyWindowOf,
+  isHistoryCn,
+  QN_RTN,
   FrameReader,
   Hj212Error,
   parseDataTime,
@@ -78,7 +84,19 @@ export interface LoggerOptions {
   phaseMs?: number;
   /** Send each upload as this many packets (PNUM/PNO), as a logger does whose data outgrows one packet. */
   splitParts?: number;
+  /** Days of interval data (2051, 2061, 2031) the logger's memory holds, counted back from its newest of each (default 2). */
+  historyDays?: number;
+  /** False: a logger that does not answer history requests at all (default true). */
+  answersHistory?: boolean;
 }
+
+/** One interval's data as the logger keeps it: its start and its factors. */
+interface Held {
+  t: number;
+  factors: Factors;
+}
+/** Whatever the days, a memory of at most this many intervals per CN. */
+const MAX_HELD = 100_000;
 
 /** Interval data: CN 2051 (minute), 2061 (hourly) or 2031 (daily), every `everyMs` on the Beijing clock. */
 export interface Aggregate {
@@ -111,7 +129,19 @@ export class Hj212Logger {
   /** The boundary each interval was last uploaded at. */
   private boundaries = new Map<string, number>();
   private lastQn = 0;
-  stats = { sent: 0, answered: 0, resent: 0, dropped: 0, connects: 0, clockSet: 0 };
+  /** Interval data held per CN (2051, 2061, 2031), oldest first. */
+  private held = new Map<string, Held[]>();
+  stats = {
+    sent: 0,
+    answered: 0,
+    resent: 0,
+    dropped: 0,
+    connects: 0,
+    clockSet: 0,
+    /** History requests answered, and the data packets sent in answer. */
+    historyRequests: 0,
+    historySent: 0,
+  };
   /** How far this logger's clock is off (its sample times and the time it reports); a 1012 request sets it. */
   clockOffsetMs = 0;
 
@@ -155,6 +185,7 @@ export class Hj212Logger {
 
   /** Queues one data upload (CN 2011, 2051, 2061 or 2031) with DataTime `t`, the sample or interval start. */
   upload(cn: string, t: number, factors: Factors): void {
+    if (isHistoryCn(cn)) this.hold(cn, t, factors);
     // QN is the time the packet is made; two uploads made in one millisecond still need two QNs.
     this.lastQn = Math.max(Date.now(), this.lastQn + 1);
     const qn = qnAt(this.lastQn);
@@ -179,6 +210,26 @@ export class Hj212Logger {
       this.stats.dropped++;
     }
     this.send(this.queue[this.queue.length - 1]!);
+  }
+
+  /** Keeps an interval in memory; what is older than the memory's days (or past MAX_HELD) is forgotten. */
+  private hold(cn: string, t: number, factors: Factors): void {
+    let h = this.held.get(cn);
+    if (!h) this.held.set(cn, (h = []));
+    // Intervals come in order; one out of order (a test's pinned upload) is put in its place.
+    const i = !h.length || h[h.length - 1]!.t < t ? -1 : h.findIndex((x) => x.t >= t);
+    if (i < 0) h.push({ t, factors });
+    else if (h[i]!.t === t) h[i] = { t, factors };
+    else h.splice(i, 0, { t, factors });
+    const keepFrom = h[h.length - 1]!.t - (this.o.historyDays ?? 2) * 86_400_000;
+    let drop = 0;
+    while (drop < h.length && (h[drop]!.t < keepFrom || h.length - drop > MAX_HELD)) drop++;
+    if (drop) h.splice(0, drop);
+  }
+
+  /** The DataTimes of a CN's intervals the logger still holds, oldest first. */
+  heldTimes(cn: string): number[] {
+    return (this.held.get(cn) ?? []).map((x) => x.t);
   }
 
   get unanswered(): number {
@@ -221,6 +272,10 @@ export class Hj212Logger {
           const p = parseSegment(f.segment.toString('utf8'));
           if (p.cn === '1011' || p.cn === '1012') {
             this.onTimeRequest(p);
+            continue;
+          }
+          if (isHistoryCn(p.cn) && p.st !== '91') {
+            if (this.o.answersHistory !== false) this.onHistoryRequest(p);
             continue;
           }
           if (p.cn !== '9014') continue;
@@ -266,6 +321,34 @@ export class Hj212Logger {
       this.stats.clockSet++;
     }
     write(answerFrame(p, '9012', 1));
+  }
+
+  /**
+   * The platform asks for interval data between BeginTime and EndTime (CN 2051/2061/2031): 9011, then
+   * one packet per interval held in the window (the request's QN and CN, no answer asked), then 9012 —
+   * ExeRtn 1, or 100 when it holds nothing there, 3 when the window cannot be read.
+   */
+  private onHistoryRequest(p: Packet): void {
+    const write = (b: Buffer) => this.socket?.write(b);
+    write(answerFrame(p, '9011', QN_RTN.ready));
+    let w: { begin: number; end: number };
+    try {
+      w = historyWindowOf(p);
+    } catch {
+      write(answerFrame(p, '9012', EXE_RTN.conditionError));
+      return;
+    }
+    this.stats.historyRequests++;
+    const pw = this.o.pw ?? '123456';
+    let sent = 0;
+    for (const x of this.held.get(p.cn) ?? []) {
+      if (x.t < w.begin || x.t > w.end) continue;
+      const u = { qn: p.qn ?? qnAt(Date.now()), st: this.o.st, cn: p.cn, pw, mn: this.o.mn, flag: 4 };
+      write(encodeFrame(uploadSegment({ ...u, dataTime: formatDataTime(x.t), factors: x.factors })));
+      sent++;
+    }
+    this.stats.historySent += sent;
+    write(answerFrame(p, '9012', sent ? EXE_RTN.success : EXE_RTN.noData));
   }
 
   stop(): void {

@@ -19,8 +19,10 @@ import {
   replyTo,
   requestFrame,
   toRecord,
+  versionOf,
   type Packet,
 } from '../../protocol/hj212.ts';
+import { HistoryBackfill, HistorySlot, type HistoryCounts, type Marks } from './hj212-history.ts';
 import { decodeRecordParts, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
@@ -92,6 +94,8 @@ export interface Hj212Stats extends PushStats {
   clockDriftS?: number;
   /** Times the gateway set the logger's clock (CN 1012) because it had drifted past max_clock_drift_s. */
   clockSet?: number;
+  /** History fetched from the logger for holes in its series (links with `history.backfill`). */
+  history?: HistoryCounts;
 }
 
 export class Hj212Listener {
@@ -104,16 +108,34 @@ export class Hj212Listener {
   /** Per device: the (CN, sample time) keys of recently stored packets, oldest first. */
   private seen = new Map<string, Set<string>>();
   stats = { connections: 0, frames: 0, accepted: 0, rejected: 0, garbage: 0, unknownMn: 0, ignored: 0 };
+  /** Fetches what loggers hold for holes in their series (when the link's config has `history`). */
+  readonly history?: HistoryBackfill;
+  private slots = new Set<HistorySlot>();
 
   constructor(
     readonly cfg: Hj212LinkConfig,
     devices: Hj212DeviceConfig[],
-    private store: (records: SampleRecord[]) => void,
-    /** The clock warnings are rate-limited by (tests pin it). */
+    /** Stores records, with marks (the newest time per series) in the same transaction. */
+    private store: (records: SampleRecord[], marks?: Marks) => void,
+    /** The clock warnings are rate-limited by, and holes are measured to (tests pin it). */
     private readonly now: () => number = Date.now,
+    /** Marks an earlier run saved (`hj212/…` keys of the outbox). */
+    saved: Record<string, number> = {},
   ) {
     this.byMn = new Map(devices.map((d) => [d.mn, d]));
     for (const d of devices) this.perDevice.set(d.id, { accepted: 0, rejected: 0, unknownCodes: [], resent: 0 });
+    if (cfg.history) {
+      const h = new HistoryBackfill(
+        cfg.history,
+        { name: cfg.name, offsetHours: cfg.offsetHours },
+        devices.map((d) => d.id),
+        saved,
+        (marks) => this.store([], marks),
+        now,
+      );
+      for (const d of devices) this.perDevice.get(d.id)!.history = h.counts.get(d.id)!;
+      this.history = h;
+    }
   }
 
   async start(): Promise<number> {
@@ -144,6 +166,8 @@ export class Hj212Listener {
     };
     // Loggers on this connection whose clock was asked for (once a connection).
     const asked = new Set<string>();
+    const slot = new HistorySlot(send);
+    this.slots.add(slot);
     s.setTimeout(IDLE_MS, () => s.destroy());
     s.on('data', (chunk: Buffer) => {
       for (const f of reader.push(chunk)) {
@@ -152,13 +176,15 @@ export class Hj212Listener {
           continue;
         }
         this.stats.frames++;
-        const reply = this.onFrame(warnings, f.segment, f.crc, send, asked);
+        const reply = this.onFrame(warnings, f.segment, f.crc, send, asked, slot);
         if (reply) send(reply);
       }
     });
     s.on('error', () => undefined); // a reset by the logger ends the connection like a close
     s.on('close', () => {
       this.sockets.delete(s);
+      this.slots.delete(slot);
+      this.history?.closed(slot);
       const e = reader.end();
       if (e) this.garbage(warnings, e);
       warnings.close();
@@ -177,6 +203,7 @@ export class Hj212Listener {
     crc: string,
     send: (b: Buffer) => void,
     asked: Set<string>,
+    slot: HistorySlot,
   ): Buffer | null {
     let p: Packet;
     try {
@@ -212,6 +239,17 @@ export class Hj212Listener {
       return refuse((e as Error).message);
     }
     if (dev.pw !== undefined && p.pw !== dev.pw) return refuse('wrong PW');
+    if (p.st !== '91') {
+      const pw = p.pw ?? dev.pw;
+      this.history?.seen(slot, {
+        id: dev.id,
+        mn: dev.mn,
+        crc: dev.crc,
+        st: p.st,
+        ...(pw !== undefined ? { pw } : {}),
+        edition: versionOf(p),
+      });
+    }
     // The logger's clock is asked for once a connection, after its first packet has been answered.
     if (this.cfg.maxClockDriftS > 0 && !asked.has(p.mn) && p.st !== '91') {
       asked.add(p.mn);
@@ -234,6 +272,7 @@ export class Hj212Listener {
     }
     if (p.cn === '1011' && p.cp.fields.SystemTime) this.onClock(dev, p, st, send);
     if (p.cn === '9011' || p.cn === '9012') {
+      this.history?.onAnswer(slot, p);
       this.stats.ignored++; // a logger's answers to our requests
       return null;
     }
@@ -269,12 +308,16 @@ export class Hj212Listener {
     }
     // A re-sent sample is the same sample: answered again, but not stored under a new seq (a replay
     // would overwrite the first point with another seq, and an audit would see a hole).
+    // The newest stored time of a series (saved in the outbox) recognises, after a restart, the sample
+    // a logger re-sends first; a history answer begins with a sample known to be stored.
     const key = `${p.cn} ${record.ts}`;
-    if (this.remembers(dev.id, key)) {
+    const newest = this.history?.lastOf(dev.id, p.cn);
+    const h = this.history?.onData(slot, dev.id, p.cn, record.ts);
+    if (this.remembers(dev.id, key) || newest === record.ts || h?.stored) {
       st.resent++;
       return needsAck(p) ? replyTo(p, dev.crc) : null;
     }
-    this.store([record]);
+    this.store([record], h?.marks);
     this.remember(dev.id, key);
     st.accepted++;
     st.lastTs = Math.max(st.lastTs ?? 0, record.ts);
@@ -331,6 +374,7 @@ export class Hj212Listener {
   }
 
   async close(): Promise<void> {
+    this.history?.stop(this.slots);
     if (!this.server) return;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server!.close(() => r()));

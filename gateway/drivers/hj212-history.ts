@@ -1,0 +1,415 @@
+// Re-upload of a logger's history (HJ 212-2017 取历史数据): when a logger's minute, hourly or daily series
+// has a hole — it reconnects after a cut, or an upload skips intervals — the hj212 link asks the logger
+// for the missing window (CN 2051/2061/2031 with BeginTime/EndTime), one request per connection at a
+// time, with a timeout and a bounded number of tries. The answered packets take the link's normal path.
+// The newest stored time per device and CN, and the windows still to fetch, are kept in the outbox's
+// database, so they survive a restart of the gateway.
+import {
+  answerCode,
+  EXE_RTN,
+  HISTORY_CNS,
+  historyRequestFrame,
+  isHistoryCn,
+  qnAt,
+  QN_RTN,
+  type CrcVariant,
+  type HistoryCn,
+  type Packet,
+} from '../../protocol/hj212.ts';
+import { log } from '../../protocol/log.ts';
+import { DAY, HOUR, MINUTE } from '../../protocol/time.ts';
+import type { Hj212HistoryConfig } from '../config.ts';
+
+/** Marks to set (a number) or delete (null) in the outbox's database, with the records they go with. */
+export type Marks = Record<string, number | null>;
+
+/** A window of one CN's interval data to fetch, DataTimes `begin`…`end` (both included). */
+export interface HistoryWindow {
+  cn: HistoryCn;
+  begin: number;
+  end: number;
+  /** Requests sent for it so far. */
+  tries: number;
+  /** `begin` is a sample already stored (the newest one when the hole was found): its copy is not stored again. */
+  beginStored?: boolean;
+}
+
+/** The interval one upload of a CN covers. Minute data comes every MinInterval minutes (the link's config). */
+export function intervalOf(cn: HistoryCn, minuteIntervalMs: number): number {
+  return cn === '2051' ? minuteIntervalMs : cn === '2061' ? HOUR : DAY;
+}
+
+/**
+ * The hole a live upload at `ts` reveals after the newest stored sample `last`: the intervals in
+ * between never came. BeginTime is `last` itself (the standard's window includes both ends; that
+ * sample comes back and is recognised as stored). Cut to the newest `maxWindowMs`.
+ */
+export function gapBeforeUpload(
+  last: number | undefined,
+  ts: number,
+  intervalMs: number,
+  maxWindowMs: number,
+): { begin: number; end: number; cut: boolean } | null {
+  if (last === undefined || ts <= last + intervalMs) return null;
+  return clamp(last, ts, maxWindowMs);
+}
+
+/**
+ * The hole a reconnecting logger may have left: from the newest stored sample to now, when at least
+ * one whole interval after it has ended since (the interval starting at `last + interval` is uploaded
+ * at `last + 2 × interval`).
+ */
+export function gapSinceLast(
+  last: number | undefined,
+  now: number,
+  intervalMs: number,
+  maxWindowMs: number,
+): { begin: number; end: number; cut: boolean } | null {
+  if (last === undefined || now < last + 2 * intervalMs) return null;
+  return clamp(last, now, maxWindowMs);
+}
+
+function clamp(begin: number, end: number, maxWindowMs: number): { begin: number; end: number; cut: boolean } {
+  return begin < end - maxWindowMs ? { begin: end - maxWindowMs, end, cut: true } : { begin, end, cut: false };
+}
+
+/** One window per CN: a new hole joins the one already waiting (their hull, cut to the newest max window). */
+export function mergeWindow(queue: HistoryWindow[], w: HistoryWindow, maxWindowMs: number): HistoryWindow[] {
+  const same = queue.find((q) => q.cn === w.cn);
+  if (!same) return [...queue, w];
+  const end = Math.max(same.end, w.end);
+  const begin = Math.max(Math.min(same.begin, w.begin), end - maxWindowMs);
+  const merged: HistoryWindow = { cn: w.cn, begin, end, tries: 0 };
+  if ((begin === same.begin && same.beginStored) || (begin === w.begin && w.beginStored)) merged.beginStored = true;
+  return queue.map((q) => (q === same ? merged : q));
+}
+
+/** What the link knows of a device for a request: how to address it, as its own packets do. */
+export interface HistoryDevice {
+  id: string;
+  mn: string;
+  crc: CrcVariant;
+  st: string;
+  pw?: string;
+  /** The edition bits of its packets (answers go back in its edition). */
+  edition: number;
+}
+
+/** Per device, in the gateway's status (`pushed.{dev}.history`). */
+export interface HistoryCounts {
+  /** Requests sent (tries included). */
+  requested: number;
+  /** Data packets that came in answer. */
+  received: number;
+  /** Requests not answered in time. */
+  timedOut: number;
+  /** Windows given up: refused by the logger, or still unanswered after every try. */
+  failed: number;
+  /** Windows answered to the end (9012). */
+  done: number;
+  /** Windows waiting or being fetched now. */
+  pending: number;
+}
+
+interface InFlight {
+  dev: HistoryDevice;
+  w: HistoryWindow;
+  qn: string;
+  timer: NodeJS.Timeout | undefined;
+  received: number;
+}
+
+/** One logger connection: at most one request in flight on it. */
+export class HistorySlot {
+  devices = new Map<string, HistoryDevice>();
+  inFlight?: InFlight;
+  settle?: NodeJS.Timeout;
+  closed = false;
+  constructor(readonly send: (b: Buffer) => void) {}
+}
+
+/** Time given to a reconnected logger to re-send what it still holds before its gap is computed. */
+export const SETTLE_MS = 2000;
+
+const iso = (t: number) => new Date(t).toISOString();
+/** Outbox marks: `hj212/{dev}/last/{cn}` the newest stored DataTime; `…/from/{cn}`, `…/to/{cn}` a window to fetch. */
+const key = (dev: string, what: 'last' | 'from' | 'to', cn: string) => `hj212/${dev}/${what}/${cn}`;
+
+export class HistoryBackfill {
+  private last = new Map<string, number>();
+  /** Per device, the windows waiting (one per CN). */
+  private queues = new Map<string, HistoryWindow[]>();
+  /** Per device and CN, the window being fetched now. */
+  private active = new Map<string, HistoryWindow>();
+  readonly counts = new Map<string, HistoryCounts>();
+  private lastQn = 0;
+  /** Link totals, for the metrics. */
+  totals = { requested: 0, received: 0, timedOut: 0, failed: 0, done: 0 };
+
+  constructor(
+    readonly cfg: Hj212HistoryConfig,
+    private readonly link: { name: string; offsetHours: number },
+    devices: string[],
+    /** Marks saved by an earlier run (`hj212/…` keys of the outbox's database). */
+    saved: Record<string, number>,
+    /** Saves marks at once (windows to fetch); the newest times go with their records instead. */
+    private readonly save: (marks: Marks) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const d of devices)
+      this.counts.set(d, { requested: 0, received: 0, timedOut: 0, failed: 0, done: 0, pending: 0 });
+    for (const [k, v] of Object.entries(saved)) {
+      const [, dev, what, cn] = k.split('/');
+      if (!dev || !this.counts.has(dev) || !cn || !isHistoryCn(cn)) continue;
+      if (what === 'last') this.last.set(`${dev} ${cn}`, v);
+      const to = saved[key(dev, 'to', cn)];
+      if (what === 'from' && to !== undefined) this.queue(dev, { cn, begin: v, end: to, tries: 0 });
+    }
+  }
+
+  /** The newest stored DataTime of a device's CN, if any. */
+  lastOf(dev: string, cn: string): number | undefined {
+    return this.last.get(`${dev} ${cn}`);
+  }
+
+  private intervalOf(cn: HistoryCn): number {
+    return intervalOf(cn, this.cfg.minuteIntervalMin * MINUTE);
+  }
+
+  /** A device's packet arrived on this connection: the first one starts the check for what it missed. */
+  seen(slot: HistorySlot, dev: HistoryDevice): void {
+    const known = slot.devices.has(dev.id);
+    slot.devices.set(dev.id, dev);
+    if (known || !this.cfg.backfill) return;
+    clearTimeout(slot.settle);
+    slot.settle = setTimeout(() => {
+      slot.settle = undefined;
+      for (const d of slot.devices.values()) this.checkSince(d.id);
+      this.pump(slot);
+    }, SETTLE_MS);
+  }
+
+  /** The holes since each CN's newest stored sample, now that the logger is back. */
+  private checkSince(dev: string): void {
+    for (const cn of HISTORY_CNS) {
+      const g = gapSinceLast(this.lastOf(dev, cn), this.now(), this.intervalOf(cn), this.cfg.maxWindowMs);
+      if (g) this.found(dev, cn, g, 'reconnect');
+    }
+  }
+
+  /**
+   * A data packet of interval data, about to be stored or recognised: whether it answers the request in
+   * flight (then it is counted and the timeout starts again), else whether it reveals a hole; and the
+   * mark that moves the CN's newest time (saved with the record).
+   */
+  onData(slot: HistorySlot, dev: string, cn: string, ts: number): { answer: boolean; stored: boolean; marks: Marks } {
+    if (!isHistoryCn(cn)) return { answer: false, stored: false, marks: {} };
+    const f = slot.inFlight;
+    const answer = f !== undefined && f.dev.id === dev && f.w.cn === cn && ts >= f.w.begin && ts <= f.w.end;
+    const stored = answer && ts === f.w.begin && f.w.beginStored === true;
+    if (answer) {
+      f.received++;
+      this.counts.get(dev)!.received++;
+      this.totals.received++;
+      this.arm(slot);
+    } else if (this.cfg.backfill) {
+      const g = gapBeforeUpload(this.lastOf(dev, cn), ts, this.intervalOf(cn), this.cfg.maxWindowMs);
+      if (g) this.found(dev, cn, g, 'skip');
+    }
+    const last = this.lastOf(dev, cn);
+    if (last !== undefined && ts <= last) return { answer, stored, marks: {} };
+    this.last.set(`${dev} ${cn}`, ts);
+    return { answer, stored, marks: { [key(dev, 'last', cn)]: ts } };
+  }
+
+  private found(dev: string, cn: HistoryCn, g: { begin: number; end: number; cut: boolean }, seen: string): void {
+    if (g.cut)
+      log('warn', 'hj212 history: a hole longer than max_window_h; only its newest part is asked for', {
+        link: this.link.name,
+        dev,
+        cn,
+        from: iso(g.begin),
+        to: iso(g.end),
+      });
+    this.queue(dev, { cn, begin: g.begin, end: g.end, tries: 0, ...(g.cut ? {} : { beginStored: true }) });
+    const w = this.queues.get(dev)!.find((q) => q.cn === cn)!;
+    this.persist(dev, cn);
+    log('info', 'hj212 history: a hole in the series, to be fetched from the logger', {
+      link: this.link.name,
+      dev,
+      cn,
+      from: iso(w.begin),
+      to: iso(w.end),
+      seen,
+    });
+  }
+
+  private queue(dev: string, w: HistoryWindow): void {
+    this.queues.set(dev, mergeWindow(this.queues.get(dev) ?? [], w, this.cfg.maxWindowMs));
+    this.counts.get(dev)!.pending = this.pendingOf(dev);
+  }
+
+  private pendingOf(dev: string): number {
+    const active = HISTORY_CNS.filter((cn) => this.active.has(`${dev} ${cn}`)).length;
+    return (this.queues.get(dev)?.length ?? 0) + active;
+  }
+
+  /** Saves what is still to fetch of a device's CN (the hull of the window waiting and the one in flight), or that nothing is. */
+  private persist(dev: string, cn: HistoryCn): void {
+    const ws = [this.queues.get(dev)?.find((q) => q.cn === cn), this.active.get(`${dev} ${cn}`)].filter(
+      (w): w is HistoryWindow => w !== undefined,
+    );
+    this.save(
+      ws.length
+        ? {
+            [key(dev, 'from', cn)]: Math.min(...ws.map((w) => w.begin)),
+            [key(dev, 'to', cn)]: Math.max(...ws.map((w) => w.end)),
+          }
+        : { [key(dev, 'from', cn)]: null, [key(dev, 'to', cn)]: null },
+    );
+    this.counts.get(dev)!.pending = this.pendingOf(dev);
+  }
+
+  /** Sends the next request on this connection when none is in flight. */
+  pump(slot: HistorySlot): void {
+    if (slot.inFlight || slot.closed || slot.settle || !this.cfg.backfill) return;
+    for (const dev of slot.devices.values()) {
+      const q = this.queues.get(dev.id);
+      // A CN being fetched on another connection (a logger that reconnected) waits for it.
+      const i = q?.findIndex((w) => !this.active.has(`${dev.id} ${w.cn}`)) ?? -1;
+      if (i < 0) continue;
+      const [w] = q!.splice(i, 1);
+      this.request(slot, dev, w!);
+      return;
+    }
+  }
+
+  private request(slot: HistorySlot, dev: HistoryDevice, w: HistoryWindow): void {
+    w.tries++;
+    this.lastQn = Math.max(this.now(), this.lastQn + 1);
+    const qn = qnAt(this.lastQn, this.link.offsetHours);
+    slot.inFlight = { dev, w, qn, timer: undefined, received: 0 };
+    this.active.set(`${dev.id} ${w.cn}`, w);
+    this.arm(slot);
+    this.counts.get(dev.id)!.requested++;
+    this.totals.requested++;
+    log('info', 'hj212 history requested', {
+      link: this.link.name,
+      dev: dev.id,
+      cn: w.cn,
+      from: iso(w.begin),
+      to: iso(w.end),
+      try: w.tries,
+    });
+    const pw = dev.pw !== undefined ? { pw: dev.pw } : {};
+    slot.send(
+      historyRequestFrame(
+        { qn, st: dev.st, cn: w.cn, ...pw, mn: dev.mn, begin: w.begin, end: w.end },
+        { crc: dev.crc, offsetHours: this.link.offsetHours, flag: (dev.edition << 2) | 1 },
+      ),
+    );
+  }
+
+  /** (Re)starts the in-flight request's timeout: it runs from the last sign of life of the answer. */
+  private arm(slot: HistorySlot): void {
+    const f = slot.inFlight;
+    if (!f) return;
+    clearTimeout(f.timer);
+    f.timer = setTimeout(() => this.timedOut(slot), this.cfg.timeoutMs);
+  }
+
+  /** Ends the request in flight on this connection; returns it. */
+  private settle(slot: HistorySlot): InFlight | undefined {
+    const f = slot.inFlight;
+    if (!f) return undefined;
+    clearTimeout(f.timer);
+    slot.inFlight = undefined;
+    this.active.delete(`${f.dev.id} ${f.w.cn}`);
+    return f;
+  }
+
+  private timedOut(slot: HistorySlot): void {
+    const f = this.settle(slot);
+    if (!f) return;
+    this.counts.get(f.dev.id)!.timedOut++;
+    this.totals.timedOut++;
+    log('warn', 'hj212 history request timed out', {
+      link: this.link.name,
+      dev: f.dev.id,
+      cn: f.w.cn,
+      from: iso(f.w.begin),
+      to: iso(f.w.end),
+      try: f.w.tries,
+      received: f.received,
+    });
+    this.again(f, 'no answer within timeout_s');
+    this.pump(slot);
+  }
+
+  /** A failed try: the window waits for another, unless it has had them all. */
+  private again(f: InFlight, why: string): void {
+    if (f.w.tries > this.cfg.retries) return this.giveUp(f, why);
+    const q = this.queues.get(f.dev.id) ?? [];
+    const other = q.find((x) => x.cn === f.w.cn);
+    // A hole found meanwhile for the same CN joins this window (and its tries start again).
+    this.queues.set(f.dev.id, other ? mergeWindow(q, f.w, this.cfg.maxWindowMs) : [f.w, ...q]);
+    this.persist(f.dev.id, f.w.cn);
+  }
+
+  private giveUp(f: InFlight, why: string): void {
+    this.counts.get(f.dev.id)!.failed++;
+    this.totals.failed++;
+    this.persist(f.dev.id, f.w.cn);
+    log('warn', 'hj212 history: window given up; what the logger held for it is not fetched', {
+      link: this.link.name,
+      dev: f.dev.id,
+      cn: f.w.cn,
+      from: iso(f.w.begin),
+      to: iso(f.w.end),
+      tries: f.w.tries,
+      reason: why,
+    });
+  }
+
+  /** A 9011 or 9012 from a logger: true when it answers the request in flight on this connection. */
+  onAnswer(slot: HistorySlot, p: Packet): boolean {
+    const f = slot.inFlight;
+    if (!f || p.qn !== f.qn || p.mn !== f.dev.mn) return false;
+    const code = answerCode(p);
+    if (p.cn === '9011' && code === QN_RTN.ready) {
+      this.arm(slot);
+      return true;
+    }
+    this.settle(slot);
+    if (p.cn === '9011') this.giveUp(f, `the logger refused the request (QnRtn=${code})`);
+    else if (code === EXE_RTN.success || code === EXE_RTN.noData) {
+      this.counts.get(f.dev.id)!.done++;
+      this.totals.done++;
+      this.persist(f.dev.id, f.w.cn);
+      log('info', 'hj212 history received', {
+        link: this.link.name,
+        dev: f.dev.id,
+        cn: f.w.cn,
+        from: iso(f.w.begin),
+        to: iso(f.w.end),
+        packets: f.received,
+        exe_rtn: code,
+      });
+    } else this.again(f, `the logger could not execute it (ExeRtn=${code})`);
+    this.pump(slot);
+    return true;
+  }
+
+  /** The connection closed: a request in flight is tried again on the next one (it counts as a try). */
+  closed(slot: HistorySlot): void {
+    slot.closed = true;
+    clearTimeout(slot.settle);
+    const f = this.settle(slot);
+    if (f) this.again(f, 'the connection closed');
+  }
+
+  /** Stops every timer (the link closes). */
+  stop(slots: Iterable<HistorySlot>): void {
+    for (const s of slots) this.closed(s);
+  }
+}
