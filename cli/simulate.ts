@@ -260,6 +260,8 @@ export interface PushedSites {
 export interface LoggerLink {
   listen: string;
   devices: (Pick<LoggerSite, 'id' | 'mn'> & { kind: string; codes?: Record<string, string> })[];
+  /** The link's `history:` settings (fetching loggers' history), when not the defaults. */
+  history?: Record<string, unknown>;
 }
 
 const FAULTS = ['silent', 'slow', 'exception', 'garbage', 'swapped', 'flaky'] as const;
@@ -338,7 +340,16 @@ export function gatewayConfigFor(
             },
       ),
       ...(extra.rsd ? [{ name: 'rsd-platform', type: 'http', listen: extra.rsd.listen, token: extra.rsd.token }] : []),
-      ...(extra.hj212 ? [{ name: 'hj212-loggers', type: 'hj212', listen: extra.hj212.listen }] : []),
+      ...(extra.hj212
+        ? [
+            {
+              name: 'hj212-loggers',
+              type: 'hj212',
+              listen: extra.hj212.listen,
+              ...(extra.hj212.history ? { history: extra.hj212.history } : {}),
+            },
+          ]
+        : []),
     ],
     devices: [
       ...endpoints.map((e) => ({

@@ -73,15 +73,21 @@ function clamp(begin: number, end: number, maxWindowMs: number): { begin: number
   return begin < end - maxWindowMs ? { begin: end - maxWindowMs, end, cut: true } : { begin, end, cut: false };
 }
 
-/** One window per CN: a new hole joins the one already waiting (their hull, cut to the newest max window). */
+/**
+ * Adds a hole to a device's waiting windows: windows of its CN that overlap or touch it are joined with
+ * it (their hull, cut to the newest max window); others are kept apart, so a hole long ago and one just
+ * now are not stretched into one window that would be cut to the newer.
+ */
 export function mergeWindow(queue: HistoryWindow[], w: HistoryWindow, maxWindowMs: number): HistoryWindow[] {
-  const same = queue.find((q) => q.cn === w.cn);
-  if (!same) return [...queue, w];
-  const end = Math.max(same.end, w.end);
-  const begin = Math.max(Math.min(same.begin, w.begin), end - maxWindowMs);
+  const joins = (q: HistoryWindow) => q.cn === w.cn && q.begin <= w.end && w.begin <= q.end;
+  const parts = [w, ...queue.filter(joins)];
+  if (parts.length === 1) return [...queue, w];
+  const end = Math.max(...parts.map((x) => x.end));
+  const begin = Math.max(Math.min(...parts.map((x) => x.begin)), end - maxWindowMs);
   const merged: HistoryWindow = { cn: w.cn, begin, end, tries: 0 };
-  if ((begin === same.begin && same.beginStored) || (begin === w.begin && w.beginStored)) merged.beginStored = true;
-  return queue.map((q) => (q === same ? merged : q));
+  if (parts.some((x) => x.begin === begin && x.beginStored)) merged.beginStored = true;
+  const at = queue.findIndex(joins);
+  return [...queue.slice(0, at), merged, ...queue.slice(at).filter((q) => !joins(q))];
 }
 
 /** What the link knows of a device for a request: how to address it, as its own packets do. */
@@ -128,12 +134,16 @@ export class HistorySlot {
   constructor(readonly send: (b: Buffer) => void) {}
 }
 
+/** Windows waiting per device, at most: past it the oldest is given up (counted as failed, logged). */
+export const MAX_WINDOWS = 16;
+
 /** Time given to a reconnected logger to re-send what it still holds before its gap is computed. */
 export const SETTLE_MS = 2000;
 
 const iso = (t: number) => new Date(t).toISOString();
-/** Outbox marks: `hj212/{dev}/last/{cn}` the newest stored DataTime; `…/from/{cn}`, `…/to/{cn}` a window to fetch. */
-const key = (dev: string, what: 'last' | 'from' | 'to', cn: string) => `hj212/${dev}/${what}/${cn}`;
+/** Outbox marks: `hj212/{dev}/last/{cn}` the newest stored DataTime; `hj212/{dev}/gap/{cn}/{begin}` = end, a window to fetch. */
+const lastKey = (dev: string, cn: string) => `hj212/${dev}/last/${cn}`;
+const gapKey = (dev: string, w: HistoryWindow) => `hj212/${dev}/gap/${w.cn}/${w.begin}`;
 
 export class HistoryBackfill {
   private last = new Map<string, number>();
@@ -141,6 +151,8 @@ export class HistoryBackfill {
   private queues = new Map<string, HistoryWindow[]>();
   /** Per device and CN, the window being fetched now. */
   private active = new Map<string, HistoryWindow>();
+  /** Per device, the window marks saved last (to delete those no longer true). */
+  private savedGaps = new Map<string, Set<string>>();
   readonly counts = new Map<string, HistoryCounts>();
   private lastQn = 0;
   /** Link totals, for the metrics. */
@@ -159,11 +171,14 @@ export class HistoryBackfill {
     for (const d of devices)
       this.counts.set(d, { requested: 0, received: 0, timedOut: 0, failed: 0, done: 0, pending: 0 });
     for (const [k, v] of Object.entries(saved)) {
-      const [, dev, what, cn] = k.split('/');
+      const [, dev, what, cn, begin] = k.split('/');
       if (!dev || !this.counts.has(dev) || !cn || !isHistoryCn(cn)) continue;
       if (what === 'last') this.last.set(`${dev} ${cn}`, v);
-      const to = saved[key(dev, 'to', cn)];
-      if (what === 'from' && to !== undefined) this.queue(dev, { cn, begin: v, end: to, tries: 0 });
+      if (what !== 'gap' || !Number.isFinite(Number(begin))) continue;
+      this.queue(dev, { cn, begin: Number(begin), end: v, tries: 0 });
+      let keys = this.savedGaps.get(dev);
+      if (!keys) this.savedGaps.set(dev, (keys = new Set()));
+      keys.add(k);
     }
   }
 
@@ -219,7 +234,7 @@ export class HistoryBackfill {
     const last = this.lastOf(dev, cn);
     if (last !== undefined && ts <= last) return { answer, stored, marks: {} };
     this.last.set(`${dev} ${cn}`, ts);
-    return { answer, stored, marks: { [key(dev, 'last', cn)]: ts } };
+    return { answer, stored, marks: { [lastKey(dev, cn)]: ts } };
   }
 
   private found(dev: string, cn: HistoryCn, g: { begin: number; end: number; cut: boolean }, seen: string): void {
@@ -231,9 +246,8 @@ export class HistoryBackfill {
         from: iso(g.begin),
         to: iso(g.end),
       });
-    this.queue(dev, { cn, begin: g.begin, end: g.end, tries: 0, ...(g.cut ? {} : { beginStored: true }) });
-    const w = this.queues.get(dev)!.find((q) => q.cn === cn)!;
-    this.persist(dev, cn);
+    const w = this.queue(dev, { cn, begin: g.begin, end: g.end, tries: 0, ...(g.cut ? {} : { beginStored: true }) });
+    this.persist(dev);
     log('info', 'hj212 history: a hole in the series, to be fetched from the logger', {
       link: this.link.name,
       dev,
@@ -244,9 +258,33 @@ export class HistoryBackfill {
     });
   }
 
-  private queue(dev: string, w: HistoryWindow): void {
-    this.queues.set(dev, mergeWindow(this.queues.get(dev) ?? [], w, this.cfg.maxWindowMs));
+  /** Adds a window to a device's queue (joined with those it touches); returns the window it ended up in. */
+  private queue(dev: string, w: HistoryWindow, front = false): HistoryWindow {
+    const before = this.queues.get(dev) ?? [];
+    let q = mergeWindow(front ? [] : before, w, this.cfg.maxWindowMs);
+    if (front) for (const x of before) q = mergeWindow(q, x, this.cfg.maxWindowMs);
+    while (q.length > MAX_WINDOWS) {
+      const oldest = q.reduce((a, b) => (b.end < a.end ? b : a));
+      q = q.filter((x) => x !== oldest);
+      this.dropped(dev, oldest, `more than ${MAX_WINDOWS} windows waiting`);
+    }
+    this.queues.set(dev, q);
     this.counts.get(dev)!.pending = this.pendingOf(dev);
+    return q.find((x) => x.cn === w.cn && x.begin <= w.end && w.begin <= x.end) ?? w;
+  }
+
+  private dropped(dev: string, w: HistoryWindow, why: string): void {
+    this.counts.get(dev)!.failed++;
+    this.totals.failed++;
+    log('warn', 'hj212 history: window given up; what the logger held for it is not fetched', {
+      link: this.link.name,
+      dev,
+      cn: w.cn,
+      from: iso(w.begin),
+      to: iso(w.end),
+      tries: w.tries,
+      reason: why,
+    });
   }
 
   private pendingOf(dev: string): number {
@@ -254,19 +292,15 @@ export class HistoryBackfill {
     return (this.queues.get(dev)?.length ?? 0) + active;
   }
 
-  /** Saves what is still to fetch of a device's CN (the hull of the window waiting and the one in flight), or that nothing is. */
-  private persist(dev: string, cn: HistoryCn): void {
-    const ws = [this.queues.get(dev)?.find((q) => q.cn === cn), this.active.get(`${dev} ${cn}`)].filter(
-      (w): w is HistoryWindow => w !== undefined,
-    );
-    this.save(
-      ws.length
-        ? {
-            [key(dev, 'from', cn)]: Math.min(...ws.map((w) => w.begin)),
-            [key(dev, 'to', cn)]: Math.max(...ws.map((w) => w.end)),
-          }
-        : { [key(dev, 'from', cn)]: null, [key(dev, 'to', cn)]: null },
-    );
+  /** Saves the windows still to fetch of a device (waiting and in flight), and deletes the marks of those settled. */
+  private persist(dev: string): void {
+    const ws = [...(this.queues.get(dev) ?? []), ...HISTORY_CNS.flatMap((cn) => this.active.get(`${dev} ${cn}`) ?? [])];
+    const now = new Set(ws.map((w) => gapKey(dev, w)));
+    const marks: Marks = {};
+    for (const k of this.savedGaps.get(dev) ?? []) if (!now.has(k)) marks[k] = null;
+    for (const w of ws) marks[gapKey(dev, w)] = w.end;
+    this.savedGaps.set(dev, now);
+    this.save(marks);
     this.counts.get(dev)!.pending = this.pendingOf(dev);
   }
 
@@ -346,29 +380,16 @@ export class HistoryBackfill {
     this.pump(slot);
   }
 
-  /** A failed try: the window waits for another, unless it has had them all. */
+  /** A failed try: the window goes first again (a hole found meanwhile that touches it joins it), unless it has had every try. */
   private again(f: InFlight, why: string): void {
     if (f.w.tries > this.cfg.retries) return this.giveUp(f, why);
-    const q = this.queues.get(f.dev.id) ?? [];
-    const other = q.find((x) => x.cn === f.w.cn);
-    // A hole found meanwhile for the same CN joins this window (and its tries start again).
-    this.queues.set(f.dev.id, other ? mergeWindow(q, f.w, this.cfg.maxWindowMs) : [f.w, ...q]);
-    this.persist(f.dev.id, f.w.cn);
+    this.queue(f.dev.id, f.w, true);
+    this.persist(f.dev.id);
   }
 
   private giveUp(f: InFlight, why: string): void {
-    this.counts.get(f.dev.id)!.failed++;
-    this.totals.failed++;
-    this.persist(f.dev.id, f.w.cn);
-    log('warn', 'hj212 history: window given up; what the logger held for it is not fetched', {
-      link: this.link.name,
-      dev: f.dev.id,
-      cn: f.w.cn,
-      from: iso(f.w.begin),
-      to: iso(f.w.end),
-      tries: f.w.tries,
-      reason: why,
-    });
+    this.dropped(f.dev.id, f.w, why);
+    this.persist(f.dev.id);
   }
 
   /** A 9011 or 9012 from a logger: true when it answers the request in flight on this connection. */
@@ -385,7 +406,7 @@ export class HistoryBackfill {
     else if (code === EXE_RTN.success || code === EXE_RTN.noData) {
       this.counts.get(f.dev.id)!.done++;
       this.totals.done++;
-      this.persist(f.dev.id, f.w.cn);
+      this.persist(f.dev.id);
       log('info', 'hj212 history received', {
         link: this.link.name,
         dev: f.dev.id,

@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   gapBeforeUpload,
   gapSinceLast,
+  HistoryBackfill,
+  HistorySlot,
   intervalOf,
   mergeWindow,
   type Marks,
@@ -96,19 +98,58 @@ describe('gap computation', () => {
     expect(gapSinceLast(T0, T0 + 5 * DAY, ten, max)).toEqual({ begin: T0 + 3 * DAY, end: T0 + 5 * DAY, cut: true });
   });
 
-  it('keeps one window per CN: a new hole joins the one waiting', () => {
-    const q = mergeWindow([], { cn: '2051', begin: at(10), end: at(50), tries: 1 }, max);
+  it('joins a hole to the waiting windows of its CN that it touches, and keeps the others apart', () => {
+    const q = mergeWindow([], { cn: '2051', begin: at(10), end: at(50), tries: 1, beginStored: true }, max);
     const q2 = mergeWindow(q, { cn: '2061', begin: T0, end: at(120), tries: 0 }, max);
-    expect(mergeWindow(q2, { cn: '2051', begin: at(100), end: at(200), tries: 0 }, max)).toEqual([
-      { cn: '2051', begin: at(10), end: at(200), tries: 0 },
+    const q3 = mergeWindow(q2, { cn: '2051', begin: at(100), end: at(200), tries: 0 }, max);
+    expect(q3).toEqual([...q2, { cn: '2051', begin: at(100), end: at(200), tries: 0 }]);
+    // 00:50 to 01:40 touches both: one window, whose start is still a stored sample.
+    expect(mergeWindow(q3, { cn: '2051', begin: at(50), end: at(100), tries: 0 }, max)).toEqual([
+      { cn: '2051', begin: at(10), end: at(200), tries: 0, beginStored: true },
       { cn: '2061', begin: T0, end: at(120), tries: 0 },
     ]);
-    expect(mergeWindow(q, { cn: '2051', begin: at(100), end: at(3000), tries: 0 }, 24 * HOUR)).toEqual([
+    // Cut to the newest max window: its start is no longer a stored sample.
+    expect(mergeWindow(q, { cn: '2051', begin: at(50), end: at(3000), tries: 0 }, 24 * HOUR)).toEqual([
       { cn: '2051', begin: at(3000) - 24 * HOUR, end: at(3000), tries: 0 },
     ]);
     expect(intervalOf('2051', ten)).toBe(ten);
     expect(intervalOf('2061', ten)).toBe(HOUR);
     expect(intervalOf('2031', ten)).toBe(DAY);
+  });
+});
+
+describe('state across a restart', () => {
+  it('asks again for a window saved by the run before, once the logger is back, and forgets it when done', async () => {
+    const saved: Marks[] = [];
+    const cfg = { backfill: true, maxWindowMs: 48 * HOUR, timeoutMs: 10_000, retries: 2, minuteIntervalMin: 10 };
+    const h = new HistoryBackfill(
+      cfg,
+      { name: 'hj', offsetHours: 8 },
+      ['st-h'],
+      { 'hj212/st-h/last/2051': at(170), 'hj212/st-h/gap/2051/3000': 9000, [`hj212/st-h/gap/2061/${T0}`]: at(120) },
+      (m) => void saved.push(m),
+      () => at(175),
+    );
+    expect(h.lastOf('st-h', '2051')).toBe(at(170));
+    expect(h.counts.get('st-h')!.pending).toBe(2);
+    const sent: Packet[] = [];
+    const slot = new HistorySlot((b) => sent.push(parseSegment(b.toString('latin1').slice(6, -6))));
+    h.seen(slot, { id: 'st-h', mn: MN, crc: 'hj212', st: '22', pw: '123456', edition: 1 });
+    await waitFor('the first request', () => sent.length === 1, 5000);
+    expect(sent[0]).toMatchObject({ cn: '2051', st: '22', pw: '123456', flag: 5 });
+    expect(historyWindowOf(sent[0]!)).toEqual({ begin: 3000, end: 9000 });
+    const answer = (cn: '9011' | '9012', v: number) =>
+      parseSegment(
+        answerFrame(sent[sent.length - 1]!, cn, v)
+          .toString('latin1')
+          .slice(6, -6),
+      );
+    expect(h.onAnswer(slot, answer('9011', 1))).toBe(true);
+    expect(h.onAnswer(slot, answer('9012', 100))).toBe(true);
+    expect(saved.at(-1)).toEqual({ 'hj212/st-h/gap/2051/3000': null, [`hj212/st-h/gap/2061/${T0}`]: at(120) });
+    expect(historyWindowOf(sent[1]!)).toEqual({ begin: T0, end: at(120) });
+    h.closed(slot); // the connection drops mid-request: the window waits for the next one
+    expect(h.counts.get('st-h')).toMatchObject({ requested: 2, done: 1, pending: 1 });
   });
 });
 
@@ -297,6 +338,6 @@ describe('the hj212 link fetches a hole', () => {
     l.upload('2051', at(60), mean(at(60))); // 00:20 to 00:50 skipped
     await waitFor('given up', () => listener!.perDevice.get('st-h')!.history!.failed === 1, 10_000);
     expect(listener.perDevice.get('st-h')!.history).toMatchObject({ requested: 2, timedOut: 2, failed: 1, pending: 0 });
-    expect(marks['hj212/st-h/from/2051']).toBeUndefined();
+    expect(Object.keys(marks).filter((k) => k.includes('/gap/'))).toEqual([]);
   });
 });
