@@ -27,7 +27,8 @@ import { log } from '../protocol/log.ts';
 import { toReferenceO2 } from '../standards/emission.ts';
 import { aq6Reading, STATUS } from './models/aq6.ts';
 import { cemsReading } from './models/cems.ts';
-import { BEIJING_OFFSET_MS } from '../protocol/time.ts';
+import { BEIJING_OFFSET_MS, DAY, HOUR, MINUTE } from '../protocol/time.ts';
+import { rtIntervalFactors } from './hj212-factors.ts';
 
 export type Factors = Record<string, Record<string, string | number>>;
 
@@ -366,25 +367,54 @@ export interface LoggerSite {
   mn: string;
   st: string;
   factors: (t: Date) => Factors;
+  /** Interval data uploaded at its boundaries, worked out from the real-time factors. */
+  aggregates: Aggregate[];
 }
 
-/** National air stations (ST 22) and smokestacks (ST 31) behind HJ 212 loggers, each a pure function of its seed. */
+/** Interval data from a site's real-time factors, sampled every minute (every 5 minutes over a day). */
+function aggregatesOf(factors: (t: Date) => Factors, intervals: [Aggregate['cn'], number][]): Aggregate[] {
+  return intervals.map(([cn, everyMs]) => ({
+    cn,
+    everyMs,
+    factors: (from, len) => rtIntervalFactors(factors, from, len, Math.max(MINUTE, len / 288)),
+  }));
+}
+
+/**
+ * National air stations (ST 22: hourly and daily data) and smokestacks (ST 31: 10-minute, hourly and
+ * daily data) behind HJ 212 loggers, each a pure function of its seed.
+ */
 export function loggerSites(stations: number, cems: number, seed = 3000): LoggerSite[] {
   const mn = (s: number) => `150100A0${s.toString(16).toUpperCase().padStart(16, '0')}`;
   return [
-    ...Array.from({ length: stations }, (_, i): LoggerSite => ({
-      id: `st-${String(seed + i).padStart(4, '0')}`,
-      kind: 'air.station',
-      mn: mn(seed + i),
-      st: '22',
-      factors: (t) => airFactors(seed + i, t),
-    })),
-    ...Array.from({ length: cems }, (_, i): LoggerSite => ({
-      id: `cems-h${String(seed + stations + i).padStart(4, '0')}`,
-      kind: 'stack.cems',
-      mn: mn(seed + stations + i),
-      st: '31',
-      factors: (t) => stackFactors(seed + stations + i, t),
-    })),
+    ...Array.from({ length: stations }, (_, i): LoggerSite => {
+      const factors = (t: Date) => airFactors(seed + i, t);
+      return {
+        id: `st-${String(seed + i).padStart(4, '0')}`,
+        kind: 'air.station',
+        mn: mn(seed + i),
+        st: '22',
+        factors,
+        aggregates: aggregatesOf(factors, [
+          ['2061', HOUR],
+          ['2031', DAY],
+        ]),
+      };
+    }),
+    ...Array.from({ length: cems }, (_, i): LoggerSite => {
+      const factors = (t: Date) => stackFactors(seed + stations + i, t);
+      return {
+        id: `cems-h${String(seed + stations + i).padStart(4, '0')}`,
+        kind: 'stack.cems',
+        mn: mn(seed + stations + i),
+        st: '31',
+        factors,
+        aggregates: aggregatesOf(factors, [
+          ['2051', 10 * MINUTE],
+          ['2061', HOUR],
+          ['2031', DAY],
+        ]),
+      };
+    }),
   ];
 }

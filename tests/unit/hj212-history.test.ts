@@ -22,15 +22,19 @@ import type { SampleRecord } from '../../protocol/envelope.ts';
 import {
   answerCode,
   answerFrame,
+  formatDataTime,
   FrameReader,
   Hj212Error,
   historyRequestFrame,
   historyWindowOf,
   parseSegment,
+  toRecord,
+  uploadSegment,
   type Packet,
 } from '../../protocol/hj212.ts';
+import { decodeRecordParts } from '../../protocol/envelope.ts';
 import { DAY, HOUR, MINUTE } from '../../protocol/time.ts';
-import { Hj212Logger, type Factors } from '../../simulators/hj212-logger.ts';
+import { Hj212Logger, loggerSites, type Factors } from '../../simulators/hj212-logger.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** 2025-12-01 00:00 Beijing time: before any faketime date of the suite. */
@@ -339,5 +343,32 @@ describe('the hj212 link fetches a hole', () => {
     await waitFor('given up', () => listener!.perDevice.get('st-h')!.history!.failed === 1, 10_000);
     expect(listener.perDevice.get('st-h')!.history).toMatchObject({ requested: 2, timedOut: 2, failed: 1, pending: 0 });
     expect(Object.keys(marks).filter((k) => k.includes('/gap/'))).toEqual([]);
+  });
+});
+
+describe("the simulator's own stations and stacks", () => {
+  it('upload hourly and daily data (stacks also 10-minute data) that the link stores with no field refused', () => {
+    const [st, cems] = loggerSites(1, 1);
+    expect(st!.aggregates.map((a) => a.cn)).toEqual(['2061', '2031']);
+    expect(cems!.aggregates.map((a) => a.cn)).toEqual(['2051', '2061', '2031']);
+    for (const site of [st!, cems!])
+      for (const a of site.aggregates) {
+        const from = T0;
+        const seg = uploadSegment({
+          qn: '20251201000000000',
+          st: site.st,
+          cn: a.cn,
+          pw: '123456',
+          mn: site.mn,
+          flag: 5,
+          dataTime: formatDataTime(from),
+          factors: a.factors(from, a.everyMs),
+        });
+        const { record, unknown } = toRecord(parseSegment(seg), site.id, site.kind);
+        expect(unknown).toEqual([]);
+        const d = decodeRecordParts(record, 'record', Date.now());
+        expect(d.dropped).toEqual([]);
+        expect(d.record.m.pm25_avg ?? d.record.m.so2_zsavg).toBeGreaterThan(0);
+      }
   });
 });
