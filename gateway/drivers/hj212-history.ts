@@ -147,7 +147,7 @@ const gapKey = (dev: string, w: HistoryWindow) => `hj212/${dev}/gap/${w.cn}/${w.
 
 export class HistoryBackfill {
   private last = new Map<string, number>();
-  /** Per device, the windows waiting (one per CN). */
+  /** Per device, the windows waiting (those of one CN never overlap). */
   private queues = new Map<string, HistoryWindow[]>();
   /** Per device and CN, the window being fetched now. */
   private active = new Map<string, HistoryWindow>();
