@@ -32,6 +32,8 @@ export interface HistoryWindow {
   tries: number;
   /** `begin` is a sample already stored (the newest one when the hole was found): its copy is not stored again. */
   beginStored?: boolean;
+  /** Not asked for again before this time (Date.now() ms): a logger that could not execute it gets a pause. */
+  notBefore?: number;
 }
 
 /** The interval one upload of a CN covers. Minute data comes every MinInterval minutes (the link's config). */
@@ -85,6 +87,8 @@ export function mergeWindow(queue: HistoryWindow[], w: HistoryWindow, maxWindowM
   const end = Math.max(...parts.map((x) => x.end));
   const begin = Math.max(Math.min(...parts.map((x) => x.begin)), end - maxWindowMs);
   const merged: HistoryWindow = { cn: w.cn, begin, end, tries: 0 };
+  const notBefore = Math.max(...parts.map((x) => x.notBefore ?? 0));
+  if (notBefore) merged.notBefore = notBefore;
   if (parts.some((x) => x.begin === begin && x.beginStored)) merged.beginStored = true;
   const at = queue.findIndex(joins);
   return [...queue.slice(0, at), merged, ...queue.slice(at).filter((q) => !joins(q))];
@@ -130,6 +134,8 @@ export class HistorySlot {
   devices = new Map<string, HistoryDevice>();
   inFlight?: InFlight;
   settle?: NodeJS.Timeout;
+  /** Wakes the connection when a paused window may be asked for again. */
+  wake?: NodeJS.Timeout;
   closed = false;
   constructor(readonly send: (b: Buffer) => void) {}
 }
@@ -307,15 +313,20 @@ export class HistoryBackfill {
   /** Sends the next request on this connection when none is in flight. */
   pump(slot: HistorySlot): void {
     if (slot.inFlight || slot.closed || slot.settle || !this.cfg.backfill) return;
+    clearTimeout(slot.wake);
+    const t = Date.now();
+    let wakeAt = Infinity;
     for (const dev of slot.devices.values()) {
-      const q = this.queues.get(dev.id);
+      const q = this.queues.get(dev.id) ?? [];
       // A CN being fetched on another connection (a logger that reconnected) waits for it.
-      const i = q?.findIndex((w) => !this.active.has(`${dev.id} ${w.cn}`)) ?? -1;
+      const i = q.findIndex((w) => !this.active.has(`${dev.id} ${w.cn}`) && (w.notBefore ?? 0) <= t);
+      for (const w of q) if ((w.notBefore ?? 0) > t) wakeAt = Math.min(wakeAt, w.notBefore!);
       if (i < 0) continue;
-      const [w] = q!.splice(i, 1);
+      const [w] = q.splice(i, 1);
       this.request(slot, dev, w!);
       return;
     }
+    if (wakeAt < Infinity) slot.wake = setTimeout(() => this.pump(slot), wakeAt - t);
   }
 
   private request(slot: HistorySlot, dev: HistoryDevice, w: HistoryWindow): void {
@@ -380,9 +391,13 @@ export class HistoryBackfill {
     this.pump(slot);
   }
 
-  /** A failed try: the window goes first again (a hole found meanwhile that touches it joins it), unless it has had every try. */
-  private again(f: InFlight, why: string): void {
+  /**
+   * A failed try: the window goes first again (a hole found meanwhile that touches it joins it), unless
+   * it has had every try. `pause`: not before timeout_s from now (the logger said it could not do it).
+   */
+  private again(f: InFlight, why: string, pause = false): void {
     if (f.w.tries > this.cfg.retries) return this.giveUp(f, why);
+    if (pause) f.w.notBefore = Date.now() + this.cfg.timeoutMs;
     this.queue(f.dev.id, f.w, true);
     this.persist(f.dev.id);
   }
@@ -416,7 +431,7 @@ export class HistoryBackfill {
         packets: f.received,
         exe_rtn: code,
       });
-    } else this.again(f, `the logger could not execute it (ExeRtn=${code})`);
+    } else this.again(f, `the logger could not execute it (ExeRtn=${code})`, true);
     this.pump(slot);
     return true;
   }
@@ -425,6 +440,7 @@ export class HistoryBackfill {
   closed(slot: HistorySlot): void {
     slot.closed = true;
     clearTimeout(slot.settle);
+    clearTimeout(slot.wake);
     const f = this.settle(slot);
     if (f) this.again(f, 'the connection closed');
   }

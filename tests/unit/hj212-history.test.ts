@@ -159,13 +159,13 @@ describe('state across a restart', () => {
 
 describe("a logger's answers", () => {
   it('a refusal (QnRtn 2) gives the window up; a failed execution (ExeRtn 5) is tried again', async () => {
-    const cfg = { backfill: true, maxWindowMs: 48 * HOUR, timeoutMs: 10_000, retries: 2, minuteIntervalMin: 10 };
+    const cfg = { backfill: true, maxWindowMs: 48 * HOUR, timeoutMs: 1000, retries: 2, minuteIntervalMin: 10 };
     const saved = { 'hj212/st-h/gap/2051/3000': 9000, 'hj212/st-h/gap/2061/5000': 7000 };
     const h = new HistoryBackfill(cfg, { name: 'hj', offsetHours: 8 }, ['st-h'], saved, () => undefined);
     const sent: Packet[] = [];
     const slot = new HistorySlot((b) => sent.push(parseSegment(b.toString('latin1').slice(6, -6))));
     h.seen(slot, { id: 'st-h', mn: MN, crc: 'hj212', st: '31', edition: 2 });
-    await waitFor('the first request', () => sent.length === 1, 5000);
+    await waitFor('the first request', () => sent.length === 1, 5000, 10);
     expect(sent[0]).toMatchObject({ cn: '2051', st: '31', flag: 9 }); // in the logger's edition (HJ 212-2025)
     const answer = (cn: '9011' | '9012', v: number) =>
       parseSegment(
@@ -176,8 +176,10 @@ describe("a logger's answers", () => {
     h.onAnswer(slot, answer('9011', 2));
     expect(sent.map((p) => p.cn)).toEqual(['2051', '2061']);
     h.onAnswer(slot, answer('9011', 1));
-    h.onAnswer(slot, answer('9012', 5));
-    expect(sent.map((p) => p.cn)).toEqual(['2051', '2061', '2061']);
+    h.onAnswer(slot, answer('9012', 5)); // system busy: asked again after a pause of timeout_s
+    expect(sent.map((p) => p.cn)).toEqual(['2051', '2061']);
+    await waitFor('the second try', () => sent.length === 3, 5000, 10);
+    expect(sent[2]!.cn).toBe('2061');
     h.onAnswer(slot, answer('9012', 1));
     expect(h.counts.get('st-h')).toEqual({ requested: 3, received: 0, timedOut: 0, failed: 1, done: 1, pending: 0 });
     // An answer to no request of this connection is not the link's business.
