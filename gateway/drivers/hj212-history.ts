@@ -136,6 +136,10 @@ export class HistorySlot {
   settle?: NodeJS.Timeout;
   /** Wakes the connection when a paused window may be asked for again. */
   wake?: NodeJS.Timeout;
+  /** When the first packet came: the settling ends SETTLE_MAX_MS after it at the latest. */
+  firstAt = 0;
+  /** The check for holes since the logger was last seen has run on this connection. */
+  checked = false;
   closed = false;
   constructor(readonly send: (b: Buffer) => void) {}
 }
@@ -143,8 +147,13 @@ export class HistorySlot {
 /** Windows waiting per device, at most: past it the oldest is given up (counted as failed, logged). */
 export const MAX_WINDOWS = 16;
 
-/** Time given to a reconnected logger to re-send what it still holds before its gap is computed. */
+/**
+ * A reconnected logger first re-sends what it still has queued: its holes are computed once it has been
+ * quiet for SETTLE_MS (no packet), or SETTLE_MAX_MS after its first packet, whichever comes first, so a
+ * backlog still streaming in is not asked for a second time.
+ */
 export const SETTLE_MS = 2000;
+export const SETTLE_MAX_MS = 30_000;
 
 const iso = (t: number) => new Date(t).toISOString();
 /** Outbox marks: `hj212/{dev}/last/{cn}` the newest stored DataTime; `hj212/{dev}/gap/{cn}/{begin}` = end, a window to fetch. */
@@ -197,17 +206,32 @@ export class HistoryBackfill {
     return intervalOf(cn, this.cfg.minuteIntervalMin * MINUTE);
   }
 
-  /** A device's packet arrived on this connection: the first one starts the check for what it missed. */
+  /**
+   * A device's packet arrived on this connection: once the connection has settled (SETTLE_MS), what each
+   * of its loggers missed since it was last seen is checked for.
+   */
   seen(slot: HistorySlot, dev: HistoryDevice): void {
     const known = slot.devices.has(dev.id);
     slot.devices.set(dev.id, dev);
-    if (known || !this.cfg.backfill) return;
-    clearTimeout(slot.settle);
-    slot.settle = setTimeout(() => {
-      slot.settle = undefined;
-      for (const d of slot.devices.values()) this.checkSince(d.id);
+    if (!this.cfg.backfill) return;
+    if (slot.checked) {
+      if (known) return;
+      this.checkSince(dev.id); // another logger behind the same connection
       this.pump(slot);
-    }, SETTLE_MS);
+      return;
+    }
+    const t = Date.now();
+    slot.firstAt ||= t;
+    clearTimeout(slot.settle);
+    slot.settle = setTimeout(
+      () => {
+        slot.settle = undefined;
+        slot.checked = true;
+        for (const d of slot.devices.values()) this.checkSince(d.id);
+        this.pump(slot);
+      },
+      Math.min(SETTLE_MS, Math.max(0, slot.firstAt + SETTLE_MAX_MS - t)),
+    );
   }
 
   /** The holes since each CN's newest stored sample, now that the logger is back. */

@@ -5,13 +5,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   gapBeforeUpload,
   gapSinceLast,
   HistoryBackfill,
   HistorySlot,
   intervalOf,
+  SETTLE_MAX_MS,
+  SETTLE_MS,
   mergeWindow,
   type Marks,
 } from '../../gateway/drivers/hj212-history.ts';
@@ -154,6 +156,36 @@ describe('state across a restart', () => {
     expect(historyWindowOf(sent[1]!)).toEqual({ begin: T0, end: at(120) });
     h.closed(slot); // the connection drops mid-request: the window waits for the next one
     expect(h.counts.get('st-h')).toMatchObject({ requested: 2, done: 1, pending: 1 });
+  });
+});
+
+describe('settling', () => {
+  afterEach(() => void vi.useRealTimers());
+  it('checks a reconnected logger once it has been quiet for SETTLE_MS, or SETTLE_MAX_MS after its first packet', () => {
+    vi.useFakeTimers();
+    const cfg = { backfill: true, maxWindowMs: 48 * HOUR, timeoutMs: 10_000, retries: 2, minuteIntervalMin: 10 };
+    const sent: Buffer[] = [];
+    const dev = { id: 'st-h', mn: MN, crc: 'hj212' as const, st: '22', edition: 1 };
+    const saved = { 'hj212/st-h/gap/2061/5000': 7000 };
+    const h = new HistoryBackfill(cfg, { name: 'hj', offsetHours: 8 }, ['st-h'], saved, () => undefined);
+    // A backlog streaming in, a packet every second: nothing is asked while it lasts.
+    const slot = new HistorySlot((b) => void sent.push(b));
+    for (let i = 0; i < 5; i++) {
+      h.seen(slot, dev);
+      vi.advanceTimersByTime(1000);
+    }
+    expect(sent).toHaveLength(0);
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(sent).toHaveLength(1);
+    // A logger that never falls quiet is checked all the same.
+    const busy = new HistorySlot((b) => void sent.push(b));
+    h.closed(slot);
+    for (let t = 0; t < SETTLE_MAX_MS; t += 1000) {
+      h.seen(busy, dev);
+      vi.advanceTimersByTime(1000);
+    }
+    expect(sent).toHaveLength(2);
+    h.closed(busy);
   });
 });
 
