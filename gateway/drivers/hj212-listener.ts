@@ -307,9 +307,9 @@ export class Hj212Listener {
       throw e;
     }
     // A re-sent sample is the same sample: answered again, but not stored under a new seq (a replay
-    // would overwrite the first point with another seq, and an audit would see a hole).
-    // The newest stored time of a series (saved in the outbox) recognises, after a restart, the sample
-    // a logger re-sends first; a history answer begins with a sample known to be stored.
+    // would overwrite the first point with another seq, and an audit would see a hole). Besides the
+    // recent keys: the newest time of the series (kept in the outbox, so also after a restart), and the
+    // start of a history window, which is a sample already stored.
     const key = `${p.cn} ${record.ts}`;
     const newest = this.history?.lastOf(dev.id, p.cn);
     const h = this.history?.onData(slot, dev.id, p.cn, record.ts);
