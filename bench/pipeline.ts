@@ -99,7 +99,7 @@ const nodeArgs = a.profile ? ['--cpu-prof', `--cpu-prof-dir=${a.profile}`] : [];
 const ingest = new Proc(
   'ingest',
   ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url],
-  process.env.INGEST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.INGEST_NODE_OPTIONS } : {},
+  {},
   { nodeArgs },
 );
 const gws = Array.from(

@@ -292,6 +292,8 @@ export interface LoggerLink {
   listen: string;
   /** `sm4Key`: the logger encrypts its CP with this key (written as the device's sm4_key). */
   devices: (Pick<LoggerSite, 'id' | 'mn'> & { kind: string; codes?: Record<string, string>; sm4Key?: string })[];
+  /** The link's `history:` settings (fetching loggers' history), when not the defaults. */
+  history?: Record<string, unknown>;
 }
 
 const FAULTS = ['silent', 'slow', 'exception', 'garbage', 'swapped', 'flaky'] as const;
@@ -370,7 +372,16 @@ export function gatewayConfigFor(
             },
       ),
       ...(extra.rsd ? [{ name: 'rsd-platform', type: 'http', listen: extra.rsd.listen, token: extra.rsd.token }] : []),
-      ...(extra.hj212 ? [{ name: 'hj212-loggers', type: 'hj212', listen: extra.hj212.listen }] : []),
+      ...(extra.hj212
+        ? [
+            {
+              name: 'hj212-loggers',
+              type: 'hj212',
+              listen: extra.hj212.listen,
+              ...(extra.hj212.history ? { history: extra.hj212.history } : {}),
+            },
+          ]
+        : []),
     ],
     devices: [
       ...endpoints.map((e) => ({

@@ -86,7 +86,24 @@ export interface Hj212LinkConfig {
   offsetHours: number;
   /** Ask each logger its clock (CN 1011) when it connects and set it (CN 1012) past this drift; 0 (the default): never. */
   maxClockDriftS: number;
+  /** Set by the config file (backfill on by default); a link built without it fetches no history. */
+  history?: Hj212HistoryConfig;
 }
+/** Fetching what a logger holds for a hole in its minute, hourly or daily series (`history:` of an hj212 link). */
+export interface Hj212HistoryConfig {
+  /** Ask loggers for the missing windows (default true). */
+  backfill: boolean;
+  /** The longest window asked for at once, newest part first (`max_window_h`, default 48). */
+  maxWindowMs: number;
+  /** A request with no sign of an answer for this long has failed a try (`timeout_s`, default 60). */
+  timeoutMs: number;
+  /** Tries after the first before a window is given up (`retries`, default 2). */
+  retries: number;
+  /** The loggers' MinInterval: minutes between two minute-data uploads (`minute_interval_min`, default 10). */
+  minuteIntervalMin: number;
+}
+/** HJ 212-2017's MinInterval values (§6.3.3, minutes). */
+export const MIN_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30] as const;
 export type LinkConfig = ModbusLinkConfig | HttpLinkConfig | Hj212LinkConfig;
 export const isModbusLink = (l: LinkConfig): l is ModbusLinkConfig => l.type.startsWith('modbus-');
 
@@ -317,6 +334,17 @@ function listenOn(n: Node, example: string): { host: string; port: number } {
   return { host, port };
 }
 
+function parseHistory(h: Node): Hj212HistoryConfig {
+  h.only('backfill', 'max_window_h', 'timeout_s', 'retries', 'minute_interval_min');
+  return {
+    backfill: h.get('backfill').bool(true),
+    maxWindowMs: h.get('max_window_h').num({ def: 48, min: 1, max: 24 * 90 }) * 3_600_000,
+    timeoutMs: h.get('timeout_s').num({ def: 60, min: 1, max: 3600 }) * 1000,
+    retries: h.get('retries').num({ def: 2, min: 0, max: 10, integer: true }),
+    minuteIntervalMin: h.get('minute_interval_min').oneOf(MIN_INTERVALS, 10),
+  };
+}
+
 function parseLink(l: Node, opts: ParseOptions, configFile: string): LinkConfig {
   const type = l.get('type').oneOf(['modbus-tcp', 'modbus-rtu', 'modbus-rtu-tcp', 'http', 'hj212'] as const);
   const timeoutMs = () => l.get('timeout_ms').num({ def: 1000, min: 10, max: 60_000, integer: true });
@@ -334,13 +362,14 @@ function parseLink(l: Node, opts: ParseOptions, configFile: string): LinkConfig 
     };
   }
   if (type === 'hj212') {
-    l.only('name', 'type', 'listen', 'utc_offset_hours', 'max_clock_drift_s');
+    l.only('name', 'type', 'listen', 'utc_offset_hours', 'max_clock_drift_s', 'history');
     return {
       name: l.get('name').str(ID),
       type,
       ...listenOn(l.get('listen'), '127.0.0.1:9212'),
       offsetHours: l.get('utc_offset_hours').num({ def: 8, min: -12, max: 14 }),
       maxClockDriftS: l.get('max_clock_drift_s').num({ def: 0, min: 0, max: 86_400 }),
+      history: parseHistory(l.get('history')),
     };
   }
   if (type === 'http') {

@@ -85,7 +85,9 @@ export class Gateway {
           new Hj212Listener(
             l,
             cfg.devices.filter(isHj212).filter((d) => d.link === l.name),
-            (records) => this.storeNow(records),
+            (records, marks) => this.storeNow(records, marks),
+            Date.now,
+            this.outbox.marksWith('hj212/'),
           ),
         );
       else
@@ -145,12 +147,15 @@ export class Gateway {
   /** The ports the http and hj212 links listen on, in config order. */
   ports: number[] = [];
 
-  /** Pushed records are stored before the pusher hears 200: one transaction, then the uplink is nudged. */
-  private storeNow(records: SampleRecord[]): void {
-    if (this.stopped) throw new Error('gateway is stopping');
-    this.outbox.append(records);
+  /**
+   * Pushed records are stored before the pusher hears 200: one transaction (with an input's marks), then
+   * the uplink is nudged. Marks alone are still saved while the links close.
+   */
+  private storeNow(records: SampleRecord[], marks?: Record<string, number | null>): void {
+    if (this.stopped && records.length) throw new Error('gateway is stopping');
+    this.outbox.append(records, marks);
     for (const r of records) this.capture.record(r);
-    this.uplink.pump();
+    if (records.length) this.uplink.pump();
   }
 
   /** Polls on the clock grid (every poll_ms, at a per-device phase), so samples line up across devices. */

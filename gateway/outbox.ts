@@ -51,6 +51,7 @@ export class Outbox {
       CREATE INDEX IF NOT EXISTS records_sent ON records (sent_at, seq);
       CREATE INDEX IF NOT EXISTS records_prio ON records (prio, seq);
       CREATE TABLE IF NOT EXISTS gaps (from_seq INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS marks (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
     `);
     const get = this.db.prepare<[string], { v: string }>('SELECT v FROM meta WHERE k = ?');
     const put = this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v');
@@ -69,6 +70,9 @@ export class Outbox {
     this.count = (this.db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
     this.q = {
       put,
+      markSet: this.db.prepare('INSERT INTO marks (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
+      markDelete: this.db.prepare('DELETE FROM marks WHERE k = ?'),
+      marks: this.db.prepare('SELECT k, v FROM marks WHERE k >= ? AND k < ?'),
       insert: this.db.prepare('INSERT INTO records (seq, prio, body) VALUES (?, ?, ?)'),
       newest: this.db.prepare('SELECT seq, body FROM records WHERE sent_at IS NULL ORDER BY seq DESC LIMIT ?'),
       oldest: this.db.prepare(
@@ -94,10 +98,19 @@ export class Outbox {
     };
   }
 
-  /** Stores records under consecutive seqs in one transaction; returns the first seq. */
-  append(records: SampleRecord[]): number {
+  /**
+   * Stores records under consecutive seqs in one transaction; returns the first seq. `marks` (a number
+   * sets, null deletes) are written in the same transaction: an input's note of what it has stored
+   * (the newest time per HJ 212 logger series) can never run ahead of the records, or lag behind them.
+   */
+  append(records: SampleRecord[], marks: Record<string, number | null> = {}): number {
     const first = this.nextSeq;
     this.db.transaction(() => {
+      for (const [k, v] of Object.entries(marks)) {
+        if (v === null) this.q.markDelete!.run(k);
+        else this.q.markSet!.run(k, v);
+      }
+      if (!records.length) return;
       for (const [i, r] of records.entries()) this.q.insert!.run(first + i, priorityOf(r), JSON.stringify(r));
       this.nextSeq = first + records.length;
       this.q.put!.run('next_seq', String(this.nextSeq));
@@ -118,6 +131,12 @@ export class Outbox {
     this.count -= seqs.length;
     this.evicted += seqs.length;
     this.q.put!.run('evicted', String(this.evicted));
+  }
+
+  /** The marks whose key starts with `prefix`. */
+  marksWith(prefix: string): Record<string, number> {
+    const rows = this.q.marks!.all(prefix, prefix + '\uffff') as { k: string; v: number }[];
+    return Object.fromEntries(rows.map((r) => [r.k, r.v]));
   }
 
   /** The newest contiguous run of unsent records (live data goes first). */

@@ -553,3 +553,42 @@ export function uploadSegment(u: DataUpload): string {
   );
   return `QN=${u.qn};ST=${u.st};CN=${u.cn};PW=${u.pw};MN=${u.mn};Flag=${u.flag};${u.resent ? 'RF=1;' : ''}CP=&&${['DataTime=' + u.dataTime, ...items].join(';')}&&`;
 }
+
+/** Interval data a platform can fetch from a logger's memory (HJ 212-2017 Table 9: 取…历史数据). */
+export const HISTORY_CNS = ['2051', '2061', '2031'] as const;
+export type HistoryCn = (typeof HISTORY_CNS)[number];
+export const isHistoryCn = (cn: string): cn is HistoryCn => (HISTORY_CNS as readonly string[]).includes(cn);
+
+/** QnRtn (9011, Table 7) and ExeRtn (9012, Table 6) values the history exchange uses. */
+export const QN_RTN = { ready: 1, rejected: 2 } as const;
+export const EXE_RTN = { success: 1, failed: 2, conditionError: 3, noData: 100 } as const;
+
+/**
+ * A platform's request for a logger's interval data between BeginTime and EndTime (both included,
+ * `YYYYMMDDhhmmss` at the link's UTC offset): the logger answers 9011, the data packets, then 9012.
+ */
+export function historyRequestFrame(
+  r: { qn: string; st: string; cn: HistoryCn; pw?: string; mn: string; begin: number; end: number },
+  o: { crc?: CrcVariant; offsetHours?: number; flag?: number } = {},
+): Buffer {
+  const cp = { BeginTime: formatDataTime(r.begin, o.offsetHours), EndTime: formatDataTime(r.end, o.offsetHours) };
+  const { begin: _b, end: _e, ...head } = r;
+  return requestFrame({ ...head, cp }, o.crc, o.flag);
+}
+
+/** BeginTime and EndTime of a history request (epoch ms); an E_SYNTAX error names what is missing or wrong. */
+export function historyWindowOf(p: Packet, offsetHours = 8): { begin: number; end: number } {
+  const { BeginTime: b, EndTime: e } = p.cp.fields;
+  if (b === undefined || e === undefined)
+    throw new Hj212Error('E_SYNTAX', `history request CN ${p.cn} has no ${b === undefined ? 'BeginTime' : 'EndTime'}`);
+  const begin = parseDataTime(b, offsetHours);
+  const end = parseDataTime(e, offsetHours);
+  if (end < begin) throw new Hj212Error('E_SYNTAX', `history request ends (${e}) before it begins (${b})`);
+  return { begin, end };
+}
+
+/** The QnRtn of a 9011 or ExeRtn of a 9012 (NaN when absent or not a number). */
+export function answerCode(p: Packet): number {
+  const v = p.cn === '9011' ? p.cp.fields.QnRtn : p.cn === '9012' ? p.cp.fields.ExeRtn : undefined;
+  return v === undefined || v === '' ? NaN : Number(v);
+}

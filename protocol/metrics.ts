@@ -33,6 +33,8 @@ export interface BrokerSource {
 interface PushLink {
   cfg: { name: string; type: string };
   stats: Record<string, number>;
+  /** An hj212 link's history requests (links that fetch history). */
+  history?: { totals: Record<string, number> };
 }
 
 export interface GatewaySource {
@@ -203,6 +205,17 @@ export class Metrics {
       'Connections of HJ 212 data loggers',
       labels,
       pushed('hj212', (l) => [[{}, l.stats.connections ?? 0]]),
+    );
+    this.counter(
+      'qingcheng_gateway_hj212_history_total',
+      "HJ 212 history fetched from loggers' memory for holes in their series: requests sent, data packets received, requests timed out, windows done and given up",
+      [...labels, 'outcome'],
+      pushed('hj212', (l) =>
+        (['requested', 'received', 'timedOut', 'done', 'failed'] as const).map((k): Sample => [
+          { outcome: k === 'timedOut' ? 'timed_out' : k },
+          l.history?.totals[k] ?? 0,
+        ]),
+      ),
     );
     this.counter(
       'qingcheng_gateway_http_records_total',

@@ -80,3 +80,33 @@ function mostCommon(xs: string[]): string {
   for (const x of xs) n.set(x, (n.get(x) ?? 0) + 1);
   return [...n].sort((a, b) => b[1] - a[1])[0]![0];
 }
+
+/**
+ * Interval data from real-time factors (`-Rtd`, `-ZsRtd`, `-Flag`) sampled every `stepMs`: what a logger
+ * whose instrument speaks HJ 212 factors (not registry readings) uploads at a boundary. Samples flagged
+ * F, M, D, C or B are left out, and the interval takes the commonest flag when none is valid.
+ */
+export function rtIntervalFactors(at: (t: Date) => Factors, from: number, lengthMs: number, stepMs: number): Factors {
+  const samples: Factors[] = [];
+  for (let t = from; t < from + lengthMs; t += stepMs) samples.push(at(new Date(t)));
+  const out: Factors = {};
+  for (const code of Object.keys(samples[0]!)) {
+    const all = samples.map((s) => s[code]!).filter(Boolean);
+    const valid = all.filter((f) => !INVALID.has(String(f.Flag ?? 'N')));
+    const use = valid.length ? valid : all;
+    const f: Record<string, string | number> = {};
+    for (const [suffix, zs] of [
+      ['Rtd', ''],
+      ['ZsRtd', 'Zs'],
+    ] as const) {
+      const vs = use.map((x) => Number(x[suffix])).filter((v) => Number.isFinite(v));
+      if (!vs.length) continue;
+      f[`${zs}Min`] = r4(Math.min(...vs));
+      f[`${zs}Avg`] = r4(vs.reduce((a, v) => a + v, 0) / vs.length);
+      f[`${zs}Max`] = r4(Math.max(...vs));
+    }
+    f.Flag = valid.length ? 'N' : mostCommon(all.map((x) => String(x.Flag ?? 'N')));
+    out[code] = f;
+  }
+  return out;
+}

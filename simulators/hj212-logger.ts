@@ -2,10 +2,16 @@
 // real-time packet (CN 2011, Flag 5: answer wanted) every interval from an instrument model, and re-sends
 // each packet until its 9014 answer arrives — up to 3 times 10 s apart on one connection (HJ 212 Table 1),
 // then again after every reconnect. Unanswered packets are queued, bounded, and re-sent oldest first.
+// Like a real logger it keeps its interval data (minute, hourly, daily) in a bounded memory, whether or
+// not it was answered, and uploads what it still holds for a window when the platform asks for it.
 import { connect, type Socket } from 'node:net';
 import {
   answerFrame,
   encodeFrame,
+  EXE_RTN,
+  historyWindowOf,
+  isHistoryCn,
+  QN_RTN,
   FrameReader,
   Hj212Error,
   parseDataTime,
@@ -22,7 +28,8 @@ import { log } from '../protocol/log.ts';
 import { toReferenceO2 } from '../standards/emission.ts';
 import { aq6Reading, STATUS } from './models/aq6.ts';
 import { cemsReading } from './models/cems.ts';
-import { BEIJING_OFFSET_MS } from '../protocol/time.ts';
+import { BEIJING_OFFSET_MS, DAY, HOUR, MINUTE } from '../protocol/time.ts';
+import { rtIntervalFactors } from './hj212-factors.ts';
 
 export type Factors = Record<string, Record<string, string | number>>;
 
@@ -84,7 +91,19 @@ export interface LoggerOptions {
    * default); the uploads then say edition 2025 (Flag 9, split 11).
    */
   sm4?: { key: Sm4Key; form?: Sm4Form };
+  /** Days of interval data (2051, 2061, 2031) the logger's memory holds, counted back from its newest of each (default 2). */
+  historyDays?: number;
+  /** False: a logger that does not answer history requests at all (default true). */
+  answersHistory?: boolean;
 }
+
+/** One interval's data as the logger keeps it: its start and its factors. */
+interface Held {
+  t: number;
+  factors: Factors;
+}
+/** Whatever the days, a memory of at most this many intervals per CN. */
+const MAX_HELD = 100_000;
 
 /** Interval data: CN 2051 (minute), 2061 (hourly) or 2031 (daily), every `everyMs` on the Beijing clock. */
 export interface Aggregate {
@@ -117,7 +136,19 @@ export class Hj212Logger {
   /** The boundary each interval was last uploaded at. */
   private boundaries = new Map<string, number>();
   private lastQn = 0;
-  stats = { sent: 0, answered: 0, resent: 0, dropped: 0, connects: 0, clockSet: 0 };
+  /** Interval data held per CN (2051, 2061, 2031), oldest first. */
+  private held = new Map<string, Held[]>();
+  stats = {
+    sent: 0,
+    answered: 0,
+    resent: 0,
+    dropped: 0,
+    connects: 0,
+    clockSet: 0,
+    /** History requests answered, and the data packets sent in answer. */
+    historyRequests: 0,
+    historySent: 0,
+  };
   /** How far this logger's clock is off (its sample times and the time it reports); a 1012 request sets it. */
   clockOffsetMs = 0;
 
@@ -161,6 +192,7 @@ export class Hj212Logger {
 
   /** Queues one data upload (CN 2011, 2051, 2061 or 2031) with DataTime `t`, the sample or interval start. */
   upload(cn: string, t: number, factors: Factors): void {
+    if (isHistoryCn(cn)) this.hold(cn, t, factors);
     // QN is the time the packet is made; two uploads made in one millisecond still need two QNs.
     this.lastQn = Math.max(Date.now(), this.lastQn + 1);
     const qn = qnAt(this.lastQn);
@@ -187,6 +219,26 @@ export class Hj212Logger {
       this.stats.dropped++;
     }
     this.send(this.queue[this.queue.length - 1]!);
+  }
+
+  /** Keeps an interval in memory; what is older than the memory's days (or past MAX_HELD) is forgotten. */
+  private hold(cn: string, t: number, factors: Factors): void {
+    let h = this.held.get(cn);
+    if (!h) this.held.set(cn, (h = []));
+    // Intervals come in order; one out of order (a test's pinned upload) is put in its place.
+    const i = !h.length || h[h.length - 1]!.t < t ? -1 : h.findIndex((x) => x.t >= t);
+    if (i < 0) h.push({ t, factors });
+    else if (h[i]!.t === t) h[i] = { t, factors };
+    else h.splice(i, 0, { t, factors });
+    const keepFrom = h[h.length - 1]!.t - (this.o.historyDays ?? 2) * 86_400_000;
+    let drop = 0;
+    while (drop < h.length && (h[drop]!.t < keepFrom || h.length - drop > MAX_HELD)) drop++;
+    if (drop) h.splice(0, drop);
+  }
+
+  /** The DataTimes of a CN's intervals the logger still holds, oldest first. */
+  heldTimes(cn: string): number[] {
+    return (this.held.get(cn) ?? []).map((x) => x.t);
   }
 
   get unanswered(): number {
@@ -229,6 +281,10 @@ export class Hj212Logger {
           const p = parseSegment(f.segment.toString('utf8'));
           if (p.cn === '1011' || p.cn === '1012') {
             this.onTimeRequest(p);
+            continue;
+          }
+          if (isHistoryCn(p.cn) && p.st !== '91') {
+            if (this.o.answersHistory !== false) this.onHistoryRequest(p);
             continue;
           }
           if (p.cn !== '9014') continue;
@@ -276,6 +332,37 @@ export class Hj212Logger {
     write(answerFrame(p, '9012', 1));
   }
 
+  /**
+   * The platform asks for interval data between BeginTime and EndTime (CN 2051/2061/2031): 9011, then
+   * one packet per interval held in the window (the request's QN and CN, no answer asked), then 9012 —
+   * ExeRtn 1, or 100 when it holds nothing there, 3 when the window cannot be read.
+   */
+  private onHistoryRequest(p: Packet): void {
+    const write = (b: Buffer) => this.socket?.write(b);
+    write(answerFrame(p, '9011', QN_RTN.ready));
+    let w: { begin: number; end: number };
+    try {
+      w = historyWindowOf(p);
+    } catch {
+      write(answerFrame(p, '9012', EXE_RTN.conditionError));
+      return;
+    }
+    this.stats.historyRequests++;
+    const pw = this.o.pw ?? '123456';
+    let sent = 0;
+    for (const x of this.held.get(p.cn) ?? []) {
+      if (x.t < w.begin || x.t > w.end) continue;
+      // No answer asked (Flag A = 0), in the logger's edition; encrypted like its uploads where it encrypts.
+      const u = { qn: p.qn ?? qnAt(Date.now()), st: this.o.st, cn: p.cn, pw, mn: this.o.mn, flag: this.o.sm4 ? 8 : 4 };
+      const seg = uploadSegment({ ...u, dataTime: formatDataTime(x.t), factors: x.factors });
+      const sm4 = this.o.sm4;
+      write(sm4 ? encodeEncryptedFrame(seg, sm4.key, { form: sm4.form }) : encodeFrame(seg));
+      sent++;
+    }
+    this.stats.historySent += sent;
+    write(answerFrame(p, '9012', sent ? EXE_RTN.success : EXE_RTN.noData));
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.phase);
@@ -291,25 +378,54 @@ export interface LoggerSite {
   mn: string;
   st: string;
   factors: (t: Date) => Factors;
+  /** Interval data uploaded at its boundaries, worked out from the real-time factors. */
+  aggregates: Aggregate[];
 }
 
-/** National air stations (ST 22) and smokestacks (ST 31) behind HJ 212 loggers, each a pure function of its seed. */
+/** Interval data from a site's real-time factors, sampled every minute (every 5 minutes over a day). */
+function aggregatesOf(factors: (t: Date) => Factors, intervals: [Aggregate['cn'], number][]): Aggregate[] {
+  return intervals.map(([cn, everyMs]) => ({
+    cn,
+    everyMs,
+    factors: (from, len) => rtIntervalFactors(factors, from, len, Math.max(MINUTE, len / 288)),
+  }));
+}
+
+/**
+ * National air stations (ST 22: hourly and daily data) and smokestacks (ST 31: 10-minute, hourly and
+ * daily data) behind HJ 212 loggers, each a pure function of its seed.
+ */
 export function loggerSites(stations: number, cems: number, seed = 3000): LoggerSite[] {
   const mn = (s: number) => `150100A0${s.toString(16).toUpperCase().padStart(16, '0')}`;
   return [
-    ...Array.from({ length: stations }, (_, i): LoggerSite => ({
-      id: `st-${String(seed + i).padStart(4, '0')}`,
-      kind: 'air.station',
-      mn: mn(seed + i),
-      st: '22',
-      factors: (t) => airFactors(seed + i, t),
-    })),
-    ...Array.from({ length: cems }, (_, i): LoggerSite => ({
-      id: `cems-h${String(seed + stations + i).padStart(4, '0')}`,
-      kind: 'stack.cems',
-      mn: mn(seed + stations + i),
-      st: '31',
-      factors: (t) => stackFactors(seed + stations + i, t),
-    })),
+    ...Array.from({ length: stations }, (_, i): LoggerSite => {
+      const factors = (t: Date) => airFactors(seed + i, t);
+      return {
+        id: `st-${String(seed + i).padStart(4, '0')}`,
+        kind: 'air.station',
+        mn: mn(seed + i),
+        st: '22',
+        factors,
+        aggregates: aggregatesOf(factors, [
+          ['2061', HOUR],
+          ['2031', DAY],
+        ]),
+      };
+    }),
+    ...Array.from({ length: cems }, (_, i): LoggerSite => {
+      const factors = (t: Date) => stackFactors(seed + stations + i, t);
+      return {
+        id: `cems-h${String(seed + stations + i).padStart(4, '0')}`,
+        kind: 'stack.cems',
+        mn: mn(seed + stations + i),
+        st: '31',
+        factors,
+        aggregates: aggregatesOf(factors, [
+          ['2051', 10 * MINUTE],
+          ['2061', HOUR],
+          ['2031', DAY],
+        ]),
+      };
+    }),
   ];
 }

@@ -19,9 +19,11 @@ import {
   replyTo,
   requestFrame,
   toRecord,
+  versionOf,
   type Packet,
 } from '../../protocol/hj212.ts';
 import { decryptSegment, isEncryptedCn, peekHeader } from '../../protocol/hj212-sm4.ts';
+import { HistoryBackfill, HistorySlot, type HistoryCounts, type Marks } from './hj212-history.ts';
 import { decodeRecordParts, DEFAULT_LIMITS, EnvelopeError, type SampleRecord } from '../../protocol/envelope.ts';
 import { listen } from '../../protocol/listen.ts';
 import { log } from '../../protocol/log.ts';
@@ -95,6 +97,8 @@ export interface Hj212Stats extends PushStats {
   clockSet?: number;
   /** Devices with an SM4 key: packets whose CP did not decrypt with it (wrong key, corrupted, or sent plain). */
   decryptFailed?: number;
+  /** History fetched from the logger for holes in its series (links with `history.backfill`). */
+  history?: HistoryCounts;
 }
 
 export class Hj212Listener {
@@ -107,13 +111,19 @@ export class Hj212Listener {
   /** Per device: the (CN, sample time) keys of recently stored packets, oldest first. */
   private seen = new Map<string, Set<string>>();
   stats = { connections: 0, frames: 0, accepted: 0, rejected: 0, garbage: 0, unknownMn: 0, ignored: 0 };
+  /** Fetches what loggers hold for holes in their series (when the link's config has `history`). */
+  readonly history?: HistoryBackfill;
+  private slots = new Set<HistorySlot>();
 
   constructor(
     readonly cfg: Hj212LinkConfig,
     devices: Hj212DeviceConfig[],
-    private store: (records: SampleRecord[]) => void,
-    /** The clock warnings are rate-limited by (tests pin it). */
+    /** Stores records, with marks (the newest time per series) in the same transaction. */
+    private store: (records: SampleRecord[], marks?: Marks) => void,
+    /** The clock warnings are rate-limited by, and holes are measured to (tests pin it). */
     private readonly now: () => number = Date.now,
+    /** Marks an earlier run saved (`hj212/…` keys of the outbox). */
+    saved: Record<string, number> = {},
   ) {
     this.byMn = new Map(devices.map((d) => [d.mn, d]));
     for (const d of devices)
@@ -125,6 +135,18 @@ export class Hj212Listener {
         ...(d.sm4Key ? { decryptFailed: 0 } : {}),
       });
     this.encrypted = devices.some((d) => d.sm4Key);
+    if (cfg.history) {
+      const h = new HistoryBackfill(
+        cfg.history,
+        { name: cfg.name, offsetHours: cfg.offsetHours },
+        devices.map((d) => d.id),
+        saved,
+        (marks) => this.store([], marks),
+        now,
+      );
+      for (const d of devices) this.perDevice.get(d.id)!.history = h.counts.get(d.id)!;
+      this.history = h;
+    }
   }
 
   /** Some logger of the link encrypts its CP (SM4): segments may hold any byte. */
@@ -158,6 +180,8 @@ export class Hj212Listener {
     };
     // Loggers on this connection whose clock was asked for (once a connection).
     const asked = new Set<string>();
+    const slot = new HistorySlot(send);
+    this.slots.add(slot);
     s.setTimeout(IDLE_MS, () => s.destroy());
     s.on('data', (chunk: Buffer) => {
       for (const f of reader.push(chunk)) {
@@ -166,13 +190,15 @@ export class Hj212Listener {
           continue;
         }
         this.stats.frames++;
-        const reply = this.onFrame(warnings, f.segment, f.crc, send, asked);
+        const reply = this.onFrame(warnings, f.segment, f.crc, send, asked, slot);
         if (reply) send(reply);
       }
     });
     s.on('error', () => undefined); // a reset by the logger ends the connection like a close
     s.on('close', () => {
       this.sockets.delete(s);
+      this.slots.delete(slot);
+      this.history?.closed(slot);
       const e = reader.end();
       if (e) this.garbage(warnings, e);
       warnings.close();
@@ -191,6 +217,7 @@ export class Hj212Listener {
     crc: string,
     send: (b: Buffer) => void,
     asked: Set<string>,
+    slot: HistorySlot,
   ): Buffer | null {
     if (this.encrypted) {
       const plain = this.decrypted(warnings, segment, crc);
@@ -231,6 +258,17 @@ export class Hj212Listener {
       return refuse((e as Error).message);
     }
     if (dev.pw !== undefined && p.pw !== dev.pw) return refuse('wrong PW');
+    if (p.st !== '91') {
+      const pw = p.pw ?? dev.pw;
+      this.history?.seen(slot, {
+        id: dev.id,
+        mn: dev.mn,
+        crc: dev.crc,
+        st: p.st,
+        ...(pw !== undefined ? { pw } : {}),
+        edition: versionOf(p),
+      });
+    }
     // The logger's clock is asked for once a connection, after its first packet has been answered.
     if (this.cfg.maxClockDriftS > 0 && !asked.has(p.mn) && p.st !== '91') {
       asked.add(p.mn);
@@ -253,6 +291,7 @@ export class Hj212Listener {
     }
     if (p.cn === '1011' && p.cp.fields.SystemTime) this.onClock(dev, p, st, send);
     if (p.cn === '9011' || p.cn === '9012') {
+      this.history?.onAnswer(slot, p);
       this.stats.ignored++; // a logger's answers to our requests
       return null;
     }
@@ -287,13 +326,17 @@ export class Hj212Listener {
       throw e;
     }
     // A re-sent sample is the same sample: answered again, but not stored under a new seq (a replay
-    // would overwrite the first point with another seq, and an audit would see a hole).
+    // would overwrite the first point with another seq, and an audit would see a hole). Besides the
+    // recent keys: the newest time of the series (kept in the outbox, so also after a restart), and the
+    // start of a history window, which is a sample already stored.
     const key = `${p.cn} ${record.ts}`;
-    if (this.remembers(dev.id, key)) {
+    const newest = this.history?.lastOf(dev.id, p.cn);
+    const h = this.history?.onData(slot, dev.id, p.cn, record.ts);
+    if (this.remembers(dev.id, key) || newest === record.ts || h?.stored) {
       st.resent++;
       return needsAck(p) ? replyTo(p, dev.crc) : null;
     }
-    this.store([record]);
+    this.store([record], h?.marks);
     this.remember(dev.id, key);
     st.accepted++;
     st.lastTs = Math.max(st.lastTs ?? 0, record.ts);
@@ -388,6 +431,7 @@ export class Hj212Listener {
   }
 
   async close(): Promise<void> {
+    this.history?.stop(this.slots);
     if (!this.server) return;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server!.close(() => r()));

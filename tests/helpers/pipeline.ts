@@ -119,6 +119,8 @@ export interface PipelineOptions {
   hj212?: { id: string; kind: string; mn: string; codes?: Record<string, string>; sm4Key?: string }[];
   /** Run Mosquitto configured by `broker export --mosquitto` instead of our broker. */
   mosquitto?: boolean;
+  /** The hj212 link's `history:` settings. */
+  hj212History?: Record<string, unknown>;
 }
 
 export class Pipeline {
@@ -181,7 +183,15 @@ export class Pipeline {
     // Push links listen on port 0; the ports come back in the gateway's status (see listenPorts).
     const yaml = gatewayConfigFor(this.gwId, this.fleet.endpoints, {
       ...(this.o.rsd ? { rsd: { listen: '127.0.0.1:0', devices: this.o.rsd, token: PUSH_TOKEN } } : {}),
-      ...(this.o.hj212 ? { hj212: { listen: '127.0.0.1:0', devices: this.o.hj212 } } : {}),
+      ...(this.o.hj212
+        ? {
+            hj212: {
+              listen: '127.0.0.1:0',
+              devices: this.o.hj212,
+              ...(this.o.hj212History ? { history: this.o.hj212History } : {}),
+            },
+          }
+        : {}),
       ...(this.pty ? { serialPeer: this.pty.b } : {}),
       mqtt: {
         url: this.o.failover

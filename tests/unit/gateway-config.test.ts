@@ -222,6 +222,7 @@ describe('gateway config', () => {
       port: 9212,
       offsetHours: 8,
       maxClockDriftS: 0,
+      history: { backfill: true, maxWindowMs: 48 * 3_600_000, timeoutMs: 60_000, retries: 2, minuteIntervalMin: 10 },
     });
     expect(c.devices[1]).toEqual({
       id: 'st-1',
@@ -296,6 +297,35 @@ describe('gateway config', () => {
     expect(() => dev({ sm4_key: '0000000000000000', sm4_key_env: 'X' })).toThrow(
       'gateway.yaml: devices[0].sm4_key_env: give either sm4_key or sm4_key_env, not both',
     );
+  });
+
+  it("reads an hj212 link's history settings, and names a wrong one by file and key", () => {
+    const link = (history: unknown) => ({ name: 'loggers', type: 'hj212', listen: '0.0.0.0:9212', history });
+    const c = load({
+      ...base,
+      links: [
+        ...base.links,
+        link({ backfill: false, max_window_h: 6, timeout_s: 30, retries: 0, minute_interval_min: 1 }),
+      ],
+    });
+    expect((c.links[1] as { history: unknown }).history).toEqual({
+      backfill: false,
+      maxWindowMs: 6 * 3_600_000,
+      timeoutMs: 30_000,
+      retries: 0,
+      minuteIntervalMin: 1,
+    });
+    const bad = (history: unknown) => () => load({ ...base, links: [...base.links, link(history)] });
+    expect(bad({ backfill: 'yes' })).toThrow(
+      'gateway.yaml: links[1].history.backfill: expected true or false, got "yes"',
+    );
+    expect(bad({ max_window_h: 0 })).toThrow('gateway.yaml: links[1].history.max_window_h: expected at least 1, got 0');
+    expect(bad({ retries: 1.5 })).toThrow('gateway.yaml: links[1].history.retries: expected an integer, got 1.5');
+    expect(bad({ minute_interval_min: 7 })).toThrow(
+      'gateway.yaml: links[1].history.minute_interval_min: expected one of 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, got 7',
+    );
+    expect(bad({ window: 3 })).toThrow('gateway.yaml: links[1].history.window: unknown key');
+    expect(bad(true)).toThrow('gateway.yaml: links[1].history: expected a mapping');
   });
 
   it("reads the uplink's TLS files, and refuses a client certificate whose CN is not the gateway's user", () => {

@@ -40,6 +40,7 @@ const gateway = (id: string): GatewaySource => ({
     {
       cfg: { name: 'hj212-loggers', type: 'hj212' },
       stats: { connections: 1, frames: 5, accepted: 4, rejected: 1, garbage: 2, ignored: 0 },
+      history: { totals: { requested: 3, received: 40, timedOut: 1, done: 2, failed: 0 } },
     },
   ],
   modbusLinks: [{ cfg: { name: 'rs485-1' }, stats: { requests: 7, errors: 1, timeouts: 1, reconnects: 1 } }],
@@ -86,6 +87,8 @@ describe('metrics', () => {
     expect(value(text, 'qingcheng_gateway_hj212_frames_total', `${link},outcome="accepted"}`)).toBe(4);
     expect(value(text, 'qingcheng_gateway_hj212_frames_total', `${link},outcome="rejected"}`)).toBe(1);
     expect(value(text, 'qingcheng_gateway_hj212_garbage_total', `${link}}`)).toBe(2);
+    expect(value(text, 'qingcheng_gateway_hj212_history_total', `${link},outcome="received"}`)).toBe(40);
+    expect(value(text, 'qingcheng_gateway_hj212_history_total', `${link},outcome="timed_out"}`)).toBe(1);
     expect(value(text, 'qingcheng_gateway_modbus_timeouts_total', '{gateway="gw-a",link="rs485-1"}')).toBe(1);
   });
 
