@@ -101,4 +101,16 @@ describe('section references', () => {
     }
     expect(dead).toEqual([]);
   });
+
+  it('no file outside docs/ sends the reader to a document kept beside the project', () => {
+    const beside = /\bshared\/(?:domain|notes)\/|\bDESIGN\.md\b/;
+    const found = files(ROOT)
+      .filter((f) => f !== SELF)
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (beside.test(line) ? [`${relative(ROOT, f)}:${i + 1}`] : [])),
+      );
+    expect(found).toEqual([]);
+  });
 });
