@@ -19,6 +19,7 @@ import { TestPki } from '../helpers/certs.ts';
 import { Influxd } from '../helpers/influxd.ts';
 import { makeUsers, PASSWORDS, Proc, ROOT } from '../helpers/pipeline.ts';
 import { connectMqtt, getJson, logLine, portOf, postJson, written } from '../helpers/tls-procs.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-tls-'));
 const pki = new TestPki(join(dir, 'pki'));
@@ -237,8 +238,15 @@ describe('TLS and client certificates', () => {
     copyFileSync(next.server.cert, renewed.cert);
     copyFileSync(next.server.key, renewed.key);
     strict.child.kill('SIGHUP');
-    await logLine(strict, 'TLS certificate reloaded');
-    expect((await connectMqtt(strictAt, login, clients)).connected).toBe(true);
+    // The signal is handled in the broker's own time: the new certificate shows by a handshake that passes.
+    let op: MqttClient | undefined;
+    await waitFor(
+      'a client trusting only the new CA to get in after SIGHUP',
+      async () => !!(op = await connectMqtt(strictAt, login, clients)),
+      10_000,
+      200,
+    );
+    expect(op!.connected).toBe(true);
   });
 
   it('serves the console over HTTPS, on 127.0.0.1 unless told otherwise', async () => {
