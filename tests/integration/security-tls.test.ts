@@ -31,10 +31,6 @@ const clients: MqttClient[] = [];
 const influx = new Influxd(join(dir, 'influxdb'));
 
 let broker: Proc;
-/** The broker of --require-client-cert, its certificate in files a test renews. */
-let strict: Proc;
-let strictAt = '';
-const renewed = { cert: join(dir, 'renewed', 'broker.pem'), key: join(dir, 'renewed', 'broker.key') };
 let listening: Record<string, unknown>;
 let mqtts = '';
 let wss = '';
@@ -45,6 +41,15 @@ const withCert = (cn: string) => {
   const c = pki.client(cn);
   return { ca, cert: readFileSync(c.cert), key: readFileSync(c.key) };
 };
+
+/** A copy of the test server's certificate and key in `name`/, for a broker whose files a test renews. */
+function certFiles(name: string): { cert: string; key: string } {
+  const files = { cert: join(dir, name, 'broker.pem'), key: join(dir, name, 'broker.key') };
+  mkdirSync(join(dir, name));
+  copyFileSync(pki.server.cert, files.cert);
+  copyFileSync(pki.server.key, files.key);
+  return files;
+}
 
 function startBroker(extra: string[] = [], server = pki.server): Proc {
   const p = new Proc('broker', [
@@ -214,13 +219,10 @@ describe('TLS and client certificates', () => {
   });
 
   it('with --require-client-cert refuses a password alone, on every listener, and lets a certificate in', async () => {
-    mkdirSync(join(dir, 'renewed'));
-    copyFileSync(pki.server.cert, renewed.cert);
-    copyFileSync(pki.server.key, renewed.key);
-    strict = startBroker(['--require-client-cert'], renewed);
+    const strict = startBroker(['--require-client-cert'], certFiles('strict'));
     const line = await logLine(strict, 'broker listening');
     expect(line.client_certs).toBe('required');
-    const at = (strictAt = `mqtts://127.0.0.1:${portOf(line.mqtts)}`);
+    const at = `mqtts://127.0.0.1:${portOf(line.mqtts)}`;
     const login = { username: 'operator', password: PASSWORDS.operator };
     await expect(connectMqtt(at, { ca, ...login }, clients)).rejects.toThrow(/Not authorized/i);
     await expect(connectMqtt(`mqtt://127.0.0.1:${portOf(line.mqtt)}`, login, clients)).rejects.toThrow(
@@ -232,6 +234,9 @@ describe('TLS and client certificates', () => {
   });
 
   it('reads its certificate again on SIGHUP: a client trusting only the new CA then gets in', async () => {
+    const renewed = certFiles('renewed');
+    const strict = startBroker(['--require-client-cert'], renewed);
+    const strictAt = `mqtts://127.0.0.1:${portOf((await logLine(strict, 'broker listening')).mqtts)}`;
     const next = new TestPki(join(dir, 'next-pki'), 'Next CA');
     const login = { ...withCert('operator'), ca: readFileSync(next.ca) };
     await expect(connectMqtt(strictAt, login, clients)).rejects.toThrow(/self-signed|unable to verify|certificate/i);
