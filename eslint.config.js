@@ -57,7 +57,7 @@ export default tseslint.config(
   only('console', ['protocol', 'standards'], 'a component imports only protocol/ and standards/'),
   {
     // Tests take their helpers from tests/helpers/; only the command's own tests reach into cli/.
-    files: ['tests/unit/**/*.ts', 'tests/integration/**/*.ts'],
+    files: ['tests/unit/**/*.ts', 'tests/integration/**/*.ts', 'tests/e2e/**/*.ts'],
     ignores: ['tests/**/cli*.test.ts', 'tests/**/stack*.test.ts'],
     rules: {
       'no-restricted-imports': [

@@ -105,7 +105,7 @@ export class AuthChecker {
     const user = a.username === undefined ? undefined : this.users.get(a.username);
     if (!user) return { allow: false, reason: `unknown user ${a.username ?? '(none)'}` };
     const who: Principal = { username: user.username, role: user.role };
-    // A gateway's session is its name (§2.3): a request naming another client id is not one of its own.
+    // A gateway's session is its name (docs/protocol.md §2.3): a request naming another client id is not one of its own.
     if (who.role === 'gateway' && a.clientId !== undefined && a.clientId !== who.username)
       return { allow: false, reason: `gateway ${who.username} must use client id ${who.username}` };
     const { prefix, shards } = this.o;

@@ -28,7 +28,7 @@ export interface BrokerLimits {
 }
 
 const PACKET: Record<Role, number> = {
-  // The envelope contract (§3.7) plus room for the topic and the packet's own header.
+  // The envelope contract (docs/protocol.md §3.7) plus room for the topic and the packet's own header.
   gateway: ENVELOPE.maxBytes + 4 * KiB,
   // Operators only read: SUBSCRIBE, PUBACK, PINGREQ.
   operator: 4 * KiB,

@@ -308,7 +308,7 @@ export function encodeAck(a: Ack): Buffer {
 }
 
 /**
- * Ingest's word that it refused an envelope's header (§3.8), on `ack/{gw}`, not retained: nothing of the
+ * Ingest's word that it refused an envelope's header (docs/protocol.md §3.8), on `ack/{gw}`, not retained: nothing of the
  * envelope is settled, so the gateway is told why, and which seqs, when the envelope said.
  */
 export interface Refusal {

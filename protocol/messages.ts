@@ -62,7 +62,7 @@ export interface OnlineStatus {
   pushed?: Record<string, PushStats>;
   /** The port each of those links listens on, by link name, once it listens. */
   listening?: Record<string, number>;
-  /** The last envelope ingest refused (its header failed §3.8), and why; `uplink.refused` counts them. */
+  /** The last envelope ingest refused (its header failed docs/protocol.md §3.8), and why; `uplink.refused` counts them. */
   last_refusal?: { reason: string; from?: number; to?: number; ts: number };
   /** Per device that samples (not event devices such as remote sensing): its data capture. */
   capture?: Record<string, DeviceCapture>;

@@ -41,7 +41,7 @@ export interface AqiResult {
   exceeding?: string[];
   /** Every indicator of the report was present and valid. */
   complete: boolean;
-  /** What to publish: the AQI, or "NA" (2026 §5.3.1: incomplete data and AQI ≤ 100). */
+  /** What to publish: the AQI, or "NA" (HJ 633-2026 §5.3.1: incomplete data and AQI ≤ 100). */
   published: number | 'NA' | null;
   /** Special rules applied and inputs set aside, in words. */
   notes: string[];

@@ -15,7 +15,7 @@ export interface DeviceClass {
 }
 
 /**
- * Hohhot's monitoring plan (14th Five-Year eco-environment plan; shared/domain/device-classes.md).
+ * Hohhot's monitoring plan (14th Five-Year eco-environment plan; docs/scaling.md §1).
  * Cadences are the real-time uploads of each class (HJ 212 CN 2011: 30–60 s); remote sensing reports one
  * record per passing vehicle, 50–400 an hour by day, so a mid-day mean of 200.
  */

@@ -17,7 +17,15 @@ export interface InfluxdOptions {
   port?: number;
   /** Create the database at start (the default); off to test what meets a server without it. */
   createDatabase?: boolean;
+  /** How a free port is picked (freePort); a test gives one that loses the race on purpose. */
+  pickPort?: () => Promise<number>;
 }
+
+/** A picked port that something else took before influxd could bind it. */
+class PortTaken extends Error {}
+
+/** Start-ups tried on freshly picked ports before giving up. */
+const PICK_ATTEMPTS = 5;
 
 export class Influxd {
   private proc?: ChildProcess;
@@ -37,6 +45,11 @@ export class Influxd {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Starts influxd. Ports it picks (not chosen with --influx-port) were free a moment before influxd
+   * binds them: if something takes one first, influxd exits or another server answers, and it is
+   * started again on newly picked ports. A restart keeps its ports.
+   */
   async start(): Promise<this> {
     const bin = influxdPath();
     if (!bin) throw new InfluxdMissing();
@@ -44,8 +57,25 @@ export class Influxd {
     if (this.o.port && !this.proc)
       await portIsFree(this.o.port, 'stop what holds it, or choose another --influx-port (0 picks a free one)');
     mkdirSync(this.dir, { recursive: true });
-    this.port ||= await freePort();
-    this.rpcPort ||= await freePort();
+    const [pickHttp, pickRpc] = [!this.port, !this.rpcPort];
+    const pick = this.o.pickPort ?? (() => freePort());
+    for (let attempt = 1; ; attempt++) {
+      if (pickHttp) this.port = await pick();
+      if (pickRpc) this.rpcPort = await pick();
+      try {
+        await this.launch(bin);
+        break;
+      } catch (e) {
+        if (!(e instanceof PortTaken) || !(pickHttp || pickRpc) || attempt === PICK_ATTEMPTS)
+          throw e instanceof PortTaken ? new CliError(e.message) : e;
+      }
+    }
+    if (this.o.createDatabase !== false) await this.query(`CREATE DATABASE "${this.db}"`, 'POST');
+    return this;
+  }
+
+  /** One start-up on this.port and this.rpcPort; PortTaken when another process holds either. */
+  private async launch(bin: string): Promise<void> {
     const conf = join(this.dir, 'influxd.conf');
     writeFileSync(
       conf,
@@ -86,21 +116,37 @@ bind-address = "127.0.0.1:${this.rpcPort}"
     void this.exited.then(() => {
       dead = true;
     });
-    const died = () => new CliError(`influxd exited during start-up:\n${stderr.trim()}`);
+    const died = () =>
+      /address already in use/.test(stderr)
+        ? new PortTaken(`influxd could not bind port ${this.port} or ${this.rpcPort}: ${stderr.trim().slice(-300)}`)
+        : new CliError(`influxd exited during start-up:\n${stderr.trim()}`);
     await waitFor(
       `influxd on port ${this.port}`,
-      async () => {
-        if (dead) throw died();
-        return (await fetch(`${this.url}/ping`)).status === 204;
-      },
+      // An influxd that exited ends the wait at once (waitFor retries what throws).
+      async () => dead || (await fetch(`${this.url}/ping`, { signal: AbortSignal.timeout(2000) })).status === 204,
       30_000,
     ).catch(async (e) => {
       if (dead) throw died();
       await this.stop();
       throw e;
     });
-    if (this.o.createDatabase !== false) await this.query(`CREATE DATABASE "${this.db}"`, 'POST');
-    return this;
+    if (dead) throw died();
+    // A /ping is any InfluxDB's: this one is ours if it keeps its metadata in our directory.
+    if (!(await this.isOurs())) {
+      await this.stop();
+      throw new PortTaken(`port ${this.port} is another server's (its data is not in ${this.dir})`);
+    }
+  }
+
+  /** Whether the server on this.port keeps its metadata in this.dir (SHOW DIAGNOSTICS names the dir). */
+  private async isOurs(): Promise<boolean> {
+    try {
+      const r = await this.query('SHOW DIAGNOSTICS');
+      const meta = r.results[0]?.series?.find((x) => x.name === 'config-meta');
+      return meta?.values[0]?.[meta.columns.indexOf('dir')] === join(this.dir, 'meta');
+    } catch {
+      return false;
+    }
   }
 
   /** Runs InfluxQL; returns the parsed JSON. */

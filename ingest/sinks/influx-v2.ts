@@ -1,5 +1,5 @@
 // InfluxDB /api/v2/write (2.x, 1.8+, 3.x, and servers that speak it such as VictoriaMetrics).
-import { clientPost } from './influxdb-client.ts';
+import { clientPost, clientQuery } from './influxdb-client.ts';
 import type { Endpoint } from './line-sink.ts';
 
 /** How batches are posted: @influxdata/influxdb-client's transport (gzip), or the sink's own keep-alive HTTP pool. */
@@ -22,8 +22,9 @@ export function influxV2(o: InfluxV2Options): Endpoint {
   const client = o.client ?? 'influxdb-client';
   // Restores read through the InfluxQL compatibility endpoint: InfluxDB 2.x maps each bucket to a
   // database of the same name, 1.8 takes the "db/rp" bucket's db, 3.x serves it too. Servers without
-  // it (VictoriaMetrics) answer with an error, and the worker starts with empty windows. Flux queries
-  // (2.x without a DBRP mapping) are not used: there is no 2.x server here to test them against.
+  // it (VictoriaMetrics) answer with an error, and the worker starts with empty windows. With the
+  // client library, those reads go through its transport as the writes do. Flux queries (2.x without a
+  // DBRP mapping) are not used: there is no 2.x server here to test them against.
   const [db, rp] = o.bucket.split('/');
   const query = new URLSearchParams({ db: db!, epoch: 'ms', ...(rp ? { rp } : {}) });
   return {
@@ -32,7 +33,10 @@ export function influxV2(o: InfluxV2Options): Endpoint {
     describe: `${o.url} /api/v2/write bucket=${o.bucket}${client === 'http' ? ' (http)' : ''}`,
     queryUrl: `${base}/query?${query}`,
     ...(client === 'influxdb-client'
-      ? { post: clientPost({ url: base, path: `/api/v2/write?${q}`, ...(o.token ? { token: o.token } : {}) }) }
+      ? {
+          post: clientPost({ url: base, path: `/api/v2/write?${q}`, ...(o.token ? { token: o.token } : {}) }),
+          query: clientQuery({ url: base, ...(o.token ? { token: o.token } : {}) }),
+        }
       : {}),
     // Creating a bucket takes an org id, a token allowed to, and a retention choice: a person's decision, so it is only said how.
     missing: {

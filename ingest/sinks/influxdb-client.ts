@@ -7,7 +7,7 @@
 // retries and acknowledgement stay LineSink's.
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import { parseRetryAfter } from './http-post.ts';
-import type { Answer, Post } from './line-sink.ts';
+import type { Answer, Post, Query } from './line-sink.ts';
 
 export interface ClientPostOptions {
   /** Base URL of the server. */
@@ -54,4 +54,22 @@ function answerOf(e: HttpError): Answer {
   // A JSON error's message is the server's reason; otherwise the body as the server sent it.
   const text = (e.json !== undefined ? e.message : (e.body ?? e.message)).slice(0, 500);
   return { status: e.statusCode, text, ...(after !== undefined ? { retryAfterMs: after } : {}) };
+}
+
+/**
+ * Reads restore queries (InfluxQL /query, which InfluxDB 2.x serves for a bucket mapped to a database)
+ * through the library's transport: the same token and error parsing as the writes, the answer streamed
+ * chunk by chunk. Its QueryApi speaks Flux only, which a 1.x-compatible restore cannot use.
+ */
+export function clientQuery(o: { url: string; token?: string }): Query {
+  const transport = new InfluxDB({ url: o.url, timeout: 0, ...(o.token ? { token: o.token } : {}) }).transport;
+  return async function* (url, signal) {
+    if (!url.startsWith(o.url)) throw new Error(`${url} is not under ${o.url}`);
+    try {
+      yield* transport.iterate(url.slice(o.url.length), '', { method: 'GET', signal });
+    } catch (e) {
+      if (e instanceof HttpError) throw new Error(`HTTP ${e.statusCode} ${answerOf(e).text.slice(0, 200)}`);
+      throw signal.aborted ? (signal.reason as Error) : e;
+    }
+  };
 }

@@ -24,6 +24,8 @@ export interface Endpoint {
   missing?: Missing;
   /** How a batch is posted; over a keep-alive HTTP pool to `url` with `headers` when not set. */
   post?: Post;
+  /** How a query's answer is read (GET of a URL under `queryUrl`); `fetch` with `headers` when not set. */
+  query?: Query;
 }
 
 export interface Missing {
@@ -44,6 +46,9 @@ export interface Answer {
 
 /** Posts one batch (lines as UTF-8, one per line); rejects when no answer came (refused connection, timeout through `signal`). */
 export type Post = (body: Buffer, signal: AbortSignal) => Promise<Answer>;
+
+/** GETs `url`, its body as it streams in; throws `HTTP {status} {reason}` on an error answer. */
+export type Query = (url: string, signal: AbortSignal) => AsyncIterable<Uint8Array>;
 
 export interface SinkOptions {
   batchLines: number;

@@ -1,5 +1,5 @@
 // SIM-FUMES: a catering-fume monitor on a restaurant's exhaust (GB 18483-2001, limit 2.0 mg/m³;
-// /work/shared/domain device-classes.md §3). The kitchen cooks at lunch (10:30–14:00, peak 12:00) and
+// docs/standards/limits.md §3). The kitchen cooks at lunch (10:30–14:00, peak 12:00) and
 // dinner (16:30–21:30, peak 18:30), some sites late into the night; outside those hours the fan is off
 // and the reading sits near zero. With the electrostatic purifier on, fumes stay 0.2–1.2 mg/m³ with
 // stir-fry spikes; its plates foul over a 30-day cleaning cycle, so the treated level creeps up; on a

@@ -1,5 +1,5 @@
 // SIM-NH3SLIP: an ammonia-slip analyser (TDLAS) at the outlet of a coal-fired unit's SCR reactor
-// (device-classes.md §4; profile scr-slip, 2.5 mg/m³). Healthy slip is 0.3–1.5 mg/m³, following the
+// (docs/standards/limits.md §4; profile scr-slip, 2.5 mg/m³). Healthy slip is 0.3–1.5 mg/m³, following the
 // unit's load (higher by day); the catalyst ages over a two-year life, so slip creeps up until the
 // layer is replaced; about once in a hundred hours the ammonia injection overshoots for up to an hour,
 // slip jumps while outlet NOx falls below its set-point. The analyser blows back its probe every 4 h

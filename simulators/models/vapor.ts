@@ -1,5 +1,5 @@
 // SIM-VAPOR: a gas station's vapour-recovery online monitoring (GB 20952-2020 Appendix E;
-// device-classes.md §1.6). Each nozzle is a device sending one record per fuelling (A/L and litres);
+// docs/standards/limits.md §5). Each nozzle is a device sending one record per fuelling (A/L and litres);
 // the station's sensor device sends tank gauge pressure and the unloading point's vapour concentration
 // every 30 s. Fuellings follow the day (commuter peaks at 08:00 and 18:00, few at night), 15 % of them
 // under 15 L (not valid for A/L). A healthy nozzle's A/L is N(1.10, 0.06); on a quarter of the nozzles

@@ -1,5 +1,5 @@
 // SIM-VOC: NMHC at the in-plant monitoring point of an auto-repair paint shop (GB 37822-2019 Table A.1,
-// 10 mg/m³ as the 1-h mean; device-classes.md §2). The shop works 08:30–18:00, Monday to Saturday, with
+// 10 mg/m³ as the 1-h mean; docs/standards/limits.md §4). The shop works 08:30–18:00, Monday to Saturday, with
 // spray cycles of 20–40 min in most hours (NMHC 3–8 mg/m³ outside the booth) and 0.5–1.5 mg/m³ idle;
 // the activated carbon saturates over a 60-day replacement cycle, so spray peaks grow; rarely the
 // treatment is bypassed. The FID analyser calibrates daily at 07:00 (10 min, flag C). THC is NMHC

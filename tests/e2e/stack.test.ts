@@ -242,16 +242,26 @@ it('--network hohhot runs the plan (here a fiftieth of it), says what it started
 });
 
 it('keeps its passwords across restarts, and gives a new gateway a new one', async () => {
-  const first = JSON.parse(readFileSync(join(dir, 'credentials.json'), 'utf8')) as Record<string, { password: string }>;
-  const s = stack(['--dir', dir, ...FREE_PORTS, ...SMALL, '--gateways', '3', '--stations', '3']);
+  const own = join(base, 'restarted');
+  const credentials = () =>
+    JSON.parse(readFileSync(join(own, 'credentials.json'), 'utf8')) as Record<string, { password: string }>;
+  const once = stack(['--dir', own, ...FREE_PORTS, ...SMALL, '--gateways', '2', '--stations', '2']);
+  try {
+    await ready(once);
+  } finally {
+    await stop(once);
+  }
+  const first = credentials();
+  expect(operatorPassword(once)).toBe(first.operator!.password);
+  const s = stack(['--dir', own, ...FREE_PORTS, ...SMALL, '--gateways', '3', '--stations', '3']);
   try {
     await ready(s);
     expect(operatorPassword(s)).toBe(first.operator!.password);
   } finally {
     await stop(s);
   }
-  const now = JSON.parse(readFileSync(join(dir, 'credentials.json'), 'utf8')) as Record<string, { password: string }>;
-  expect(statSync(join(dir, 'credentials.json')).mode & 0o777).toBe(0o600);
+  const now = credentials();
+  expect(statSync(join(own, 'credentials.json')).mode & 0o777).toBe(0o600);
   for (const user of ['gw-sim-01', 'gw-sim-02', 'ingest', 'operator'])
     expect(now[user]!.password).toBe(first[user]!.password);
   expect(now['gw-sim-03']!.password).toMatch(/^[\w-]{16}$/);

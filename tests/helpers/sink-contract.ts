@@ -2,14 +2,15 @@
 // real server on a free port (tests/integration/sink-contract.test.ts runs it for InfluxDB 1.x /write,
 // and /api/v2/write over the sink's own HTTP pool and over @influxdata/influxdb-client). What a server cannot do on demand
 // (401, 403, slow answers, Retry-After) is tested against a local stub in tests/unit/line-sink.test.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineSink, type Endpoint, type SinkOptions } from '../../ingest/sinks/line-sink.ts';
 import { nsTimestamp } from '../../protocol/line-protocol.ts';
 import { setLogStream } from '../../protocol/log.ts';
-import { realClockEnv } from './clock.ts';
 import type { Influxd } from './influxd.ts';
-import { freePort, waitFor } from './wait.ts';
+import { startOnPickedPort } from './picked-port.ts';
+import { victoriaMetricsOn } from './victoria-metrics.ts';
+import { waitFor } from './wait.ts';
 
 /** One stored copy of a line `{m},dev=… v=…,seq=… {time}`. */
 export interface Stored {
@@ -316,10 +317,14 @@ export class VictoriaMetricsServer {
   }
 
   async start(): Promise<void> {
-    this.port ||= await freePort();
-    const args = [`-storageDataPath=${this.dir}`, `-httpListenAddr=127.0.0.1:${this.port}`, '-retentionPeriod=100y'];
-    this.proc = spawn('victoria-metrics', args, { stdio: 'ignore', env: realClockEnv() });
-    await waitFor('victoria-metrics', async () => (await fetch(`${this.url}/health`)).ok, 30_000);
+    const server = victoriaMetricsOn(this.dir, ['-retentionPeriod=100y']);
+    if (this.port) {
+      // A restart takes the port it had (the sink under test keeps its URL).
+      this.proc = server.spawn(this.port);
+      await waitFor('victoria-metrics', () => server.answers(this.port), 30_000);
+      return;
+    }
+    ({ port: this.port, proc: this.proc } = await startOnPickedPort('victoria-metrics', server));
   }
 
   async stop(): Promise<void> {

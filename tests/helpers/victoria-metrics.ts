@@ -1,8 +1,8 @@
 // A private VictoriaMetrics (Debian's `victoria-metrics`): a real server that accepts InfluxDB
 // /api/v2/write line protocol, to test the v2 sink end to end.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, waitFor } from '../../cli/services/ports.ts';
 import { realClockEnv } from './clock.ts';
+import { startOnPickedPort, type PickedPortServer } from './picked-port.ts';
 
 export class VictoriaMetrics {
   private proc?: ChildProcess;
@@ -15,19 +15,13 @@ export class VictoriaMetrics {
   }
 
   async start(): Promise<this> {
-    this.port = await freePort();
     // Deduplication at 1 ms makes a replayed sample overwrite itself, as InfluxDB's point key does.
-    this.proc = spawn(
+    const { port, proc } = await startOnPickedPort(
       'victoria-metrics',
-      [
-        `-storageDataPath=${this.dir}`,
-        `-httpListenAddr=127.0.0.1:${this.port}`,
-        '-retentionPeriod=100y',
-        '-dedup.minScrapeInterval=1ms',
-      ],
-      { stdio: 'ignore', env: realClockEnv() },
+      victoriaMetricsOn(this.dir, ['-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms']),
     );
-    await waitFor('victoria-metrics', async () => (await fetch(`${this.url}/health`)).ok, 30_000);
+    this.port = port;
+    this.proc = proc;
     return this;
   }
 
@@ -59,4 +53,19 @@ export class VictoriaMetrics {
     this.proc.kill('SIGTERM');
     await exited;
   }
+}
+
+/** victoria-metrics with its data in `dir` and `args`; the server on a port is ours if /flags names `dir`. */
+export function victoriaMetricsOn(dir: string, args: string[]): PickedPortServer {
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  return {
+    spawn: (port) =>
+      spawn('victoria-metrics', [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, ...args], {
+        stdio: 'ignore',
+        env: realClockEnv(),
+      }),
+    answers: async (port) => (await fetch(`${url(port)}/health`, { signal: AbortSignal.timeout(2000) })).ok,
+    isOurs: async (port) =>
+      (await (await fetch(`${url(port)}/flags`)).text()).includes(`-storageDataPath=${JSON.stringify(dir)}`),
+  };
 }

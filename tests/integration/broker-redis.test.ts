@@ -36,8 +36,8 @@ const client = (port: number, username: string, password: string, clientId: stri
 
 describe('broker state in Redis', () => {
   it("keeps retained messages and an offline session's queued QoS 1 messages across a broker restart", async () => {
-    const port = await freePort();
-    let broker = await new Broker({ port, users, redis: redis.url }).start();
+    let broker = await new Broker({ port: 0, users, redis: redis.url }).start();
+    const port = broker.port; // the restart below takes the same one
     // An ingest-like persistent session subscribes, then goes away.
     const ingest = await client(port, 'ingest', PASSWORDS.ingest, 'ingest-r', false);
     await ingest.subscribeAsync(t.up('gw-r1'), { qos: 1 });

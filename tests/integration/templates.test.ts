@@ -17,6 +17,7 @@ import { aq6Reading } from '../../simulators/models/aq6.ts';
 import { cemsReading } from '../../simulators/models/cems.ts';
 import { TemplateUnit } from '../../simulators/models/template-unit.ts';
 import { AirFleet } from '../../simulators/stations.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-templates-it-'));
@@ -90,40 +91,31 @@ describe('qingcheng simulate --template', () => {
     }
   });
 
-  /** Starts the simulator and resolves once it has written its gateway config (its log says so). */
-  async function simulate(args: string[]): Promise<string> {
-    const p = spawn(process.execPath, [join(ROOT, 'bin/qingcheng.js'), 'simulate', ...args], {
-      cwd: dir,
-      env: { ...process.env, QINGCHENG_LOG: 'info' },
-    });
+  /**
+   * Starts the simulator and resolves with what it printed once the gateway config it writes to `cfgFile`
+   * loads (the config is the simulator's answer; what it prints comes before it).
+   */
+  async function simulate(args: string[], cfgFile: string): Promise<string> {
+    const p = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/qingcheng.js'), 'simulate', ...args, '--write-gateway-config', cfgFile],
+      { cwd: dir, env: { ...process.env, QINGCHENG_LOG: 'info' } },
+    );
     child = p;
     let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const seen = (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('"wrote gateway config"')) resolve();
-      };
-      p.stdout!.on('data', seen);
-      p.stderr!.on('data', seen);
-      p.once('exit', (code) => reject(new Error(`simulate exited (${code}) before writing its config:\n${out}`)));
-    });
+    const seen = (c: Buffer) => (out += c.toString());
+    p.stdout!.on('data', seen);
+    p.stderr!.on('data', seen);
+    const exited = new Promise<never>((_, reject) =>
+      p.once('exit', (code) => reject(new Error(`simulate exited (${code}) before writing its config:\n${out}`))),
+    );
+    await Promise.race([waitFor(`the gateway config ${cfgFile}`, () => !!loadGatewayConfig(cfgFile), 30_000), exited]);
     return out;
   }
 
   it('serves units of a vendor template that a gateway config reads as the template says', async () => {
     const cfgFile = join(dir, 'gw-gm32.yaml');
-    const out = await simulate([
-      '--template',
-      'SICK-GM32',
-      '--units',
-      '2',
-      '--port',
-      '0',
-      '--seed',
-      '2000',
-      '--write-gateway-config',
-      cfgFile,
-    ]);
+    const out = await simulate(['--template', 'SICK-GM32', '--units', '2', '--port', '0', '--seed', '2000'], cfgFile);
     expect(out).toMatch(/SICK-GM32 sick-gm32-2000 at modbus-tcp:\/\/127\.0\.0\.1:\d+ unit 1/);
     expect(out).toContain('SICK-GM32: 5 UNVERIFIED fact(s)');
     const cfg = loadGatewayConfig(cfgFile);
@@ -168,16 +160,7 @@ describe('qingcheng simulate --template', () => {
       }),
     );
     const cfgFile = join(dir, 'gw-acme.yaml');
-    await simulate([
-      '--template',
-      'ACME-PM',
-      '--templates-dir',
-      'my-templates',
-      '--port',
-      '0',
-      '--write-gateway-config',
-      cfgFile,
-    ]);
+    await simulate(['--template', 'ACME-PM', '--templates-dir', 'my-templates', '--port', '0'], cfgFile);
     const cfg = loadGatewayConfig(cfgFile);
     const d = cfg.devices.filter(isPolled)[0]!;
     expect(d.template.file).toBe(join(mine, 'acme-pm.yaml'));

@@ -154,7 +154,7 @@ interface Vector {
 }
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/aqi-vectors.json', import.meta.url), 'utf8')) as Vector[];
 
-describe('public AQI vectors (shared/domain/vectors/aqi.json; where a source disagrees, `recomputed` is right)', () => {
+describe('public AQI vectors (tests/fixtures/aqi-vectors.json; where a source disagrees, `recomputed` is right)', () => {
   it.each(vectors.map((v) => [v.id, v] as const))('%s', (_id, v) => {
     const r = computeAqi(v.inputs, v.edition, v.report);
     const want = v.recomputed;

@@ -55,7 +55,7 @@ const isObj = (x: unknown): x is Doc => typeof x === 'object' && x !== null && !
 const isSeq = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** The documented rules (§3.1–3.7), written out again from the text, independent of the decoder. */
+/** The documented rules (docs/protocol.md §3.1–3.7), written out again from the text, independent of the decoder. */
 function violation(doc: unknown, text: string, limits: DecodeLimits): string | null {
   if (Buffer.byteLength(text) > limits.maxBytes) return 'envelope size';
   if (!isObj(doc)) return 'not an object';
@@ -105,7 +105,7 @@ function recordViolation(r: unknown, limits: DecodeLimits): string | null {
 }
 
 /**
- * §4's plausible ranges, from the registry's table; a range from 0 reaches 1 % of its top below zero (an
+ * docs/protocol.md §4's plausible ranges, from the registry's table; a range from 0 reaches 1 % of its top below zero (an
  * analyser's zero drift); a cumulative (`_cou`) value only must not be negative.
  */
 function plausible(name: string, v: number): boolean {

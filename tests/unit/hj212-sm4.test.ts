@@ -1,5 +1,5 @@
 // HJ 212-2025 SM4 of the CP data area: the GB/T 32907 vector, the standard's Appendix A.2 examples
-// (recomputed in the domain reference, hj212-2025.md §5.3), both wire forms, keys, and the frame reader
+// (docs/standards/hj212.md §10), both wire forms, keys, and the frame reader
 // taking ciphertext that holds `##`.
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FrameReader, Hj212Error, parseSegment, type RawFrame } from '../../protocol/hj212.ts';

@@ -257,7 +257,7 @@ describe('HJ 212 stream resync (docs/standards/hj212.md §1.3)', () => {
   });
 });
 
-describe('HJ 212-2025 (hj212-2025.md §8)', () => {
+describe('HJ 212-2025 (docs/standards/hj212.md §8)', () => {
   it('checks the official examples with the 2017 CRC, and answers a heartbeat with 9013', () => {
     const p = packet(
       '##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200',

@@ -1,7 +1,7 @@
 // The emission judge for ammonia slip, VOC and catering fumes through the engine: GB 37822 / GB 16297
 // NMHC on single values and 1-hour means, GB 18483 fumes and the purifier state, SCR/SNCR slip and the
-// GB 4915 kiln limit at 10 % O2, and a restart in the middle of an hour. Numbers: docs/standards/limits.md
-// §3–4 (shared/domain/device-classes.md §2–4, standards.md §5.4–5.5). Every time is pinned.
+// GB 4915 kiln limit at 10 % O2, and a restart in the middle of an hour. Numbers:
+// docs/standards/limits.md §2–4. Every time is pinned.
 import { describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../ingest/engine/alarms.ts';
 import type { DeviceSettings } from '../../ingest/engine/devices.ts';

@@ -1,6 +1,6 @@
 // GB 3096-2008 through the engine: hourly Leq and the day (L_d) and night (L_n) period levels against
 // the zone's limits, the 06:00 and 22:00 Beijing boundaries, the night Lmax rule, and a restart.
-// Numbers: docs/standards/limits.md §7 (shared/domain/standards.md §5.7). Every time is pinned.
+// Numbers: docs/standards/limits.md §7. Every time is pinned.
 import { describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../ingest/engine/alarms.ts';
 import type { DeviceSettings } from '../../ingest/engine/devices.ts';

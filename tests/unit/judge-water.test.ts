@@ -1,6 +1,6 @@
 // GB 3838-2002 through the engine: each indicator against the target class (lake and river columns),
 // the section's class (single-factor, 劣V beyond V) on live/ and in water_class, drinking-water sources,
-// and outfalls on their own limits. Numbers: docs/standards/limits.md §6 (shared/domain/standards.md §5.6).
+// and outfalls on their own limits. Numbers: docs/standards/limits.md §6.
 import { describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../ingest/engine/alarms.ts';
 import type { DeviceSettings } from '../../ingest/engine/devices.ts';

@@ -14,7 +14,7 @@ describe('Modbus RTU CRC (docs/standards/modbus.md §1 vectors)', () => {
     expect(Buffer.from([c & 0xff, c >> 8]).toString('hex')).toBe(hex(crc).toString('hex'));
   });
 
-  it('frames the SIM-AQ6 request of §6.4', () => {
+  it('frames the SIM-AQ6 request of docs/standards/modbus.md §6', () => {
     expect(rtuFrame(1, readRequestPdu(FC_READ_HOLDING, 0, 12))).toEqual(hex('01 03 00 00 00 0C 45 CF'));
   });
 });

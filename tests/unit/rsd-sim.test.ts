@@ -23,7 +23,7 @@ describe('SIM-RSD', () => {
     expect(week.every((p, i) => i === 0 || p.ts >= week[i - 1]!.ts)).toBe(true);
   });
 
-  it('has the fleet mix, invalid share and high-emitter share of §5.3', () => {
+  it('has the fleet mix, invalid share and high-emitter share of docs/standards/limits.md §8.4', () => {
     const share = (f: (p: (typeof week)[number]) => boolean, of = week) => of.filter(f).length / of.length;
     expect(share((p) => p.a!.fuel === 'gasoline')).toBeCloseTo(0.85, 1);
     expect(share((p) => p.a!.fuel === 'diesel')).toBeCloseTo(0.1, 1);

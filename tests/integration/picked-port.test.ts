@@ -1,0 +1,68 @@
+// Test servers that cannot listen on port 0 (redis-server, victoria-metrics) start on a picked port:
+// when something takes it first, or another server answers there, they start again on a new one, so a
+// test never talks to a server that is not its own.
+import http from 'node:http';
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { startOnPickedPort } from '../helpers/picked-port.ts';
+import { RedisServer } from '../helpers/redis.ts';
+import { victoriaMetricsOn } from '../helpers/victoria-metrics.ts';
+import { freePort } from '../helpers/wait.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'qingcheng-picked-port-'));
+const servers: net.Server[] = [];
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Listens on a port the OS picks and holds it; the port. */
+async function hold(server: net.Server): Promise<number> {
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** Picks `first` once, then free ports, as if another process had taken `first` in between. */
+function losingFirst(first: number): () => Promise<number> {
+  let picked = false;
+  return async () => (picked ? freePort() : ((picked = true), first));
+}
+
+const killed = (p: ChildProcess) => () => {
+  const gone = new Promise((r) => p.once('exit', r));
+  p.kill();
+  return gone;
+};
+
+it('redis-server: a picked port held by another process is left for a new one', async () => {
+  const taken = await hold(net.createServer((c) => c.destroy()));
+  const redis = await new RedisServer(dir, losingFirst(taken)).start();
+  stops.push(() => redis.stop());
+  expect(redis.port).not.toBe(taken);
+});
+
+it('redis-server: another server answering PING on the picked port is not taken for ours', async () => {
+  const impostor = await hold(net.createServer((c) => c.on('data', () => c.write('+PONG\r\n'))));
+  const redis = await new RedisServer(dir, losingFirst(impostor)).start();
+  stops.push(() => redis.stop());
+  expect(redis.port).not.toBe(impostor);
+});
+
+it('victoria-metrics: another server answering /health and /flags on the picked port is not taken for ours', async () => {
+  const impostor = await hold(http.createServer((_req, res) => res.end('-storageDataPath="/somewhere/else"\n')));
+  const vm = await startOnPickedPort(
+    'victoria-metrics',
+    victoriaMetricsOn(join(dir, 'vm'), ['-retentionPeriod=100y']),
+    losingFirst(impostor),
+  );
+  stops.push(killed(vm.proc));
+  expect(vm.port).not.toBe(impostor);
+  expect((await fetch(`http://127.0.0.1:${vm.port}/health`)).ok).toBe(true);
+});
