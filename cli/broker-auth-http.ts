@@ -5,6 +5,7 @@ import { loadUsers } from '../broker/users.ts';
 import { log } from '../protocol/log.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
 import { int, parse } from './args.ts';
+import { READY_FILE_OPT, writeReadyFile } from './ready-file.ts';
 import { onShutdown } from './signals.ts';
 
 const OPTS = {
@@ -19,6 +20,7 @@ const OPTS = {
   shards: { type: 'string', default: String(DEFAULT_SHARDS), help: 'number of up/ shards (as every process uses)' },
   'max-body': { type: 'string', default: '16384', help: 'largest request body, bytes (larger: 413)' },
   'max-pending': { type: 'string', default: '256', help: 'logins checked at once (more: 503)' },
+  ...READY_FILE_OPT,
 } as const;
 
 const USAGE = 'Usage: qingcheng broker auth-http [--port N] [--host H] [--users FILE] [--prefix P] [--shards S]';
@@ -40,6 +42,10 @@ export async function authHttpCommand(argv: string[]): Promise<void> {
     vernemq: `${base}/vernemq/auth_on_register (auth_on_publish, auth_on_subscribe)`,
     health: `${base}/health`,
   });
+  const unready = writeReadyFile(a['ready-file'], { http: server.port });
   process.on('SIGHUP', () => server.reloadUsers());
-  onShutdown(() => server.stop());
+  onShutdown(() => {
+    unready();
+    return server.stop();
+  });
 }

@@ -4,6 +4,7 @@ import { log } from '../protocol/log.ts';
 import { Metrics, serveMetrics } from '../protocol/metrics.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
 import { int, parse, UsageError } from './args.ts';
+import { READY_FILE_OPT, writeReadyFile } from './ready-file.ts';
 import { onShutdown } from './signals.ts';
 
 const OPTS = {
@@ -59,6 +60,7 @@ const OPTS = {
     help: 'connection attempts one address may make at once (behind a proxy, every client shares its address)',
   },
   'connect-rate': { type: 'string', default: '20', help: 'connection attempts per second one address gets back' },
+  ...READY_FILE_OPT,
 } as const;
 
 const USER_OPTS = {
@@ -124,12 +126,21 @@ export async function run(argv: string[]): Promise<void> {
     anonymous: a['allow-anonymous'],
     state: a.redis ? 'redis' : 'memory',
   });
+  const unready = writeReadyFile(a['ready-file'], {
+    mqtt: broker.port,
+    health: broker.healthPort,
+    ...(a['ws-port'] !== undefined ? { ws: broker.wsPort } : {}),
+    ...(tls.tlsPort !== undefined ? { tls: broker.tlsPort } : {}),
+    ...(tls.wssPort !== undefined ? { wss: broker.wssPort } : {}),
+    metrics: served?.port,
+  });
   // The users file is also watched; SIGHUP reloads it at once, and the TLS files (renewed certificates).
   process.on('SIGHUP', () => {
     broker.reloadUsers();
     broker.reloadTls();
   });
   onShutdown(async () => {
+    unready();
     await served?.close();
     await broker.stop();
   });

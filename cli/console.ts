@@ -3,6 +3,7 @@
 import { ConsoleServer } from '../console/server.ts';
 import { DEFAULT_PREFIX } from '../protocol/topics.ts';
 import { int, parse, UsageError } from './args.ts';
+import { READY_FILE_OPT, writeReadyFile } from './ready-file.ts';
 import { onShutdown } from './signals.ts';
 
 const OPTS = {
@@ -32,6 +33,7 @@ const OPTS = {
   },
   'influx-username': { type: 'string', env: 'INFLUX_USERNAME', help: 'InfluxDB user' },
   'influx-password': { type: 'string', env: 'INFLUX_PASSWORD', help: 'InfluxDB password' },
+  ...READY_FILE_OPT,
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -52,6 +54,10 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write(
     `operator console at ${a['tls-cert'] ? 'https' : 'http'}://${a.host}:${c.port}/ (broker ${a.ws}; alarm history ${a['influx-url'] ? `${a['influx-url']} db ${a.db}` : 'off: no --influx-url'}); log in with an operator user\n`,
   );
+  const unready = writeReadyFile(a['ready-file'], { http: c.port });
   process.on('SIGHUP', () => c.reloadTls());
-  onShutdown(() => c.stop());
+  onShutdown(() => {
+    unready();
+    return c.stop();
+  });
 }

@@ -5,6 +5,7 @@ import { Node } from '../protocol/config.ts';
 import { log } from '../protocol/log.ts';
 import { Metrics, serveMetrics } from '../protocol/metrics.ts';
 import { int, parse, UsageError } from './args.ts';
+import { READY_FILE_OPT, writeReadyFile } from './ready-file.ts';
 import { onShutdown } from './signals.ts';
 
 const OPTS = {
@@ -19,6 +20,7 @@ const OPTS = {
     help: 'serve Prometheus metrics at GET /metrics on this port (0 = any free port; unset = none)',
   },
   'metrics-host': { type: 'string', default: '127.0.0.1', help: 'address the metrics port listens on' },
+  ...READY_FILE_OPT,
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -38,8 +40,11 @@ export async function run(argv: string[]): Promise<void> {
       ? undefined
       : await serveMetrics(new Metrics().addGateway(gw), metricsPort, a['metrics-host']);
   if (served) log('info', 'metrics served', { url: `http://${a['metrics-host']}:${served.port}/metrics` });
+  // The http and hj212 links listen once start() resolves: their ports are known here.
+  const unready = writeReadyFile(a['ready-file'], { metrics: served?.port }, gw.listening());
   process.on('SIGHUP', () => gw.reloadTls());
   onShutdown(async () => {
+    unready();
     await served?.close();
     await gw.stop();
   });

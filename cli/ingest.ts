@@ -4,6 +4,7 @@ import { log } from '../protocol/log.ts';
 import { Metrics, serveMetrics, type IngestSource } from '../protocol/metrics.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
 import { int, parse, UsageError } from './args.ts';
+import { READY_FILE_OPT, writeReadyFile } from './ready-file.ts';
 import { onShutdown } from './signals.ts';
 
 const OPTS = {
@@ -59,6 +60,7 @@ const OPTS = {
     default: '60',
     help: 'seconds a value must stay back inside (by 5 %) before an alarm closes',
   },
+  ...READY_FILE_OPT,
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -108,7 +110,9 @@ export async function run(argv: string[]): Promise<void> {
       ? undefined
       : await serveMetrics(new Metrics().addIngest(ingestSource(worker)), metricsPort, a['metrics-host']);
   if (served) log('info', 'metrics served', { url: `http://${a['metrics-host']}:${served.port}/metrics` });
+  const unready = writeReadyFile(a['ready-file'], { metrics: served?.port });
   onShutdown(async () => {
+    unready();
     await served?.close();
     await worker.stop();
   });

@@ -20,6 +20,7 @@ import { ingestSource } from './ingest.ts';
 import { loadCredentials } from './services/credentials.ts';
 import { obtainInfluxd } from './services/influxd-install.ts';
 import { Influxd, influxdPath } from './services/influxd.ts';
+import { READY_FILE_OPT, writeReadyFile } from './ready-file.ts';
 import { portIsFree } from './services/ports.ts';
 import { WorkDir } from './services/workdir.ts';
 import { onShutdown } from './signals.ts';
@@ -121,6 +122,7 @@ const OPTS = {
   },
   db: { type: 'string', default: 'qingcheng', help: 'database name' },
   redis: { type: 'string', env: 'QC_REDIS_URL', help: "keep the broker's state in this Redis (redis://host:port)" },
+  ...READY_FILE_OPT,
 } as const;
 
 type Args = ReturnType<typeof parse<typeof OPTS>>;
@@ -283,8 +285,18 @@ async function start(a: Args, ports: Ports, dir: string, stops: Stop[]): Promise
   say(`  ingest       ${nWorkers} worker(s) → ${influxUrl}/write?db=${a.db}`);
 
   const gateways = await startGateways(counts, fleet, gwIds, planned, pollMs, mqttUrl, password, dir, stops);
-  if (metricsPort !== undefined) await serveStackMetrics(metricsPort, broker, workers, gateways, stops);
+  const metrics =
+    metricsPort === undefined ? undefined : await serveStackMetrics(metricsPort, broker, workers, gateways, stops);
   printHowTo(mqttUrl, password('operator'), web.port, influxUrl, a.db!);
+  const unready = writeReadyFile(a['ready-file'], {
+    mqtt: broker.port,
+    ws: broker.wsPort,
+    health: broker.healthPort,
+    console: web.port,
+    influx: a['influx-url'] ? undefined : Number(new URL(influxUrl).port),
+    metrics,
+  });
+  stops.push(async () => unready());
 
   const summary = new Summary(gateways, workers);
   const timer = setInterval(() => summary.print(), 1000);
@@ -425,13 +437,14 @@ async function serveStackMetrics(
   workers: IngestWorker[],
   gateways: Gateway[],
   stops: Stop[],
-): Promise<void> {
+): Promise<number> {
   const metrics = new Metrics().addBroker(broker);
   for (const w of workers) metrics.addIngest(ingestSource(w));
   for (const g of gateways) metrics.addGateway(g);
   const served = await serveMetrics(metrics, port);
   stops.push(() => served.close());
   say(`  metrics      http://127.0.0.1:${served.port}/metrics`);
+  return served.port;
 }
 
 /** The private influxd (installed first where we may), or the one --influx-url names; its base URL. */

@@ -107,6 +107,7 @@ async function kinds(influx: string): Promise<string[]> {
 const sh = (line: string) => promisify(execFile)('/bin/sh', ['-c', line], { cwd: ROOT, timeout: 60_000 });
 
 it('runs the network on the ports asked for, stores data, prints commands that work as printed, and shuts down on SIGINT', async () => {
+  // Ports asked for by number: what is under test is that these exact ports are honoured.
   const [wsPort, influxPort] = [await freePort(), await freePort()];
   const s = stack([
     '--dir',

@@ -1,14 +1,15 @@
 // A private Mosquitto 2.0 (Debian's `mosquitto`) configured by `qingcheng broker export --mosquitto`'s
-// files, on a free port in a throw-away directory.
+// files, on a free port in a throw-away directory. It is ready when the process it started holds the
+// port (tests/helpers/listening.ts), so a server another process put there is never taken for it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { mosquittoExport } from '../../broker/mosquitto.ts';
 import type { User } from '../../broker/users.ts';
 import { freePort, waitFor } from '../../cli/services/ports.ts';
 import { realClockEnv } from './clock.ts';
+import { listensOn } from './listening.ts';
 
 export class Mosquitto {
   private proc?: ChildProcess;
@@ -27,11 +28,15 @@ export class Mosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  /** Mosquitto cannot listen on port 0: a free port is picked, and picked again if taken meanwhile. */
-  async start(): Promise<this> {
+  /**
+   * Mosquitto cannot listen on port 0: a free port is picked, and picked again if another process took
+   * it meanwhile (mosquitto then exits with "in use"). `pick` chooses the port to try (a test gives one
+   * that is taken, to see the start pick again).
+   */
+  async start(pick: () => Promise<number> = () => freePort()): Promise<this> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.startOn(await freePort());
+        return await this.startOn(await pick());
       } catch (e) {
         if (attempt === 3 || !this.output.includes('in use')) throw e;
       }
@@ -67,21 +72,16 @@ export class Mosquitto {
     p.stderr!.on('data', keep);
     p.once('error', (e) => keep(Buffer.from(`${e.message} (apt-get install mosquitto)\n`)));
     p.once('exit', () => void (this.exited = true));
-    await waitFor('mosquitto to listen', () => this.exited || this.accepts(), 15_000, 50).catch((e: Error) => {
+    await waitFor(
+      `mosquitto (pid ${p.pid}) to listen on port ${port}`,
+      () => this.exited || listensOn(p.pid!, port),
+      15_000,
+      50,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\n${this.output}`);
     });
     if (this.exited) throw new Error(`mosquitto exited: ${this.output}`);
     return this;
-  }
-
-  private accepts(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const s = net.connect(this.port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
   }
 
   async stop(): Promise<void> {

@@ -35,6 +35,7 @@ export async function startPymodbusSlave(dir: string, unit: number, points: Slav
   let out = '';
   let err = '';
   p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  // "listening PORT" is the script's own machine-readable answer (it binds port 0), not a log line.
   const port = await new Promise<number>((resolve, reject) => {
     p.stdout.on('data', (c: Buffer) => {
       out += c.toString();

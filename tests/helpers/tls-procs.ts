@@ -1,5 +1,6 @@
-// Waiting on what a child qingcheng process logs, and talking TLS to it with a test CA: the TLS tests
-// learn every port from the process's own startup lines, and never sleep.
+// Waiting on what a child qingcheng process logs, where what it logs is itself under test (a refusal
+// explained, the start-up line), and talking TLS to it with a test CA. Ports come from --ready-file
+// (tests/helpers/ready-file.ts), never from the log.
 import https from 'node:https';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Proc } from './pipeline.ts';
@@ -58,9 +59,6 @@ function outputOf<T>(proc: Proc, what: string, timeoutMs: number, find: () => T 
     check();
   });
 }
-
-/** The port of a URL or host:port a log line gives. */
-export const portOf = (where: unknown): number => Number(/:(\d+)(\/|$)/.exec(String(where))![1]);
 
 /** Connects once: the client, or the reason it was refused (an Error). */
 export function connectMqtt(url: string, opts: IClientOptions, clients: MqttClient[]): Promise<MqttClient> {

@@ -107,7 +107,7 @@ describe('broker state in Redis', () => {
   });
 
   it('refuses to start without a reachable Redis, saying how to fix it', async () => {
-    const port = await freePort();
+    const port = await freePort(); // a port nothing listens on: the unreachable Redis under test
     await expect(new Broker({ port: 0, users, redis: `redis://127.0.0.1:${port}` }).start()).rejects.toThrow(
       `cannot reach Redis at redis://127.0.0.1:${port}`,
     );

@@ -1,14 +1,16 @@
 // The same users on a stock broker, as a user types it: `broker user add` then `broker export --mosquitto`,
 // whose files run in a real Mosquitto that takes the password set by `user add` (a user without a
 // Mosquitto hash is named with the command that sets it); and `broker auth-http` answering EMQX's checks.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { realClockEnv } from '../helpers/clock.ts';
-import { ROOT } from '../helpers/pipeline.ts';
+import { listensOn } from '../helpers/listening.ts';
+import { Proc, ROOT } from '../helpers/pipeline.ts';
+import { readyOf } from '../helpers/ready-file.ts';
 import { freePort, waitFor } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-export-'));
@@ -42,6 +44,41 @@ function login(port: number, password: string, scheme = 'mqtt'): Promise<string>
   });
 }
 
+/**
+ * Exports the users' Mosquitto files for a TCP and a WebSocket port and runs Mosquitto on them. Mosquitto
+ * cannot listen on port 0, so the ports handed to the export were free a moment ago; a start that lost
+ * one to another process (Mosquitto exits "in use") is made again on new ones, and Mosquitto is ready
+ * when its own pid holds both ports.
+ */
+async function runExported(users: string, out: string): Promise<{ port: number; wsPort: number; stdout: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const [port, wsPort] = [await freePort(), await freePort()];
+    const r = qingcheng(
+      ...['broker', 'export', '--mosquitto', out, '--users', users],
+      ...['--port', String(port), '--ws-port', String(wsPort)],
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // Started as root, Mosquitto would run as the user `mosquitto`, who cannot read these files.
+    if (process.getuid?.() === 0) appendFileSync(join(out, 'mosquitto.conf'), `user ${userInfo().username}\n`);
+    const m: ChildProcess = spawn('mosquitto', ['-c', join(out, 'mosquitto.conf')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: realClockEnv(),
+    });
+    stops.push(() => m.kill());
+    let output = '';
+    for (const s of [m.stdout!, m.stderr!]) s.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = () => m.exitCode !== null || m.signalCode !== null;
+    await waitFor(
+      `mosquitto (pid ${m.pid}) to listen on ports ${port} and ${wsPort}`,
+      () => exited() || (listensOn(m.pid!, port) && listensOn(m.pid!, wsPort)),
+      15_000,
+      50,
+    );
+    if (!exited()) return { port, wsPort, stdout: r.stdout };
+    if (attempt === 3 || !output.includes('in use')) throw new Error(`mosquitto exited: ${output}`);
+  }
+}
+
 describe('broker export --mosquitto', () => {
   it('writes files Mosquitto runs with, over TCP and WebSocket, taking the passwords `broker user add` set', async () => {
     const users = join(dir, 'users.yaml');
@@ -61,27 +98,10 @@ describe('broker export --mosquitto', () => {
         'pw-a',
       ).code,
     ).toBe(0);
-    const [port, wsPort] = [await freePort(), await freePort()];
-    const r = qingcheng(
-      'broker',
-      'export',
-      '--mosquitto',
-      out,
-      '--users',
-      users,
-      '--port',
-      String(port),
-      '--ws-port',
-      String(wsPort),
-    );
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('for 1 user(s)');
+    const { port, wsPort, stdout } = await runExported(users, out);
+    expect(stdout).toContain('for 1 user(s)');
     expect(statSync(join(out, 'passwd')).mode & 0o777).toBe(0o600);
-    // Started as root, Mosquitto would run as the user `mosquitto`, who cannot read these files.
-    if (process.getuid?.() === 0) appendFileSync(join(out, 'mosquitto.conf'), `user ${userInfo().username}\n`);
-    const m = spawn('mosquitto', ['-c', join(out, 'mosquitto.conf')], { stdio: 'ignore', env: realClockEnv() });
-    stops.push(() => m.kill());
-    await waitFor('mosquitto to take a login', async () => (await login(port, 'pw-a')) === 'accepted', 15_000);
+    expect(await login(port, 'pw-a')).toBe('accepted');
     expect(await login(port, 'wrong')).toMatch(/Not authorized/);
     // The console's way in: MQTT over WebSocket at /mqtt.
     expect(await login(wsPort, 'pw-a', 'ws')).toBe('accepted');
@@ -150,15 +170,11 @@ describe('broker auth-http', () => {
         'pw-a',
       ).code,
     ).toBe(0);
-    const port = await freePort();
-    const p = spawn(
-      process.execPath,
-      [join(ROOT, 'bin/qingcheng.js'), 'broker', 'auth-http', '--users', users, '--port', String(port)],
-      { stdio: 'ignore' },
-    );
-    stops.push(() => p.kill());
-    const url = `http://127.0.0.1:${port}`;
-    await waitFor('auth-http to answer /health', async () => (await fetch(`${url}/health`)).ok, 15_000);
+    const file = join(dir, 'auth-http.ready.json');
+    const p = new Proc('auth-http', ['broker', 'auth-http', '--users', users, '--port', '0', '--ready-file', file]);
+    stops.push(() => void p.kill());
+    const url = `http://127.0.0.1:${(await readyOf(p, file)).ports.http}`;
+    expect((await fetch(`${url}/health`)).ok).toBe(true);
     const login = async (password: string) => {
       const res = await fetch(`${url}/emqx/authn`, {
         method: 'POST',

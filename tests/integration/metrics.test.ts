@@ -1,5 +1,6 @@
 // /metrics on real processes: a healthy pipeline's numbers agree with InfluxDB and read zero where nothing
-// went wrong; a wrong password shows up in the broker's refusals. Each scrape is waited on, never slept for.
+// went wrong; a wrong password shows up in the broker's refusals. Every child serves on port 0 and says
+// where in its --ready-file, written once it listens: nothing is slept for or guessed.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { addUser } from '../../broker/users.ts';
 import { Metrics, serveMetrics } from '../../protocol/metrics.ts';
 import { PASSWORDS, Pipeline, Proc } from '../helpers/pipeline.ts';
-import { freePort, waitFor } from '../helpers/wait.ts';
+import { readyOf } from '../helpers/ready-file.ts';
 
 /** Samples of a scrape by name and labels as written, e.g. `qingcheng_broker_refusals_total{kind="rate"}`. */
 type Scrape = Map<string, number>;
@@ -25,17 +26,6 @@ async function scrape(port: number): Promise<Scrape> {
   return out;
 }
 
-/** A scrape once the process serves one (it starts listening after its own start-up). */
-async function firstScrape(port: number, what: string): Promise<Scrape> {
-  let s: Scrape | undefined;
-  await waitFor(
-    `${what} to serve /metrics`,
-    async () => (s = await scrape(port).catch(() => undefined)) !== undefined,
-    30_000,
-  );
-  return s!;
-}
-
 /** Every sample of `name` (any labels). */
 const samples = (s: Scrape, name: string) => [...s].filter(([k]) => k === name || k.startsWith(`${name}{`));
 
@@ -47,20 +37,20 @@ function get(s: Scrape, key: string): number {
   return v;
 }
 
-/** The pipeline with the gateway child serving /metrics on a given port. */
+/** The pipeline with the gateway child serving /metrics on a port it reports in `gatewayReady`. */
 class MeteredPipeline extends Pipeline {
-  gatewayMetricsPort = 0;
+  readonly gatewayReady = join(this.dir, 'gateway.ready.json');
   override startGateway(): Proc {
     this.gateway = new Proc('gateway', [
       'gateway',
-      '--config',
-      this.gwConfig,
-      '--metrics-port',
-      String(this.gatewayMetricsPort),
+      ...['--config', this.gwConfig, '--metrics-port', '0', '--ready-file', this.gatewayReady],
     ]);
     return this.gateway;
   }
 }
+
+/** The metrics port a child wrote in its ready file. */
+const metricsPortOf = async (proc: Proc, file: string) => (await readyOf(proc, file)).ports.metrics!;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -69,16 +59,17 @@ afterEach(async () => {
 
 describe('metrics', () => {
   it('a healthy pipeline: records acknowledged = records in InfluxDB = records sampled, and no refusal, dead letter or retry', async () => {
-    const ingestPort = await freePort();
-    const p = new MeteredPipeline({ ingestArgs: ['--metrics-port', String(ingestPort)] });
-    p.gatewayMetricsPort = await freePort();
+    const readyDir = mkdtempSync(join(tmpdir(), 'qingcheng-metrics-'));
+    cleanups.push(() => rmSync(readyDir, { recursive: true, force: true }));
+    const ingestReady = join(readyDir, 'ingest.ready.json');
+    const p = new MeteredPipeline({ ingestArgs: ['--metrics-port', '0', '--ready-file', ingestReady] });
     cleanups.push(() => p.stop());
     await p.start();
     // The broker runs in this process here: its metrics are served the way `qingcheng broker` serves them.
     const broker = await serveMetrics(new Metrics().addBroker(p.broker), 0);
     cleanups.push(() => broker.close());
-    await firstScrape(ingestPort, 'ingest');
-    await firstScrape(p.gatewayMetricsPort, 'the gateway');
+    const ingestPort = await metricsPortOf(p.ingest!, ingestReady);
+    const gatewayPort = await metricsPortOf(p.gateway!, p.gatewayReady);
     await p.waitForRecords(20);
     const { nextSeq } = await p.drain();
     const gw = `gateway="${p.gwId}"`;
@@ -100,7 +91,7 @@ describe('metrics', () => {
     for (const reason of ['envelope', 'record', 'database'])
       expect(get(ingest, `qingcheng_ingest_dead_letters_total{${wk},reason="${reason}"}`)).toBe(0);
 
-    const gateway = await scrape(p.gatewayMetricsPort);
+    const gateway = await scrape(gatewayPort);
     expect(get(gateway, `qingcheng_gateway_records_sampled_total{${gw}}`)).toBe(nextSeq);
     expect(get(gateway, `qingcheng_gateway_records_published_total{${gw}}`)).toBeGreaterThanOrEqual(nextSeq);
     expect(get(gateway, `qingcheng_gateway_unacked_records{${gw}}`)).toBe(0);
@@ -123,16 +114,16 @@ describe('metrics', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const users = join(dir, 'users.yaml');
     await addUser(users, 'operator', 'operator', PASSWORDS.operator);
-    const [mqttPort, metricsPort] = [await freePort(), await freePort()];
+    const file = join(dir, 'broker.ready.json');
     const proc = new Proc('broker', [
       'broker',
-      ...['--host', '127.0.0.1', '--port', String(mqttPort), '--health-port', '0'],
-      ...['--metrics-port', String(metricsPort), '--users', users],
+      ...['--host', '127.0.0.1', '--port', '0', '--health-port', '0'],
+      ...['--metrics-port', '0', '--users', users, '--ready-file', file],
     ]);
     cleanups.push(() => proc.kill());
-    const before = await firstScrape(metricsPort, 'the broker').catch((e: Error) => {
-      throw new Error(`${e.message}\n${proc.output}`);
-    });
+    const { ports } = await readyOf(proc, file);
+    const [mqttPort, metricsPort] = [ports.mqtt!, ports.metrics!];
+    const before = await scrape(metricsPort);
     expect(get(before, 'qingcheng_broker_refusals_total{kind="bad_login"}')).toBe(0);
 
     const refused = await connectOnce(mqttPort, 'wrong');

@@ -1,4 +1,4 @@
-// Test servers that cannot listen on port 0 (redis-server, victoria-metrics) start on a picked port:
+// Test servers that cannot listen on port 0 (redis-server, victoria-metrics, mosquitto) start on a picked port:
 // when something takes it first, or another server answers there, they start again on a new one, so a
 // test never talks to a server that is not its own.
 import http from 'node:http';
@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { listensOn } from '../helpers/listening.ts';
+import { Mosquitto } from '../helpers/mosquitto.ts';
+import { makeUsers } from '../helpers/pipeline.ts';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { startOnPickedPort } from '../helpers/picked-port.ts';
 import { RedisServer } from '../helpers/redis.ts';
@@ -65,4 +68,14 @@ it('victoria-metrics: another server answering /health and /flags on the picked 
   stops.push(killed(vm.proc));
   expect(vm.port).not.toBe(impostor);
   expect((await fetch(`http://127.0.0.1:${vm.port}/health`)).ok).toBe(true);
+});
+
+it('mosquitto: a picked port another process holds is left for a new one, and ours is held by its own pid', async () => {
+  const taken = await hold(net.createServer((c) => c.destroy()));
+  expect(listensOn(process.pid, taken)).toBe(true);
+  const m = new Mosquitto(join(dir, 'mosquitto'), await makeUsers(['gw-a']));
+  await m.start(losingFirst(taken));
+  stops.push(() => m.stop());
+  expect(m.port).not.toBe(taken);
+  expect(listensOn(process.pid, m.port)).toBe(false);
 });

@@ -2,7 +2,7 @@
 // and wss with client certificates as logins; a `qingcheng gateway` pushed to over HTTPS with a bearer
 // token, publishing over mqtts with its certificate, its records acknowledged by a real ingest (over
 // mqtts too) and influxd; certificates that must not get in; every listener on 127.0.0.1 unless told
-// otherwise.
+// otherwise. Every child starts on port 0 and its ports are read from its --ready-file.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -18,7 +18,8 @@ import { passes } from '../../simulators/models/rsd.ts';
 import { TestPki } from '../helpers/certs.ts';
 import { Influxd } from '../helpers/influxd.ts';
 import { makeUsers, PASSWORDS, Proc, ROOT } from '../helpers/pipeline.ts';
-import { connectMqtt, getJson, logLine, portOf, postJson, written } from '../helpers/tls-procs.ts';
+import { portIn, readyOf, type Ready } from '../helpers/ready-file.ts';
+import { connectMqtt, getJson, logLine, postJson, written } from '../helpers/tls-procs.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-tls-'));
@@ -31,7 +32,7 @@ const clients: MqttClient[] = [];
 const influx = new Influxd(join(dir, 'influxdb'));
 
 let broker: Proc;
-let listening: Record<string, unknown>;
+let ready: Ready;
 let mqtts = '';
 let wss = '';
 let plain = '';
@@ -51,24 +52,29 @@ function certFiles(name: string): { cert: string; key: string } {
   return files;
 }
 
-function startBroker(extra: string[] = [], server = pki.server): Proc {
-  const p = new Proc('broker', [
+/** A child `qingcheng` with `--ready-file`, and the ports it wrote there once listening. */
+async function startReady(name: string, args: string[], env: Record<string, string> = {}) {
+  const file = join(dir, `${name}-${procs.length}.ready.json`);
+  const proc = new Proc(name, [...args, '--ready-file', file], env);
+  procs.push(proc);
+  return { proc, ready: await readyOf(proc, file) };
+}
+
+function startBroker(extra: string[] = [], server = pki.server) {
+  return startReady('broker', [
     'broker',
     ...['--users', join(dir, 'users.yaml'), '--port', '0', '--health-port', '0', '--tls-port', '0', '--wss-port', '0'],
     ...['--tls-cert', server.cert, '--tls-key', server.key, '--tls-ca', pki.ca, ...extra],
   ]);
-  procs.push(p);
-  return p;
 }
 
 beforeAll(async () => {
   writeFileSync(join(dir, 'users.yaml'), stringify({ users: await makeUsers(['gw-a', 'gw-b']) }));
-  broker = startBroker();
-  const [line] = await Promise.all([logLine(broker, 'broker listening'), influx.start()]);
-  listening = line;
-  mqtts = `mqtts://127.0.0.1:${portOf(listening.mqtts)}`;
-  wss = `wss://127.0.0.1:${portOf(listening.wss)}/mqtt`;
-  plain = `mqtt://127.0.0.1:${portOf(listening.mqtt)}`;
+  const [started] = await Promise.all([startBroker(), influx.start()]);
+  ({ proc: broker, ready } = started);
+  mqtts = `mqtts://127.0.0.1:${portIn(ready, 'tls')}`;
+  wss = `wss://127.0.0.1:${portIn(ready, 'wss')}/mqtt`;
+  plain = `mqtt://127.0.0.1:${portIn(ready, 'mqtt')}`;
 }, 30_000);
 
 afterAll(async () => {
@@ -81,24 +87,27 @@ afterAll(async () => {
 
 describe('TLS and client certificates', () => {
   it('binds every listener to 127.0.0.1 unless told otherwise, and says so', async () => {
-    for (const key of ['mqtt', 'mqtts', 'ws', 'wss', 'health'])
-      if (listening[key] !== undefined) expect(String(listening[key]), key).toContain('127.0.0.1:');
+    expect(Object.keys(ready.ports).sort()).toEqual(['health', 'mqtt', 'tls', 'wss']);
+    // What the start-up line tells the operator is itself under test here (the ports come from the ready file).
+    const listening = await logLine(broker, 'broker listening');
+    for (const key of ['mqtt', 'mqtts', 'wss', 'health']) expect(String(listening[key]), key).toContain('127.0.0.1:');
     expect(listening.client_certs).toBe('accepted');
-    // Where the machine has another address, nothing answers the broker's port on it.
+    // Where the machine has another address, nothing answers the broker's ports on it.
     const other = Object.values(networkInterfaces())
       .flat()
       .find((a) => a && a.family === 'IPv4' && !a.internal);
-    if (other) {
-      const refused = await new Promise<string>((resolve) => {
-        const s = net.connect(portOf(listening.mqtts), other.address);
-        s.once('connect', () => {
-          resolve('connected');
-          s.destroy();
+    if (other)
+      for (const [name, port] of Object.entries(ready.ports)) {
+        const refused = await new Promise<string>((resolve) => {
+          const s = net.connect(port, other.address);
+          s.once('connect', () => {
+            resolve('connected');
+            s.destroy();
+          });
+          s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
         });
-        s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      });
-      expect(refused).toBe('ECONNREFUSED');
-    }
+        expect(refused, name).toBe('ECONNREFUSED');
+      }
   });
 
   it('takes pushes over HTTPS only with the token, and the gateway publishes them over mqtts with its certificate until acknowledged', async () => {
@@ -142,12 +151,16 @@ describe('TLS and client certificates', () => {
       NODE_EXTRA_CA_CERTS: pki.ca,
     });
     procs.push(ingest);
-    const gw = new Proc('gateway', ['gateway', '--config', config, '--metrics-port', '0']);
-    procs.push(gw);
-    const url = String((await logLine(gw, 'http link listening')).url);
-    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/records$/);
-    const metrics = String((await logLine(gw, 'metrics served')).url);
-    expect(metrics).toContain('http://127.0.0.1:');
+    const { proc: gw, ready: gwReady } = await startReady('gateway', [
+      'gateway',
+      '--config',
+      config,
+      '--metrics-port',
+      '0',
+    ]);
+    // The link answers HTTPS only (postJson speaks TLS, trusting the test CA).
+    const url = `https://127.0.0.1:${portIn(gwReady, 'push')}/records`;
+    const metrics = `http://127.0.0.1:${portIn(gwReady, 'metrics')}/metrics`;
 
     const now = Date.now();
     const records = passes({ dev: 'rsd-0001', seed: 3 }, now - 600_000, now).slice(0, 20);
@@ -182,6 +195,7 @@ describe('TLS and client certificates', () => {
     await expect(
       connectMqtt(mqtts, { ca, cert: readFileSync(stranger.cert), key: readFileSync(stranger.key) }, clients),
     ).rejects.toThrow(/Not authorized/i);
+    // That the broker's log explains each refusal is the behaviour under test, so this waits on its text.
     await written(broker, 'client certificate CN gw-nobody is not a user of this broker');
     await written(broker, 'client certificate not accepted');
     const op = await connectMqtt(mqtts, { ca, username: 'operator', password: PASSWORDS.operator }, clients);
@@ -189,7 +203,10 @@ describe('TLS and client certificates', () => {
     // Plain MQTT on the TLS port never gets to a login; the broker counts the failed handshake.
     const login = { username: 'operator', password: PASSWORDS.operator };
     await expect(connectMqtt(mqtts.replace('mqtts:', 'mqtt:'), login, clients)).rejects.toThrow();
-    const health = (await (await fetch(String(listening.health))).json()) as Record<string, number>;
+    const health = (await (await fetch(`http://127.0.0.1:${portIn(ready, 'health')}/health`)).json()) as Record<
+      string,
+      number
+    >;
     expect(health.refusedCert).toBe(2);
     expect(health.tlsHandshakeFailures).toBeGreaterThanOrEqual(1);
   });
@@ -219,24 +236,23 @@ describe('TLS and client certificates', () => {
   });
 
   it('with --require-client-cert refuses a password alone, on every listener, and lets a certificate in', async () => {
-    const strict = startBroker(['--require-client-cert'], certFiles('strict'));
-    const line = await logLine(strict, 'broker listening');
-    expect(line.client_certs).toBe('required');
-    const at = `mqtts://127.0.0.1:${portOf(line.mqtts)}`;
+    const { proc: strict, ready: at } = await startBroker(['--require-client-cert'], certFiles('strict'));
+    const tlsAt = `mqtts://127.0.0.1:${portIn(at, 'tls')}`;
     const login = { username: 'operator', password: PASSWORDS.operator };
-    await expect(connectMqtt(at, { ca, ...login }, clients)).rejects.toThrow(/Not authorized/i);
-    await expect(connectMqtt(`mqtt://127.0.0.1:${portOf(line.mqtt)}`, login, clients)).rejects.toThrow(
+    await expect(connectMqtt(tlsAt, { ca, ...login }, clients)).rejects.toThrow(/Not authorized/i);
+    await expect(connectMqtt(`mqtt://127.0.0.1:${portIn(at, 'mqtt')}`, login, clients)).rejects.toThrow(
       /Not authorized/i,
     );
+    // The refusal explained in the broker's log is part of the behaviour under test.
     await written(strict, 'a client certificate is required');
-    const op = await connectMqtt(at, withCert('operator'), clients);
+    const op = await connectMqtt(tlsAt, withCert('operator'), clients);
     expect(op.connected).toBe(true);
   });
 
   it('reads its certificate again on SIGHUP: a client trusting only the new CA then gets in', async () => {
     const renewed = certFiles('renewed');
-    const strict = startBroker(['--require-client-cert'], renewed);
-    const strictAt = `mqtts://127.0.0.1:${portOf((await logLine(strict, 'broker listening')).mqtts)}`;
+    const { proc: strict, ready: at } = await startBroker(['--require-client-cert'], renewed);
+    const strictAt = `mqtts://127.0.0.1:${portIn(at, 'tls')}`;
     const next = new TestPki(join(dir, 'next-pki'), 'Next CA');
     const login = { ...withCert('operator'), ca: readFileSync(next.ca) };
     await expect(connectMqtt(strictAt, login, clients)).rejects.toThrow(/self-signed|unable to verify|certificate/i);
@@ -255,13 +271,12 @@ describe('TLS and client certificates', () => {
   });
 
   it('serves the console over HTTPS, on 127.0.0.1 unless told otherwise', async () => {
-    const c = new Proc('console', [
+    const { ready: c } = await startReady('console', [
       'console',
       ...['--port', '0', '--ws', 'wss://127.0.0.1:1/mqtt', '--tls-cert', pki.server.cert, '--tls-key', pki.server.key],
     ]);
-    procs.push(c);
-    const url = String((await logLine(c, 'operator console', 30_000)).url);
-    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    // getJson speaks HTTPS only, trusting the test CA.
+    const url = `https://127.0.0.1:${portIn(c, 'http')}/`;
     const page = await getJson(`${url}config.json`, ca);
     expect(page).toMatchObject({ ws: 'wss://127.0.0.1:1/mqtt' });
   }, 40_000);

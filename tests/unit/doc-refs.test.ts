@@ -1,6 +1,7 @@
 // Every `§` in the code, configs, tests and folder READMEs names where it points: a section of a page in
 // docs/ that exists, or a clause of a standard or a vendor's manual named on the same line. A reader
-// outside the project has only the repository, so a section of a document kept elsewhere is a dead end.
+// outside the project has only the repository, so a section of a document kept elsewhere is a dead end,
+// and docs/ itself names no such document.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +112,25 @@ describe('section references', () => {
           .split('\n')
           .flatMap((line, i) => (beside.test(line) ? [`${relative(ROOT, f)}:${i + 1}`] : [])),
       );
+    expect(found).toEqual([]);
+  });
+
+  it('no page of docs/ cites a file of the research kept beside the project: it cites the standards', () => {
+    const pages: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (name.endsWith('.md')) pages.push(path);
+      }
+    };
+    walk(join(ROOT, 'docs'));
+    expect(pages.length).toBeGreaterThan(4);
+    const found = pages.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/\bshared\//.test(line) ? [`${relative(ROOT, f)}:${i + 1}`] : [])),
+    );
     expect(found).toEqual([]);
   });
 });
