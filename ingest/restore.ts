@@ -24,6 +24,8 @@ export interface RestoreContext {
   engine: Engine;
   /** The worker's data-capture counts. */
   capture?: Capture;
+  /** Whether to read the plate history (not again for shards taken over: it is the worker's, not a shard's). */
+  plates?: boolean;
 }
 
 /** What the database gave back. */
@@ -57,13 +59,46 @@ export async function restoreFromDatabase(c: RestoreContext): Promise<DatabaseRe
   await step('open hours and vapour days', async () => {
     [got.replayedDevices, got.replayedSamples] = await replayOpenPeriods(c);
   });
-  await step('the remote-sensing plate history', async () => {
-    got.plates = await restorePlates(c);
-  });
+  if (c.plates !== false)
+    await step('the remote-sensing plate history', async () => {
+      got.plates = await restorePlates(c);
+    });
   await step('the data-capture minutes', async () => {
     got.captureHours = await restoreCapture(c);
   });
   return got;
+}
+
+/**
+ * The devices of the gateways `wanted` picks and each one's gateway, from the series keys (every
+ * measurement carries `dev` and `gw` tags): which devices a shard taken over holds. Empty when the
+ * database has no InfluxQL.
+ */
+export async function devicesOfGateways(db: InfluxQL, wanted: (gw: string) => boolean): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (!db.available) return out;
+  try {
+    await db.each('SHOW SERIES', (s) => {
+      for (const row of s.values) {
+        const tags = seriesTags(String(row[0]));
+        if (tags.dev && tags.gw && wanted(tags.gw)) out.set(tags.dev, tags.gw);
+      }
+    });
+  } catch (e) {
+    if (!/database not found/.test((e as Error).message))
+      log('warn', 'cannot list the devices of the shards taken over', { error: (e as Error).message });
+  }
+  return out;
+}
+
+/** The tags of a series key (`air,dev=a,gw=b`); ids never hold the escaped characters. */
+function seriesTags(key: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const part of key.split(/(?<!\\),/).slice(1)) {
+    const eq = part.indexOf('=');
+    if (eq > 0) tags[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return tags;
 }
 
 /** Hourly means and rolling 24-h AQI of the last five days, from the aqi rows. Returns the series restored. */
