@@ -265,7 +265,11 @@ export class FleetGateway {
     this.acked = Math.min(a.seq, this.nextSeq - 1);
     const now = Date.now();
     this.lastProgress = now;
-    while (this.unacked.length > 0 && this.unacked[0]!.last <= this.acked) this.onAcked?.(this.unacked.shift()!, now);
+    // Shifted before the optional call: `f?.(x)` does not evaluate x when f is unset.
+    while (this.unacked.length > 0 && this.unacked[0]!.last <= this.acked) {
+      const e = this.unacked.shift()!;
+      this.onAcked?.(e, now);
+    }
     if (this.settled) for (const w of this.waiters.splice(0)) w();
   }
 
