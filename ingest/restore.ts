@@ -91,6 +91,46 @@ export async function devicesOfGateways(db: InfluxQL, wanted: (gw: string) => bo
   return out;
 }
 
+/**
+ * Open alarms of the given devices from their newest `alert` rows (one per device, rule and field):
+ * a row still `open` or `update` is an alarm nobody has closed. The retained alert/{dev} says the same,
+ * but a broker keeping its state in Redis streams retained messages after the SUBACK, so a read of
+ * them can end before all have come; the database is the second source. Returns the alarms restored.
+ */
+export async function restoreOpenAlarms(db: InfluxQL, devices: string[], engine: Engine): Promise<number> {
+  if (!db.available || !devices.length) return 0;
+  const ids = devices.map((d) => d.replace(/[.]/g, '\\.')).join('|');
+  let restored = 0;
+  await db.each(
+    `SELECT state, value, "limit", peak, since FROM alert WHERE dev =~ /^(?:${ids})$/ GROUP BY "dev", "rule", "field" ORDER BY time DESC LIMIT 1`,
+    (s) => {
+      const { dev, rule, field } = s.tags ?? {};
+      const row = s.values[0];
+      if (!dev || !rule || !field || !row) return;
+      const col = (name: string) => row[s.columns.indexOf(name)];
+      const [state, value, limit, peak, since] = ['state', 'value', 'limit', 'peak', 'since'].map(col);
+      if ((state !== 'open' && state !== 'update') || typeof value !== 'number' || typeof limit !== 'number') return;
+      if (typeof peak !== 'number' || typeof since !== 'number') return;
+      const at = row[0] as number;
+      // An update row does not say when its alarm opened: its start stands in (it only labels the alarm).
+      engine.alarms.restore(dev, {
+        rule,
+        field,
+        since,
+        limit,
+        peak,
+        value,
+        lastTs: at,
+        openedAt: state === 'open' ? at : since,
+        openValue: value,
+      });
+      restored++;
+    },
+  );
+  if (restored) log('info', 'open alarms restored from the database', { alarms: restored });
+  return restored;
+}
+
 /** The tags of a series key (`air,dev=a,gw=b`); ids never hold the escaped characters. */
 function seriesTags(key: string): Record<string, string> {
   const tags: Record<string, string> = {};

@@ -21,7 +21,7 @@ import type { Timing } from './engine/judges/judge.ts';
 import type { RsdSettings } from '../standards/rsd.ts';
 import { Capture } from './capture.ts';
 import { ShardLeases } from './leases.ts';
-import { devicesOfGateways, restoreFromDatabase } from './restore.ts';
+import { devicesOfGateways, restoreFromDatabase, restoreOpenAlarms } from './restore.ts';
 import { recordLine } from './schema.ts';
 import { InfluxQL } from './sinks/influxql.ts';
 import type { LineSink } from './sinks/line-sink.ts';
@@ -281,6 +281,12 @@ export class IngestWorker {
       (dev) =>
         devices.has(dev) || (!db.available && !this.deviceGateway.has(dev) && this.engineFor(dev) === this.engine),
     );
+    // What the retained read missed (see restoreOpenAlarms) comes from the database.
+    const unread = [...devices.keys()].filter((dev) => this.engine.alarms.open(dev).length === 0);
+    const fromDb = await restoreOpenAlarms(db, unread, this.engine).catch((e: Error) => {
+      log('warn', 'cannot read open alarms of the shards taken over from the database', { error: e.message });
+      return 0;
+    });
     const got = await restoreFromDatabase({
       db,
       engine: this.engine,
@@ -288,7 +294,7 @@ export class IngestWorker {
       plates: false,
       engineFor: (dev, gw) => (devices.has(dev) || (gw !== undefined && inShards(gw)) ? this.engine : null),
     });
-    return { devices: devices.size, alarms, replayed_samples: got.replayedSamples };
+    return { devices: devices.size, alarms: alarms + fromDb, replayed_samples: got.replayedSamples };
   }
 
   private refusal(filters: string[]): string {
@@ -376,7 +382,11 @@ export class IngestWorker {
         moved = this.watermarks.settle(gw, header.ep, from, to) !== null || moved;
       if (records.length)
         moved = this.watermarks.settle(gw, header.ep, header.seq, header.seq + records.length - 1) !== null || moved;
-      if (moved) {
+      // A re-published envelope wholly at or below the watermark: its gateway missed the ack that covered
+      // it (one skipped while a lease lapsed, or lost in flight), and no later move would repeat it.
+      const w = this.watermarks.get(gw);
+      const missed = records.length > 0 && w?.ep === header.ep && header.seq + records.length - 1 <= w.seq;
+      if (moved || missed) {
         this.dirty.add(gw);
         this.queueAcks();
       }
