@@ -1,4 +1,5 @@
 import { createIngest } from '../ingest/from-options.ts';
+import { DEFAULT_LEASE_TTL_MS, MIN_LEASE_TTL_MS } from '../ingest/leases.ts';
 import type { IngestWorker } from '../ingest/worker.ts';
 import { log } from '../protocol/log.ts';
 import { Metrics, serveMetrics, type IngestSource } from '../protocol/metrics.ts';
@@ -13,6 +14,16 @@ const OPTS = {
   password: { type: 'string', env: 'QC_MQTT_PASSWORD', help: 'broker password' },
   index: { type: 'string', default: '0', help: "this worker's index i; it reads shards s with s mod workers = i" },
   workers: { type: 'string', default: '1', help: 'number of ingest workers sharing the shards' },
+  leases: {
+    type: 'string',
+    env: 'QC_INGEST_LEASES',
+    help: 'redis://HOST:PORT: take shards by lease in this Redis instead of by --index/--workers (workers come and go freely)',
+  },
+  'lease-ttl-ms': {
+    type: 'string',
+    default: String(DEFAULT_LEASE_TTL_MS),
+    help: `with --leases: how long a lease outlives its last renewal (renewed every third of it; at least ${MIN_LEASE_TTL_MS})`,
+  },
   shards: {
     type: 'string',
     default: String(DEFAULT_SHARDS),
@@ -73,6 +84,7 @@ export async function run(argv: string[]): Promise<void> {
   const workers = int(a.workers, 'workers', 1);
   const index = int(a.index, 'index');
   if (index >= workers) throw new UsageError(`--index ${index} must be below --workers ${workers}`);
+  const leases = leaseOptions(a.leases, a['lease-ttl-ms'], argv);
   const worker = createIngest({
     mqttUrl: a.mqtt!,
     index,
@@ -102,6 +114,7 @@ export async function run(argv: string[]): Promise<void> {
       clearDurationMs: int(a['alarm-close-s'], 'alarm-close-s') * 1000,
       hysteresis: 0.05,
     },
+    ...(leases ? { leases } : {}),
   });
   await worker.start();
   log('info', 'ingest running', { client: worker.clientId, influx: worker.o.sink.endpoint.describe });
@@ -118,6 +131,19 @@ export async function run(argv: string[]): Promise<void> {
   });
 }
 
+/** --leases and --lease-ttl-ms, checked; a fixed --index or --workers beside --leases is a mistake worth naming. */
+function leaseOptions(
+  url: string | undefined,
+  ttl: string | undefined,
+  argv: string[],
+): { redisUrl: string; ttlMs: number } | undefined {
+  if (url === undefined) return undefined;
+  if (!/^rediss?:\/\/[^/\s]+/.test(url)) throw new UsageError(`--leases: expected redis://HOST:PORT, got ${url}`);
+  if (argv.some((x) => /^--(index|workers)(=|$)/.test(x)))
+    throw new UsageError('--leases takes shards by lease: leave out --index and --workers');
+  return { redisUrl: url, ttlMs: int(ttl, 'lease-ttl-ms', MIN_LEASE_TTL_MS) };
+}
+
 /**
  * What the metrics read of a worker. The gateways it has heard from and the seqs it has received are
  * its own bookkeeping, read here rather than counted a second time.
@@ -131,5 +157,15 @@ export function ingestSource(w: IngestWorker): IngestSource {
     acked: w.watermarks,
     received: w.applied,
     sink: w.o.sink,
+    ...(w.leases
+      ? {
+          leases: {
+            gains: () => w.leases!.stats.gains,
+            losses: () => w.leases!.stats.losses,
+            held: () => w.shards.length,
+            unowned: () => w.unowned,
+          },
+        }
+      : {}),
   };
 }

@@ -29,6 +29,8 @@ export interface IngestOptions {
   devicesFile?: string;
   city?: string;
   timing?: Timing;
+  /** Take shards by lease in Redis (index and workers unused). */
+  leases?: { redisUrl: string; ttlMs: number };
 }
 
 export function createIngest(o: IngestOptions): IngestWorker {
@@ -60,5 +62,6 @@ export function createIngest(o: IngestOptions): IngestWorker {
     ...(file ? { devices: file.devices, rsd: file.rsd } : {}),
     ...(o.timing ? { timing: o.timing } : {}),
     ...(o.city ? { city: o.city } : {}),
+    ...(o.leases ? { leases: o.leases } : {}),
   });
 }

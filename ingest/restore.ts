@@ -24,6 +24,8 @@ export interface RestoreContext {
   engine: Engine;
   /** The worker's data-capture counts. */
   capture?: Capture;
+  /** Whether to read the plate history (not again for shards taken over: it is the worker's, not a shard's). */
+  plates?: boolean;
 }
 
 /** What the database gave back. */
@@ -57,13 +59,86 @@ export async function restoreFromDatabase(c: RestoreContext): Promise<DatabaseRe
   await step('open hours and vapour days', async () => {
     [got.replayedDevices, got.replayedSamples] = await replayOpenPeriods(c);
   });
-  await step('the remote-sensing plate history', async () => {
-    got.plates = await restorePlates(c);
-  });
+  if (c.plates !== false)
+    await step('the remote-sensing plate history', async () => {
+      got.plates = await restorePlates(c);
+    });
   await step('the data-capture minutes', async () => {
     got.captureHours = await restoreCapture(c);
   });
   return got;
+}
+
+/**
+ * The devices of the gateways `wanted` picks and each one's gateway, from the series keys (every
+ * measurement carries `dev` and `gw` tags): which devices a shard taken over holds. Empty when the
+ * database has no InfluxQL.
+ */
+export async function devicesOfGateways(db: InfluxQL, wanted: (gw: string) => boolean): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (!db.available) return out;
+  try {
+    await db.each('SHOW SERIES', (s) => {
+      for (const row of s.values) {
+        const tags = seriesTags(String(row[0]));
+        if (tags.dev && tags.gw && wanted(tags.gw)) out.set(tags.dev, tags.gw);
+      }
+    });
+  } catch (e) {
+    if (!/database not found/.test((e as Error).message))
+      log('warn', 'cannot list the devices of the shards taken over', { error: (e as Error).message });
+  }
+  return out;
+}
+
+/**
+ * Open alarms of the given devices from their newest `alert` rows (one per device, rule and field):
+ * a row still `open` or `update` is an alarm nobody has closed. The retained alert/{dev} says the same,
+ * but a broker keeping its state in Redis streams retained messages after the SUBACK, so a read of
+ * them can end before all have come; the database is the second source. Returns the alarms restored.
+ */
+export async function restoreOpenAlarms(db: InfluxQL, devices: string[], engine: Engine): Promise<number> {
+  if (!db.available || !devices.length) return 0;
+  const ids = devices.map((d) => d.replace(/[.]/g, '\\.')).join('|');
+  let restored = 0;
+  await db.each(
+    `SELECT state, value, "limit", peak, since FROM alert WHERE dev =~ /^(?:${ids})$/ GROUP BY "dev", "rule", "field" ORDER BY time DESC LIMIT 1`,
+    (s) => {
+      const { dev, rule, field } = s.tags ?? {};
+      const row = s.values[0];
+      if (!dev || !rule || !field || !row) return;
+      const col = (name: string) => row[s.columns.indexOf(name)];
+      const [state, value, limit, peak, since] = ['state', 'value', 'limit', 'peak', 'since'].map(col);
+      if ((state !== 'open' && state !== 'update') || typeof value !== 'number' || typeof limit !== 'number') return;
+      if (typeof peak !== 'number' || typeof since !== 'number') return;
+      const at = row[0] as number;
+      // An update row does not say when its alarm opened: its start stands in (it only labels the alarm).
+      engine.alarms.restore(dev, {
+        rule,
+        field,
+        since,
+        limit,
+        peak,
+        value,
+        lastTs: at,
+        openedAt: state === 'open' ? at : since,
+        openValue: value,
+      });
+      restored++;
+    },
+  );
+  if (restored) log('info', 'open alarms restored from the database', { alarms: restored });
+  return restored;
+}
+
+/** The tags of a series key (`air,dev=a,gw=b`); ids never hold the escaped characters. */
+function seriesTags(key: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const part of key.split(/(?<!\\),/).slice(1)) {
+    const eq = part.indexOf('=');
+    if (eq > 0) tags[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return tags;
 }
 
 /** Hourly means and rolling 24-h AQI of the last five days, from the aqi rows. Returns the series restored. */

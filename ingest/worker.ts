@@ -1,5 +1,7 @@
 // An ingest worker: reads its shards of up/ with a persistent session, validates envelopes, writes
 // records to the database, and acknowledges each gateway's watermark only after durable writes.
+// Its shards are fixed by its index (s mod workers = index), or, with leases, taken and given back
+// through Redis (leases.ts) as workers come and go.
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import {
   claimedRange,
@@ -18,7 +20,8 @@ import { Engine } from './engine/engine.ts';
 import type { Timing } from './engine/judges/judge.ts';
 import type { RsdSettings } from '../standards/rsd.ts';
 import { Capture } from './capture.ts';
-import { restoreFromDatabase } from './restore.ts';
+import { ShardLeases } from './leases.ts';
+import { devicesOfGateways, restoreFromDatabase, restoreOpenAlarms } from './restore.ts';
 import { recordLine } from './schema.ts';
 import { InfluxQL } from './sinks/influxql.ts';
 import type { LineSink } from './sinks/line-sink.ts';
@@ -50,6 +53,8 @@ export interface WorkerOptions {
   city?: string;
   /** Client id; the broker keeps this worker's session (and queued messages) under it while it is away. */
   clientId?: string;
+  /** Take shards by lease in Redis instead of by index (index and workers are then unused). */
+  leases?: { redisUrl: string; ttlMs: number; token?: string };
 }
 
 export class IngestWorker {
@@ -67,8 +72,26 @@ export class IngestWorker {
   private ackQueued = false;
   stats = { envelopes: 0, records: 0, rejectedEnvelopes: 0, rejectedRecords: 0, acks: 0, engineErrors: 0 };
 
+  /** With leases: the shards held, and those of them restored and subscribed (read). */
+  readonly leases?: ShardLeases;
+  private reading = new Set<number>();
+  /** Each device's gateway, as records show it: which devices a shard holds. */
+  private deviceGateway = new Map<string, string>();
+  /** Shards taken are restored and subscribed one batch at a time, in order. */
+  private gains: Promise<void> = Promise.resolve();
+  /** Envelopes of shards this worker did not hold when they arrived: neither written nor acknowledged. */
+  unowned = 0;
+
   constructor(readonly o: WorkerOptions) {
     this.topics = new Topics(o.prefix, o.shards);
+    if (o.leases)
+      this.leases = new ShardLeases({
+        redisUrl: o.leases.redisUrl,
+        ttlMs: o.leases.ttlMs,
+        shards: o.shards,
+        namespace: o.prefix,
+        ...(o.leases.token ? { token: o.leases.token } : {}),
+      });
     this.engine = new Engine(this.topics, { devices: o.devices, timing: o.timing, rsd: o.rsd });
     if (o.city) this.city = new CityWatch(o.city, this.topics);
   }
@@ -81,7 +104,15 @@ export class IngestWorker {
   }
 
   get clientId(): string {
-    return this.o.clientId ?? `${this.o.username ?? 'qingcheng-ingest'}-${this.o.index}-of-${this.o.workers}`;
+    const user = this.o.username ?? 'qingcheng-ingest';
+    if (this.o.clientId) return this.o.clientId;
+    return this.leases ? `${user}-lease-${this.leases.token}` : `${user}-${this.o.index}-of-${this.o.workers}`;
+  }
+
+  /** The shards read now: by index, or those held by lease, restored and subscribed. */
+  get shards(): number[] {
+    if (!this.leases) return shardsOwned(this.o.index, this.o.workers, this.o.shards);
+    return [...this.reading].filter((s) => this.leases!.holds(s)).sort((a, b) => a - b);
   }
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -92,7 +123,8 @@ export class IngestWorker {
 
   /** Restores its state, connects and subscribes; rejects with the reason when the broker refuses either. */
   async start(): Promise<this> {
-    const alarms = await this.restoreAlarms();
+    // With leases a worker starts with no shard: each shard's alarms come back when it is taken.
+    const alarms = await this.restoreAlarms(this.leases ? (dev) => this.engineFor(dev) !== this.engine : () => true);
     const db = await restoreFromDatabase({
       db: new InfluxQL(this.o.sink.endpoint),
       engine: this.engine,
@@ -112,11 +144,13 @@ export class IngestWorker {
     };
     let subscribed = () => {};
     let refused = (_e: Error) => {};
-    const shards = shardsOwned(this.o.index, this.o.workers, this.o.shards);
     const stateTopic = this.topics.ingestState(this.clientId);
     this.client = mqtt.connect(this.o.url, {
       clientId: this.clientId,
-      clean: false,
+      // A leased shard moves between workers: a persistent session would keep queueing a shard its
+      // worker gave back, or all of a dead worker's shards, for nobody. The gateways re-publish what
+      // a new owner has not acknowledged (docs/protocol.md §6.5).
+      clean: !this.leases,
       protocolVersion: 4,
       reconnectPeriod: 1000,
       will: { topic: stateTopic, payload: Buffer.from(OFFLINE_STATUS), qos: 1, retain: true },
@@ -138,6 +172,7 @@ export class IngestWorker {
     };
     this.client.on('connect', (connack) => {
       const subs: Record<string, { qos: 1 }> = { [`${this.o.prefix}/ack/+`]: { qos: 1 } };
+      const shards = this.shards;
       for (const s of shards) subs[this.topics.upShard(s)] = { qos: 1 };
       if (this.city) for (const k of ['air.station', 'air.micro']) subs[`${this.o.prefix}/live/${k}/+`] = { qos: 1 };
       if (!connack.sessionPresent) log('info', 'ingest session is new; subscribing', { client: this.clientId, shards });
@@ -149,15 +184,7 @@ export class IngestWorker {
           refused(new Error(why));
           return;
         }
-        const state: IngestState = {
-          state: 'running',
-          ts: Date.now(),
-          worker: this.o.index,
-          workers: this.o.workers,
-          shards,
-          restored: this.restored,
-        };
-        this.client.publish(stateTopic, encodeIngestState(state), { qos: 1, retain: true });
+        this.publishState();
         subscribed();
       });
       // Acknowledgements are retained, so republishing our own keeps them across a broker restart.
@@ -178,7 +205,96 @@ export class IngestWorker {
       await this.client.endAsync(true);
       throw e;
     }
+    if (this.leases) {
+      try {
+        await this.leases.start({ gained: (s) => this.onGained(s), lost: (s) => this.onLost(s) });
+      } catch (e) {
+        await this.client.endAsync(true);
+        throw e;
+      }
+    }
     return this;
+  }
+
+  /** The retained sys/ingest/{clientId}/state: what this worker reads now. */
+  private publishState(): void {
+    if (!this.client.connected) return;
+    const l = this.leases;
+    const state: IngestState = {
+      state: 'running',
+      ts: Date.now(),
+      worker: l ? -1 : this.o.index,
+      workers: l ? l.liveWorkers : this.o.workers,
+      shards: this.shards,
+      restored: this.restored,
+      ...(l ? { lease: { token: l.token, ttl_ms: l.ttlMs, gains: l.stats.gains, losses: l.stats.losses } } : {}),
+    };
+    this.client.publish(this.topics.ingestState(this.clientId), encodeIngestState(state), { qos: 1, retain: true });
+  }
+
+  /**
+   * Shards just taken by lease: their devices' state is rebuilt as a restart rebuilds it (open alarms
+   * from the retained alert/{dev}, running periods from the database), and only then are they read.
+   */
+  private onGained(shards: number[]): void {
+    this.gains = this.gains.then(async () => {
+      const held = shards.filter((s) => this.leases!.holds(s));
+      if (!held.length) return;
+      try {
+        const took = await this.restoreShards(new Set(held));
+        log('info', 'shards taken over', { client: this.clientId, shards: held, ...took });
+      } catch (e) {
+        log('warn', 'restoring the shards taken over failed; they are read with the state they have', {
+          shards: held,
+          error: (e as Error).message,
+        });
+      }
+      const now = held.filter((s) => this.leases!.holds(s));
+      for (const s of now) this.reading.add(s);
+      if (!now.length || !this.client.connected) return;
+      const subs = Object.fromEntries(now.map((s) => [this.topics.upShard(s), { qos: 1 as const }]));
+      await this.client
+        .subscribeAsync(subs)
+        .catch((e: Error) => log('error', this.refusal(Object.keys(subs)), { error: e.message }));
+      this.publishState();
+    });
+  }
+
+  /** Shards given back or lost: not read from now on (the fence already stops their acks). */
+  private onLost(shards: number[]): void {
+    for (const s of shards) this.reading.delete(s);
+    if (!this.client.connected) return;
+    this.client.unsubscribe(shards.map((s) => this.topics.upShard(s)));
+    this.publishState();
+  }
+
+  private async restoreShards(
+    shards: Set<number>,
+  ): Promise<{ devices: number; alarms: number; replayed_samples: number }> {
+    const inShards = (gw: string) => shards.has(shardOf(gw, this.o.shards));
+    const db = new InfluxQL(this.o.sink.endpoint);
+    const devices = await devicesOfGateways(db, inShards);
+    for (const [dev, gw] of this.deviceGateway) if (inShards(gw)) devices.set(dev, gw);
+    // What this worker knew of them is older than what their last owner left in alert/{dev}.
+    for (const dev of devices.keys()) this.engine.forgetAlarms(dev);
+    const alarms = await this.restoreAlarms(
+      (dev) =>
+        devices.has(dev) || (!db.available && !this.deviceGateway.has(dev) && this.engineFor(dev) === this.engine),
+    );
+    // What the retained read missed (see restoreOpenAlarms) comes from the database.
+    const unread = [...devices.keys()].filter((dev) => this.engine.alarms.open(dev).length === 0);
+    const fromDb = await restoreOpenAlarms(db, unread, this.engine).catch((e: Error) => {
+      log('warn', 'cannot read open alarms of the shards taken over from the database', { error: e.message });
+      return 0;
+    });
+    const got = await restoreFromDatabase({
+      db,
+      engine: this.engine,
+      capture: this.capture,
+      plates: false,
+      engineFor: (dev, gw) => (devices.has(dev) || (gw !== undefined && inShards(gw)) ? this.engine : null),
+    });
+    return { devices: devices.size, alarms: alarms + fromDb, replayed_samples: got.replayedSamples };
   }
 
   private refusal(filters: string[]): string {
@@ -202,6 +318,11 @@ export class IngestWorker {
     if (kind !== 'up') return;
     const gw = this.topics.upGateway(packet.topic);
     if (!gw) return;
+    if (this.leases && !this.owns(gw)) {
+      // Delivered before the unsubscribe took effect: its new owner reads it when the gateway re-publishes.
+      this.unowned++;
+      return;
+    }
     let batch;
     try {
       batch = decodeBatch(payload, DEFAULT_LIMITS);
@@ -227,6 +348,7 @@ export class IngestWorker {
       // The record is stored without its refused fields; each is named in the dead letter.
       for (const e of dropped.get(k) ?? []) rejects.push(`seq ${seq}: ${e.message} (field left out, the rest stored)`);
       lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
+      if (this.leases && this.deviceGateway.get(r.dev) !== gw) this.deviceGateway.set(r.dev, gw);
       this.guarded('data-capture counting', () => this.capture.record(gw, r), undefined);
       if (this.applied.has(gw, header.ep, seq)) return; // a replay: the engine has seen it
       // A fault in judging a record must never cost the record itself.
@@ -260,7 +382,11 @@ export class IngestWorker {
         moved = this.watermarks.settle(gw, header.ep, from, to) !== null || moved;
       if (records.length)
         moved = this.watermarks.settle(gw, header.ep, header.seq, header.seq + records.length - 1) !== null || moved;
-      if (moved) {
+      // A re-published envelope wholly at or below the watermark: its gateway missed the ack that covered
+      // it (one skipped while a lease lapsed, or lost in flight), and no later move would repeat it.
+      const w = this.watermarks.get(gw);
+      const missed = records.length > 0 && w?.ep === header.ep && header.seq + records.length - 1 <= w.seq;
+      if (moved || missed) {
         this.dirty.add(gw);
         this.queueAcks();
       }
@@ -296,7 +422,7 @@ export class IngestWorker {
    * short-lived connection reads them back, so a restart neither loses an open alarm nor raises it again.
    * A message of our own on sys/ingest/… comes back after the retained ones, which ends the read.
    */
-  private async restoreAlarms(): Promise<number> {
+  private async restoreAlarms(accept: (dev: string) => boolean): Promise<number> {
     const c = mqtt.connect(this.o.url, {
       clientId: `${this.clientId}-restore`,
       clean: true,
@@ -313,7 +439,9 @@ export class IngestWorker {
         c.on('message', (topic, payload, packet) => {
           if (topic === sync) return resolve();
           if (!packet.retain || payload.length === 0) return;
-          const engine = this.engineFor(this.topics.parse(topic)?.levels[0] ?? '');
+          const dev = this.topics.parse(topic)?.levels[0] ?? '';
+          if (!accept(dev)) return;
+          const engine = this.engineFor(dev);
           try {
             points.push(...engine.restore(payload.toString()));
             restored++;
@@ -348,6 +476,7 @@ export class IngestWorker {
 
   /** Whether this worker owns a gateway's devices: the gateway's shard is one of ours. */
   private owns(gw: string | undefined): boolean {
+    if (this.leases) return gw !== undefined && this.leases.holds(shardOf(gw, this.o.shards));
     if (this.o.workers === 1) return true;
     return (
       gw !== undefined && shardsOwned(this.o.index, this.o.workers, this.o.shards).includes(shardOf(gw, this.o.shards))
@@ -378,6 +507,8 @@ export class IngestWorker {
       this.ackQueued = false;
       if (!this.client.connected) return;
       for (const gw of this.dirty) {
+        // Fencing: a shard whose lease may have passed to another worker is acknowledged by that one.
+        if (this.leases && !this.owns(gw)) continue;
         const w = this.watermarks.get(gw);
         if (!w) continue;
         this.stats.acks++;
@@ -406,6 +537,8 @@ export class IngestWorker {
     await this.o.sink.drain();
     this.o.sink.close();
     await new Promise<void>((r) => setImmediate(r));
+    // The acks of everything written are out: the shards can go to the other workers now.
+    await this.leases?.stop();
     if (this.client.connected)
       await this.client.publishAsync(this.topics.ingestState(this.clientId), OFFLINE_STATUS, { qos: 1, retain: true });
     await this.client.endAsync();

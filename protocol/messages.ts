@@ -319,6 +319,16 @@ export interface IngestRunning {
   workers: number;
   shards: number[];
   restored: RestoreSummary;
+  /** With shard leases (worker -1, workers the live workers counted): the worker's token, ttl and lease counts. */
+  lease?: IngestLease;
+}
+
+export interface IngestLease {
+  token: string;
+  ttl_ms: number;
+  /** Shards taken, and given back or lost, since start. */
+  gains: number;
+  losses: number;
 }
 export type IngestState = IngestRunning | OfflineStatus;
 
@@ -331,6 +341,13 @@ export function decodeIngestState(payload: Buffer | string): IngestState {
   if (!doc) return { state: 'offline' };
   required(doc, 'ingest', { ts: 'number', worker: 'number', workers: 'number', restored: 'object' });
   if (!Array.isArray(doc.shards)) throw new PayloadError('ingest.shards', 'expected a list');
+  if (doc.lease !== undefined)
+    required(asObject(doc.lease, 'ingest.lease'), 'ingest.lease', {
+      token: 'string',
+      ttl_ms: 'number',
+      gains: 'number',
+      losses: 'number',
+    });
   required(doc.restored as Record<string, unknown>, 'ingest.restored', {
     alarms: 'number',
     air_windows: 'number',

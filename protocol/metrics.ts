@@ -74,6 +74,8 @@ export interface IngestSource {
   /** Seqs received (ranges, replays included). */
   received: Marks;
   sink: SinkSource;
+  /** With shard leases: shards taken, given back or lost, held now, and envelopes of shards not held. */
+  leases?: { gains(): number; losses(): number; held(): number; unowned(): number };
 }
 
 const BROKER_REFUSALS: [string, keyof BrokerSource['stats']][] = [
@@ -384,6 +386,20 @@ const INGEST_METRICS: Row<IngestSource>[] = [
   ['gauge', 'qingcheng_ingest_buffered_lines', 'Lines waiting for the database', (w) => w.sink.bufferedLines],
   ['gauge', 'qingcheng_ingest_write_failing', '1 while database writes fail', (w) => Number(w.sink.stats.failing)],
   ['gauge', 'qingcheng_ingest_connected', '1 while connected to the broker', (w) => Number(w.connected())],
+  ['counter', 'qingcheng_ingest_lease_gains_total', 'Shard leases taken (--leases)', (w) => w.leases?.gains() ?? 0],
+  [
+    'counter',
+    'qingcheng_ingest_lease_losses_total',
+    'Shard leases given back to the fair share, lost to another worker or not renewed in time (--leases)',
+    (w) => w.leases?.losses() ?? 0,
+  ],
+  ['gauge', 'qingcheng_ingest_shards_held', 'Shards read by lease now (--leases)', (w) => w.leases?.held() ?? 0],
+  [
+    'counter',
+    'qingcheng_ingest_unowned_envelopes_total',
+    'Envelopes of a shard no longer held when they arrived: left for its new owner (--leases)',
+    (w) => w.leases?.unowned() ?? 0,
+  ],
 ];
 
 /** The highest seq received less the watermark, in the epoch received last. */

@@ -129,7 +129,7 @@ export interface AckedEnvelope {
 interface Unacked extends AckedEnvelope {
   first: number;
   last: number;
-  payload: string;
+  batch: SampleRecord[];
   lastSentAt: number;
   inFlight: boolean;
 }
@@ -213,13 +213,12 @@ export class FleetGateway {
     while (this.inFlight < this.o.window && this.pending.length > 0) {
       const first = this.nextSeq - this.pending.length;
       const records = this.pending.splice(0, this.o.batch);
-      const payload = encodeEnvelope({ v: 1, gw: this.o.gateway, ep: this.ep, seq: first, records });
       const now = Date.now();
       const e: Unacked = {
         first,
         last: first + records.length - 1,
         records: records.length,
-        payload,
+        batch: records,
         publishedAt: now,
         lastSentAt: now,
         inFlight: true,
@@ -234,7 +233,11 @@ export class FleetGateway {
   private send(e: Unacked, first: boolean): void {
     this.inFlight++;
     e.inFlight = true;
-    this.client!.publish(this.topics.up(this.o.gateway), e.payload, { qos: 1 }, (err) => {
+    // What is acknowledged is deleted, and announced as a gap in every envelope sent (docs/protocol.md
+    // §6.4), so a worker that missed the acknowledgement (a shard's new owner) moves its watermark past it.
+    const gap: [number, number][] = this.acked >= 0 ? [[0, this.acked]] : [];
+    const payload = encodeEnvelope({ v: 1, gw: this.o.gateway, ep: this.ep, seq: e.first, records: e.batch, gap });
+    this.client!.publish(this.topics.up(this.o.gateway), payload, { qos: 1 }, (err) => {
       this.inFlight--;
       e.inFlight = false;
       if (!err && first) this.sent += e.records;
@@ -265,7 +268,11 @@ export class FleetGateway {
     this.acked = Math.min(a.seq, this.nextSeq - 1);
     const now = Date.now();
     this.lastProgress = now;
-    while (this.unacked.length > 0 && this.unacked[0]!.last <= this.acked) this.onAcked?.(this.unacked.shift()!, now);
+    // Shifted before the optional call: `f?.(x)` does not evaluate x when f is unset.
+    while (this.unacked.length > 0 && this.unacked[0]!.last <= this.acked) {
+      const e = this.unacked.shift()!;
+      this.onAcked?.(e, now);
+    }
     if (this.settled) for (const w of this.waiters.splice(0)) w();
   }
 

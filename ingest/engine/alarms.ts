@@ -126,6 +126,12 @@ export class AlarmTracker {
     });
   }
 
+  /** Drops every track of a device: another worker judged it since, and its retained alert/{dev} says where it stands. */
+  forget(dev: string): void {
+    const prefix = `${dev}\u0000`;
+    for (const k of this.tracks.keys()) if (k.startsWith(prefix)) this.tracks.delete(k);
+  }
+
   /** The open alarms of a device (what alert/{dev} retains). */
   open(dev: string): OpenAlarm[] {
     const out: OpenAlarm[] = [];

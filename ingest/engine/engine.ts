@@ -208,6 +208,11 @@ export class Engine {
     });
   }
 
+  /** Forgets a device's alarms before they are restored again from alert/{dev} (a shard taken over from another worker). */
+  forgetAlarms(dev: string): void {
+    this.alarms.forget(dev);
+  }
+
   private emit(kind: string, e: AlarmEvent, out: Output): void {
     this.stats.events++;
     out.points.push(alertPoint(e, kind));

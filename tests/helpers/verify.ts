@@ -39,3 +39,12 @@ export async function verifyExactlyOnce(
   }
   return { records: rows.length };
 }
+
+/** Seqs read back for one gateway are exactly 0..next-1, each once: nothing lost, nothing stored twice. */
+export function expectSeqsOnce(seqs: number[], next: number, what: string): void {
+  const sorted = [...seqs].sort((a, b) => a - b);
+  const wrong: string[] = [];
+  for (let i = 0; i < Math.max(next, sorted.length) && wrong.length < 10; i++)
+    if (sorted[i] !== i) wrong.push(`at ${i}: ${sorted[i]}`);
+  expect(wrong, `${what}: ${sorted.length} seqs stored of ${next} sent`).toEqual([]);
+}

@@ -104,6 +104,19 @@ describe('qingcheng', () => {
   });
 });
 
+describe('qingcheng ingest --leases', () => {
+  it('refuses a lease URL that is not redis://, a ttl too short, and a fixed index beside it', () => {
+    const bad = (args: string[], says: string) => {
+      const r = run('ingest', ...args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(says);
+    };
+    bad(['--leases', 'http://127.0.0.1:6379'], '--leases: expected redis://HOST:PORT, got http://127.0.0.1:6379');
+    bad(['--leases', 'redis://127.0.0.1:6379', '--lease-ttl-ms', '200'], '--lease-ttl-ms: expected an integer >= 1000');
+    bad(['--leases', 'redis://127.0.0.1:6379', '--workers', '2'], 'leave out --index and --workers');
+  });
+});
+
 describe('qingcheng broker', () => {
   it('says which port is taken instead of crashing', async () => {
     const net = await import('node:net');

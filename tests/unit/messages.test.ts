@@ -5,10 +5,12 @@ import { Engine } from '../../ingest/engine/engine.ts';
 import {
   decodeAlert,
   decodeDeadLetter,
+  decodeIngestState,
   decodeLive,
   decodeStatus,
   DLQ_PAYLOAD_MAX,
   encodeDeadLetter,
+  encodeIngestState,
   encodeStatus,
   OFFLINE_STATUS,
   PayloadError,
@@ -100,6 +102,21 @@ describe('payload codecs', () => {
     ).toBe('alert.event.state: expected open, update, close or event, got "gone"');
     expect(err(() => decodeDeadLetter('[1]'))).toBe('dlq: expected an object, got [1]');
     expect(err(() => decodeLive('{'))).toBe('live: not JSON');
+  });
+
+  it("decodes a lease worker's state with the shards it reads now, and names a bad lease", () => {
+    const restored = { alarms: 0, air_windows: 0, replayed_devices: 0, replayed_samples: 0, rsd_passes: 0 };
+    const state = {
+      state: 'running' as const,
+      ts: T,
+      worker: -1,
+      workers: 3,
+      shards: [1, 4, 7],
+      restored,
+      lease: { token: 'a1b2c3', ttl_ms: 5000, gains: 3, losses: 0 },
+    };
+    expect(decodeIngestState(encodeIngestState(state))).toEqual(state);
+    expect(() => decodeIngestState(JSON.stringify({ ...state, lease: { token: 'a1b2c3' } }))).toThrow(/ingest\.lease/);
   });
 
   it("cuts a dead letter's payload at 64 KiB and says so", () => {
