@@ -259,11 +259,17 @@ async function readJson(req: http.IncomingMessage, limit: number): Promise<Json>
   return body as Json;
 }
 
-/** An optional text field; JSON null (VerneMQ's anonymous user name) counts as absent. */
+/**
+ * An optional text field; JSON null (VerneMQ's anonymous user name) counts as absent. A wrong password
+ * is named by its type only: the answer may end up in the broker's log.
+ */
 function str(b: Json, key: string): string | undefined {
   const v = b[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new BadRequest(`${key}: expected a string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') {
+    const got = key === 'password' ? `a ${Array.isArray(v) ? 'list' : typeof v}` : JSON.stringify(v);
+    throw new BadRequest(`${key}: expected a string, got ${got}`);
+  }
   return v;
 }
 

@@ -168,6 +168,12 @@ export class HistoryBackfill {
   private active = new Map<string, HistoryWindow>();
   /** Per device, the window marks saved last (to delete those no longer true). */
   private savedGaps = new Map<string, Set<string>>();
+  /**
+   * Per device, the connection it was last seen on: its requests go there only. A logger that reconnects
+   * may leave its old connection half-open until the idle timeout, and a request sent there is lost.
+   */
+  private home = new Map<string, HistorySlot>();
+  private stopped = false;
   readonly counts = new Map<string, HistoryCounts>();
   private lastQn = 0;
   /** Link totals, for the metrics. */
@@ -213,6 +219,7 @@ export class HistoryBackfill {
   seen(slot: HistorySlot, dev: HistoryDevice): void {
     const known = slot.devices.has(dev.id);
     slot.devices.set(dev.id, dev);
+    this.home.set(dev.id, slot);
     if (!this.cfg.backfill) return;
     if (slot.checked) {
       if (known) return;
@@ -259,7 +266,12 @@ export class HistoryBackfill {
       this.arm(slot);
     } else if (this.cfg.backfill) {
       const g = gapBeforeUpload(this.lastOf(dev, cn), ts, this.intervalOf(cn), this.cfg.maxWindowMs);
-      if (g) this.found(dev, cn, g, 'skip');
+      if (g) {
+        this.found(dev, cn, g, 'skip');
+        // Asked for once the packet that revealed it has been stored and answered (a connection that has
+        // settled is pumped by nothing else until a request ends).
+        queueMicrotask(() => this.pumpFor(dev));
+      }
     }
     const last = this.lastOf(dev, cn);
     if (last !== undefined && ts <= last) return { answer, stored, marks: {} };
@@ -336,11 +348,12 @@ export class HistoryBackfill {
 
   /** Sends the next request on this connection when none is in flight. */
   pump(slot: HistorySlot): void {
-    if (slot.inFlight || slot.closed || slot.settle || !this.cfg.backfill) return;
+    if (slot.inFlight || slot.closed || slot.settle || this.stopped || !this.cfg.backfill) return;
     clearTimeout(slot.wake);
     const t = Date.now();
     let wakeAt = Infinity;
     for (const dev of slot.devices.values()) {
+      if (this.home.get(dev.id) !== slot) continue; // the logger has moved to a newer connection
       const q = this.queues.get(dev.id) ?? [];
       // A CN being fetched on another connection (a logger that reconnected) waits for it.
       const i = q.findIndex((w) => !this.active.has(`${dev.id} ${w.cn}`) && (w.notBefore ?? 0) <= t);
@@ -351,6 +364,12 @@ export class HistoryBackfill {
       return;
     }
     if (wakeAt < Infinity) slot.wake = setTimeout(() => this.pump(slot), wakeAt - t);
+  }
+
+  /** Pumps the connection a device was last seen on, if it is still open. */
+  private pumpFor(dev: string): void {
+    const slot = this.home.get(dev);
+    if (slot) this.pump(slot);
   }
 
   private request(slot: HistorySlot, dev: HistoryDevice, w: HistoryWindow): void {
@@ -413,6 +432,7 @@ export class HistoryBackfill {
     });
     this.again(f, 'no answer within timeout_s');
     this.pump(slot);
+    this.pumpFor(f.dev.id);
   }
 
   /**
@@ -457,6 +477,7 @@ export class HistoryBackfill {
       });
     } else this.again(f, `the logger could not execute it (ExeRtn=${code})`, true);
     this.pump(slot);
+    this.pumpFor(f.dev.id);
     return true;
   }
 
@@ -465,12 +486,16 @@ export class HistoryBackfill {
     slot.closed = true;
     clearTimeout(slot.settle);
     clearTimeout(slot.wake);
+    for (const [dev, s] of this.home) if (s === slot) this.home.delete(dev);
     const f = this.settle(slot);
-    if (f) this.again(f, 'the connection closed');
+    if (!f) return;
+    this.again(f, 'the connection closed');
+    this.pumpFor(f.dev.id); // the logger may already be back on another connection
   }
 
-  /** Stops every timer (the link closes). */
+  /** Stops every timer (the link closes); nothing more is asked. */
   stop(slots: Iterable<HistorySlot>): void {
+    this.stopped = true;
     for (const s of slots) this.closed(s);
   }
 }

@@ -135,6 +135,9 @@ describe('bad requests', () => {
     });
     expect(await post('/emqx/authn', '[1]')).toEqual({ status: 400, body: { error: 'body: expected a JSON object' } });
     expect((await post('/emqx/authn', { username: 7 })).body.error).toBe('username: expected a string, got 7');
+    // A number-only password sent unquoted (an EMQX body template without quotes) is not echoed back.
+    const unquoted = await post('/emqx/authn', { username: 'gw-a', password: 123456 });
+    expect(unquoted).toEqual({ status: 400, body: { error: 'password: expected a string, got a number' } });
     expect((await post('/emqx/authz', { username: 'gw-a', action: 'publish' })).body.error).toMatch(/^topic: required/);
     expect((await post('/emqx/authz', { username: 'gw-a', action: 'all', topic: 'x' })).status).toBe(400);
     expect((await post('/vernemq/auth_on_subscribe', { username: 'gw-a', topics: [] })).status).toBe(400);

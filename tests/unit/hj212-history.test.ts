@@ -434,3 +434,88 @@ describe("the simulator's own stations and stacks", () => {
       }
   });
 });
+
+describe('which connection a request goes on', () => {
+  afterEach(() => void vi.useRealTimers());
+  const cfg = { backfill: true, maxWindowMs: 48 * HOUR, timeoutMs: 10_000, retries: 2, minuteIntervalMin: 10 };
+  const dev = { id: 'st-h', mn: MN, crc: 'hj212' as const, st: '22', edition: 1 };
+  const windows = (sent: Buffer[]) => sent.map((b) => historyWindowOf(parseSegment(b.toString('latin1').slice(6, -6))));
+
+  it('a hole an upload reveals on a settled connection is asked for at once', async () => {
+    vi.useFakeTimers();
+    const saved = { 'hj212/st-h/last/2051': at(50) };
+    const h = new HistoryBackfill(
+      cfg,
+      { name: 'hj', offsetHours: 8 },
+      ['st-h'],
+      saved,
+      () => undefined,
+      () => at(55),
+    );
+    const sent: Buffer[] = [];
+    const slot = new HistorySlot((b) => void sent.push(b));
+    h.seen(slot, dev);
+    vi.advanceTimersByTime(SETTLE_MS); // settled: nothing missed since 00:50
+    expect(sent).toHaveLength(0);
+    h.onData(slot, 'st-h', '2051', at(60));
+    h.onData(slot, 'st-h', '2051', at(100)); // 01:10 to 01:30 skipped
+    await Promise.resolve();
+    expect(windows(sent)).toEqual([{ begin: at(60), end: at(100) }]);
+    h.stop([slot]);
+  });
+
+  it('a try that fails on a connection the logger has left is asked again on its new one', () => {
+    vi.useFakeTimers();
+    const saved = { 'hj212/st-h/gap/2051/3000': 9000 };
+    const h = new HistoryBackfill(
+      cfg,
+      { name: 'hj', offsetHours: 8 },
+      ['st-h'],
+      saved,
+      () => undefined,
+      () => at(0),
+    );
+    const old: Buffer[] = [];
+    const fresh: Buffer[] = [];
+    const a = new HistorySlot((b) => void old.push(b));
+    h.seen(a, dev);
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(old).toHaveLength(1);
+    // The logger reconnects while the old connection is still open (half-open, not yet timed out).
+    const b = new HistorySlot((x) => void fresh.push(x));
+    h.seen(b, dev);
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(fresh).toHaveLength(0); // the window is in flight on the old one
+    vi.advanceTimersByTime(cfg.timeoutMs);
+    expect(old).toHaveLength(1);
+    expect(windows(fresh)).toEqual([{ begin: 3000, end: 9000 }]);
+    h.stop([a, b]);
+  });
+
+  it('a request cut by its connection closing goes on the connection the logger is already back on', () => {
+    vi.useFakeTimers();
+    const saved = { 'hj212/st-h/gap/2051/3000': 9000 };
+    const h = new HistoryBackfill(
+      cfg,
+      { name: 'hj', offsetHours: 8 },
+      ['st-h'],
+      saved,
+      () => undefined,
+      () => at(0),
+    );
+    const old: Buffer[] = [];
+    const fresh: Buffer[] = [];
+    const a = new HistorySlot((b) => void old.push(b));
+    h.seen(a, dev);
+    vi.advanceTimersByTime(SETTLE_MS);
+    const b = new HistorySlot((x) => void fresh.push(x));
+    h.seen(b, dev);
+    vi.advanceTimersByTime(SETTLE_MS);
+    h.closed(a);
+    expect(windows(fresh)).toEqual([{ begin: 3000, end: 9000 }]);
+    // The link stopping asks nothing more of anyone.
+    h.stop([b]);
+    expect(fresh).toHaveLength(1);
+    expect(h.counts.get('st-h')).toMatchObject({ requested: 2, failed: 0, pending: 1 });
+  });
+});
