@@ -72,7 +72,9 @@ export class AuthHttp {
     this.checker = new AuthChecker(o.users, {
       prefix: o.prefix ?? 'env/v1',
       shards: o.shards ?? 16,
-      backoff: { baseMs: o.loginBackoffBaseMs ?? 250, maxMs: o.loginBackoffMaxMs ?? 4000, windowMs: 15 * 60_000 },
+      // No hold by default: EMQX pipelines up to 100 requests on each of its connections, and a held refusal
+      // would hold every login queued behind it on that connection past EMQX's 5 s timeout.
+      backoff: { baseMs: o.loginBackoffBaseMs ?? 250, maxMs: o.loginBackoffMaxMs ?? 0, windowMs: 15 * 60_000 },
     });
     this.server.requestTimeout = o.requestTimeoutMs ?? 10_000;
     this.server.headersTimeout = Math.min(this.server.requestTimeout, 10_000);

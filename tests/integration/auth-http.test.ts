@@ -33,8 +33,8 @@ afterAll(async () => {
   await slow.stop();
 });
 
-const authn = (username: string | undefined, password: string, clientid = username) =>
-  post('/emqx/authn', { username, password, clientid, peerhost: '10.0.0.7' });
+const authn = (username: string | undefined, password: string, clientid = username, on = server) =>
+  post('/emqx/authn', { username, password, clientid, peerhost: '10.0.0.7' }, on);
 const authz = (username: string, action: string, topic: string, extra: Record<string, unknown> = {}) =>
   post('/emqx/authz', { username, clientid: username, topic, action, qos: '1', retain: 'false', ...extra });
 
@@ -49,6 +49,16 @@ describe('EMQX 5 authentication', () => {
     expect((await authn('nobody', 'x')).body.result).toBe('deny');
     expect((await authn(undefined, '')).body.result).toBe('deny');
     expect(server.stats.loginDelays).toBeGreaterThan(0);
+  });
+
+  it('answers repeated refusals at once unless a hold is asked for: a stock broker pipelines its requests', async () => {
+    const plain = await new AuthHttp({ users: await makeUsers(['gw-a']) }).start(0);
+    try {
+      for (let i = 0; i < 3; i++) expect((await authn('gw-a', 'wrong', 'gw-a', plain)).body.result).toBe('deny');
+      expect(plain.stats).toMatchObject({ denied: 3, loginDelays: 0 });
+    } finally {
+      await plain.stop();
+    }
   });
 
   it('denies a gateway under another client id, and any login under an id another user owns', async () => {
