@@ -25,6 +25,14 @@ function qingcheng(...args: string[]): { code: number | null; stdout: string; st
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `broker user add` of the gateway user gw-a with password pw-a to the users file `users`. */
+function addGatewayA(users: string): ReturnType<typeof qingcheng> {
+  return qingcheng(
+    ...['broker', 'user', 'add', '--users', users],
+    ...['--username', 'gw-a', '--role', 'gateway', '--password', 'pw-a'],
+  );
+}
+
 function login(port: number, password: string, scheme = 'mqtt'): Promise<string> {
   return new Promise((resolve) => {
     const c = mqtt.connect(`${scheme}://127.0.0.1:${port}/mqtt`, {
@@ -83,21 +91,7 @@ describe('broker export --mosquitto', () => {
   it('writes files Mosquitto runs with, over TCP and WebSocket, taking the passwords `broker user add` set', async () => {
     const users = join(dir, 'users.yaml');
     const out = join(dir, 'mosquitto');
-    expect(
-      qingcheng(
-        'broker',
-        'user',
-        'add',
-        '--users',
-        users,
-        '--username',
-        'gw-a',
-        '--role',
-        'gateway',
-        '--password',
-        'pw-a',
-      ).code,
-    ).toBe(0);
+    expect(addGatewayA(users).code).toBe(0);
     const { port, wsPort, stdout } = await runExported(users, out);
     expect(stdout).toContain('for 1 user(s)');
     expect(statSync(join(out, 'passwd')).mode & 0o777).toBe(0o600);
@@ -109,21 +103,7 @@ describe('broker export --mosquitto', () => {
 
   it('names each user without a Mosquitto hash and fails, unless told to skip them', () => {
     const users = join(dir, 'users-old.yaml');
-    expect(
-      qingcheng(
-        'broker',
-        'user',
-        'add',
-        '--users',
-        users,
-        '--username',
-        'gw-a',
-        '--role',
-        'gateway',
-        '--password',
-        'pw-a',
-      ).code,
-    ).toBe(0);
+    expect(addGatewayA(users).code).toBe(0);
     // An entry written before the Mosquitto hash was kept: only the scrypt hash.
     const scrypt = /password: (\S+)/.exec(readFileSync(users, 'utf8'))![1]!;
     appendFileSync(users, `  - username: gw-old\n    role: gateway\n    password: ${scrypt}\n`);
@@ -155,21 +135,7 @@ describe('broker export --mosquitto', () => {
 describe('broker auth-http', () => {
   it("answers EMQX's login check from the users file `broker user add` wrote", async () => {
     const users = join(dir, 'users-http.yaml');
-    expect(
-      qingcheng(
-        'broker',
-        'user',
-        'add',
-        '--users',
-        users,
-        '--username',
-        'gw-a',
-        '--role',
-        'gateway',
-        '--password',
-        'pw-a',
-      ).code,
-    ).toBe(0);
+    expect(addGatewayA(users).code).toBe(0);
     const file = join(dir, 'auth-http.ready.json');
     const p = new Proc('auth-http', ['broker', 'auth-http', '--users', users, '--port', '0', '--ready-file', file]);
     stops.push(() => void p.kill());

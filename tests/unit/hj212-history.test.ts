@@ -440,22 +440,29 @@ describe('which connection a request goes on', () => {
   const cfg = { backfill: true, maxWindowMs: 48 * HOUR, timeoutMs: 10_000, retries: 2, minuteIntervalMin: 10 };
   const dev = { id: 'st-h', mn: MN, crc: 'hj212' as const, st: '22', edition: 1 };
   const windows = (sent: Buffer[]) => sent.map((b) => historyWindowOf(parseSegment(b.toString('latin1').slice(6, -6))));
-
-  it('a hole an upload reveals on a settled connection is asked for at once', async () => {
-    vi.useFakeTimers();
-    const saved = { 'hj212/st-h/last/2051': at(50) };
-    const h = new HistoryBackfill(
+  /** The backfill of st-h from the outbox marks `saved`, its clock standing at `now`. */
+  const backfill = (saved: Record<string, number>, now: number) =>
+    new HistoryBackfill(
       cfg,
       { name: 'hj', offsetHours: 8 },
       ['st-h'],
       saved,
       () => undefined,
-      () => at(55),
+      () => now,
     );
+  /** A connection on which st-h is seen and then settles; what is sent on it. */
+  const connect = (h: HistoryBackfill) => {
     const sent: Buffer[] = [];
     const slot = new HistorySlot((b) => void sent.push(b));
     h.seen(slot, dev);
-    vi.advanceTimersByTime(SETTLE_MS); // settled: nothing missed since 00:50
+    vi.advanceTimersByTime(SETTLE_MS);
+    return { slot, sent };
+  };
+
+  it('a hole an upload reveals on a settled connection is asked for at once', async () => {
+    vi.useFakeTimers();
+    const h = backfill({ 'hj212/st-h/last/2051': at(50) }, at(55));
+    const { slot, sent } = connect(h); // settled: nothing missed since 00:50
     expect(sent).toHaveLength(0);
     h.onData(slot, 'st-h', '2051', at(60));
     h.onData(slot, 'st-h', '2051', at(100)); // 01:10 to 01:30 skipped
@@ -466,25 +473,11 @@ describe('which connection a request goes on', () => {
 
   it('a try that fails on a connection the logger has left is asked again on its new one', () => {
     vi.useFakeTimers();
-    const saved = { 'hj212/st-h/gap/2051/3000': 9000 };
-    const h = new HistoryBackfill(
-      cfg,
-      { name: 'hj', offsetHours: 8 },
-      ['st-h'],
-      saved,
-      () => undefined,
-      () => at(0),
-    );
-    const old: Buffer[] = [];
-    const fresh: Buffer[] = [];
-    const a = new HistorySlot((b) => void old.push(b));
-    h.seen(a, dev);
-    vi.advanceTimersByTime(SETTLE_MS);
+    const h = backfill({ 'hj212/st-h/gap/2051/3000': 9000 }, at(0));
+    const { slot: a, sent: old } = connect(h);
     expect(old).toHaveLength(1);
     // The logger reconnects while the old connection is still open (half-open, not yet timed out).
-    const b = new HistorySlot((x) => void fresh.push(x));
-    h.seen(b, dev);
-    vi.advanceTimersByTime(SETTLE_MS);
+    const { slot: b, sent: fresh } = connect(h);
     expect(fresh).toHaveLength(0); // the window is in flight on the old one
     vi.advanceTimersByTime(cfg.timeoutMs);
     expect(old).toHaveLength(1);
@@ -494,23 +487,9 @@ describe('which connection a request goes on', () => {
 
   it('a request cut by its connection closing goes on the connection the logger is already back on', () => {
     vi.useFakeTimers();
-    const saved = { 'hj212/st-h/gap/2051/3000': 9000 };
-    const h = new HistoryBackfill(
-      cfg,
-      { name: 'hj', offsetHours: 8 },
-      ['st-h'],
-      saved,
-      () => undefined,
-      () => at(0),
-    );
-    const old: Buffer[] = [];
-    const fresh: Buffer[] = [];
-    const a = new HistorySlot((b) => void old.push(b));
-    h.seen(a, dev);
-    vi.advanceTimersByTime(SETTLE_MS);
-    const b = new HistorySlot((x) => void fresh.push(x));
-    h.seen(b, dev);
-    vi.advanceTimersByTime(SETTLE_MS);
+    const h = backfill({ 'hj212/st-h/gap/2051/3000': 9000 }, at(0));
+    const { slot: a } = connect(h);
+    const { slot: b, sent: fresh } = connect(h);
     h.closed(a);
     expect(windows(fresh)).toEqual([{ begin: 3000, end: 9000 }]);
     // The link stopping asks nothing more of anyone.
