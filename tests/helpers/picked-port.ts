@@ -2,6 +2,7 @@
 // given a port that was free a moment ago. Another process may take it first: the server then exits, or
 // someone else's answers. Either is noticed, and the server is started again on a newly picked port.
 import type { ChildProcess } from 'node:child_process';
+import type net from 'node:net';
 import { freePort, waitFor } from './wait.ts';
 
 export interface PickedPortServer {
@@ -39,4 +40,27 @@ export async function startOnPickedPort(
     }
   }
   throw new Error(`${what} could not keep a port: each picked one was taken (${lost.trim()})`);
+}
+
+/** Servers a test listens with to hold ports, standing in for another process that took a picked port. */
+export class HeldPorts {
+  private readonly servers: net.Server[] = [];
+
+  /** Listens on a port the OS picks and holds it; the port. */
+  async hold(server: net.Server): Promise<number> {
+    this.servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return (server.address() as net.AddressInfo).port;
+  }
+
+  /** Closes every server held so far. */
+  async release(): Promise<void> {
+    for (const s of this.servers.splice(0)) await new Promise((r) => s.close(r));
+  }
+}
+
+/** Picks `first` once, then free ports, as if another process had taken `first` in between. */
+export function losingFirst(first: number): () => Promise<number> {
+  let picked = false;
+  return async () => (picked ? freePort() : ((picked = true), first));
 }

@@ -8,40 +8,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { Influxd } from '../helpers/influxd.ts';
-import { freePort } from '../helpers/wait.ts';
+import { HeldPorts, losingFirst } from '../helpers/picked-port.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-influxd-ports-'));
-const servers: net.Server[] = [];
+const held = new HeldPorts();
 let influx: Influxd | undefined;
 afterEach(async () => {
   await influx?.stop();
   influx = undefined;
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  await held.release();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Listens on a port the OS picks and holds it; the port. */
-async function hold(server: net.Server): Promise<number> {
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return (server.address() as net.AddressInfo).port;
-}
-
-/** Picks `first` once, then free ports, as if another process had taken `first` in between. */
-function losingFirst(first: number): () => Promise<number> {
-  let picked = false;
-  return async () => (picked ? freePort() : ((picked = true), first));
-}
-
 it('starts on other ports when the picked one is taken before influxd binds it', async () => {
-  const taken = await hold(net.createServer((c) => c.destroy()));
+  const taken = await held.hold(net.createServer((c) => c.destroy()));
   influx = await new Influxd(join(dir, 'a'), 'qingcheng', { pickPort: losingFirst(taken) }).start();
   expect(influx.port).not.toBe(taken);
   expect((await influx.query('SHOW DATABASES')).results[0]!.series![0]!.values).toContainEqual(['qingcheng']);
 });
 
 it('does not take another server answering /ping on the picked port for its own', async () => {
-  const impostor = await hold(http.createServer((_req, res) => res.writeHead(204).end()));
+  const impostor = await held.hold(http.createServer((_req, res) => res.writeHead(204).end()));
   influx = await new Influxd(join(dir, 'b'), 'qingcheng', { pickPort: losingFirst(impostor) }).start();
   expect(influx.port).not.toBe(impostor);
   expect((await influx.query('SHOW DATABASES')).results[0]!.series![0]!.values).toContainEqual(['qingcheng']);

@@ -11,32 +11,18 @@ import { listensOn } from '../helpers/listening.ts';
 import { Mosquitto } from '../helpers/mosquitto.ts';
 import { makeUsers } from '../helpers/pipeline.ts';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { startOnPickedPort } from '../helpers/picked-port.ts';
+import { HeldPorts, losingFirst, startOnPickedPort } from '../helpers/picked-port.ts';
 import { RedisServer } from '../helpers/redis.ts';
 import { victoriaMetricsOn } from '../helpers/victoria-metrics.ts';
-import { freePort } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-picked-port-'));
-const servers: net.Server[] = [];
+const held = new HeldPorts();
 const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  await held.release();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Listens on a port the OS picks and holds it; the port. */
-async function hold(server: net.Server): Promise<number> {
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return (server.address() as net.AddressInfo).port;
-}
-
-/** Picks `first` once, then free ports, as if another process had taken `first` in between. */
-function losingFirst(first: number): () => Promise<number> {
-  let picked = false;
-  return async () => (picked ? freePort() : ((picked = true), first));
-}
 
 const killed = (p: ChildProcess) => () => {
   const gone = new Promise((r) => p.once('exit', r));
@@ -45,21 +31,21 @@ const killed = (p: ChildProcess) => () => {
 };
 
 it('redis-server: a picked port held by another process is left for a new one', async () => {
-  const taken = await hold(net.createServer((c) => c.destroy()));
+  const taken = await held.hold(net.createServer((c) => c.destroy()));
   const redis = await new RedisServer(dir, losingFirst(taken)).start();
   stops.push(() => redis.stop());
   expect(redis.port).not.toBe(taken);
 });
 
 it('redis-server: another server answering PING on the picked port is not taken for ours', async () => {
-  const impostor = await hold(net.createServer((c) => c.on('data', () => c.write('+PONG\r\n'))));
+  const impostor = await held.hold(net.createServer((c) => c.on('data', () => c.write('+PONG\r\n'))));
   const redis = await new RedisServer(dir, losingFirst(impostor)).start();
   stops.push(() => redis.stop());
   expect(redis.port).not.toBe(impostor);
 });
 
 it('victoria-metrics: another server answering /health and /flags on the picked port is not taken for ours', async () => {
-  const impostor = await hold(http.createServer((_req, res) => res.end('-storageDataPath="/somewhere/else"\n')));
+  const impostor = await held.hold(http.createServer((_req, res) => res.end('-storageDataPath="/somewhere/else"\n')));
   const vm = await startOnPickedPort(
     'victoria-metrics',
     victoriaMetricsOn(join(dir, 'vm'), ['-retentionPeriod=100y']),
@@ -71,7 +57,7 @@ it('victoria-metrics: another server answering /health and /flags on the picked 
 });
 
 it('mosquitto: a picked port another process holds is left for a new one, and ours is held by its own pid', async () => {
-  const taken = await hold(net.createServer((c) => c.destroy()));
+  const taken = await held.hold(net.createServer((c) => c.destroy()));
   expect(listensOn(process.pid, taken)).toBe(true);
   const m = new Mosquitto(join(dir, 'mosquitto'), await makeUsers(['gw-a']));
   await m.start(losingFirst(taken));
