@@ -11,6 +11,7 @@ import { waitFor } from '../helpers/wait.ts';
 import type { SampleRecord } from '../../protocol/envelope.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { ingestProc, makeUsers, PASSWORDS, type Proc } from '../helpers/pipeline.ts';
+import { cemsMinutes } from '../helpers/samples.ts';
 import { decodeAlert, decodeIngestState, type AlarmEvent, type IngestRunning } from '../../protocol/messages.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qingcheng-engine-'));
@@ -87,12 +88,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const cems = (m: number, so2: number, o2 = 6): SampleRecord => ({
-  dev: 'cems-1',
-  kind: 'stack.cems',
-  ts: T0 + m * MIN,
-  m: { so2, nox: 30, dust: 3, o2 },
-});
+const cems = cemsMinutes(T0);
 
 describe('exceedance engine', () => {
   it('opens and closes a smokestack alarm on the O2-converted value, and survives an ingest restart', async () => {

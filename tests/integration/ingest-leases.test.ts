@@ -17,6 +17,7 @@ import { FleetGateway, syntheticRecord } from '../../simulators/mqtt-load.ts';
 import { Influxd } from '../helpers/influxd.ts';
 import { ingestProc, makeUsers, PASSWORDS, type Proc } from '../helpers/pipeline.ts';
 import { RedisServer } from '../helpers/redis.ts';
+import { cemsMinutes } from '../helpers/samples.ts';
 import { expectSeqsOnce } from '../helpers/verify.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -136,12 +137,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const cems = (m: number, so2: number, o2 = 6): SampleRecord => ({
-  dev: 'cems-1',
-  kind: 'stack.cems',
-  ts: T0 + m * MIN,
-  m: { so2, nox: 30, dust: 3, o2 },
-});
+const cems = cemsMinutes(T0);
 function sendCems(records: SampleRecord[]): void {
   const g = gateways.get(CEMS_GW)!;
   for (const r of records) g.add(r);
