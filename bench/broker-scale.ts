@@ -265,6 +265,9 @@ const report = {
     back_ms_after_up: quantiles(gws.map((g) => g.reconnectedAt - upAt)),
     refused_rate: health1?.refusedRate ?? null,
     refused_login: health1?.refused ?? null,
+    // Logins whose gateway gave up (its 10 s connect timeout) while they waited for a scrypt check.
+    abandoned_logins: health1?.abandonedLogins ?? null,
+    logins: health1?.connects ?? null,
     broker: { ...afterStorm, peak_rss_during_storm_mb: r1(peakRss) },
     connected_timeline: timeline.filter((_, i) => i % 4 === 0).slice(0, 120),
   },

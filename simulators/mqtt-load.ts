@@ -158,7 +158,7 @@ export class FleetGateway {
   envelopes = 0;
   republished = 0;
   reconnects = 0;
-  /** Connection errors after the first connect (refused attempts while a broker restarts). */
+  /** Connection errors other than a refused login (timeouts, refused sockets), each followed by a retry. */
   errors = 0;
   /** When the connection last dropped (clock ms), and when it was up again after that; 0: never. */
   droppedAt = 0;
@@ -182,7 +182,8 @@ export class FleetGateway {
 
   /**
    * Connects and subscribes to its acknowledgements; rejects with the broker's refusal or after `timeoutMs`.
-   * A lost connection is tried again after the real gateway's jittered back-off (protocol/backoff.ts).
+   * A failed attempt (no CONNACK within 10 s, a refused socket) and a lost connection are tried again after
+   * the real gateway's jittered back-off (protocol/backoff.ts).
    */
   async connect(timeoutMs = 20_000): Promise<void> {
     const opts: IClientOptions = {
@@ -196,23 +197,7 @@ export class FleetGateway {
     };
     const client = this.o.localAddress ? this.boundClient(opts) : mqtt.connect(this.o.url, opts);
     this.client = client;
-    await new Promise<void>((resolve, reject) => {
-      const settle = (e?: Error) => {
-        clearTimeout(timer);
-        client.off('connect', up).off('error', failed);
-        if (!e) return resolve();
-        client.end(true);
-        reject(e);
-      };
-      const up = () => settle();
-      const failed = (e: Error) => settle(new Error(`${this.o.gateway}: ${e.message}`));
-      const timer = setTimeout(
-        () => settle(new Error(`${this.o.gateway}: no CONNACK within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      client.on('connect', up).on('error', failed);
-    });
-    // Once up, errors (a refused attempt while the broker restarts) only lead to the next attempt.
+    // Errors other than a refused login (a timeout, a refused socket) only lead to the next attempt.
     client.on('error', () => this.errors++);
     client.on('reconnect', () => {
       this.reconnects++;
@@ -233,6 +218,25 @@ export class FleetGateway {
       this.reconnectedAt = Date.now();
     });
     client.on('message', (_t, p) => this.onAck(p));
+    await new Promise<void>((resolve, reject) => {
+      const settle = (e?: Error) => {
+        clearTimeout(timer);
+        client.off('connect', up).off('error', refused);
+        if (!e) return resolve();
+        client.end(true);
+        reject(e);
+      };
+      const up = () => settle();
+      // A CONNACK refusal (a numeric return code) is final.
+      const refused = (e: Error & { code?: unknown }) => {
+        if (typeof e.code === 'number') settle(new Error(`${this.o.gateway}: ${e.message}`));
+      };
+      const timer = setTimeout(
+        () => settle(new Error(`${this.o.gateway}: no CONNACK within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      client.on('connect', up).on('error', refused);
+    });
     await client.subscribeAsync(this.topics.ack(this.o.gateway), { qos: 1 });
   }
 

@@ -132,7 +132,7 @@ export class LoadStack {
   }
 
   /** Starts the broker on the port of the first start: a restart takes the same address. */
-  private async startBroker(): Promise<void> {
+  private async startBroker(restart = false): Promise<void> {
     const { o } = this;
     // Every gateway connects from 127.0.0.1 at once: raise the per-address limits past the fleet.
     const raised = o.gateways.length + o.workers + 10;
@@ -155,6 +155,9 @@ export class LoadStack {
       String(limits.perSecond),
     ]);
     const broker = this.broker;
+    // Listening is when its /health answers (it opens after the MQTT port); a login may wait behind a
+    // storm of others, so taking logins is checked only at the first start.
+    if (restart) return this.waitUp('the broker to listen', broker, async () => (await fetch(this.healthUrl)).ok);
     await this.waitUp('the broker to take logins', broker, async () => {
       const c = await mqtt.connectAsync(this.mqttUrl, {
         clientId: 'ingest-probe',
@@ -171,13 +174,14 @@ export class LoadStack {
   /**
    * Kills the broker with SIGKILL (no goodbye to anyone: sessions, queues and retained messages held in
    * its memory are gone) and starts it again on the same port, as after a crash and a supervisor's restart.
+   * `upAt`: when it listens again.
    */
   async restartBroker(): Promise<{ killedAt: number; upAt: number }> {
     const old = this.broker!;
     old.proc.kill('SIGKILL');
     await old.exited;
     const killedAt = Date.now();
-    await this.startBroker();
+    await this.startBroker(true);
     return { killedAt, upAt: Date.now() };
   }
 
