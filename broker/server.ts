@@ -25,6 +25,7 @@ import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
 import { peerIdentity, readTls, type PeerIdentity, type TlsFiles } from '../protocol/tls.ts';
 import { certLogin } from './cert-login.ts';
+import { indexRetained, type RetainedStore } from './retained-index.ts';
 
 export interface BrokerOptions {
   port: number;
@@ -197,6 +198,8 @@ export class Broker {
       // A refused filter gets SUBACK 0x80; the connection stays up.
       authorizeSubscribe: (client, sub, done) => done(null, this.subscribeAllowed(client, sub.topic) ? sub : null),
     });
+    // Redis keeps retained messages itself; in memory, a gateway's SUBSCRIBE must not scan them all.
+    if (!shared) indexRetained((this.aedes as unknown as { persistence: RetainedStore }).persistence);
     this.track();
     this.tcp = net.createServer((socket) => this.accept(socket, socket.remoteAddress ?? ''));
     this.port = await listen(this.tcp, this.o.port, this.o.host);
