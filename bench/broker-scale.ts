@@ -239,6 +239,9 @@ const report = {
     connect_burst_per_address: limits.burst,
     connect_rate_per_address: limits.perSecond,
     open_file_limit: brokerLimit,
+    // One descriptor per connection and a few dozen more; a storm briefly holds old and new sockets.
+    open_files_used: afterConnect.open_files,
+    deployer_must_set: `an open-file limit of at least ${2 * G} for the broker (systemd LimitNOFILE, ulimit -n, docker ulimits.nofile)`,
   },
   connect: {
     seconds_to_connect_all: r1(connectS),
