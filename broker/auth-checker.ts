@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { canPublish, canSubscribe, mayRetain, type Principal } from './acl.ts';
 import { sessionId } from './client-ids.ts';
-import { LoginBackoff } from './guards.ts';
+import { Gate, LoginBackoff } from './guards.ts';
 import { verifyPassword, type User } from './users.ts';
 
 export type Verdict = { allow: true; who: Principal } | { allow: false; reason: string };
@@ -32,24 +32,6 @@ export interface CheckerOptions {
   backoff: { baseMs: number; maxMs: number; windowMs: number };
   /** scrypt checks run at once, on libuv's threads; default: one core fewer than the machine has. */
   scryptAtOnce?: number;
-}
-
-/** Runs at most `limit` tasks at once; the rest wait in order (their number is bounded by the caller). */
-class Gate {
-  private running = 0;
-  private waiting: (() => void)[] = [];
-  constructor(private limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
-  }
 }
 
 export class AuthChecker {

@@ -1,5 +1,6 @@
 // Two counters that slow abuse down: connection attempts per address, and refused logins per user and
-// address. Both forget on their own, so their maps hold only recent offenders.
+// address. Both forget on their own, so their maps hold only recent offenders. And a gate that runs a
+// few slow checks (scrypt) at once.
 
 interface Bucket {
   tokens: number;
@@ -98,5 +99,30 @@ export class LoginBackoff {
 
   get size(): number {
     return this.failures.size;
+  }
+}
+
+/**
+ * Runs at most `limit` tasks at once; the rest wait (their number is bounded by the caller), in arrival
+ * order, or newest first with `lifo`: when waiters give up after a while, serving the newest means
+ * serving one that still waits, where in arrival order a long queue would serve only those gone.
+ */
+export class Gate {
+  private running = 0;
+  private waiting: (() => void)[] = [];
+  constructor(
+    private limit: number,
+    private lifo = false,
+  ) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      (this.lifo ? this.waiting.pop() : this.waiting.shift())?.();
+    }
   }
 }

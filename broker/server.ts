@@ -10,13 +10,14 @@ import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { availableParallelism } from 'node:os';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS } from '../protocol/topics.ts';
 import { canPublish, canSubscribe, mayRetain, type Principal } from './acl.ts';
 import { ANONYMOUS, sessionId } from './client-ids.ts';
-import { AddressBuckets, LoginBackoff } from './guards.ts';
+import { AddressBuckets, Gate, LoginBackoff } from './guards.ts';
 import { brokerLimits, type BrokerLimits } from './limits.ts';
 import { PacketGate, type GateRefusal } from './packet-gate.ts';
 import { loadUsers, verifyPassword, type User } from './users.ts';
@@ -24,6 +25,7 @@ import { listen } from '../protocol/listen.ts';
 import { log } from '../protocol/log.ts';
 import { peerIdentity, readTls, type PeerIdentity, type TlsFiles } from '../protocol/tls.ts';
 import { certLogin } from './cert-login.ts';
+import { indexRetained, type RetainedStore } from './retained-index.ts';
 
 export interface BrokerOptions {
   port: number;
@@ -93,6 +95,9 @@ function authError(message: string, returnCode: number): Error & { returnCode: n
   return Object.assign(new Error(message), { returnCode });
 }
 
+/** A login given up because its client left while it waited for a password check: nobody to answer. */
+const ABANDONED = 'connection closed before its password was checked';
+
 export class Broker {
   private aedes!: Aedes;
   private tcp!: net.Server;
@@ -117,6 +122,14 @@ export class Broker {
    * a thousand gateways should not pay it a thousand times. No plain-text password is kept.
    */
   private verified = new Map<string, string>();
+  /**
+   * After a restart the cache above is empty and every gateway's first login costs a scrypt check. They
+   * run one core's worth at a time (the event loop keeps the other), one waiting per connection at most,
+   * newest first: a gateway gives up on a CONNACK after 10 s and tries again later, so in arrival order
+   * a storm's queue would mostly reach logins already gone (bench/broker-scale.ts at 10,000 gateways:
+   * 25,000 of 28,000 logins). A client that left while waiting is skipped without a check.
+   */
+  private scrypts = new Gate(Math.max(1, availableParallelism() - 1), true);
   readonly limits: BrokerLimits;
   private readonly prefix: string;
   private readonly shards: number;
@@ -152,6 +165,8 @@ export class Broker {
     tlsHandshakeFailures: 0,
     /** Logins refused for a certificate: not verified, CN no user, or none where one is required. */
     refusedCert: 0,
+    /** Logins whose client left while they waited for a password check (no check was spent on them). */
+    abandonedLogins: 0,
     tlsReloaded: 0,
     tlsReloadFailed: 0,
   };
@@ -183,6 +198,8 @@ export class Broker {
       // A refused filter gets SUBACK 0x80; the connection stays up.
       authorizeSubscribe: (client, sub, done) => done(null, this.subscribeAllowed(client, sub.topic) ? sub : null),
     });
+    // Redis keeps retained messages itself; in memory, a gateway's SUBSCRIBE must not scan them all.
+    if (!shared) indexRetained((this.aedes as unknown as { persistence: RetainedStore }).persistence);
     this.track();
     this.tcp = net.createServer((socket) => this.accept(socket, socket.remoteAddress ?? ''));
     this.port = await listen(this.tcp, this.o.port, this.o.host);
@@ -371,7 +388,11 @@ export class Broker {
         this.stats.connects++;
         done(null, true);
       },
-      (e: AuthenticateError) => this.refuse(client, username, e, done),
+      (e: AuthenticateError) => {
+        if (e.message !== ABANDONED) return this.refuse(client, username, e, done);
+        this.stats.abandonedLogins++;
+        done(e, false);
+      },
     );
   }
 
@@ -414,7 +435,7 @@ export class Broker {
     password: Buffer | undefined,
   ): Promise<void> {
     const gate = gateOf(client);
-    const who = await this.login(username, password, gate && this.certs.get(gate));
+    const who = await this.login(username, password, gate && this.certs.get(gate), () => client.conn.destroyed);
     this.claimClientId(client, who);
     this.principals.set(client, who);
     this.subscriptions.set(client, new Set());
@@ -425,6 +446,7 @@ export class Broker {
     username: string | undefined,
     password: Buffer | undefined,
     cert: PeerIdentity | undefined,
+    gone: () => boolean = () => false,
   ): Promise<Principal> {
     const byCert = certLogin(cert, username, (name) => this.users.get(name), !!this.o.requireClientCert);
     if (byCert && 'refused' in byCert) {
@@ -445,7 +467,11 @@ export class Broker {
     if (!user) throw authError(`unknown user ${username}`, BAD_LOGIN);
     const digest = createHash('sha256').update(user.password).update('\0').update(pw).digest('hex');
     if (this.verified.get(username) !== digest) {
-      if (!(await verifyPassword(pw, user.password))) throw authError(`wrong password for ${username}`, BAD_LOGIN);
+      const ok = await this.scrypts.run(async () => {
+        if (gone()) throw authError(ABANDONED, NOT_AUTHORIZED);
+        return verifyPassword(pw, user.password);
+      });
+      if (!ok) throw authError(`wrong password for ${username}`, BAD_LOGIN);
       this.verified.set(username, digest);
     }
     return { username, role: user.role };

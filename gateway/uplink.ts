@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { decodeAckMessage, DEFAULT_LIMITS, encodeEnvelopeOf, type Refusal } from '../protocol/envelope.ts';
+import { reconnectDelay } from '../protocol/backoff.ts';
 import { log } from '../protocol/log.ts';
 import { encodeStatus, OFFLINE_STATUS, type OnlineStatus } from '../protocol/messages.ts';
 import { Topics } from '../protocol/topics.ts';
@@ -283,15 +284,6 @@ export class Uplink {
 
 function refusalOf(r: Refusal): NonNullable<OnlineStatus['last_refusal']> {
   return { reason: r.reason, ...(r.from !== undefined ? { from: r.from, to: r.to! } : {}), ts: r.t };
-}
-
-/**
- * The wait before reconnect attempt n + 1: 1 s doubling to 30 s, each drawn from its upper half, so
- * gateways that lost a broker together come back spread out.
- */
-export function reconnectDelay(failed: number, random = Math.random): number {
-  const cap = Math.min(30_000, 1000 * 2 ** Math.min(failed, 5));
-  return Math.round(cap / 2 + (cap / 2) * random());
 }
 
 function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'tcp' } {

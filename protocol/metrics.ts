@@ -25,6 +25,7 @@ export interface BrokerSource {
     longTopics: number;
     refusedCert?: number;
     tlsHandshakeFailures?: number;
+    abandonedLogins?: number;
   };
   /** Clients logged in now. */
   readonly clients: number;
@@ -91,6 +92,7 @@ const BROKER_REFUSALS: [string, keyof BrokerSource['stats']][] = [
   ['client_cert', 'refusedCert'],
   ['tls_handshake', 'tlsHandshakeFailures'],
   ['long_topic', 'longTopics'],
+  ['abandoned_login', 'abandonedLogins'],
 ];
 
 /** The metrics of one process, whatever roles it hosts (the stack hosts them all). */

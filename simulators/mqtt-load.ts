@@ -2,7 +2,9 @@
 // flight, following its ack/{gw}: LoadGateway publishes a fixed number of synthetic 10-field air records
 // as fast as it can (bench/pipeline.ts); FleetGateway publishes the records a city's devices take as
 // they take them (`qingcheng load`).
-import mqtt, { type MqttClient } from 'mqtt';
+import net from 'node:net';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+import { reconnectDelay } from '../protocol/backoff.ts';
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { Topics } from '../protocol/topics.ts';
 import { decodeAck, encodeEnvelope } from '../protocol/envelope.ts';
@@ -115,6 +117,11 @@ export interface FleetGatewayOptions {
   /** Re-publish what stays unacknowledged this long while acks do not move (docs/protocol.md §6.5). */
   republishMs: number;
   topics?: Topics;
+  /**
+   * Connect from this local address (any of 127.0.0.0/8 on loopback), so a run from one machine looks
+   * to the broker like gateways at many addresses, each with its own connection-rate bucket.
+   */
+  localAddress?: string;
 }
 
 /** An envelope once ingest has acknowledged all of it. */
@@ -151,6 +158,15 @@ export class FleetGateway {
   envelopes = 0;
   republished = 0;
   reconnects = 0;
+  /** Connection errors other than a refused login (timeouts, refused sockets), each followed by a retry. */
+  errors = 0;
+  /** When the connection last dropped (clock ms), and when it was up again after that; 0: never. */
+  droppedAt = 0;
+  reconnectedAt = 0;
+  /** Start times of the reconnect attempts since the last drop (the first 32). */
+  attempts: number[] = [];
+  /** Connection attempts failed since the last success: they set the next wait, as in a real gateway. */
+  private failed = 0;
   onAcked?: (e: AckedEnvelope, now: number) => void;
   private client?: MqttClient;
   private readonly topics: Topics;
@@ -164,35 +180,77 @@ export class FleetGateway {
     this.topics = o.topics ?? new Topics();
   }
 
-  /** Connects and subscribes to its acknowledgements; rejects with the broker's refusal or after `timeoutMs`. */
+  /**
+   * Connects and subscribes to its acknowledgements; rejects with the broker's refusal or after `timeoutMs`.
+   * A failed attempt (no CONNACK within 10 s, a refused socket) and a lost connection are tried again after
+   * the real gateway's jittered back-off (protocol/backoff.ts).
+   */
   async connect(timeoutMs = 20_000): Promise<void> {
-    const client = mqtt.connect(this.o.url, {
+    const opts: IClientOptions = {
       clientId: this.o.gateway,
       username: this.o.gateway,
       ...(this.o.password ? { password: this.o.password } : {}),
       protocolVersion: 4,
-      reconnectPeriod: 1000,
-      connectTimeout: timeoutMs,
-    });
+      reconnectPeriod: reconnectDelay(0),
+      // As a real gateway's uplink: an attempt unanswered this long is dropped and tried again.
+      connectTimeout: Math.min(timeoutMs, 10_000),
+    };
+    const client = this.o.localAddress ? this.boundClient(opts) : mqtt.connect(this.o.url, opts);
     this.client = client;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.end(true);
-        reject(new Error(`${this.o.gateway}: no CONNACK within ${timeoutMs} ms`));
-      }, timeoutMs);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      client.once('error', (e) => {
-        clearTimeout(timer);
-        client.end(true);
-        reject(new Error(`${this.o.gateway}: ${e.message}`));
-      });
+    // Errors other than a refused login (a timeout, a refused socket) only lead to the next attempt.
+    client.on('error', () => this.errors++);
+    client.on('reconnect', () => {
+      this.reconnects++;
+      if (this.attempts.length < 32) this.attempts.push(Date.now());
     });
-    client.on('reconnect', () => this.reconnects++);
+    client.on('close', () => {
+      // As gateway/uplink.ts does: MQTT.js has scheduled this reconnect already (its own close listener
+      // runs first), so the wait set here is the one after the next failure: 0.5–1 s, 1–2 s, … 15–30 s.
+      client.options.reconnectPeriod = reconnectDelay(++this.failed);
+      if (this.failed === 1) {
+        this.droppedAt = Date.now();
+        this.attempts = [];
+      }
+    });
+    client.on('connect', () => {
+      this.failed = 0;
+      client.options.reconnectPeriod = reconnectDelay(0);
+      this.reconnectedAt = Date.now();
+    });
     client.on('message', (_t, p) => this.onAck(p));
+    await new Promise<void>((resolve, reject) => {
+      const settle = (e?: Error) => {
+        clearTimeout(timer);
+        client.off('connect', up).off('error', refused);
+        if (!e) return resolve();
+        client.end(true);
+        reject(e);
+      };
+      const up = () => settle();
+      // A CONNACK refusal (a numeric return code) is final.
+      const refused = (e: Error & { code?: unknown }) => {
+        if (typeof e.code === 'number') settle(new Error(`${this.o.gateway}: ${e.message}`));
+      };
+      const timer = setTimeout(
+        () => settle(new Error(`${this.o.gateway}: no CONNACK within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      client.on('connect', up).on('error', refused);
+    });
     await client.subscribeAsync(this.topics.ack(this.o.gateway), { qos: 1 });
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** A client whose every connection leaves from `localAddress`. */
+  private boundClient(opts: IClientOptions): MqttClient {
+    const u = new URL(this.o.url);
+    if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:')
+      throw new Error(`${this.o.gateway}: a local address needs an mqtt:// broker URL, got ${this.o.url}`);
+    const at = { host: u.hostname, port: Number(u.port) || 1883, localAddress: this.o.localAddress };
+    return new MqttClient(() => net.createConnection(at), { ...opts, protocol: 'mqtt', host: at.host, port: at.port });
   }
 
   /** Takes a record under the next seq; `pump` publishes it. */

@@ -68,6 +68,11 @@ export interface LoadStackOptions {
   workers: number;
   shards: number;
   progress: (s: string) => void;
+  /**
+   * The broker's connection attempts per address (burst, then a second). Default: raised past the fleet,
+   * as every load gateway connects from 127.0.0.1.
+   */
+  connectLimits?: { burst: number; perSecond: number };
 }
 
 export class LoadStack {
@@ -76,7 +81,11 @@ export class LoadStack {
   broker?: Child;
   workers: Child[] = [];
   mqttUrl = '';
+  /** The broker's /health (its clients and refusals by kind). */
+  healthUrl = '';
   influxPid: number | null = null;
+  private brokerPort = 0;
+  private healthPort = 0;
 
   constructor(readonly o: LoadStackOptions) {}
 
@@ -91,38 +100,11 @@ export class LoadStack {
       ),
     );
     writeFileSync(join(this.dir, 'users.yaml'), stringify({ users }), { mode: 0o600 });
-    const port = await freePort();
-    this.mqttUrl = `mqtt://127.0.0.1:${port}`;
-    // Every gateway connects from 127.0.0.1 at once: raise the per-address limits past the fleet.
-    const burst = o.gateways.length + o.workers + 10;
-    this.broker = new Child('broker', [
-      'broker',
-      '--users',
-      join(this.dir, 'users.yaml'),
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--health-port',
-      '0',
-      '--shards',
-      String(o.shards),
-      '--connect-burst',
-      String(burst),
-      '--connect-rate',
-      String(burst),
-    ]);
-    await this.waitUp('the broker to take logins', this.broker, async () => {
-      const c = await mqtt.connectAsync(this.mqttUrl, {
-        clientId: 'ingest-probe',
-        username: 'ingest',
-        password: o.password,
-        reconnectPeriod: 0,
-        connectTimeout: 2000,
-      });
-      await c.endAsync();
-      return true;
-    });
+    this.brokerPort = await freePort();
+    this.healthPort = await freePort();
+    this.mqttUrl = `mqtt://127.0.0.1:${this.brokerPort}`;
+    this.healthUrl = `http://127.0.0.1:${this.healthPort}/health`;
+    await this.startBroker();
     o.progress(`broker ${this.mqttUrl}, influxd ${this.influx.url}; starting ${o.workers} ingest worker(s)`);
     for (let i = 0; i < o.workers; i++) {
       this.workers.push(
@@ -147,6 +129,60 @@ export class LoadStack {
     for (const w of this.workers)
       await this.waitUp(`${w.name} to subscribe`, w, () => w.output.includes('ingest running'));
     return this;
+  }
+
+  /** Starts the broker on the port of the first start: a restart takes the same address. */
+  private async startBroker(restart = false): Promise<void> {
+    const { o } = this;
+    // Every gateway connects from 127.0.0.1 at once: raise the per-address limits past the fleet.
+    const raised = o.gateways.length + o.workers + 10;
+    const limits = o.connectLimits ?? { burst: raised, perSecond: raised };
+    this.broker = new Child('broker', [
+      'broker',
+      '--users',
+      join(this.dir, 'users.yaml'),
+      '--port',
+      String(this.brokerPort),
+      '--host',
+      '127.0.0.1',
+      '--health-port',
+      String(this.healthPort),
+      '--shards',
+      String(o.shards),
+      '--connect-burst',
+      String(limits.burst),
+      '--connect-rate',
+      String(limits.perSecond),
+    ]);
+    const broker = this.broker;
+    // Listening is when its /health answers (it opens after the MQTT port); a login may wait behind a
+    // storm of others, so taking logins is checked only at the first start.
+    if (restart) return this.waitUp('the broker to listen', broker, async () => (await fetch(this.healthUrl)).ok);
+    await this.waitUp('the broker to take logins', broker, async () => {
+      const c = await mqtt.connectAsync(this.mqttUrl, {
+        clientId: 'ingest-probe',
+        username: 'ingest',
+        password: o.password,
+        reconnectPeriod: 0,
+        connectTimeout: 2000,
+      });
+      await c.endAsync();
+      return true;
+    });
+  }
+
+  /**
+   * Kills the broker with SIGKILL (no goodbye to anyone: sessions, queues and retained messages held in
+   * its memory are gone) and starts it again on the same port, as after a crash and a supervisor's restart.
+   * `upAt`: when it listens again.
+   */
+  async restartBroker(): Promise<{ killedAt: number; upAt: number }> {
+    const old = this.broker!;
+    old.proc.kill('SIGKILL');
+    await old.exited;
+    const killedAt = Date.now();
+    await this.startBroker(true);
+    return { killedAt, upAt: Date.now() };
   }
 
   private async waitUp(what: string, c: Child, check: () => Promise<boolean> | boolean): Promise<void> {

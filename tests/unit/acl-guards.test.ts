@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { mayRetain } from '../../broker/acl.ts';
 import { ownerOf, sessionId } from '../../broker/client-ids.ts';
-import { AddressBuckets, LoginBackoff } from '../../broker/guards.ts';
+import { AddressBuckets, Gate, LoginBackoff } from '../../broker/guards.ts';
 import { FrameScanner } from '../../broker/packet-gate.ts';
 import { varint } from '../helpers/mqtt-bytes.ts';
 
@@ -56,6 +56,32 @@ describe('AddressBuckets', () => {
     now = 10_000;
     b.prune();
     expect(b.size).toBe(0); // full buckets are forgotten
+  });
+});
+
+describe('Gate', () => {
+  /** Starts a task holding the gate until released, and the order tasks started in. */
+  async function order(lifo: boolean): Promise<number[]> {
+    const gate = new Gate(1, lifo);
+    const started: number[] = [];
+    const releases: (() => void)[] = [];
+    const runs = [0, 1, 2, 3].map((i) =>
+      gate.run(async () => {
+        started.push(i);
+        await new Promise<void>((r) => releases.push(r));
+      }),
+    );
+    for (let k = 0; k < 4; k++) {
+      await new Promise((r) => setImmediate(r));
+      releases.shift()!();
+    }
+    await Promise.all(runs);
+    return started;
+  }
+
+  it('runs waiting tasks in arrival order, or newest first when told', async () => {
+    expect(await order(false)).toEqual([0, 1, 2, 3]);
+    expect(await order(true)).toEqual([0, 3, 2, 1]);
   });
 });
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadGatewayConfig, parseGatewayConfig, type PolledDeviceConfig } from '../../gateway/config.ts';
 import { planBlocks } from '../../gateway/device-reader.ts';
-import { reconnectDelay } from '../../gateway/uplink.ts';
+import { reconnectDelay } from '../../protocol/backoff.ts';
 import { flagsFromStatus } from '../../gateway/flags.ts';
 import { TEMPLATES } from '../../gateway/templates.ts';
 import { Node } from '../../protocol/config.ts';
