@@ -37,7 +37,17 @@ export interface User {
 
 const HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/;
 
-export async function hashPassword(password: string, N = 16384, r = 8, p = 1): Promise<string> {
+/** scrypt's work factor N for a password a person chose. */
+export const SCRYPT_COST = 16384;
+
+/**
+ * The work factors `--scrypt-cost` may take. A gateway's password is a random machine secret, which a low
+ * cost does not weaken; after a broker restart every gateway's first login is checked again, and at
+ * 16,384 ten thousand of them take minutes of CPU (docs/scaling.md §6).
+ */
+export const SCRYPT_COSTS = [1024, 2048, 4096, 8192, 16384, 32768, 65536] as const;
+
+export async function hashPassword(password: string, N = SCRYPT_COST, r = 8, p = 1): Promise<string> {
   const salt = randomBytes(16);
   const hash = await scrypt(password, salt, 32, { N, r, p, maxmem: 256 * N * r });
   return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
@@ -108,8 +118,8 @@ export function loadUsers(file: string): User[] {
 type Entry = { username?: unknown; role?: unknown; password?: unknown; mosquitto?: unknown };
 
 /** Both hashes of a password: ours, and Mosquitto's for an export. */
-async function hashes(password: string): Promise<{ password: string; mosquitto: string }> {
-  const [scrypted, pbkdf2ed] = await Promise.all([hashPassword(password), mosquittoHash(password)]);
+async function hashes(password: string, cost = SCRYPT_COST): Promise<{ password: string; mosquitto: string }> {
+  const [scrypted, pbkdf2ed] = await Promise.all([hashPassword(password, cost), mosquittoHash(password)]);
   return { password: scrypted, mosquitto: pbkdf2ed };
 }
 
@@ -134,9 +144,15 @@ function writeEntries(file: string, users: Entry[]): void {
 }
 
 /** Adds a user, or replaces one of that name; creates the file if needed. */
-export async function addUser(file: string, username: string, role: Role, password: string): Promise<void> {
+export async function addUser(
+  file: string,
+  username: string,
+  role: Role,
+  password: string,
+  cost = SCRYPT_COST,
+): Promise<void> {
   const users = readEntries(file).filter((u) => u.username !== username);
-  users.push({ username, role, ...(await hashes(password)) });
+  users.push({ username, role, ...(await hashes(password, cost)) });
   writeEntries(file, users);
 }
 
@@ -150,11 +166,16 @@ export function removeUser(file: string, username: string): boolean {
 }
 
 /** Sets a user's password, keeping its role; false when there is no user of that name. */
-export async function setPassword(file: string, username: string, password: string): Promise<boolean> {
+export async function setPassword(
+  file: string,
+  username: string,
+  password: string,
+  cost = SCRYPT_COST,
+): Promise<boolean> {
   const users = readEntries(file);
   const user = users.find((u) => u.username === username);
   if (!user) return false;
-  Object.assign(user, await hashes(password));
+  Object.assign(user, await hashes(password, cost));
   writeEntries(file, users);
   return true;
 }

@@ -1,5 +1,15 @@
 import { Broker, type BrokerOptions } from '../broker/server.ts';
-import { addUser, listUsers, loadUsers, removeUser, ROLES, setPassword, type Role } from '../broker/users.ts';
+import {
+  addUser,
+  listUsers,
+  loadUsers,
+  removeUser,
+  ROLES,
+  SCRYPT_COST,
+  SCRYPT_COSTS,
+  setPassword,
+  type Role,
+} from '../broker/users.ts';
 import { log } from '../protocol/log.ts';
 import { Metrics, serveMetrics } from '../protocol/metrics.ts';
 import { DEFAULT_PREFIX, DEFAULT_SHARDS, ID_PATTERN } from '../protocol/topics.ts';
@@ -68,11 +78,16 @@ const USER_OPTS = {
   username: { type: 'string', help: 'user name (for a gateway: its gateway id)' },
   role: { type: 'string', help: `one of ${ROLES.join(', ')} (add)` },
   password: { type: 'string', env: 'QC_PASSWORD', help: 'password (add, passwd)' },
+  'scrypt-cost': {
+    type: 'string',
+    default: String(SCRYPT_COST),
+    help: `scrypt work factor of the password (add, passwd): one of ${SCRYPT_COSTS.join(', ')}; 1024 suits a gateway's random machine secret, so that a restarted broker checks its fleet's logins in seconds`,
+  },
 } as const;
 
 const USER_LINES = [
-  'Usage: qingcheng broker user add --username NAME --role ROLE --password PW [--users FILE]',
-  '       qingcheng broker user passwd --username NAME --password PW [--users FILE]',
+  'Usage: qingcheng broker user add --username NAME --role ROLE --password PW [--scrypt-cost N] [--users FILE]',
+  '       qingcheng broker user passwd --username NAME --password PW [--scrypt-cost N] [--users FILE]',
   '       qingcheng broker user remove --username NAME [--users FILE]',
   '       qingcheng broker user list [--users FILE]',
 ].join('\n');
@@ -181,10 +196,10 @@ async function userCommand(argv: string[]): Promise<void> {
   const file = a.users!;
   switch (argv[0]) {
     case 'add':
-      await addUser(file, username(a.username), role(a.role), password(a.password));
+      await addUser(file, username(a.username), role(a.role), password(a.password), scryptCost(a['scrypt-cost']!));
       return say(`${file}: ${a.username} (${a.role}) saved\n`);
     case 'passwd':
-      if (!(await setPassword(file, username(a.username), password(a.password))))
+      if (!(await setPassword(file, username(a.username), password(a.password), scryptCost(a['scrypt-cost']!))))
         throw new UsageError(`${file}: no user ${a.username}`);
       return say(`${file}: password of ${a.username} changed\n`);
     case 'remove':
@@ -216,4 +231,11 @@ function role(v: string | undefined): Role {
 function password(v: string | undefined): string {
   if (!v) throw new UsageError('--password (or QC_PASSWORD) is required');
   return v;
+}
+
+function scryptCost(v: string): number {
+  const n = Number(v);
+  if (!(SCRYPT_COSTS as readonly number[]).includes(n))
+    throw new UsageError(`--scrypt-cost: expected one of ${SCRYPT_COSTS.join(', ')}, got ${v}`);
+  return n;
 }

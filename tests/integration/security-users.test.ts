@@ -56,6 +56,49 @@ describe('qingcheng broker user', () => {
       qingcheng('broker', 'user', 'passwd', '--users', file, '--username', 'nobody', '--password', 'x'),
     ).rejects.toMatchObject({ code: 2 });
   });
+
+  it("hashes a gateway's machine secret at the scrypt cost asked for, a person's at 16,384, and refuses other costs", async () => {
+    const file = join(dir, 'cost-users.yaml');
+    const add = ['broker', 'user', 'add', '--users', file];
+    await qingcheng(
+      ...add,
+      '--username',
+      'gw-cheap',
+      '--role',
+      'gateway',
+      '--password',
+      'rand',
+      '--scrypt-cost',
+      '1024',
+    );
+    await qingcheng(...add, '--username', 'op', '--role', 'operator', '--password', 'chosen');
+    const [gw, op] = loadUsers(file);
+    expect(gw!.password).toMatch(/^scrypt\$1024\$8\$1\$/);
+    expect(op!.password).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(await verifyPassword('rand', gw!.password)).toBe(true);
+    await qingcheng(
+      'broker',
+      'user',
+      'passwd',
+      '--users',
+      file,
+      '--username',
+      'op',
+      '--password',
+      'x',
+      '--scrypt-cost',
+      '2048',
+    );
+    expect(loadUsers(file)[1]!.password).toMatch(/^scrypt\$2048\$/);
+    await expect(
+      qingcheng(...add, '--username', 'g2', '--role', 'gateway', '--password', 'p', '--scrypt-cost', '1000'),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(
+        '--scrypt-cost: expected one of 1024, 2048, 4096, 8192, 16384, 32768, 65536, got 1000',
+      ),
+    });
+  });
 });
 
 describe('the broker reloads its users file', () => {
