@@ -2,36 +2,30 @@
 // by more than max_clock_drift_s; the simulated logger answers both as HJ 212-2017 §6.6 has a site do.
 // A real listener and a real simulated logger over TCP on a free port.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Hj212Listener } from '../../gateway/drivers/hj212-listener.ts';
-import { Hj212Logger } from '../../simulators/hj212-logger.ts';
+import type { Hj212Listener } from '../../gateway/drivers/hj212-listener.ts';
+import type { Hj212Logger } from '../../simulators/hj212-logger.ts';
+import { stationLink, type StationLink } from '../helpers/hj212-link.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MN = '150100A0000001000000A077';
 const stored: number[] = [];
-const listener = new Hj212Listener(
-  { name: 'hj', type: 'hj212', host: '127.0.0.1', port: 0, offsetHours: 8, maxClockDriftS: 60 },
-  [{ id: 'st-clock', kind: 'air.station', link: 'hj', mn: MN, crc: 'hj212' }],
-  (records) => stored.push(...records.map((r) => r.ts)),
-);
+let link: StationLink;
+let listener: Hj212Listener;
 let logger: Hj212Logger;
 
 beforeAll(async () => {
-  const port = await listener.start();
-  logger = new Hj212Logger({
-    host: '127.0.0.1',
-    port,
+  link = await stationLink({
+    id: 'st-clock',
     mn: MN,
-    st: '22',
-    intervalMs: 3_600_000,
-    factors: () => ({ a34004: { Rtd: 30, Flag: 'N' } }),
+    maxClockDriftS: 60,
+    store: (records) => stored.push(...records.map((r) => r.ts)),
+    logger: { factors: () => ({ a34004: { Rtd: 30, Flag: 'N' } }) },
   });
+  ({ listener, logger } = link);
   logger.clockOffsetMs = 5 * 60_000; // five minutes fast
   logger.start();
 });
-afterAll(async () => {
-  logger.stop();
-  await listener.close();
-});
+afterAll(() => link.close());
 
 it("sets a logger's clock that runs five minutes fast, and says how far off it was", async () => {
   await waitFor('the clock set', () => logger.stats.clockSet === 1, 10_000);

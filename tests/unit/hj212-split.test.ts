@@ -2,10 +2,11 @@
 // packet sends it in parts; the hj212 link stores one record with every part's factors, and answers it
 // once, when the last part is in. A real listener and a real simulated logger over TCP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hj212Listener } from '../../gateway/drivers/hj212-listener.ts';
+import type { Hj212Listener } from '../../gateway/drivers/hj212-listener.ts';
 import { PacketAssembler, parseSegment, splitUploadSegments } from '../../protocol/hj212.ts';
 import type { SampleRecord } from '../../protocol/envelope.ts';
-import { Hj212Logger } from '../../simulators/hj212-logger.ts';
+import type { Hj212Logger } from '../../simulators/hj212-logger.ts';
+import { stationLink, type StationLink } from '../helpers/hj212-link.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MN = '150100A0000001000000A088';
@@ -51,28 +52,20 @@ describe('split packets', () => {
   });
 
   const stored: SampleRecord[] = [];
-  const listener = new Hj212Listener(
-    { name: 'hj', type: 'hj212', host: '127.0.0.1', port: 0, offsetHours: 8, maxClockDriftS: 0 },
-    [{ id: 'st-split', kind: 'air.station', link: 'hj', mn: MN, crc: 'hj212' }],
-    (records) => stored.push(...records),
-  );
+  let link: StationLink;
+  let listener: Hj212Listener;
   let logger: Hj212Logger;
   beforeAll(async () => {
-    const port = await listener.start();
-    logger = new Hj212Logger({
-      host: '127.0.0.1',
-      port,
+    link = await stationLink({
+      id: 'st-split',
       mn: MN,
-      st: '22',
-      intervalMs: 3_600_000,
-      factors: () => FACTORS,
-      splitParts: 3,
-    }).open();
+      store: (records) => stored.push(...records),
+      logger: { factors: () => FACTORS, splitParts: 3 },
+    });
+    ({ listener, logger } = link);
+    logger.open();
   });
-  afterAll(async () => {
-    logger.stop();
-    await listener.close();
-  });
+  afterAll(() => link.close());
 
   it('store one record with every part, answered once', async () => {
     logger.upload('2011', T, FACTORS);
