@@ -3,6 +3,7 @@
 import type { Aggregation, SampleRecord } from '../protocol/envelope.ts';
 import { isEventKind, measurementOf } from '../protocol/kinds.ts';
 import { encodeSeries, escapeKey, escapeString, eventNs, nsTimestamp } from '../protocol/line-protocol.ts';
+import { writeDigits, type LineWriter } from './line-writer.ts';
 
 /** Site tags of a device (from the ingest --devices file). */
 export interface SiteInfo {
@@ -16,6 +17,8 @@ interface Series {
   kind: string;
   site: SiteInfo | undefined;
   text: string;
+  /** `text` as UTF-8, for lines written as bytes. */
+  bytes: Buffer;
 }
 
 /**
@@ -30,10 +33,10 @@ const seriesByAgg: Record<Aggregation, Map<string, Series>> = {
 };
 const SERIES_CACHE_MAX = 100_000;
 
-function seriesOf(gw: string, r: SampleRecord, site?: SiteInfo): string {
+function seriesOf(gw: string, r: SampleRecord, site?: SiteInfo): Series {
   const cache = seriesByAgg[r.agg ?? 'rt'];
   const s = cache.get(r.dev);
-  if (s !== undefined && s.gw === gw && s.kind === r.kind && s.site === site) return s.text;
+  if (s !== undefined && s.gw === gw && s.kind === r.kind && s.site === site) return s;
   const tags: Record<string, string | undefined> = {
     dev: r.dev,
     gw,
@@ -44,8 +47,9 @@ function seriesOf(gw: string, r: SampleRecord, site?: SiteInfo): string {
   if (r.agg && r.agg !== 'rt') tags.agg = r.agg;
   const text = encodeSeries(measurementOf(r.kind), tags);
   if (cache.size >= SERIES_CACHE_MAX) cache.clear();
-  cache.set(r.dev, { gw, kind: r.kind, site, text });
-  return text;
+  const made = { gw, kind: r.kind, site, text, bytes: Buffer.from(text) };
+  cache.set(r.dev, made);
+  return made;
 }
 
 /**
@@ -55,7 +59,7 @@ function seriesOf(gw: string, r: SampleRecord, site?: SiteInfo): string {
  */
 /** `r` is a record as the envelope decoder returns it (names checked, readings finite). */
 export function recordLine(gw: string, seq: number, r: SampleRecord, site?: SiteInfo): string {
-  let line = seriesOf(gw, r, site);
+  let line = seriesOf(gw, r, site).text;
   let sep = ' ';
   // Field names passed the envelope decoder (registry keys: [a-z0-9_]), so they need no escaping, and
   // its values are finite numbers, whose JavaScript text is a line-protocol float as it is.
@@ -81,4 +85,83 @@ export function identityOf(r: SampleRecord): string {
   if (r.a) for (const k of Object.keys(r.a).sort()) s += k + '=' + r.a[k] + ';';
   for (const k of Object.keys(r.m).sort()) s += k + '=' + r.m[k] + ';';
   return s;
+}
+
+/**
+ * Writes `r`'s line into `w` as `recordLine` makes it, byte for byte, copying the readings' text from
+ * the envelope's own bytes (`payload[start, end)` is its `m` object) instead of turning each parsed number
+ * back into text. `fields` is how many readings the decoder kept. Falls back to `recordLine` for what
+ * it does not copy: a record with refused readings (fewer kept than written), attributes, or an event's
+ * time offset, and a number written with an exponent.
+ */
+export function writeRecordLine(
+  w: LineWriter,
+  gw: string,
+  seq: number,
+  r: SampleRecord,
+  site: SiteInfo | undefined,
+  payload: Uint8Array,
+  start: number,
+  end: number,
+  fields: number,
+): void {
+  if (r.a === undefined && !isEventKind(r.kind)) {
+    const series = seriesOf(gw, r, site).bytes;
+    // The series, the readings' text (at most the object's length), flags, ",seq=" and the time.
+    let flagBytes = 0;
+    if (r.f) for (const k in r.f) flagBytes += k.length + 12;
+    const buf = w.room(series.length + (end - start) + flagBytes + 64);
+    let o = w.at + series.copy(buf, w.at);
+    o = copyReadings(payload, start, end, fields, buf, o);
+    if (o >= 0) {
+      if (r.f) for (const k in r.f) if (r.f[k] !== 'N') o = writeAscii(buf, o, ',' + k + '_flag="' + r.f[k] + '"');
+      o = writeAscii(buf, o, ',seq=');
+      o = writeDigits(buf, o, seq);
+      buf[o++] = 0x20;
+      o = writeDigits(buf, o, r.ts);
+      o = writeAscii(buf, o, '000000');
+      w.endLine(o);
+      return;
+    }
+  }
+  w.text(recordLine(gw, seq, r, site));
+}
+
+/**
+ * Copies `{"k":v,…}` as ` k=v,…`; -1 when the text is not `fields` plain numbers under plain names
+ * (an escape, a repeated name, an exponent, a value of another type): the caller then makes the line
+ * from the parsed record.
+ */
+function copyReadings(p: Uint8Array, i: number, end: number, fields: number, buf: Buffer, o: number): number {
+  let n = 0;
+  let sep = 0x20;
+  for (i++; i < end;) {
+    let c = p[i]!;
+    if (c === 0x7d) break; // }
+    if (c === 0x2c || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      i++;
+      continue;
+    }
+    if (c !== 0x22) return -1;
+    buf[o++] = sep;
+    sep = 0x2c;
+    for (i++; (c = p[i]!) !== 0x22; i++) {
+      if (c === 0x5c || i >= end) return -1;
+      buf[o++] = c;
+    }
+    buf[o++] = 0x3d; // =
+    for (i++; (c = p[i]!) !== 0x3a; i++) if (i >= end) return -1; // to the colon
+    for (i++; (c = p[i]!) === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; i++);
+    const from = i;
+    // JSON number characters other than the exponent's: digits . and -
+    while ((c = p[i]!) === 0x2d || c === 0x2e || (c >= 0x30 && c <= 0x39)) buf[o++] = p[i++]!;
+    if (i === from || c === 0x65 || c === 0x45 || c === 0x22 || c === 0x7b || c === 0x5b) return -1;
+    n++;
+  }
+  return n === fields ? o : -1;
+}
+
+function writeAscii(buf: Buffer, o: number, s: string): number {
+  for (let j = 0; j < s.length; j++) buf[o++] = s.charCodeAt(j);
+  return o;
 }

@@ -11,7 +11,9 @@ import {
   encodeRefusal,
   DEFAULT_LIMITS,
   EnvelopeError,
+  type SampleRecord,
 } from '../protocol/envelope.ts';
+import { readingSpans } from '../protocol/envelope-spans.ts';
 import { log } from '../protocol/log.ts';
 import { shardOf, shardsOwned, Topics } from '../protocol/topics.ts';
 import type { DeviceSettings } from './engine/devices.ts';
@@ -22,7 +24,8 @@ import type { RsdSettings } from '../standards/rsd.ts';
 import { Capture } from './capture.ts';
 import { ShardLeases } from './leases.ts';
 import { devicesOfGateways, restoreFromDatabase, restoreOpenAlarms } from './restore.ts';
-import { recordLine } from './schema.ts';
+import { recordLine, writeRecordLine } from './schema.ts';
+import { LineWriter } from './line-writer.ts';
 import { InfluxQL } from './sinks/influxql.ts';
 import type { LineSink } from './sinks/line-sink.ts';
 import { Watermarks } from './watermarks.ts';
@@ -192,6 +195,7 @@ export class IngestWorker {
       this.queueAcks();
     });
     this.client.on('error', (e) => log('warn', 'ingest mqtt error', { error: e.message }));
+    this.client.on('packetreceive', () => this.corkTurn());
     // Started means subscribed: from here on the broker keeps this worker's messages in its session.
     try {
       await new Promise<void>((resolve, reject) => {
@@ -214,6 +218,24 @@ export class IngestWorker {
       }
     }
     return this;
+  }
+
+  private corked: NodeJS.WriteStream | null = null;
+
+  /**
+   * Holds what this worker writes to the broker (PUBACKs, acks) until the end of this turn of the event
+   * loop: MQTT.js writes each PUBACK in its own system call, one per envelope, and a turn that reads
+   * fifty envelopes then sends their PUBACKs in one.
+   */
+  private corkTurn(): void {
+    const stream = this.client.stream as unknown as NodeJS.WriteStream | undefined;
+    if (this.corked || !stream?.cork) return;
+    this.corked = stream;
+    stream.cork();
+    setImmediate(() => {
+      this.corked = null;
+      stream.uncork();
+    });
   }
 
   /** The retained sys/ingest/{clientId}/state: what this worker reads now. */
@@ -334,43 +356,35 @@ export class IngestWorker {
       this.refuse(gw, (e as Error).message, payload);
       return;
     }
-    const { header, records, dropped } = batch;
+    const { header, records, dropped, fields } = batch;
     this.stats.envelopes++;
     this.known.add(gw);
-    const lines: string[] = [];
+    // Readings are copied into the lines from the payload's own text where it is laid out plainly.
+    const spans = readingSpans(payload, records.length);
+    const out = new LineWriter(payload.length + 96 * records.length, records.length + 8);
     const rejects: string[] = [];
-    records.forEach((r, k) => {
+    for (let k = 0; k < records.length; k++) {
+      const r = records[k]!;
       const seq = header.seq + k;
       if (r instanceof EnvelopeError) {
         rejects.push(`seq ${seq}: ${r.message}`);
-        return;
+        continue;
       }
       // The record is stored without its refused fields; each is named in the dead letter.
-      for (const e of dropped.get(k) ?? []) rejects.push(`seq ${seq}: ${e.message} (field left out, the rest stored)`);
-      lines.push(recordLine(gw, seq, r, this.o.devices?.get(r.dev)));
+      const left = dropped.get(k);
+      if (left) for (const e of left) rejects.push(`seq ${seq}: ${e.message} (field left out, the rest stored)`);
+      const site = this.o.devices?.get(r.dev);
+      if (spans) writeRecordLine(out, gw, seq, r, site, payload, spans[2 * k]!, spans[2 * k + 1]!, fields[k]!);
+      else out.text(recordLine(gw, seq, r, site));
       if (this.leases && this.deviceGateway.get(r.dev) !== gw) this.deviceGateway.set(r.dev, gw);
       this.guarded('data-capture counting', () => this.capture.record(gw, r), undefined);
-      if (this.applied.has(gw, header.ep, seq)) return; // a replay: the engine has seen it
-      // A fault in judging a record must never cost the record itself.
-      try {
-        const out = this.engine.process(r, gw);
-        lines.push(...out.points);
-        for (const m of out.messages) this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
-      } catch (e) {
-        this.stats.engineErrors++;
-        log('error', 'exceedance engine failed on a record; the record is stored all the same', {
-          gw,
-          seq,
-          dev: r.dev,
-          error: (e as Error).message,
-        });
-      }
-    });
+      if (this.applied.has(gw, header.ep, seq)) continue; // a replay: the engine has seen it
+      this.judge(gw, seq, r, out);
+    }
     if (records.length) this.applied.settle(gw, header.ep, header.seq, header.seq + records.length - 1);
-    lines.push(
-      ...this.guarded('the exceedance engine on late data', () => this.engine.flushLate(), []),
-      ...this.guarded('data-capture counting', () => this.capture.flush(), []),
-    );
+    for (const line of this.guarded('the exceedance engine on late data', () => this.engine.flushLate(), []))
+      out.text(line);
+    for (const line of this.guarded('data-capture counting', () => this.capture.flush(), [])) out.text(line);
     if (rejects.length) {
       this.stats.rejectedRecords += rejects.length;
       this.deadLetter(gw, rejects.join('; '), payload);
@@ -391,8 +405,25 @@ export class IngestWorker {
         this.queueAcks();
       }
     };
-    this.stats.records += lines.length;
-    await this.o.sink.write(lines, settle, (reason) => this.deadLetter(gw, reason, payload));
+    this.stats.records += out.lines;
+    await this.o.sink.writeBytes(out.done(), settle, (reason) => this.deadLetter(gw, reason, payload));
+  }
+
+  /** Judges a record; its rows go into `out`, its messages out at once. A fault costs only the judging. */
+  private judge(gw: string, seq: number, r: SampleRecord, out: LineWriter): void {
+    try {
+      const o = this.engine.process(r, gw);
+      for (const p of o.points) out.text(p);
+      for (const m of o.messages) this.client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
+    } catch (e) {
+      this.stats.engineErrors++;
+      log('error', 'exceedance engine failed on a record; the record is stored all the same', {
+        gw,
+        seq,
+        dev: r.dev,
+        error: (e as Error).message,
+      });
+    }
   }
 
   /**

@@ -97,6 +97,8 @@ export interface DecodedBatch {
   records: (SampleRecord | EnvelopeError)[];
   /** Fields left out of records that were kept (by record index): each named with its reason. */
   dropped: Map<number, EnvelopeError[]>;
+  /** How many readings each kept record holds (by record index; 0 for a refused record). */
+  fields: Uint16Array;
 }
 
 /**
@@ -130,17 +132,19 @@ export function decodeBatch(payload: Buffer | string, limits: DecodeLimits = DEF
   if (doc.gap !== undefined) header.gap = decodeGaps(doc.gap);
   const latest = limits.now() + limits.maxFutureMs;
   const dropped = new Map<number, EnvelopeError[]>();
+  const fields = new Uint16Array(doc.records.length);
   const records = doc.records.map((r, i) => {
     try {
       const d = decodeRecordParts(r, `records[${i}]`, latest, limits);
       if (d.dropped.length) dropped.set(i, d.dropped);
+      fields[i] = d.fields;
       return d.record;
     } catch (e) {
       if (e instanceof EnvelopeError) return e;
       throw e;
     }
   });
-  return { header, records, dropped };
+  return { header, records, dropped, fields };
 }
 
 /** Decodes and validates a whole envelope; throws EnvelopeError naming the first problem and where it is. */
@@ -172,6 +176,8 @@ export function decodeRecord(
 export interface PartialRecord {
   record: SampleRecord;
   dropped: EnvelopeError[];
+  /** How many readings the record keeps. */
+  fields: number;
 }
 
 /**
@@ -234,7 +240,7 @@ export function decodeRecordParts(
     rec.agg = r.agg as Aggregation;
   }
   if (r.a !== undefined) rec.a = decodeAttributes(r.a, `${at}.a`, limits);
-  return { record: rec, dropped };
+  return { record: rec, dropped, fields: names.length - dropped.length };
 }
 
 /** Why a reading cannot be stored, or null when it can. */

@@ -138,12 +138,22 @@ export class LineSink {
    * the backpressure that stops ingest from reading MQTT while the database is slow or down.
    */
   async write(lines: string[], done: () => void, rejected: (reason: string) => void = () => undefined): Promise<void> {
-    if (lines.length === 0) {
+    return this.writeBytes(textOf(lines), done, rejected);
+  }
+
+  /** As `write`, with the lines already UTF-8: `text` holds each followed by a newline, `ends` the offset past each. */
+  async writeBytes(
+    lines: { text: Buffer; ends: Uint32Array },
+    done: () => void,
+    rejected: (reason: string) => void = () => undefined,
+  ): Promise<void> {
+    const n = lines.ends.length;
+    if (n === 0) {
       done();
       return;
     }
-    const chunk: Chunk = { ...textOf(lines), left: lines.length, done, rejected };
-    if (this.waiting.length === 0 && this.fits(lines.length)) return this.admit(chunk);
+    const chunk: Chunk = { text: lines.text, ends: lines.ends, left: n, done, rejected };
+    if (this.waiting.length === 0 && this.fits(n)) return this.admit(chunk);
     await new Promise<void>((admitted) => this.waiting.push({ chunk, admitted }));
   }
 

@@ -1,0 +1,73 @@
+// An envelope's lines, written as UTF-8 into one buffer as they are made: no string per line for the
+// garbage collector to copy, and no second pass to turn strings into bytes for the sink.
+
+export class LineWriter {
+  private buf: Buffer;
+  /** The offset where the next line starts. */
+  at = 0;
+  private ends: Uint32Array;
+  private count = 0;
+
+  constructor(bytesHint: number, linesHint: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(256, bytesHint));
+    this.ends = new Uint32Array(Math.max(8, linesHint));
+  }
+
+  get lines(): number {
+    return this.count;
+  }
+
+  /** The buffer to write the next `n` bytes into, from `this.at`. */
+  room(n: number): Buffer {
+    if (this.at + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+      this.buf.copy(bigger, 0, 0, this.at);
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+
+  /** Ends the line written up to `to` (exclusive) with a newline. */
+  endLine(to: number): void {
+    this.buf[to] = 0x0a;
+    this.at = to + 1;
+    if (this.count === this.ends.length) {
+      const more = new Uint32Array(this.count * 2);
+      more.set(this.ends);
+      this.ends = more;
+    }
+    this.ends[this.count++] = this.at;
+  }
+
+  /** A line given as text (it holds no newline: line protocol escapes them). */
+  text(line: string): void {
+    const buf = this.room(line.length * 3 + 1);
+    this.endLine(this.at + buf.write(line, this.at));
+  }
+
+  /** The lines, each followed by a newline, and the offset just past each. */
+  done(): { text: Buffer; ends: Uint32Array } {
+    return { text: this.buf.subarray(0, this.at), ends: this.ends.subarray(0, this.count) };
+  }
+}
+
+/** Writes a non-negative safe integer's digits at `at`; returns the offset past them. */
+export function writeDigits(buf: Buffer, at: number, n: number): number {
+  // Below 2^31 the digits come from int arithmetic; above (epoch ms), from two such halves.
+  if (n < 1e9) return writeSmall(buf, at, n, 0);
+  const high = Math.floor(n / 1e9);
+  return writeSmall(buf, writeDigits(buf, at, high), n - high * 1e9, 9);
+}
+
+/** `n` < 1e9, at least `width` digits (zero-padded). */
+function writeSmall(buf: Buffer, at: number, n: number, width: number): number {
+  let len = 1;
+  for (let x = n; x >= 10; x = (x / 10) | 0) len++;
+  if (len < width) len = width;
+  for (let j = at + len - 1; j >= at; j--) {
+    const q = (n / 10) | 0;
+    buf[j] = 48 + n - q * 10;
+    n = q;
+  }
+  return at + len;
+}
