@@ -164,6 +164,7 @@ export function ingestSource(w: IngestWorker): IngestSource {
             losses: () => w.leases!.stats.losses,
             held: () => w.shards.length,
             unowned: () => w.unowned,
+            resends: () => w.stats.resendRequests,
           },
         }
       : {}),

@@ -3,13 +3,22 @@
 // retained ack/{gw}; re-publishes what stays unacknowledged; keeps status/{gw} with a last will.
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { decodeAckMessage, DEFAULT_LIMITS, encodeEnvelopeOf, type Refusal } from '../protocol/envelope.ts';
+import {
+  decodeAckMessage,
+  DEFAULT_LIMITS,
+  encodeEnvelopeOf,
+  type Refusal,
+  type ResendRequest,
+} from '../protocol/envelope.ts';
 import { reconnectDelay } from '../protocol/backoff.ts';
 import { log } from '../protocol/log.ts';
 import { encodeStatus, OFFLINE_STATUS, type OnlineStatus } from '../protocol/messages.ts';
 import { Topics } from '../protocol/topics.ts';
 import type { GatewayConfig } from './config.ts';
 import type { Outbox, StoredRecord } from './outbox.ts';
+
+/** At most one resend on ingest's request per this long: a storm of requests must not loop the uplink. */
+export const RESEND_MIN_INTERVAL_MS = 5000;
 
 interface InFlight {
   from: number;
@@ -26,7 +35,7 @@ export class Uplink {
   private liveTurn = false;
   private timer?: NodeJS.Timeout;
   private pumping = false;
-  stats = { envelopes: 0, published: 0, republished: 0, acks: 0, errors: 0, refused: 0 };
+  stats = { envelopes: 0, published: 0, republished: 0, acks: 0, errors: 0, refused: 0, resends: 0 };
   /** The last envelope ingest refused, for status/{gw}. */
   lastRefusal?: Refusal;
   /** Ingest's clock minus ours, from the latest acknowledgement (positive: our clock is behind). */
@@ -128,6 +137,7 @@ export class Uplink {
       return;
     }
     if ('refused' in msg) return this.onRefusal(msg.refused);
+    if ('resend' in msg) return this.onResendRequest(msg.resend);
     const ack = msg.ack;
     if (ack.ep !== this.outbox.epoch) return; // an acknowledgement of an earlier outbox (wiped disk): not ours
     this.stats.acks++;
@@ -151,6 +161,34 @@ export class Uplink {
     const seqs = r.from !== undefined ? `${r.from}–${r.to}` : 'unknown';
     log('error', `ingest refused an envelope (seqs ${seqs}): ${r.reason}`, { gw: this.cfg.id });
     this.publishStatus();
+  }
+
+  private lastResend = -Infinity;
+  /** A request that came within RESEND_MIN_INTERVAL_MS of the last resend: served when that has passed. */
+  private resendDue = false;
+
+  /**
+   * A worker has just started reading this gateway's shard: what was published while the shard moved
+   * went to nobody, so everything unacknowledged goes out again now instead of after `republish_s`.
+   */
+  private onResendRequest(r: ResendRequest): void {
+    if (r.ep !== this.outbox.epoch) return; // about an earlier outbox: nothing of it is left to send
+    this.resendDue = true;
+    this.resendIfDue();
+  }
+
+  private resendIfDue(): void {
+    const now = Date.now();
+    if (!this.resendDue || now - this.lastResend < RESEND_MIN_INTERVAL_MS) return;
+    this.resendDue = false;
+    this.lastResend = now;
+    // Every record sent and not acknowledged; in flight ones too (a copy is the same point). Not a lack
+    // of progress: the back-off interval stays as it is.
+    const expired = this.outbox.expireSent(Number.MAX_SAFE_INTEGER);
+    this.stats.resends++;
+    this.stats.republished += expired;
+    log('info', "republishing unacknowledged records at ingest's request", { gw: this.cfg.id, records: expired });
+    this.pump();
   }
 
   /** Connection attempts that failed since the last success: they set the next wait. */
@@ -193,6 +231,7 @@ export class Uplink {
         this.republishMs = Math.min(this.republishMs * 2, 600_000);
       }
     }
+    this.resendIfDue();
     if (Date.now() - this.lastStatus >= this.cfg.mqtt.statusMs) this.publishStatus();
     this.pump();
   }

@@ -19,6 +19,11 @@ export class Watermarks {
     return m && { ep: m.ep, seq: m.w };
   }
 
+  /** The gateways with a watermark (their own acks or those retained by other workers). */
+  gateways(): IterableIterator<string> {
+    return this.marks.keys();
+  }
+
   /** Seeds a watermark from the retained ack/{gw} (never moves one backwards). */
   restore(gw: string, ep: string, seq: number): void {
     const m = this.marks.get(gw);

@@ -9,6 +9,7 @@ import {
   decodeBatch,
   encodeAck,
   encodeRefusal,
+  encodeResendRequest,
   DEFAULT_LIMITS,
   EnvelopeError,
   type SampleRecord,
@@ -73,7 +74,16 @@ export class IngestWorker {
   readonly applied = new Watermarks();
   private dirty = new Set<string>();
   private ackQueued = false;
-  stats = { envelopes: 0, records: 0, rejectedEnvelopes: 0, rejectedRecords: 0, acks: 0, engineErrors: 0 };
+  stats = {
+    envelopes: 0,
+    records: 0,
+    rejectedEnvelopes: 0,
+    rejectedRecords: 0,
+    acks: 0,
+    engineErrors: 0,
+    /** Resend requests published to the gateways of shards taken by lease (docs/protocol.md §5.1). */
+    resendRequests: 0,
+  };
 
   /** With leases: the shards held, and those of them restored and subscribed (read). */
   readonly leases?: ShardLeases;
@@ -249,7 +259,17 @@ export class IngestWorker {
       workers: l ? l.liveWorkers : this.o.workers,
       shards: this.shards,
       restored: this.restored,
-      ...(l ? { lease: { token: l.token, ttl_ms: l.ttlMs, gains: l.stats.gains, losses: l.stats.losses } } : {}),
+      ...(l
+        ? {
+            lease: {
+              token: l.token,
+              ttl_ms: l.ttlMs,
+              gains: l.stats.gains,
+              losses: l.stats.losses,
+              resends: this.stats.resendRequests,
+            },
+          }
+        : {}),
     };
     this.client.publish(this.topics.ingestState(this.clientId), encodeIngestState(state), { qos: 1, retain: true });
   }
@@ -257,6 +277,7 @@ export class IngestWorker {
   /**
    * Shards just taken by lease: their devices' state is rebuilt as a restart rebuilds it (open alarms
    * from the retained alert/{dev}, running periods from the database), and only then are they read.
+   * Once read, their gateways are asked to re-publish what is unacknowledged at once.
    */
   private onGained(shards: number[]): void {
     this.gains = this.gains.then(async () => {
@@ -275,11 +296,40 @@ export class IngestWorker {
       for (const s of now) this.reading.add(s);
       if (!now.length || !this.client.connected) return;
       const subs = Object.fromEntries(now.map((s) => [this.topics.upShard(s), { qos: 1 as const }]));
-      await this.client
-        .subscribeAsync(subs)
-        .catch((e: Error) => log('error', this.refusal(Object.keys(subs)), { error: e.message }));
+      const read = await this.client.subscribeAsync(subs).then(
+        (granted) => {
+          const refused = refusedFilters(subs, null, granted);
+          if (refused.length) log('error', this.refusal(refused));
+          return refused.length === 0;
+        },
+        (e: Error) => {
+          log('error', this.refusal(Object.keys(subs)), { error: e.message });
+          return false;
+        },
+      );
+      if (read) this.requestResends(new Set(now));
       this.publishState();
     });
+  }
+
+  /**
+   * What a shard's gateways published while it moved went to nobody (clean sessions), and they would
+   * re-publish it only after `republish_s`: each gateway of the shards just subscribed is asked once to
+   * do it now. Gateways are known by their watermarks (this worker's acks or the retained ones it
+   * follows); one never acknowledged by anyone is left to its re-publish timer.
+   */
+  private requestResends(shards: Set<number>): void {
+    const t = Date.now();
+    let n = 0;
+    for (const gw of this.watermarks.gateways()) {
+      if (!shards.has(shardOf(gw, this.o.shards))) continue;
+      const w = this.watermarks.get(gw)!;
+      this.client.publish(this.topics.ack(gw), encodeResendRequest({ ep: w.ep, from: w.seq + 1, t }), { qos: 1 });
+      n++;
+    }
+    this.stats.resendRequests += n;
+    if (n)
+      log('info', 'asked the gateways of the shards taken over to re-publish', { shards: [...shards], gateways: n });
   }
 
   /** Shards given back or lost: not read from now on (the fence already stops their acks). */

@@ -330,13 +330,41 @@ export function encodeRefusal(r: Refusal): Buffer {
   return Buffer.from(JSON.stringify({ refused: r }));
 }
 
-/** What arrives on `ack/{gw}`: a watermark, or a refusal (an object with a `refused` key). */
-export function decodeAckMessage(payload: Buffer | string): { ack: Ack } | { refused: Refusal } {
+/**
+ * A worker that has just started reading a gateway's shard asks it to publish again, at once, whatever
+ * it has not had acknowledged (docs/protocol.md §5.1): what the gateway published while the shard moved
+ * went to nobody. On `ack/{gw}`, not retained. It has no top-level `ep` or `seq`, so a gateway that
+ * does not know it refuses it as an acknowledgement instead of applying it.
+ */
+export interface ResendRequest {
+  /** The epoch whose records are asked for; a gateway of another epoch ignores the request. */
+  ep: string;
+  /** The lowest seq the worker lacks: its watermark of the gateway plus one. */
+  from: number;
+  /** The asking worker's clock, epoch ms. */
+  t: number;
+}
+
+export function encodeResendRequest(r: ResendRequest): Buffer {
+  return Buffer.from(JSON.stringify({ resend: { ep: r.ep, from: r.from, t: r.t } }));
+}
+
+/** What arrives on `ack/{gw}`: a watermark, a refusal (a `refused` object) or a resend request (a `resend` object). */
+export function decodeAckMessage(
+  payload: Buffer | string,
+): { ack: Ack } | { refused: Refusal } | { resend: ResendRequest } {
   let doc: unknown;
   try {
     doc = JSON.parse(payload.toString());
   } catch {
     throw new EnvelopeError('not JSON', 'ack');
+  }
+  if (isObject(doc) && isObject(doc.resend)) {
+    const r = doc.resend;
+    if (typeof r.ep !== 'string' || !EPOCH.test(r.ep)) throw new EnvelopeError('expected an epoch id', 'resend.ep');
+    if (!isSeq(r.from)) throw new EnvelopeError('expected a non-negative integer', 'resend.from');
+    if (!Number.isSafeInteger(r.t)) throw new EnvelopeError('expected epoch ms', 'resend.t');
+    return { resend: { ep: r.ep, from: r.from, t: r.t as number } };
   }
   if (!isObject(doc) || !isObject(doc.refused)) return { ack: decodeAck(payload) };
   const r = doc.refused;

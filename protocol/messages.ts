@@ -329,6 +329,8 @@ export interface IngestLease {
   /** Shards taken, and given back or lost, since start. */
   gains: number;
   losses: number;
+  /** Resend requests sent to the gateways of shards taken (optional: workers before them lack it). */
+  resends?: number;
 }
 export type IngestState = IngestRunning | OfflineStatus;
 
@@ -341,13 +343,11 @@ export function decodeIngestState(payload: Buffer | string): IngestState {
   if (!doc) return { state: 'offline' };
   required(doc, 'ingest', { ts: 'number', worker: 'number', workers: 'number', restored: 'object' });
   if (!Array.isArray(doc.shards)) throw new PayloadError('ingest.shards', 'expected a list');
-  if (doc.lease !== undefined)
-    required(asObject(doc.lease, 'ingest.lease'), 'ingest.lease', {
-      token: 'string',
-      ttl_ms: 'number',
-      gains: 'number',
-      losses: 'number',
-    });
+  if (doc.lease !== undefined) {
+    const lease = asObject(doc.lease, 'ingest.lease');
+    required(lease, 'ingest.lease', { token: 'string', ttl_ms: 'number', gains: 'number', losses: 'number' });
+    optional(lease, 'ingest.lease', { resends: 'number' });
+  }
   required(doc.restored as Record<string, unknown>, 'ingest.restored', {
     alarms: 'number',
     air_windows: 'number',

@@ -75,8 +75,11 @@ export interface IngestSource {
   /** Seqs received (ranges, replays included). */
   received: Marks;
   sink: SinkSource;
-  /** With shard leases: shards taken, given back or lost, held now, and envelopes of shards not held. */
-  leases?: { gains(): number; losses(): number; held(): number; unowned(): number };
+  /**
+   * With shard leases: shards taken, given back or lost, held now, envelopes of shards not held, and
+   * resend requests sent to the gateways of shards taken.
+   */
+  leases?: { gains(): number; losses(): number; held(): number; unowned(): number; resends(): number };
 }
 
 const BROKER_REFUSALS: [string, keyof BrokerSource['stats']][] = [
@@ -401,6 +404,12 @@ const INGEST_METRICS: Row<IngestSource>[] = [
     'qingcheng_ingest_unowned_envelopes_total',
     'Envelopes of a shard no longer held when they arrived: left for its new owner (--leases)',
     (w) => w.leases?.unowned() ?? 0,
+  ],
+  [
+    'counter',
+    'qingcheng_ingest_resend_requests_total',
+    'Gateways asked to re-publish at once what is unacknowledged, after their shard was taken (--leases)',
+    (w) => w.leases?.resends() ?? 0,
   ],
 ];
 

@@ -60,7 +60,7 @@ beforeAll(async () => {
     if (topic === t.ack('gw-dlq')) {
       const m = decodeAckMessage(p);
       if ('ack' in m) acks.push(m.ack);
-      else refusals.push(m.refused);
+      else if ('refused' in m) refusals.push(m.refused);
     }
     if (topic === t.dlq('gw-dlq')) dlq.push(decodeDeadLetter(p));
   });

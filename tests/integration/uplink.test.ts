@@ -10,7 +10,14 @@ import { parseGatewayConfig } from '../../gateway/config.ts';
 import { Outbox } from '../../gateway/outbox.ts';
 import { Uplink } from '../../gateway/uplink.ts';
 import { Node } from '../../protocol/config.ts';
-import { decodeEnvelope, encodeAck, encodeRefusal, type Envelope, type SampleRecord } from '../../protocol/envelope.ts';
+import {
+  decodeEnvelope,
+  encodeAck,
+  encodeRefusal,
+  encodeResendRequest,
+  type Envelope,
+  type SampleRecord,
+} from '../../protocol/envelope.ts';
 import { decodeStatus } from '../../protocol/messages.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { makeUsers, PASSWORDS } from '../helpers/pipeline.ts';
@@ -118,6 +125,28 @@ describe('uplink', () => {
     ]);
     expect(u.stats.republished).toBe(10);
     expect(u.republishIntervalMs).toBe(4000); // 1 s → 2 s → 4 s: an outage does not flood the broker
+  });
+
+  it("re-publishes at once on ingest's resend request for its epoch, at most once per interval", async () => {
+    const { uplink: u, outbox: o } = start({ batch_max: 5, republish_s: 600 }, 5);
+    await waitFor('the first send', () => seen.length === 1, 10_000);
+    // Another epoch's request is ignored; the next one, published after it on the same connection, is served.
+    await ingest.publishAsync(t.ack(GW), encodeResendRequest({ ep: 'other1', from: 0, t: T }), { qos: 1 });
+    await ingest.publishAsync(t.ack(GW), encodeResendRequest({ ep: o.epoch, from: 0, t: T }), { qos: 1 });
+    await waitFor('the records sent again', () => seen.length === 2, 10_000);
+    expect(seen.map(seqsOf)).toEqual([
+      [0, 4],
+      [0, 4],
+    ]);
+    expect(u.stats).toMatchObject({ resends: 1, republished: 5 });
+    // A storm of requests: one more resend once the interval has passed, not one each.
+    for (let i = 0; i < 20; i++)
+      await ingest.publishAsync(t.ack(GW), encodeResendRequest({ ep: o.epoch, from: 0, t: T }), { qos: 1 });
+    await waitFor('the deferred resend', () => u.stats.resends === 2 && seen.length === 3, 15_000);
+    expect(u.stats.republished).toBe(10);
+    // Asked for, not a lack of progress: the back-off interval stays at republish_s.
+    expect(u.republishIntervalMs).toBe(600_000);
+    expect(o.depth).toBe(5);
   });
 
   it('says in its status why ingest refused an envelope, keeps the records, and counts the refusal', async () => {

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeAck,
+  decodeAckMessage,
   decodeBatch,
   decodeEnvelope,
   encodeAck,
+  encodeRefusal,
+  encodeResendRequest,
   DEFAULT_LIMITS,
   encodeEnvelope,
   EnvelopeError,
@@ -311,5 +314,24 @@ describe('envelope', () => {
     expect(decodeAck(encodeAck({ ep: 'k3f9q2', seq: 41, t: NOW }))).toEqual({ ep: 'k3f9q2', seq: 41, t: NOW });
     expect(() => decodeAck('{"ep":"k3f9q2","seq":"x"}')).toThrow(/ack.seq/);
     expect(() => decodeAck('nope')).toThrow(/not JSON/);
+  });
+
+  it('tells acknowledgements, refusals and resend requests apart on ack/{gw}', () => {
+    expect(decodeAckMessage(encodeAck({ ep: 'k3f9q2', seq: 41, t: NOW }))).toEqual({
+      ack: { ep: 'k3f9q2', seq: 41, t: NOW },
+    });
+    const refused = { reason: 'v: unknown version 2, expected 1', ep: 'k3f9q2', from: 42, to: 61, t: NOW };
+    expect(decodeAckMessage(encodeRefusal(refused))).toEqual({ refused });
+    const resend = { ep: 'k3f9q2', from: 42, t: NOW };
+    expect(JSON.parse(encodeResendRequest(resend).toString())).toEqual({ resend });
+    expect(decodeAckMessage(encodeResendRequest(resend))).toEqual({ resend });
+    expect(() => decodeAckMessage('{"resend":{"ep":"k3f9q2","from":-1,"t":1}}')).toThrow(/resend.from/);
+    expect(() => decodeAckMessage('{"resend":{"from":0,"t":1}}')).toThrow(/resend.ep/);
+    expect(() => decodeAckMessage('{"resend":{"ep":"k3f9q2","from":0}}')).toThrow(/resend.t/);
+  });
+
+  it('keeps a resend request from passing for an acknowledgement with a decoder that does not know it', () => {
+    // A gateway built before resend requests reads ack/{gw} with decodeAck: it must refuse one, not apply it.
+    expect(() => decodeAck(encodeResendRequest({ ep: 'k3f9q2', from: 42, t: NOW }))).toThrow(/ack.ep/);
   });
 });

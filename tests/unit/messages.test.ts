@@ -113,10 +113,16 @@ describe('payload codecs', () => {
       workers: 3,
       shards: [1, 4, 7],
       restored,
-      lease: { token: 'a1b2c3', ttl_ms: 5000, gains: 3, losses: 0 },
+      lease: { token: 'a1b2c3', ttl_ms: 5000, gains: 3, losses: 0, resends: 12 },
     };
     expect(decodeIngestState(encodeIngestState(state))).toEqual(state);
     expect(() => decodeIngestState(JSON.stringify({ ...state, lease: { token: 'a1b2c3' } }))).toThrow(/ingest\.lease/);
+    expect(() => decodeIngestState(JSON.stringify({ ...state, lease: { ...state.lease, resends: '12' } }))).toThrow(
+      /ingest\.lease\.resends/,
+    );
+    // A worker from before resend requests leaves the count out.
+    const { resends: _, ...older } = state.lease;
+    expect(decodeIngestState(JSON.stringify({ ...state, lease: older }))).toEqual({ ...state, lease: older });
   });
 
   it("cuts a dead letter's payload at 64 KiB and says so", () => {
