@@ -383,12 +383,12 @@ export class IngestWorker {
   readonly known = new Set<string>();
 
   private async onPublish(packet: IPublishPacket): Promise<void> {
-    const kind = this.topics.parse(packet.topic)?.kind;
+    const topic = this.topics.parse(packet.topic);
     const payload = packet.payload as Buffer;
-    if (kind === 'ack') return this.onRetainedAck(packet.topic, payload);
-    if (kind === 'live') return this.onLive(payload);
-    if (kind !== 'up') return;
-    const gw = this.topics.upGateway(packet.topic);
+    if (topic?.kind === 'ack') return this.onRetainedAck(packet.topic, payload);
+    if (topic?.kind === 'live') return this.onLive(payload);
+    if (topic?.kind !== 'up' || topic.levels.length !== 2) return;
+    const gw = topic.levels[1];
     if (!gw) return;
     if (this.leases && !this.owns(gw)) {
       // Delivered before the unsubscribe took effect: its new owner reads it when the gateway re-publishes.

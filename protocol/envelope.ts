@@ -96,7 +96,7 @@ export interface DecodedBatch {
   header: Omit<Envelope, 'records'>;
   records: (SampleRecord | EnvelopeError)[];
   /** Fields left out of records that were kept (by record index): each named with its reason. */
-  dropped: Map<number, EnvelopeError[]>;
+  dropped: Map<number, readonly EnvelopeError[]>;
   /** How many readings each kept record holds (by record index; 0 for a refused record). */
   fields: Uint16Array;
 }
@@ -131,11 +131,11 @@ export function decodeBatch(payload: Buffer | string, limits: DecodeLimits = DEF
   const header: DecodedBatch['header'] = { v: 1, gw: doc.gw, ep: doc.ep, seq: doc.seq };
   if (doc.gap !== undefined) header.gap = decodeGaps(doc.gap);
   const latest = limits.now() + limits.maxFutureMs;
-  const dropped = new Map<number, EnvelopeError[]>();
+  const dropped = new Map<number, readonly EnvelopeError[]>();
   const fields = new Uint16Array(doc.records.length);
   const records = doc.records.map((r, i) => {
     try {
-      const d = decodeRecordParts(r, `records[${i}]`, latest, limits);
+      const d = decodeRecordParts(r, i, latest, limits);
       if (d.dropped.length) dropped.set(i, d.dropped);
       fields[i] = d.fields;
       return d.record;
@@ -175,7 +175,7 @@ export function decodeRecord(
 /** A record with its good fields, and the errors of the fields left out. */
 export interface PartialRecord {
   record: SampleRecord;
-  dropped: EnvelopeError[];
+  dropped: readonly EnvelopeError[];
   /** How many readings the record keeps. */
   fields: number;
 }
@@ -188,60 +188,70 @@ export interface PartialRecord {
  */
 export function decodeRecordParts(
   r: unknown,
-  at: string,
+  at: string | number,
   latest: number,
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): PartialRecord {
-  const maxFields = limits.maxFields;
-  if (!isObject(r)) throw new EnvelopeError('expected an object', at);
+  if (!isObject(r)) throw new EnvelopeError('expected an object', where(at));
   if (typeof r.dev !== 'string' || !ID_PATTERN.test(r.dev))
-    throw new EnvelopeError('expected a device id of letters, digits, . _ - (1-64)', `${at}.dev`);
-  if (!isDeviceKind(r.kind)) throw new EnvelopeError(`unknown device kind ${JSON.stringify(r.kind)}`, `${at}.kind`);
+    throw new EnvelopeError('expected a device id of letters, digits, . _ - (1-64)', `${where(at)}.dev`);
+  if (!isDeviceKind(r.kind))
+    throw new EnvelopeError(`unknown device kind ${JSON.stringify(r.kind)}`, `${where(at)}.kind`);
   if (!Number.isSafeInteger(r.ts))
-    throw new EnvelopeError('expected an integer time in epoch milliseconds', `${at}.ts`);
+    throw new EnvelopeError('expected an integer time in epoch milliseconds', `${where(at)}.ts`);
   const ts = r.ts as number;
   if (ts < MIN_TS)
-    throw new EnvelopeError(`sample time ${timeText(ts)} is before 2000: is the gateway clock set?`, `${at}.ts`);
-  if (ts > latest) throw new EnvelopeError(`sample time ${timeText(ts)} is in the future`, `${at}.ts`);
-  if (!isObject(r.m)) throw new EnvelopeError('expected an object of field: number', `${at}.m`);
-  const names = Object.keys(r.m);
-  if (names.length === 0) throw new EnvelopeError('no fields', `${at}.m`);
-  if (names.length > maxFields)
-    throw new EnvelopeError(`${names.length} fields, over the limit of ${maxFields}`, `${at}.m`);
-  const dropped: EnvelopeError[] = [];
-  for (const name of names) {
-    const why = fieldProblem(name, r.m[name]);
-    if (why) dropped.push(new EnvelopeError(why, `${at}.m.${name}`));
-  }
-  if (dropped.length === names.length)
-    throw dropped.length === 1
-      ? dropped[0]!
-      : new EnvelopeError(`no valid field (${dropped.map((e) => e.message).join('; ')})`, `${at}.m`);
+    throw new EnvelopeError(`sample time ${timeText(ts)} is before 2000: is the gateway clock set?`, `${where(at)}.ts`);
+  if (ts > latest) throw new EnvelopeError(`sample time ${timeText(ts)} is in the future`, `${where(at)}.ts`);
+  if (!isObject(r.m)) throw new EnvelopeError('expected an object of field: number', `${where(at)}.m`);
   const m = r.m as Record<string, number>;
-  const rec: SampleRecord = { dev: r.dev, kind: r.kind, ts, m: dropped.length ? withoutKeys(m, dropped, at) : m };
+  // One pass over the readings, no array of their names: this runs for every record ingest receives.
+  let count = 0;
+  let dropped: EnvelopeError[] | undefined;
+  for (const name in m) {
+    if (++count > limits.maxFields)
+      throw new EnvelopeError(
+        `${Object.keys(m).length} fields, over the limit of ${limits.maxFields}`,
+        `${where(at)}.m`,
+      );
+    const why = fieldProblem(name, m[name]);
+    if (why) (dropped ??= []).push(new EnvelopeError(why, `${where(at)}.m.${name}`));
+  }
+  if (count === 0) throw new EnvelopeError('no fields', `${where(at)}.m`);
+  if (dropped?.length === count)
+    throw count === 1
+      ? dropped[0]!
+      : new EnvelopeError(`no valid field (${dropped.map((e) => e.message).join('; ')})`, `${where(at)}.m`);
+  const rec: SampleRecord = { dev: r.dev, kind: r.kind, ts, m: dropped ? withoutKeys(m, dropped, where(at)) : m };
   if (r.f !== undefined) {
-    if (!isObject(r.f)) throw new EnvelopeError('expected an object of field: flag', `${at}.f`);
-    for (const [name, flag] of Object.entries(r.f)) {
-      if (!Object.hasOwn(r.m, name))
-        throw new EnvelopeError('flag for a field the record does not carry', `${at}.f.${name}`);
+    if (!isObject(r.f)) throw new EnvelopeError('expected an object of field: flag', `${where(at)}.f`);
+    for (const name in r.f) {
+      const flag = r.f[name];
+      if (!Object.hasOwn(m, name))
+        throw new EnvelopeError('flag for a field the record does not carry', `${where(at)}.f.${name}`);
       if (typeof flag !== 'string' || !FLAG.test(flag))
         throw new EnvelopeError(
           `expected a flag such as N F M S D C T B or Td, got ${JSON.stringify(flag)}`,
-          `${at}.f.${name}`,
+          `${where(at)}.f.${name}`,
         );
     }
     const f = r.f as Record<string, string>;
     // A refused reading's flag goes with it.
-    rec.f = dropped.length ? (withoutKeys(f, dropped, at) as Record<string, string>) : f;
+    rec.f = dropped ? (withoutKeys(f, dropped, where(at)) as Record<string, string>) : f;
   }
   if (r.agg !== undefined) {
     if (typeof r.agg !== 'string' || !AGGS.has(r.agg))
-      throw new EnvelopeError(`expected one of rt, min, hour, day, got ${JSON.stringify(r.agg)}`, `${at}.agg`);
+      throw new EnvelopeError(`expected one of rt, min, hour, day, got ${JSON.stringify(r.agg)}`, `${where(at)}.agg`);
     rec.agg = r.agg as Aggregation;
   }
-  if (r.a !== undefined) rec.a = decodeAttributes(r.a, `${at}.a`, limits);
-  return { record: rec, dropped, fields: names.length - dropped.length };
+  if (r.a !== undefined) rec.a = decodeAttributes(r.a, `${where(at)}.a`, limits);
+  return { record: rec, dropped: dropped ?? NONE, fields: count - (dropped?.length ?? 0) };
 }
+
+const NONE: readonly EnvelopeError[] = Object.freeze([]);
+
+/** Where a record is, for an error: given as text, or as its index in an envelope (made into text only then). */
+const where = (at: string | number): string => (typeof at === 'number' ? `records[${at}]` : at);
 
 /** Why a reading cannot be stored, or null when it can. */
 function fieldProblem(name: string, v: unknown): string | null {
@@ -254,7 +264,7 @@ function fieldProblem(name: string, v: unknown): string | null {
 }
 
 /** A copy of `o` without the fields named by `dropped` (errors at `{at}.m.{name}`). */
-function withoutKeys<T>(o: Record<string, T>, dropped: EnvelopeError[], at: string): Record<string, T> {
+function withoutKeys<T>(o: Record<string, T>, dropped: readonly EnvelopeError[], at: string): Record<string, T> {
   const gone = new Set(dropped.map((e) => e.where.slice(`${at}.m.`.length)));
   const out: Record<string, T> = {};
   for (const k of Object.keys(o))

@@ -143,9 +143,14 @@ export class Engine {
     return out;
   }
 
+  private flushing?: Judge[];
+
   /** Rows due once an envelope's records are all judged (aqi rows of hours revised by late samples). */
   flushLate(): string[] {
-    return [...new Set(Object.values(this.judges.byKind))].flatMap((j) => j.flush?.() ?? []);
+    // Called once an envelope: the judges that hold late rows are listed once, not per call.
+    this.flushing ??= [...new Set(Object.values(this.judges.byKind))].filter((j) => j.flush);
+    if (this.flushing.length === 1) return this.flushing[0]!.flush!();
+    return this.flushing.flatMap((j) => j.flush!());
   }
 
   /** Adds a whole hour to an air series with no samples of its own (a city) and returns its outputs. */
