@@ -3,13 +3,20 @@
 
 export class LineWriter {
   private buf: Buffer;
-  /** The offset where the next line starts. */
-  at = 0;
+  /** Where this writer's bytes begin in `buf`, and the end of the room it holds there. */
+  private base: number;
+  private limit: number;
+  /** The offset in `buf` where the next line starts. */
+  at: number;
   private ends: Uint32Array;
   private count = 0;
 
   constructor(bytesHint: number, linesHint: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(256, bytesHint));
+    const n = Math.max(256, bytesHint);
+    const c = claim(n);
+    this.buf = c.buf;
+    this.base = this.at = c.start;
+    this.limit = c.start + n;
     this.ends = new Uint32Array(Math.max(8, linesHint));
   }
 
@@ -19,10 +26,14 @@ export class LineWriter {
 
   /** The buffer to write the next `n` bytes into, from `this.at`. */
   room(n: number): Buffer {
-    if (this.at + n > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
-      this.buf.copy(bigger, 0, 0, this.at);
+    if (this.at + n > this.limit) {
+      const size = Math.max((this.limit - this.base) * 2, this.at - this.base + n);
+      const bigger = Buffer.allocUnsafeSlow(size);
+      this.buf.copy(bigger, 0, this.base, this.at);
       this.buf = bigger;
+      this.at -= this.base;
+      this.base = 0;
+      this.limit = size;
     }
     return this.buf;
   }
@@ -36,7 +47,7 @@ export class LineWriter {
       more.set(this.ends);
       this.ends = more;
     }
-    this.ends[this.count++] = this.at;
+    this.ends[this.count++] = this.at - this.base;
   }
 
   /** A line given as text (it holds no newline: line protocol escapes them). */
@@ -45,10 +56,28 @@ export class LineWriter {
     this.endLine(this.at + buf.write(line, this.at));
   }
 
-  /** The lines, each followed by a newline, and the offset just past each. */
+  /** The lines, each followed by a newline, and the offset just past each. Nothing is written after. */
   done(): { text: Buffer; ends: Uint32Array } {
-    return { text: this.buf.subarray(0, this.at), ends: this.ends.subarray(0, this.count) };
+    if (this.buf === slab && top === this.limit) top = (this.at + 7) & ~7; // the room left over goes back
+    return { text: this.buf.subarray(this.base, this.at), ends: this.ends.subarray(0, this.count) };
   }
+}
+
+// Writers take their room from a shared slab, as Node's Buffer pool does, but one sized for envelopes:
+// a pool of 8 KiB is used up every few small envelopes, and making a new one costs more than the lines.
+const SLAB = 1 << 20;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let top = 0;
+
+function claim(n: number): { buf: Buffer; start: number } {
+  if (n > SLAB / 8) return { buf: Buffer.allocUnsafeSlow(n), start: 0 };
+  if (top + n > SLAB) {
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    top = 0;
+  }
+  const start = top;
+  top += n;
+  return { buf: slab, start };
 }
 
 /** Writes a non-negative safe integer's digits at `at`; returns the offset past them. */

@@ -143,6 +143,20 @@ describe('LineWriter', () => {
     expect(w.lines).toBe(100);
   });
 
+  it('keeps what each writer wrote while others write after it, across many shared slabs', () => {
+    const kept: { text: Buffer; want: string }[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const a = new LineWriter(300 + (i % 7) * 100, 2);
+      const b = new LineWriter(64, 1); // written while `a` is open
+      const lines = Array.from({ length: 1 + (i % 5) }, (_, k) => `m,dev=d${i} v=${k}${'x'.repeat((i * k) % 400)}`);
+      for (const l of lines) a.text(l);
+      b.text(`other ${i}`);
+      kept.push({ text: a.done().text, want: lines.join('\n') + '\n' });
+      kept.push({ text: b.done().text, want: `other ${i}\n` });
+    }
+    for (const k of kept) expect(k.text.toString()).toBe(k.want);
+  });
+
   it('writes the digits of integers up to 2^53', () => {
     const buf = Buffer.alloc(32);
     for (const n of [0, 7, 10, 999_999_999, 1_000_000_000, 1_000_000_007, TS, Number.MAX_SAFE_INTEGER]) {
