@@ -58,7 +58,9 @@ export class LineWriter {
 
   /** The lines, each followed by a newline, and the offset just past each. Nothing is written after. */
   done(): { text: Buffer; ends: Uint32Array } {
-    if (this.buf === slab && top === this.limit) top = (this.at + 7) & ~7; // the room left over goes back
+    // The room left over goes back, so the next writer's lines follow these with no gap: the sink sends
+    // lines that lie side by side without copying them together.
+    if (this.buf === slab && top === this.limit) top = this.at;
     return { text: this.buf.subarray(this.base, this.at), ends: this.ends.subarray(0, this.count) };
   }
 }

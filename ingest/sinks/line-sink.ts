@@ -208,7 +208,13 @@ export class LineSink {
       const head = this.queue[0]!;
       const { text, ends } = head.chunk;
       const n = Math.min(ends.length - head.from, this.o.batchLines - lines);
-      slices.push(text.subarray(head.from === 0 ? 0 : ends[head.from - 1], ends[head.from + n - 1]));
+      const from = head.from === 0 ? 0 : ends[head.from - 1]!;
+      const to = ends[head.from + n - 1]!;
+      // Writes made one after another lie side by side in memory (ingest's line writer): one slice for all.
+      const last = slices[slices.length - 1];
+      if (last && last.buffer === text.buffer && last.byteOffset + last.length === text.byteOffset + from)
+        slices[slices.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + to - from);
+      else slices.push(text.subarray(from, to));
       parts.push({ chunk: head.chunk, n });
       lines += n;
       head.from += n;

@@ -9,6 +9,7 @@ import { influxV1 } from '../../ingest/sinks/influx-v1.ts';
 import { influxV2 } from '../../ingest/sinks/influx-v2.ts';
 import { httpPost, parseRetryAfter } from '../../ingest/sinks/http-post.ts';
 import { LineSink, type Endpoint, type SinkOptions } from '../../ingest/sinks/line-sink.ts';
+import { LineWriter } from '../../ingest/line-writer.ts';
 import { setLogStream } from '../../protocol/log.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -343,6 +344,29 @@ describe('the sink', () => {
     // Cut in write order; concurrent batches may reach the server in any order.
     expect(stub.requests.map((r) => r.body).sort()).toEqual(lines('a', 6));
     expect(t.done).toBe(1);
+  });
+
+  it('sends bytes from line writers as written, whether they lie side by side or not, across batch edges', async () => {
+    const sink = sinkOf(v1(), { concurrency: 1, batchLines: 7, flushMs: 10_000 });
+    const all: string[] = [];
+    let done = 0;
+    for (let i = 0; i < 20; i++) {
+      const w = new LineWriter(64, 2);
+      const ls = lines(`w${i}`, 1 + (i % 4));
+      for (const l of ls) w.text(l);
+      all.push(...ls);
+      await sink.writeBytes(w.done(), () => done++);
+      // Now and then a write from elsewhere in memory, between writers' neighbouring bytes.
+      if (i % 6 === 5) {
+        const other = lines(`s${i}`, 2);
+        all.push(...other);
+        await sink.write(other, () => done++);
+      }
+    }
+    await sink.drain();
+    expect(stub.requests.flatMap((r) => r.body.split('\n'))).toEqual(all);
+    expect(stub.requests.slice(0, -1).every((r) => r.body.split('\n').length === 7)).toBe(true);
+    expect(done).toBe(23);
   });
 
   it('settles the writes of a batch in write order, and of different batches as their batches complete', async () => {
