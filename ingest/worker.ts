@@ -172,16 +172,22 @@ export class IngestWorker {
     // MQTT.js hands over one packet at a time and sends PUBACK after the callback: awaiting room in the
     // sink here is what stops reading from the broker while the database is slow.
     this.client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
-      this.onPublish(packet).then(
-        () => done(),
-        (e: Error) => {
-          log('error', 'message handling failed', { topic: packet.topic, error: e.message });
-          // Nothing of it was settled: its gateway hears why instead of waiting in silence.
-          const gw = this.topics.upGateway(packet.topic);
-          if (gw) this.refuse(gw, `ingest failed on it: ${e.message}`, packet.payload as Buffer);
-          done();
-        },
-      );
+      const failed = (e: Error) => {
+        log('error', 'message handling failed', { topic: packet.topic, error: e.message });
+        // Nothing of it was settled: its gateway hears why instead of waiting in silence.
+        const gw = this.topics.upGateway(packet.topic);
+        if (gw) this.refuse(gw, `ingest failed on it: ${e.message}`, packet.payload as Buffer);
+        done();
+      };
+      // Handled at once when the sink has room, as it mostly has: no promise to wait on per message.
+      let waiting: Promise<void> | undefined;
+      try {
+        waiting = this.onPublish(packet);
+      } catch (e) {
+        return failed(e as Error);
+      }
+      if (waiting) waiting.then(() => done(), failed);
+      else done();
     };
     this.client.on('connect', (connack) => {
       const subs: Record<string, { qos: 1 }> = { [`${this.o.prefix}/ack/+`]: { qos: 1 } };
@@ -382,10 +388,14 @@ export class IngestWorker {
   /** Gateways this worker has acknowledged, to re-assert their retained acks after a reconnect. */
   readonly known = new Set<string>();
 
-  private async onPublish(packet: IPublishPacket): Promise<void> {
+  /** Handles one message; a promise when it must wait for room in the sink (or for the city watch). */
+  private onPublish(packet: IPublishPacket): Promise<void> | undefined {
     const topic = this.topics.parse(packet.topic);
     const payload = packet.payload as Buffer;
-    if (topic?.kind === 'ack') return this.onRetainedAck(packet.topic, payload);
+    if (topic?.kind === 'ack') {
+      this.onRetainedAck(packet.topic, payload);
+      return;
+    }
     if (topic?.kind === 'live') return this.onLive(payload);
     if (topic?.kind !== 'up' || topic.levels.length !== 2) return;
     const gw = topic.levels[1];
@@ -456,7 +466,7 @@ export class IngestWorker {
       }
     };
     this.stats.records += out.lines;
-    await this.o.sink.writeBytes(out.done(), settle, (reason) => this.deadLetter(gw, reason, payload));
+    return this.o.sink.writeBytes(out.done(), settle, (reason) => this.deadLetter(gw, reason, payload));
   }
 
   /** Judges a record; its rows go into `out`, its messages out at once. A fault costs only the judging. */

@@ -138,23 +138,30 @@ export class LineSink {
    * the backpressure that stops ingest from reading MQTT while the database is slow or down.
    */
   async write(lines: string[], done: () => void, rejected: (reason: string) => void = () => undefined): Promise<void> {
-    return this.writeBytes(textOf(lines), done, rejected);
+    await this.writeBytes(textOf(lines), done, rejected);
   }
 
-  /** As `write`, with the lines already UTF-8: `text` holds each followed by a newline, `ends` the offset past each. */
-  async writeBytes(
+  /**
+   * As `write`, with the lines already UTF-8: `text` holds each followed by a newline, `ends` the offset
+   * past each. Returns nothing when they went in at once (the common case, with no promise to wait on),
+   * else a promise that resolves once they are in.
+   */
+  writeBytes(
     lines: { text: Buffer; ends: Uint32Array },
     done: () => void,
     rejected: (reason: string) => void = () => undefined,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const n = lines.ends.length;
     if (n === 0) {
       done();
       return;
     }
     const chunk: Chunk = { text: lines.text, ends: lines.ends, left: n, done, rejected };
-    if (this.waiting.length === 0 && this.fits(n)) return this.admit(chunk);
-    await new Promise<void>((admitted) => this.waiting.push({ chunk, admitted }));
+    if (this.waiting.length === 0 && this.fits(n)) {
+      this.admit(chunk);
+      return;
+    }
+    return new Promise<void>((admitted) => this.waiting.push({ chunk, admitted }));
   }
 
   /** Room for `n` more lines; an empty buffer takes a write of any size, or it could never go in. */
