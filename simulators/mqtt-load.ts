@@ -191,6 +191,8 @@ export interface FleetGatewayOptions {
   republishMs: number;
   /** At most one resend on request per this long (RESEND_MIN_INTERVAL_MS by default, as a gateway). */
   resendMinMs?: number;
+  /** false: ignore resend requests, as a gateway built before them (bench/lease-takeover.ts compares). */
+  honourResends?: boolean;
   topics?: Topics;
   /**
    * Connect from this local address (any of 127.0.0.0/8 on loopback), so a run from one machine looks
@@ -413,7 +415,7 @@ export class FleetGateway {
 
   private onAck(p: Buffer): void {
     const a = ackFor(p, this.ep);
-    if (a === 'resend') return this.resendGate.request();
+    if (a === 'resend') return this.o.honourResends === false ? undefined : this.resendGate.request();
     if (!a || a.seq <= this.acked) return;
     this.acked = Math.min(a.seq, this.nextSeq - 1);
     const now = Date.now();
