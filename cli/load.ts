@@ -272,6 +272,8 @@ export async function run(argv: string[]): Promise<void> {
       envelopes: {
         published: gws.reduce((s, g) => s + g.envelopes, 0),
         republished: gws.reduce((s, g) => s + g.republished, 0),
+        // Resend requests served (docs/protocol.md §5.1): a lease worker took the gateway's shard.
+        resends: gws.reduce((s, g) => s + g.resends, 0),
         reconnects: gws.reduce((s, g) => s + g.reconnects, 0),
       },
       processes: costs,

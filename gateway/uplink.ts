@@ -7,6 +7,7 @@ import {
   decodeAckMessage,
   DEFAULT_LIMITS,
   encodeEnvelopeOf,
+  RESEND_MIN_INTERVAL_MS,
   type Refusal,
   type ResendRequest,
 } from '../protocol/envelope.ts';
@@ -16,9 +17,6 @@ import { encodeStatus, OFFLINE_STATUS, type OnlineStatus } from '../protocol/mes
 import { Topics } from '../protocol/topics.ts';
 import type { GatewayConfig } from './config.ts';
 import type { Outbox, StoredRecord } from './outbox.ts';
-
-/** At most one resend on ingest's request per this long: a storm of requests must not loop the uplink. */
-export const RESEND_MIN_INTERVAL_MS = 5000;
 
 interface InFlight {
   from: number;

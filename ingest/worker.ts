@@ -163,7 +163,7 @@ export class IngestWorker {
       // A leased shard moves between workers: a persistent session would keep queueing a shard its
       // worker gave back, or all of a dead worker's shards, for nobody. The gateways re-publish what
       // a new owner has not acknowledged (docs/protocol.md §6.5).
-      clean: !this.leases,
+      clean: this.leases !== undefined,
       protocolVersion: 4,
       reconnectPeriod: 1000,
       will: { topic: stateTopic, payload: Buffer.from(OFFLINE_STATUS), qos: 1, retain: true },
@@ -189,7 +189,11 @@ export class IngestWorker {
       if (waiting) waiting.then(() => done(), failed);
       else done();
     };
+    let connects = 0;
     this.client.on('connect', (connack) => {
+      // A lease worker's session is clean: whatever its shards' gateways published while it was away went
+      // to nobody, so once subscribed again it asks them to re-publish (not on the first connect: no shard yet).
+      const resend = this.leases !== undefined && connects++ > 0;
       const subs: Record<string, { qos: 1 }> = { [`${this.o.prefix}/ack/+`]: { qos: 1 } };
       const shards = this.shards;
       for (const s of shards) subs[this.topics.upShard(s)] = { qos: 1 };
@@ -203,6 +207,7 @@ export class IngestWorker {
           refused(new Error(why));
           return;
         }
+        if (resend && shards.length) this.requestResends(new Set(shards), 'reconnected');
         this.publishState();
         subscribed();
       });
@@ -313,18 +318,19 @@ export class IngestWorker {
           return false;
         },
       );
-      if (read) this.requestResends(new Set(now));
+      if (read) this.requestResends(new Set(now), 'shards taken over');
       this.publishState();
     });
   }
 
   /**
-   * What a shard's gateways published while it moved went to nobody (clean sessions), and they would
-   * re-publish it only after `republish_s`: each gateway of the shards just subscribed is asked once to
-   * do it now. Gateways are known by their watermarks (this worker's acks or the retained ones it
-   * follows); one never acknowledged by anyone is left to its re-publish timer.
+   * What a shard's gateways published while it moved, or while this worker was away from the broker, went
+   * to nobody (clean sessions), and they would re-publish it only after `republish_s`: each gateway of the
+   * shards just subscribed is asked once to do it now. Gateways are known by their watermarks (this
+   * worker's acks or the retained ones it follows); one never acknowledged by anyone is left to its
+   * re-publish timer.
    */
-  private requestResends(shards: Set<number>): void {
+  private requestResends(shards: Set<number>, why: 'shards taken over' | 'reconnected'): void {
     const t = Date.now();
     let n = 0;
     for (const gw of this.watermarks.gateways()) {
@@ -334,8 +340,7 @@ export class IngestWorker {
       n++;
     }
     this.stats.resendRequests += n;
-    if (n)
-      log('info', 'asked the gateways of the shards taken over to re-publish', { shards: [...shards], gateways: n });
+    if (n) log('info', 'asked the gateways of its shards to re-publish', { why, shards: [...shards], gateways: n });
   }
 
   /** Shards given back or lost: not read from now on (the fence already stops their acks). */

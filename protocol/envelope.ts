@@ -355,6 +355,9 @@ export interface ResendRequest {
   t: number;
 }
 
+/** A gateway serves at most one resend request per this long: a storm of requests must not loop its uplink. */
+export const RESEND_MIN_INTERVAL_MS = 5000;
+
 export function encodeResendRequest(r: ResendRequest): Buffer {
   return Buffer.from(JSON.stringify({ resend: { ep: r.ep, from: r.from, t: r.t } }));
 }

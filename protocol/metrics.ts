@@ -77,7 +77,7 @@ export interface IngestSource {
   sink: SinkSource;
   /**
    * With shard leases: shards taken, given back or lost, held now, envelopes of shards not held, and
-   * resend requests sent to the gateways of shards taken.
+   * resend requests sent to the gateways of shards taken, or of all its shards after a reconnect.
    */
   leases?: { gains(): number; losses(): number; held(): number; unowned(): number; resends(): number };
 }
@@ -408,7 +408,7 @@ const INGEST_METRICS: Row<IngestSource>[] = [
   [
     'counter',
     'qingcheng_ingest_resend_requests_total',
-    'Gateways asked to re-publish at once what is unacknowledged, after their shard was taken (--leases)',
+    'Gateways asked to re-publish at once what is unacknowledged, after their shard was taken or the worker reconnected (--leases)',
     (w) => w.leases?.resends() ?? 0,
   ],
 ];

@@ -1,13 +1,63 @@
 // Load generators that behave like many gateways, each over its own MQTT connection with a window in
 // flight, following its ack/{gw}: LoadGateway publishes a fixed number of synthetic 10-field air records
 // as fast as it can (bench/pipeline.ts); FleetGateway publishes the records a city's devices take as
-// they take them (`qingcheng load`).
+// they take them (`qingcheng load`). Both re-publish everything unacknowledged at once when a worker that
+// has just started reading their shard asks (a resend request, docs/protocol.md §5.1), as a gateway does.
 import net from 'node:net';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { reconnectDelay } from '../protocol/backoff.ts';
 import type { SampleRecord } from '../protocol/envelope.ts';
 import { Topics } from '../protocol/topics.ts';
-import { decodeAck, encodeEnvelope } from '../protocol/envelope.ts';
+import { decodeAckMessage, encodeEnvelope, RESEND_MIN_INTERVAL_MS, type Ack } from '../protocol/envelope.ts';
+
+/**
+ * Serves resend requests as gateway/uplink.ts does: at once, at most one per `minMs`; a request that comes
+ * sooner is served when `minMs` has passed since the last, so a storm of requests costs one more resend.
+ */
+export class ResendGate {
+  private last = -Infinity;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly minMs: number,
+    private readonly resend: () => void,
+  ) {}
+
+  request(now = Date.now()): void {
+    if (this.timer) return; // one is due already
+    const wait = this.last + this.minMs - now;
+    if (wait <= 0) return this.serve(now);
+    this.timer = setTimeout(() => this.serve(Date.now()), wait);
+    this.timer.unref();
+  }
+
+  private serve(now: number): void {
+    this.timer = undefined;
+    this.last = now;
+    this.resend();
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
+ * What arrives on ack/{gw} for `ep`: the watermark of an acknowledgement, 'resend' for a resend request,
+ * or null (another epoch, a refusal, or not a message of the protocol).
+ */
+function ackFor(p: Buffer, ep: string): Ack | 'resend' | null {
+  let m;
+  try {
+    m = decodeAckMessage(p);
+  } catch {
+    return null;
+  }
+  if ('resend' in m) return m.resend.ep === ep ? 'resend' : null;
+  if ('refused' in m) return null;
+  return m.ack.ep === ep ? m.ack : null;
+}
 
 export interface LoadOptions {
   url: string;
@@ -19,6 +69,8 @@ export interface LoadOptions {
   window: number;
   /** Sample time of the first record; later ones step 1 s per device. */
   startTs: number;
+  /** At most one resend on request per this long (RESEND_MIN_INTERVAL_MS by default, as a gateway). */
+  resendMinMs?: number;
 }
 
 export function syntheticRecord(dev: string, ts: number, i: number): SampleRecord {
@@ -45,10 +97,18 @@ export class LoadGateway {
   private client!: MqttClient;
   private topics = new Topics();
   acked = -1;
-  private ep = `load${Math.random().toString(36).slice(2, 8)}`;
+  /** Resend requests served, and the envelopes they published again. */
+  resends = 0;
+  republished = 0;
+  readonly ep = `load${Math.random().toString(36).slice(2, 8)}`;
   private done!: Promise<void>;
+  /** Envelopes published and not yet acknowledged, oldest first: what a resend request publishes again. */
+  private unacked: { last: number; payload: string | Buffer }[] = [];
+  private readonly resendGate: ResendGate;
 
-  constructor(readonly o: LoadOptions) {}
+  constructor(readonly o: LoadOptions) {
+    this.resendGate = new ResendGate(o.resendMinMs ?? RESEND_MIN_INTERVAL_MS, () => this.resendUnacked());
+  }
 
   async connect(): Promise<void> {
     this.client = mqtt.connect(this.o.url, {
@@ -69,9 +129,11 @@ export class LoadGateway {
     const last = this.o.records - 1;
     this.done = new Promise((resolve) => {
       this.client.on('message', (_t, p) => {
-        const a = decodeAck(p);
-        if (a.ep !== this.ep) return;
+        const a = ackFor(p, this.ep);
+        if (a === 'resend') return this.resendGate.request();
+        if (!a) return;
         this.acked = Math.max(this.acked, a.seq);
+        while (this.unacked.length > 0 && this.unacked[0]!.last <= this.acked) this.unacked.shift();
         if (this.acked >= last) resolve();
       });
     });
@@ -90,6 +152,7 @@ export class LoadGateway {
         });
         const env = encodeEnvelope({ v: 1, gw: this.o.gateway, ep: this.ep, seq: next, records });
         next += n;
+        this.unacked.push({ last: next - 1, payload: env });
         inflight++;
         this.client.publish(this.topics.up(this.o.gateway), env, { qos: 1 }, () => {
           inflight--;
@@ -101,7 +164,17 @@ export class LoadGateway {
     return this.done;
   }
 
+  /** On a resend request: every envelope not yet acknowledged goes out again, outside the window. */
+  private resendUnacked(): void {
+    this.resends++;
+    for (const e of this.unacked) {
+      this.republished++;
+      this.client.publish(this.topics.up(this.o.gateway), e.payload, { qos: 1 });
+    }
+  }
+
   async close(): Promise<void> {
+    this.resendGate.close();
     await this.client.endAsync(true);
   }
 }
@@ -116,6 +189,10 @@ export interface FleetGatewayOptions {
   window: number;
   /** Re-publish what stays unacknowledged this long while acks do not move (docs/protocol.md §6.5). */
   republishMs: number;
+  /** At most one resend on request per this long (RESEND_MIN_INTERVAL_MS by default, as a gateway). */
+  resendMinMs?: number;
+  /** false: ignore resend requests, as a gateway built before them (bench/lease-takeover.ts compares). */
+  honourResends?: boolean;
   topics?: Topics;
   /**
    * Connect from this local address (any of 127.0.0.0/8 on loopback), so a run from one machine looks
@@ -138,7 +215,8 @@ interface Unacked extends AckedEnvelope {
   last: number;
   batch: SampleRecord[];
   lastSentAt: number;
-  inFlight: boolean;
+  /** Copies of it awaiting their PUBACK (a resend request sends those in flight too). */
+  sending: number;
 }
 
 /**
@@ -156,7 +234,10 @@ export class FleetGateway {
   /** The watermark: every seq up to this one is stored. */
   acked = -1;
   envelopes = 0;
+  /** Envelopes published again, on the timer or on a resend request. */
   republished = 0;
+  /** Resend requests served: each published every unacknowledged envelope again at once. */
+  resends = 0;
   reconnects = 0;
   /** Connection errors other than a refused login (timeouts, refused sockets), each followed by a retry. */
   errors = 0;
@@ -175,9 +256,11 @@ export class FleetGateway {
   private unacked: Unacked[] = [];
   private lastProgress = Date.now();
   private waiters: (() => void)[] = [];
+  private readonly resendGate: ResendGate;
 
   constructor(readonly o: FleetGatewayOptions) {
     this.topics = o.topics ?? new Topics();
+    this.resendGate = new ResendGate(o.resendMinMs ?? RESEND_MIN_INTERVAL_MS, () => this.resendUnacked());
   }
 
   /**
@@ -279,7 +362,7 @@ export class FleetGateway {
         batch: records,
         publishedAt: now,
         lastSentAt: now,
-        inFlight: true,
+        sending: 0,
         sampleTs: records.map((r) => r.ts),
       };
       this.unacked.push(e);
@@ -290,14 +373,14 @@ export class FleetGateway {
 
   private send(e: Unacked, first: boolean): void {
     this.inFlight++;
-    e.inFlight = true;
+    e.sending++;
     // What is acknowledged is deleted, and announced as a gap in every envelope sent (docs/protocol.md
     // §6.4), so a worker that missed the acknowledgement (a shard's new owner) moves its watermark past it.
     const gap: [number, number][] = this.acked >= 0 ? [[0, this.acked]] : [];
     const payload = encodeEnvelope({ v: 1, gw: this.o.gateway, ep: this.ep, seq: e.first, records: e.batch, gap });
     this.client!.publish(this.topics.up(this.o.gateway), payload, { qos: 1 }, (err) => {
       this.inFlight--;
-      e.inFlight = false;
+      e.sending--;
       if (!err && first) this.sent += e.records;
       this.pump();
     });
@@ -307,7 +390,7 @@ export class FleetGateway {
   tick(now = Date.now()): void {
     if (this.unacked.length === 0 || now - this.lastProgress < this.o.republishMs) return;
     for (const e of this.unacked) {
-      if (e.inFlight || now - e.lastSentAt < this.o.republishMs) continue;
+      if (e.sending > 0 || now - e.lastSentAt < this.o.republishMs) continue;
       e.lastSentAt = now;
       this.republished++;
       this.send(e, false);
@@ -315,14 +398,25 @@ export class FleetGateway {
     this.lastProgress = now;
   }
 
-  private onAck(p: Buffer): void {
-    let a;
-    try {
-      a = decodeAck(p);
-    } catch {
-      return;
+  /**
+   * On a resend request: every envelope not yet acknowledged, in flight or not, goes out again now. Not a
+   * lack of progress: the re-publish timer is left as it is.
+   */
+  private resendUnacked(): void {
+    if (!this.client) return;
+    const now = Date.now();
+    this.resends++;
+    for (const e of this.unacked) {
+      e.lastSentAt = now;
+      this.republished++;
+      this.send(e, false);
     }
-    if (a.ep !== this.ep || a.seq <= this.acked) return;
+  }
+
+  private onAck(p: Buffer): void {
+    const a = ackFor(p, this.ep);
+    if (a === 'resend') return this.o.honourResends === false ? undefined : this.resendGate.request();
+    if (!a || a.seq <= this.acked) return;
     this.acked = Math.min(a.seq, this.nextSeq - 1);
     const now = Date.now();
     this.lastProgress = now;
@@ -346,6 +440,7 @@ export class FleetGateway {
   }
 
   async close(): Promise<void> {
+    this.resendGate.close();
     await this.client?.endAsync(true);
   }
 }
