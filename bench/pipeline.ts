@@ -5,7 +5,8 @@
 // through the same pipeline from gateways of their own, unmeasured: until its hot code is compiled a
 // process pays for compiling it, which a worker that runs for days pays once.
 // Run: npm run bench [-- --records 1000000 --warmup 200000 --gateways 50 --batch 200 --profile DIR]
-// (--profile writes ingest's V8 CPU profile to DIR, for chrome://inspect or speedscope.)
+// (--profile writes the V8 CPU profiles of ingest and the broker to DIR/ingest and DIR/broker, for
+// chrome://inspect or speedscope; INGEST_NODE_ARGS passes node options to ingest, e.g. GC settings.)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,17 +74,13 @@ for (let g = 0; g < G; g++)
 users.push({ username: 'ingest', role: 'ingest', password: await hashPassword('pw', 1024) });
 writeFileSync(join(dir, 'users.yaml'), stringify({ users }));
 const port = await freePort();
-const broker = new Proc('broker', [
+const profile = (name: string) => (a.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(a.profile, name)}`] : []);
+const broker = new Proc(
   'broker',
-  '--users',
-  join(dir, 'users.yaml'),
-  '--port',
-  String(port),
-  '--host',
-  '127.0.0.1',
-  '--health-port',
-  '0',
-]);
+  ['broker', '--users', join(dir, 'users.yaml'), '--port', String(port), '--host', '127.0.0.1', '--health-port', '0'],
+  {},
+  { nodeArgs: profile('broker') },
+);
 const url = `mqtt://127.0.0.1:${port}`;
 await waitFor(
   'broker',
@@ -100,10 +97,7 @@ await waitFor(
   20_000,
   200,
 );
-const nodeArgs = [
-  ...(a.profile ? ['--cpu-prof', `--cpu-prof-dir=${a.profile}`] : []),
-  ...(process.env.INGEST_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-];
+const nodeArgs = [...profile('ingest'), ...(process.env.INGEST_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
 const ingest = new Proc(
   'ingest',
   ['ingest', '--mqtt', url, '--password', 'pw', '--influx-url', influx.url],

@@ -28,6 +28,8 @@ interface DeviceHours {
    * before it is not written again, since its missing hours would count as silent.
    */
   knownFrom: number;
+  /** The minute (epoch ms ÷ 60,000) of the last sample marked. */
+  lastMinute: number;
 }
 
 export class Capture {
@@ -42,13 +44,19 @@ export class Capture {
 
   /** Marks the record's minute; interval data (hour, day) and events (vehicle passes) are not sampling. */
   record(gw: string, r: SampleRecord): void {
+    const minute = Math.floor(r.ts / MINUTE);
+    // A device's samples mostly come in order, several a minute: one in a minute just marked costs no more.
+    const known = this.devices.get(r.dev);
+    if (known !== undefined && known.lastMinute === minute && known.gw === gw) return;
     if (!countsForCapture(r)) return;
     const hour = Math.floor(r.ts / HOUR) * HOUR;
-    const d = this.device(r.dev, r.kind, gw);
+    const d = known ?? this.device(r.dev, r.kind, gw);
+    d.gw = gw;
     if (hour <= d.newest - KEEP_HOURS * HOUR) return;
     if (hour > d.newest) this.advance(d, hour, r.dev);
     const marks = this.marksOf(d, hour);
-    const m = Math.floor((r.ts - hour) / MINUTE);
+    const m = minute - hour / MINUTE;
+    d.lastMinute = minute;
     if (marks[m] === '1') return;
     marks[m] = '1';
     this.dirty.add(r.dev);
@@ -102,6 +110,7 @@ export class Capture {
         dirtyHours: new Set(),
         dirtyDays: new Set(),
         knownFrom: -Infinity,
+        lastMinute: -1,
       };
       this.devices.set(dev, d);
     }
